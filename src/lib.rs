@@ -1,0 +1,2 @@
+//! runner: a declarative, OAuth2-backed API runner.
+pub mod sandbox;

@@ -1,0 +1,1 @@
+//! The Ermeo-compatible sandbox server (placeholder until it lands).
