@@ -1,2 +1,67 @@
 //! runner: a declarative, OAuth2-backed API runner.
+//!
+//! `runner::run` takes the parsed command line and returns the exit code; `main`
+//! only prints the error. See SPEC.md for the contract.
+
+pub mod account;
+pub mod auth;
+pub mod check;
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod exec;
+pub mod extract;
+pub mod http;
+pub mod logging;
+pub mod model;
+pub mod output;
+pub mod project;
 pub mod sandbox;
+pub mod secret;
+pub mod template;
+
+use cli::{Cli, Command};
+pub use error::Error;
+
+/// Runs one command. `Ok` carries the exit code (0 unless a command chose another).
+pub async fn run(cli: Cli) -> Result<u8, Error> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Exec(args) => exec::exec(g, args).await,
+        Command::Login => account::login(g).await,
+        Command::Logout => account::logout(g).await,
+        Command::Token => account::token(g).await,
+        Command::Profiles => account::profiles(g).await,
+        Command::Check(args) => {
+            let project = project::Project::discover(g.root.as_deref());
+            let paths = if args.paths.is_empty() {
+                exec::default_check_paths(project.as_ref().map_err(|e| error::InputError::usage(e.to_string()))?)
+            } else {
+                args.paths.clone()
+            };
+            let n = check::check(project.ok().as_ref(), &paths)?;
+            if !g.quiet {
+                eprintln!("checked {n} file{}: no problems", if n == 1 { "" } else { "s" });
+            }
+            Ok(0)
+        }
+        Command::Sandbox(a) => {
+            let opts = sandbox::SandboxOptions {
+                port: a.port,
+                access_ttl: a.access_ttl,
+                refresh_ttl: a.refresh_ttl,
+                assets: a.assets,
+                latency_ms: a.latency,
+                fail_rate: a.fail_rate,
+                rate_limit: a.rate_limit,
+            };
+            if !(0.0..=1.0).contains(&opts.fail_rate) {
+                return Err(error::InputError::usage("--fail-rate must be between 0 and 1").into());
+            }
+            sandbox::serve_forever(opts)
+                .await
+                .map_err(|e| Error::io("sandbox", e))?;
+            Ok(0)
+        }
+    }
+}

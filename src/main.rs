@@ -1,1 +1,39 @@
-fn main() {}
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = runner::cli::Cli::parse();
+    let color = match cli.global.color {
+        runner::cli::ColorChoice::Always => true,
+        runner::cli::ColorChoice::Never => false,
+        runner::cli::ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+        }
+    };
+    runner::logging::init(cli.global.verbose, cli.global.quiet, color);
+    // A single-threaded runtime starts fastest; the sandbox server needs threads only
+    // when it is the command.
+    let runtime = if matches!(cli.command, runner::cli::Command::Sandbox(_)) {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(4);
+        }
+    };
+    match runtime.block_on(runner::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprint!("{}", e.render());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

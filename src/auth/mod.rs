@@ -1,0 +1,385 @@
+//! Sessions: where an access token comes from (SPEC §4). Cache → refresh → password
+//! grant (or client credentials), under a cross-process lock, with the new pair saved
+//! before it is used. Never sees request files: the caller renders the profile.
+
+pub mod grant;
+pub mod store;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::clock::now_unix;
+use crate::secret::Secret;
+use grant::{EndpointConfig, Granted, TokenEndpoint};
+use store::{CachedTokens, Identity, TokenStore};
+
+/// How long a process waits for another one's refresh before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("not logged in for profile `{profile}`: run `runner login -p {profile}`")]
+    LoginRequired { profile: String },
+    #[error("the token endpoint {url} refused the {grant} grant: {error}{}{hint}",
+        description.as_ref().map(|d| format!(": {d}")).unwrap_or_default(),
+        hint = server_hint(error))]
+    Server {
+        grant: String,
+        url: String,
+        error: String,
+        description: Option<String>,
+    },
+    #[error("{0}")]
+    Transport(String),
+    #[error("{0}")]
+    BadResponse(String),
+    #[error("token cache: {0}")]
+    Store(String),
+    #[error("waited {secs} s for the token-cache lock {} (another runner is refreshing?); giving up", path.display())]
+    LockTimeout { path: PathBuf, secs: u64 },
+    #[error("refusing to send credentials over plain http to {0}: use https (plain http is allowed only for loopback hosts)")]
+    InsecureTokenUrl(String),
+    #[error("the API rejected a freshly obtained access token (401 after refresh)")]
+    StillUnauthorized,
+    #[error("cannot read the password: {0}")]
+    Prompt(String),
+}
+
+fn server_hint(error: &str) -> &'static str {
+    match error {
+        "invalid_client" => " (check client_id and client_secret, and client_auth: body|basic)",
+        "invalid_grant" => " (wrong username or password, or an expired refresh token)",
+        "unsupported_grant_type" => " (the server does not allow this grant for the client)",
+        _ => "",
+    }
+}
+
+/// Which grant gets a session from nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    Password,
+    ClientCredentials,
+}
+
+/// A profile's OAuth2 settings, rendered.
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    pub profile: String,
+    pub grant: GrantKind,
+    pub endpoint: EndpointConfig,
+    pub username: String,
+    /// `None` when it must be asked for.
+    pub password: Option<Secret>,
+}
+
+impl OAuthSettings {
+    pub fn identity(&self) -> Identity {
+        Identity {
+            token_url: self.endpoint.token_url.to_string(),
+            client_id: self.endpoint.client_id.clone(),
+            username: self.username.clone(),
+        }
+    }
+}
+
+/// Refuses plain `http://` token URLs except on loopback hosts.
+pub fn check_token_url(url: &url::Url) -> Result<(), AuthError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(AuthError::InsecureTokenUrl(url.to_string()))
+            }
+        }
+        _ => Err(AuthError::InsecureTokenUrl(url.to_string())),
+    }
+}
+
+/// Where tokens are kept between runs.
+#[derive(Debug, Clone)]
+pub enum Persistence {
+    /// A token folder (SPEC §4).
+    Dir(PathBuf),
+    /// Memory only: the sandbox, whose tokens die with the process.
+    Memory,
+}
+
+/// The header an access token travels in.
+#[derive(Debug, Clone)]
+pub struct AuthHeader {
+    pub name: String,
+    pub scheme: String,
+}
+
+impl AuthHeader {
+    pub fn value(&self, token: &Secret) -> Secret {
+        if self.scheme.is_empty() {
+            token.clone()
+        } else {
+            Secret::new(format!("{} {}", self.scheme, token.expose()))
+        }
+    }
+}
+
+/// One OAuth2 session, shared by every request of a run.
+pub struct Session {
+    settings: OAuthSettings,
+    identity: Identity,
+    store: Option<TokenStore>,
+    endpoint: OnceCell<TokenEndpoint>,
+    /// The tokens in use; its lock also makes one task refresh for all.
+    current: Mutex<Option<CachedTokens>>,
+    prompt_allowed: bool,
+}
+
+impl Session {
+    pub fn new(
+        settings: OAuthSettings,
+        persistence: Persistence,
+        prompt_allowed: bool,
+    ) -> Result<Session, AuthError> {
+        check_token_url(&settings.endpoint.token_url)?;
+        let identity = settings.identity();
+        let store = match persistence {
+            Persistence::Dir(dir) => Some(TokenStore::open(&dir, &identity)?),
+            Persistence::Memory => None,
+        };
+        Ok(Session {
+            settings,
+            identity,
+            store,
+            endpoint: OnceCell::new(),
+            current: Mutex::new(None),
+            prompt_allowed,
+        })
+    }
+
+    pub fn store(&self) -> Option<&TokenStore> {
+        self.store.as_ref()
+    }
+
+    /// The cached tokens, without touching the network.
+    pub fn cached(&self) -> Result<Option<CachedTokens>, AuthError> {
+        match &self.store {
+            Some(s) => s.load(&self.identity),
+            None => Ok(None),
+        }
+    }
+
+    async fn endpoint(&self) -> Result<&TokenEndpoint, AuthError> {
+        self.endpoint
+            .get_or_try_init(|| async { TokenEndpoint::new(self.settings.endpoint.clone()) })
+            .await
+    }
+
+    /// A valid access token. `rejected` is a token the API just answered 401 to: it is
+    /// not used again, even if the cache still holds it.
+    pub async fn access_token(&self, rejected: Option<&Secret>) -> Result<Secret, AuthError> {
+        let usable = |t: &CachedTokens| {
+            t.access_valid_at(now_unix()) && Some(&t.access_token) != rejected
+        };
+        let mut current = self.current.lock().await;
+        if let Some(t) = current.as_ref()
+            && usable(t)
+        {
+            return Ok(t.access_token.clone());
+        }
+        let Some(store) = &self.store else {
+            // Memory only: nothing to share with other processes.
+            let previous = current.take();
+            let fresh = self.renew(previous.as_ref()).await?;
+            let token = fresh.access_token.clone();
+            *current = Some(fresh);
+            return Ok(token);
+        };
+        if let Some(t) = store.load(&self.identity)?
+            && usable(&t)
+        {
+            let token = t.access_token.clone();
+            *current = Some(t);
+            return Ok(token);
+        }
+        let _lock = store.lock(LOCK_WAIT).await?;
+        // Another process may have refreshed while we waited for the lock.
+        let on_disk = store.load(&self.identity)?;
+        if let Some(t) = &on_disk
+            && usable(t)
+        {
+            let token = t.access_token.clone();
+            *current = on_disk;
+            return Ok(token);
+        }
+        let fresh = self.renew(on_disk.as_ref()).await?;
+        let token = fresh.access_token.clone();
+        *current = Some(fresh);
+        Ok(token)
+    }
+
+    /// New tokens from `previous`'s refresh token, else from nothing. Saved (when
+    /// there is a store) before they are returned. The caller holds the lock.
+    async fn renew(&self, previous: Option<&CachedTokens>) -> Result<CachedTokens, AuthError> {
+        if let Some(prev) = previous
+            && let Some(rt) = &prev.refresh_token
+        {
+            tracing::info!("refreshing the access token of profile {}", self.settings.profile);
+            match self.endpoint().await?.refresh(rt).await {
+                Ok(granted) => return self.keep(granted, Some(prev)),
+                Err(AuthError::Server { error, .. }) if error == "invalid_grant" => {
+                    tracing::info!("refresh token refused (invalid_grant)");
+                    // Re-read under the lock: someone may have saved a newer pair.
+                    if let Some(store) = &self.store
+                        && let Some(newer) = store.load(&self.identity)?
+                        && newer.refresh_token.as_ref() != Some(rt)
+                    {
+                        if newer.access_valid_at(now_unix()) {
+                            return Ok(newer);
+                        }
+                        if let Some(rt2) = &newer.refresh_token
+                            && let Ok(granted) = self.endpoint().await?.refresh(rt2).await
+                        {
+                            return self.keep(granted, Some(&newer));
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.from_nothing(false).await
+    }
+
+    /// The password grant (or client credentials), asking for the password on a
+    /// terminal when the profile does not give it. `interactive_login` is `runner login`.
+    async fn from_nothing(&self, interactive_login: bool) -> Result<CachedTokens, AuthError> {
+        let endpoint = self.endpoint().await?;
+        let granted = match self.settings.grant {
+            GrantKind::ClientCredentials => endpoint.client_credentials().await?,
+            GrantKind::Password => {
+                let password = match &self.settings.password {
+                    Some(p) if !p.is_empty() => p.clone(),
+                    _ if (self.prompt_allowed || interactive_login)
+                        && std::io::stdin().is_terminal() =>
+                    {
+                        self.prompt()?
+                    }
+                    _ => {
+                        return Err(AuthError::LoginRequired {
+                            profile: self.settings.profile.clone(),
+                        });
+                    }
+                };
+                tracing::info!("password grant for profile {}", self.settings.profile);
+                endpoint.password(&self.settings.username, &password).await?
+            }
+        };
+        self.keep(granted, None)
+    }
+
+    fn prompt(&self) -> Result<Secret, AuthError> {
+        let host = self.settings.endpoint.token_url.host_str().unwrap_or("");
+        let text = format!("Password for {} at {host}: ", self.settings.username);
+        let p = rpassword::prompt_password(text).map_err(|e| AuthError::Prompt(e.to_string()))?;
+        Ok(Secret::new(p))
+    }
+
+    /// Turns a grant into cached tokens and saves them before anyone uses them.
+    fn keep(
+        &self,
+        granted: Granted,
+        previous: Option<&CachedTokens>,
+    ) -> Result<CachedTokens, AuthError> {
+        let now = now_unix();
+        // A server that does not rotate keeps the old refresh token valid.
+        let (refresh_token, refresh_obtained_at) = match granted.refresh_token {
+            Some(rt) => (Some(rt), Some(now)),
+            None => (
+                previous.and_then(|p| p.refresh_token.clone()),
+                previous.and_then(|p| p.refresh_obtained_at),
+            ),
+        };
+        let tokens = CachedTokens {
+            identity: self.identity.clone(),
+            access_token: granted.access_token,
+            token_type: granted.token_type,
+            obtained_at: now,
+            expires_at: granted.expires_in.map(|s| now + s),
+            refresh_token,
+            refresh_obtained_at,
+            scope: granted.scope,
+        };
+        if let Some(store) = &self.store {
+            store.save(&tokens)?;
+        }
+        Ok(tokens)
+    }
+
+    /// `runner login`: a fresh password grant (or client credentials), cached.
+    pub async fn login(&self) -> Result<CachedTokens, AuthError> {
+        let mut current = self.current.lock().await;
+        let _lock = match &self.store {
+            Some(s) => Some(s.lock(LOCK_WAIT).await?),
+            None => None,
+        };
+        let fresh = self.from_nothing(true).await?;
+        *current = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// `runner logout`: forgets the cached tokens. Returns whether there were any.
+    pub async fn logout(&self) -> Result<bool, AuthError> {
+        let mut current = self.current.lock().await;
+        *current = None;
+        match &self.store {
+            Some(s) => {
+                let _lock = s.lock(LOCK_WAIT).await?;
+                s.remove()
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_token_urls_only_on_loopback() {
+        let ok = [
+            "https://api.ermeo.com/oauth/v2/token",
+            "http://127.0.0.1:8080/t",
+            "http://localhost/t",
+            "http://[::1]:9/t",
+        ];
+        for u in ok {
+            assert!(check_token_url(&url::Url::parse(u).unwrap()).is_ok(), "{u}");
+        }
+        for u in ["http://api.ermeo.com/t", "http://10.0.0.1/t", "ftp://x/t"] {
+            assert!(check_token_url(&url::Url::parse(u).unwrap()).is_err(), "{u}");
+        }
+    }
+
+    #[test]
+    fn header_value_uses_the_scheme() {
+        let h = AuthHeader {
+            name: "Authorization".into(),
+            scheme: "Bearer".into(),
+        };
+        assert_eq!(h.value(&Secret::new("tok-123")).expose(), "Bearer tok-123");
+        let bare = AuthHeader {
+            name: "X-Token".into(),
+            scheme: String::new(),
+        };
+        assert_eq!(bare.value(&Secret::new("tok-123")).expose(), "tok-123");
+    }
+}

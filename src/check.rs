@@ -1,0 +1,119 @@
+//! `runner check`: validate profiles, request files and flows without sending anything.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, InputError, Place};
+use crate::extract;
+use crate::model::Spanned;
+use crate::model::flow::FlowFile;
+use crate::model::profile::Profile;
+use crate::project::{self, Document, Project, SourceFile};
+use crate::template::Renderer;
+
+/// Checks every path (folders recursively) and reports every problem found.
+/// Returns the number of files checked.
+pub fn check(project: Option<&Project>, paths: &[PathBuf]) -> Result<usize, Error> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            files.extend(project::yaml_files_under(p));
+        } else {
+            files.push(p.clone());
+        }
+    }
+    if files.is_empty() {
+        return Err(InputError::usage("nothing to check: no YAML files found").into());
+    }
+    let profiles_dir = project.map(|p| p.profiles_dir());
+    let mut problems = Vec::new();
+    for file in &files {
+        if is_profile(file, profiles_dir.as_deref()) {
+            match project::load_profile_file(file) {
+                Ok(loaded) => warn_literal_secrets(&loaded.profile, &loaded.source),
+                Err(list) => problems.extend(list),
+            }
+            continue;
+        }
+        match project::load_document(file) {
+            Ok(Document::Request(_)) => {}
+            Ok(Document::Flow(flow, src)) => problems.extend(check_flow(&flow, &src)),
+            Err(list) => problems.extend(list),
+        }
+    }
+    if problems.is_empty() {
+        Ok(files.len())
+    } else {
+        Err(Error::Inputs(problems))
+    }
+}
+
+fn is_profile(file: &Path, profiles_dir: Option<&Path>) -> bool {
+    let parent = file.parent();
+    if let (Some(parent), Some(dir)) = (parent, profiles_dir)
+        && let (Ok(a), Ok(b)) = (parent.canonicalize(), dir.canonicalize())
+    {
+        return a == b;
+    }
+    parent.and_then(|p| p.file_name()).is_some_and(|n| n == "profiles")
+}
+
+/// Each step's file exists and parses; step templates and JSONPaths are valid.
+fn check_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
+    let mut problems = Vec::new();
+    if flow.steps.is_empty() {
+        problems.push(InputError::at(Place::file(&src.path), "a flow needs at least one step"));
+    }
+    let renderer = Renderer::new();
+    for (i, step) in flow.steps.iter().enumerate() {
+        let target = src.dir().join(&step.value.run);
+        if !target.is_file() {
+            problems.push(InputError::at(
+                src.place(step),
+                format!("step {}: no such file {}", i + 1, target.display()),
+            ));
+        } else if target.canonicalize().ok() == src.path.canonicalize().ok() {
+            problems.push(InputError::at(
+                src.place(step),
+                format!("step {}: the flow runs itself", i + 1),
+            ));
+        } else if let Err(list) = project::load_document(&target) {
+            problems.extend(list);
+        }
+        for v in step.value.vars.values() {
+            if let Err(e) = renderer.check_value(&v.value, src.origin(v)) {
+                problems.push(e.into());
+            }
+        }
+        for p in step.value.extract.values() {
+            if let Err(e) = extract::Path::parse(&p.value) {
+                problems.push(InputError::at(src.place(p), e.to_string()));
+            }
+        }
+    }
+    problems
+}
+
+/// Secrets belong in the environment, not in a committed file.
+fn warn_literal_secrets(profile: &Profile, src: &SourceFile) {
+    if profile.sandbox {
+        return;
+    }
+    let Some(auth) = &profile.auth else { return };
+    let a = &auth.value;
+    let fields: [(&str, &Option<Spanned<String>>); 3] = [
+        ("client_secret", &a.client_secret),
+        ("password", &a.password),
+        ("token", &a.token),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value
+            && !v.value.is_empty()
+            && !v.value.contains("{{")
+        {
+            eprintln!(
+                "warning: {}: {name} is a literal; keep secrets out of git with {{{{ env('NAME') }}}}",
+                src.place(v)
+            );
+        }
+    }
+}

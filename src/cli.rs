@@ -1,0 +1,145 @@
+//! The command line (clap types only: no I/O, no HTTP).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "runner",
+    version,
+    about = "Run API requests kept as YAML files, with OAuth2 sessions that survive runs",
+    long_about = "Run API requests kept as YAML files, with OAuth2 sessions that survive runs.\n\n\
+Profiles (profiles/NAME.yaml) say where and as whom; request files say what.\n\
+runner logs in with OAuth2, caches and refreshes tokens, renders templates, sends\n\
+the request and prints what JSONPath extracts.",
+    after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/get_asset.yaml -p ermeo --var asset_id=42\n  runner check\n  runner sandbox --port 8080\n\nExit codes: 0 ok, 1 expectation failed, 2 invalid input, 3 authentication, 4 transport."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Profile to use (profiles/NAME.yaml) [env: RUNNER_PROFILE; default: default]
+    #[arg(short, long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Project root (the folder holding profiles/) [env: RUNNER_ROOT]
+    #[arg(long, global = true, value_name = "DIR", env = "RUNNER_ROOT")]
+    pub root: Option<PathBuf>,
+    /// More detail on stderr: -v requests and responses, -vv headers and timing
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Colour on stderr
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send request files (or flows), in order
+    #[command(after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo")]
+    Exec(ExecArgs),
+    /// Log in with the password grant and cache the tokens
+    #[command(after_help = "Example:\n  runner login -p ermeo     # asks for the password if the profile has none")]
+    Login,
+    /// Forget the cached tokens of a profile
+    Logout,
+    /// Print a valid access token (refreshing it if needed), for other tools
+    #[command(after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p ermeo)\" https://api.ermeo.com/api/v1/assets")]
+    Token,
+    /// List profiles, their auth type and the state of their tokens
+    Profiles,
+    /// Validate profiles and request files without sending anything
+    #[command(after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml")]
+    Check(CheckArgs),
+    /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
+    #[command(after_help = "Example:\n  runner sandbox --port 0     # prints the URL, e.g. http://127.0.0.1:41234\n\nClient sandbox / sandbox-secret, user demo / demo.")]
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Request or flow files
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// A string variable: KEY=VALUE; a typed one: KEY:=JSON
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// A YAML or JSON file of variables
+    #[arg(long = "vars", value_name = "FILE")]
+    pub vars_files: Vec<PathBuf>,
+    /// What to print on stdout
+    #[arg(short, long, value_enum, default_value_t = OutputMode::Body)]
+    pub output: OutputMode,
+    /// Print the status line and headers before the body
+    #[arg(short, long)]
+    pub include: bool,
+    /// Seconds per request (overrides profile and request)
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Retries for connection errors, 429, 502, 503, 504
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    /// The response body (pretty JSON on a terminal), or the extracted values
+    Body,
+    /// One JSON object per request: status, headers, body, extract, elapsed_ms
+    Json,
+    /// Paginated items, one JSON value per line
+    Jsonl,
+    /// The body (or extracted values) as YAML
+    Yaml,
+    /// The body bytes as received
+    Raw,
+    /// Nothing
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or folders (default: every profile and every file under requests/)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1; 0 picks a free one
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Access-token lifetime in seconds
+    #[arg(long, default_value_t = 7200, value_name = "SECONDS")]
+    pub access_ttl: u64,
+    /// Refresh-token lifetime in seconds
+    #[arg(long, default_value_t = 14 * 24 * 3600, value_name = "SECONDS")]
+    pub refresh_ttl: u64,
+    /// Number of seeded assets
+    #[arg(long, default_value_t = 250, value_name = "N")]
+    pub assets: usize,
+    /// Added latency per API response, in milliseconds
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency: u64,
+    /// Fraction of API requests answered 503
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    pub fail_rate: f64,
+    /// API requests allowed per second; over it, 429 with Retry-After
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate_limit: Option<u32>,
+}

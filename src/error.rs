@@ -1,0 +1,219 @@
+//! The top-level error, its exit code (SPEC §7) and its rendering.
+//!
+//! Errors that come from a user's file carry the path and, where known, the line
+//! and column; they render like rustc: a headline, the `--> path:line:col` pointer,
+//! the offending source line and a caret. Only this module picks exit codes.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::auth::AuthError;
+use crate::http::HttpError;
+use crate::secret;
+
+/// A place in a user's file. `line` and `column` are 1-based; 0 means unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub path: PathBuf,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Place {
+    pub fn new(path: impl Into<PathBuf>, line: u32, column: u32) -> Self {
+        Place {
+            path: path.into(),
+            line,
+            column,
+        }
+    }
+
+    /// A place that names only the file.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Place::new(path, 0, 0)
+    }
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+            if self.column > 0 {
+                write!(f, ":{}", self.column)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Invalid input: files, templates, JSONPath, the command line. Exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{message}")]
+    At { place: Place, message: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl InputError {
+    pub fn at(place: Place, message: impl Into<String>) -> Self {
+        InputError::At {
+            place,
+            message: message.into(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        InputError::Usage(message.into())
+    }
+
+    pub fn place(&self) -> Option<&Place> {
+        match self {
+            InputError::At { place, .. } => Some(place),
+            InputError::Usage(_) => None,
+        }
+    }
+}
+
+/// Everything `runner` can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Several input problems at once (`runner check` lists them all).
+    #[error("{} problems", .0.len())]
+    Inputs(Vec<InputError>),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// A response failed an expectation; the body was already printed.
+    #[error("{0}")]
+    Expectation(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The process exit code of SPEC §7.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Expectation(_) => 1,
+            Error::Input(_) | Error::Inputs(_) => 2,
+            Error::Auth(_) => 3,
+            Error::Http(_) => 4,
+            // Writing our own files (output, reports) failed: treat as invalid input
+            // of the environment rather than a transport failure.
+            Error::Io { .. } => 2,
+        }
+    }
+
+    /// The text printed on stderr, secrets masked.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Error::Input(e) => render_input(&mut out, e),
+            Error::Inputs(list) => {
+                for e in list {
+                    render_input(&mut out, e);
+                }
+                let _ = writeln!(
+                    out,
+                    "error: {} problem{} found",
+                    list.len(),
+                    if list.len() == 1 { "" } else { "s" }
+                );
+            }
+            Error::Auth(e) => {
+                let _ = writeln!(out, "error: {e}");
+            }
+            Error::Http(e) => {
+                let _ = writeln!(out, "error: {e}");
+            }
+            Error::Expectation(msg) => {
+                let _ = writeln!(out, "error: {msg}");
+            }
+            Error::Io { context, source } => {
+                let _ = writeln!(out, "error: {context}: {source}");
+            }
+        }
+        secret::redact(&out)
+    }
+}
+
+fn render_input(out: &mut String, e: &InputError) {
+    let _ = writeln!(out, "error: {e}");
+    if let Some(place) = e.place() {
+        let _ = writeln!(out, "  --> {place}");
+        if let Some(snippet) = snippet(&place.path, place.line, place.column) {
+            out.push_str(&snippet);
+        }
+    }
+}
+
+/// The source line at `line` with a caret under `column`, rustc style.
+fn snippet(path: &Path, line: u32, column: u32) -> Option<String> {
+    if line == 0 {
+        return None;
+    }
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.len() > 16 * 1024 * 1024 {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let src = text.lines().nth(line as usize - 1)?;
+    // Long lines are cut: a snippet is for reading, not for dumping data.
+    let src: String = src.chars().take(200).collect();
+    let width = line.to_string().len();
+    let mut s = String::new();
+    let _ = writeln!(s, "{:width$} |", "");
+    let _ = writeln!(s, "{line:>width$} | {src}");
+    if column > 0 {
+        let pad: String = src
+            .chars()
+            .take(column as usize - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let _ = writeln!(s, "{:width$} | {pad}^", "");
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn place_display_omits_unknown_parts() {
+        assert_eq!(Place::file("a.yaml").to_string(), "a.yaml");
+        assert_eq!(Place::new("a.yaml", 3, 0).to_string(), "a.yaml:3");
+        assert_eq!(Place::new("a.yaml", 3, 7).to_string(), "a.yaml:3:7");
+    }
+
+    #[test]
+    fn input_errors_render_with_snippet_and_caret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.yaml");
+        std::fs::write(&path, "method: GET\nmetod: POST\n").unwrap();
+        let e = Error::from(InputError::at(
+            Place::new(&path, 2, 1),
+            "unknown field `metod`",
+        ));
+        let text = e.render();
+        assert!(text.starts_with("error: unknown field `metod`\n"), "{text}");
+        assert!(text.contains("2 | metod: POST\n  | ^\n"), "{text}");
+        assert_eq!(e.exit_code(), 2);
+    }
+}

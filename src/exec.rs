@@ -1,0 +1,804 @@
+//! Orchestration: the one place that ties profiles, templates, sessions, HTTP,
+//! extraction and output together.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::auth::grant::EndpointConfig;
+use crate::auth::{AuthError, AuthHeader, GrantKind, OAuthSettings, Persistence, Session};
+use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
+use crate::error::{Error, InputError, Place};
+use crate::extract;
+use crate::http::{self, Client, ClientOptions, Exchange, Part, PartValue, RenderedBody, RenderedRequest};
+use crate::model::Spanned;
+use crate::model::flow::FlowFile;
+use crate::model::profile::AuthType;
+use crate::model::request::MultipartField;
+use crate::output::Output;
+use crate::project::{self, Document, LoadedProfile, PreparedRequest, Project, SourceFile};
+use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::secret::Secret;
+use crate::template::{Renderer, TemplateError, Vars};
+
+const DEFAULT_TIMEOUT: f64 = 30.0;
+const DEFAULT_RETRIES: u32 = 2;
+/// How deep flows may nest: a flow that runs itself stops here.
+const MAX_FLOW_DEPTH: usize = 16;
+
+impl From<TemplateError> for InputError {
+    fn from(e: TemplateError) -> Self {
+        InputError::at(e.place, e.message)
+    }
+}
+
+impl From<TemplateError> for Error {
+    fn from(e: TemplateError) -> Self {
+        Error::Input(e.into())
+    }
+}
+
+fn inputs(list: Vec<InputError>) -> Error {
+    if list.len() == 1 {
+        list.into_iter().next().map(Error::Input).unwrap_or(Error::Inputs(Vec::new()))
+    } else {
+        Error::Inputs(list)
+    }
+}
+
+/// How requests authenticate.
+pub enum Auth {
+    None,
+    Static { header: String, value: Secret },
+    OAuth { session: Arc<Session>, header: AuthHeader },
+}
+
+/// A profile, loaded and rendered: everything a request needs besides its file.
+pub struct Env {
+    pub project: Project,
+    pub profile_name: String,
+    pub profile: LoadedProfile,
+    pub renderer: Renderer,
+    pub vars: Vars,
+    pub base_url: Option<url::Url>,
+    pub client: Client,
+    pub auth: Auth,
+    pub timeout: f64,
+    pub retries: u32,
+    /// Keeps the in-process sandbox alive for profiles with `sandbox: true`.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// The profile name: `-p`, else `$RUNNER_PROFILE`, else `default`.
+pub fn profile_name(global: &GlobalArgs) -> String {
+    global
+        .profile
+        .clone()
+        .or_else(|| std::env::var("RUNNER_PROFILE").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "default".to_string())
+}
+
+impl Env {
+    pub async fn open(global: &GlobalArgs) -> Result<Env, Error> {
+        let project = Project::discover(global.root.as_deref())?;
+        let name = profile_name(global);
+        let profile = project.load_profile(&name).map_err(inputs)?;
+        Env::from_profile(project, name, profile).await
+    }
+
+    pub async fn from_profile(
+        project: Project,
+        profile_name: String,
+        profile: LoadedProfile,
+    ) -> Result<Env, Error> {
+        let renderer = Renderer::new();
+        let src = &profile.source;
+        let dir = src.dir();
+        let mut vars = Vars::new();
+        for (k, v) in &profile.profile.vars {
+            let value = renderer.render_value(&v.value, &vars, &dir, src.origin(v))?;
+            vars.set(k.clone(), value);
+        }
+        let sandbox = if profile.profile.sandbox {
+            let sb = Sandbox::start(SandboxOptions {
+                port: 0,
+                ..SandboxOptions::default()
+            })
+            .await
+            .map_err(|e| Error::io("cannot start the in-process sandbox", e))?;
+            tracing::info!("sandbox started at {}", sb.url());
+            Some(sb)
+        } else {
+            None
+        };
+        let base_url = match (&sandbox, &profile.profile.base_url) {
+            (Some(sb), _) => Some(format!("{}/api/v1", sb.url())),
+            (None, Some(b)) => Some(renderer.render_str(&b.value, &vars, &dir, src.origin(b))?),
+            (None, None) => None,
+        };
+        let base_url = match base_url {
+            None => None,
+            Some(s) => {
+                vars.set("base_url", Value::String(s.clone()));
+                let place = profile
+                    .profile
+                    .base_url
+                    .as_ref()
+                    .map(|b| src.place(b))
+                    .unwrap_or_else(|| Place::file(&src.path));
+                Some(parse_url(&s, place)?)
+            }
+        };
+        let http_cfg = &profile.profile.http;
+        let client = Client::new(ClientOptions {
+            max_body: http_cfg.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
+        })?;
+        let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
+        let auth = build_auth(&renderer, &vars, &profile, &profile_name, sandbox.as_ref(), timeout)?;
+        Ok(Env {
+            project,
+            profile_name,
+            profile,
+            renderer,
+            vars,
+            base_url,
+            client,
+            auth,
+            timeout,
+            retries,
+            sandbox,
+        })
+    }
+
+    /// The OAuth2 session, for the commands that need one.
+    pub fn session(&self) -> Result<&Session, Error> {
+        match &self.auth {
+            Auth::OAuth { session, .. } => Ok(session),
+            _ => Err(InputError::usage(format!(
+                "profile `{}` does not use OAuth2 (auth.type is not oauth2_password or oauth2_client_credentials)",
+                self.profile_name
+            ))
+            .into()),
+        }
+    }
+}
+
+fn parse_url(s: &str, place: Place) -> Result<url::Url, InputError> {
+    url::Url::parse(s).map_err(|e| InputError::at(place, format!("invalid URL `{s}`: {e}")))
+}
+
+fn build_auth(
+    renderer: &Renderer,
+    vars: &Vars,
+    profile: &LoadedProfile,
+    profile_name: &str,
+    sandbox: Option<&Sandbox>,
+    timeout: f64,
+) -> Result<Auth, Error> {
+    let Some(auth) = &profile.profile.auth else {
+        return Ok(Auth::None);
+    };
+    let src = &profile.source;
+    let dir = src.dir();
+    let a = &auth.value;
+    let render = |v: &Option<Spanned<String>>| -> Result<Option<String>, Error> {
+        match v {
+            None => Ok(None),
+            Some(s) => Ok(Some(renderer.render_str(&s.value, vars, &dir, src.origin(s))?)),
+        }
+    };
+    let header_name = a.header.clone().unwrap_or_else(|| "Authorization".to_string());
+    let scheme = a.scheme.clone().unwrap_or_else(|| "Bearer".to_string());
+    let header = AuthHeader {
+        name: header_name.clone(),
+        scheme,
+    };
+    match a.kind {
+        AuthType::None => Ok(Auth::None),
+        AuthType::Bearer => {
+            let token = Secret::new(render(&a.token)?.unwrap_or_default());
+            Ok(Auth::Static {
+                header: header_name,
+                value: header.value(&token),
+            })
+        }
+        AuthType::Oauth2Password | AuthType::Oauth2ClientCredentials => {
+            let token_url = match sandbox {
+                Some(sb) => format!("{}/oauth/v2/token", sb.url()),
+                None => render(&a.token_url)?.unwrap_or_default(),
+            };
+            let place = a
+                .token_url
+                .as_ref()
+                .map(|t| src.place(t))
+                .unwrap_or_else(|| src.place(auth));
+            let token_url = parse_url(&token_url, place)?;
+            let client_secret = render(&a.client_secret)?
+                .filter(|s| !s.is_empty())
+                .map(Secret::new);
+            let password = render(&a.password)?.filter(|s| !s.is_empty()).map(Secret::new);
+            let settings = OAuthSettings {
+                profile: profile_name.to_string(),
+                grant: if a.kind == AuthType::Oauth2Password {
+                    GrantKind::Password
+                } else {
+                    GrantKind::ClientCredentials
+                },
+                endpoint: EndpointConfig {
+                    token_url,
+                    client_id: render(&a.client_id)?.unwrap_or_default(),
+                    client_secret,
+                    scopes: a.scopes.clone(),
+                    token_request: a.token_request,
+                    client_auth: a.client_auth,
+                    timeout: Duration::from_secs_f64(timeout),
+                },
+                username: render(&a.username)?.unwrap_or_default(),
+                password,
+            };
+            let persistence = if sandbox.is_some() {
+                Persistence::Memory
+            } else {
+                Persistence::Dir(crate::auth::store::TokenStore::default_dir()?)
+            };
+            let session = Session::new(settings, persistence, true)?;
+            Ok(Auth::OAuth {
+                session: Arc::new(session),
+                header,
+            })
+        }
+    }
+}
+
+/// `--var` and `--vars`, in command-line order (files first, then single values).
+pub fn cli_vars(args: &ExecArgs) -> Result<Vars, Error> {
+    let mut vars = Vars::new();
+    for path in &args.vars_files {
+        let src = SourceFile::read(path)?;
+        let map: serde_json::Map<String, Value> = project::parse_yaml(&src)?;
+        for (k, v) in map {
+            vars.set(k, v);
+        }
+    }
+    for raw in &args.vars {
+        let (key, value) = parse_var(raw)?;
+        vars.set(key, value);
+    }
+    Ok(vars)
+}
+
+/// `KEY=VALUE` (a string) or `KEY:=JSON` (a typed value).
+pub fn parse_var(raw: &str) -> Result<(String, Value), InputError> {
+    let Some(eq) = raw.find('=') else {
+        return Err(InputError::usage(format!(
+            "--var `{raw}`: expected KEY=VALUE or KEY:=JSON"
+        )));
+    };
+    let (key, typed) = match raw[..eq].strip_suffix(':') {
+        Some(k) => (k, true),
+        None => (&raw[..eq], false),
+    };
+    if key.is_empty() || !key.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(InputError::usage(format!(
+            "--var `{raw}`: `{key}` is not a variable name (letters, digits, _)"
+        )));
+    }
+    let text = &raw[eq + 1..];
+    let value = if typed {
+        serde_json::from_str(text).map_err(|e| {
+            InputError::usage(format!("--var {key}:=…: the value is not JSON: {e}"))
+        })?
+    } else {
+        Value::String(text.to_string())
+    };
+    Ok((key.to_string(), value))
+}
+
+/// What one request (all its pages) gave.
+pub struct Outcome {
+    pub exchange: Exchange,
+    /// The parsed JSON body, or the concatenated items of a paginated request.
+    pub body: Option<Value>,
+    pub extracted: Option<Value>,
+    pub failures: Vec<String>,
+}
+
+/// Renders a prepared request with `vars`.
+pub fn render_request(
+    env: &Env,
+    req: &PreparedRequest,
+    vars: &Vars,
+    overrides: &Overrides,
+) -> Result<RenderedRequest, Error> {
+    let r = &env.renderer;
+    let src = &req.source;
+    let dir = src.dir();
+    let f = &req.file;
+    let raw_url = r.render_str(&f.url.value, vars, &dir, src.origin(&f.url))?;
+    let mut url = resolve_url(env.base_url.as_ref(), &raw_url, src.place(&f.url))?;
+    if !f.query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in &f.query {
+            match r.render_value(&v.value, vars, &dir, src.origin(v))? {
+                Value::Null => {}
+                Value::Array(items) => {
+                    for item in items {
+                        pairs.append_pair(k, &scalar_text(&item));
+                    }
+                }
+                other => {
+                    pairs.append_pair(k, &scalar_text(&other));
+                }
+            }
+        }
+    }
+    let mut headers = Vec::new();
+    let profile_src = &env.profile.source;
+    for (k, v) in &env.profile.profile.http.headers {
+        let value = r.render_str(&v.value, vars, &profile_src.dir(), profile_src.origin(v))?;
+        headers.push((k.clone(), value));
+    }
+    for (k, v) in &f.headers {
+        headers.push((k.clone(), r.render_str(&v.value, vars, &dir, src.origin(v))?));
+    }
+    let body = match &f.body {
+        None => RenderedBody::Empty,
+        Some(b) => render_body(r, &b.value, vars, src, &dir)?,
+    };
+    let timeout = overrides.timeout.or(f.timeout).unwrap_or(env.timeout);
+    let retries = overrides.retries.or(f.retries).unwrap_or(env.retries);
+    Ok(RenderedRequest {
+        method: req.method.clone(),
+        url,
+        headers,
+        body,
+        timeout: Duration::from_secs_f64(timeout),
+        retries,
+    })
+}
+
+fn render_body(
+    r: &Renderer,
+    b: &crate::model::request::Body,
+    vars: &Vars,
+    src: &SourceFile,
+    dir: &Path,
+) -> Result<RenderedBody, Error> {
+    if let Some(j) = &b.json {
+        return Ok(RenderedBody::Json(r.render_value(&j.value, vars, dir, src.origin(j))?));
+    }
+    if let Some(form) = &b.form {
+        let mut pairs = Vec::new();
+        for (k, v) in form {
+            let value = r.render_value(&v.value, vars, dir, src.origin(v))?;
+            pairs.push((k.clone(), scalar_text(&value)));
+        }
+        return Ok(RenderedBody::Form(pairs));
+    }
+    if let Some(t) = &b.text {
+        return Ok(RenderedBody::Text(r.render_str(&t.value, vars, dir, src.origin(t))?));
+    }
+    if let Some(p) = &b.file {
+        let rel = r.render_str(&p.value, vars, dir, src.origin(p))?;
+        let data = read_body_file(&dir.join(&rel), src.place(p))?;
+        return Ok(RenderedBody::Bytes(data));
+    }
+    if let Some(parts) = &b.multipart {
+        let mut out = Vec::new();
+        for (name, field) in parts {
+            let value = match &field.value {
+                MultipartField::Value(v) => {
+                    PartValue::Text(r.render_str(v.as_str(), vars, dir, src.origin(field))?)
+                }
+                MultipartField::File(file) => {
+                    let rel = r.render_str(&file.file, vars, dir, src.origin(field))?;
+                    let path = dir.join(&rel);
+                    let data = read_body_file(&path, src.place(field))?;
+                    PartValue::File {
+                        filename: path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| "file".into()),
+                        content_type: file.content_type.clone(),
+                        data,
+                    }
+                }
+            };
+            out.push(Part {
+                name: name.clone(),
+                value,
+            });
+        }
+        return Ok(RenderedBody::Multipart(out));
+    }
+    Ok(RenderedBody::Empty)
+}
+
+fn read_body_file(path: &Path, place: Place) -> Result<Vec<u8>, InputError> {
+    std::fs::read(path)
+        .map_err(|e| InputError::at(place, format!("cannot read body file {}: {e}", path.display())))
+}
+
+/// A JSON scalar as text for a query string or form: strings bare, others as JSON.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// `raw` as an absolute URL: as is when it has a scheme, else appended to `base`.
+fn resolve_url(base: Option<&url::Url>, raw: &str, place: Place) -> Result<url::Url, InputError> {
+    if raw.starts_with("http://") || raw.starts_with("https://") {
+        return parse_url(raw, place);
+    }
+    let Some(base) = base else {
+        return Err(InputError::at(
+            place,
+            format!("`{raw}` is a relative URL but the profile has no base_url"),
+        ));
+    };
+    let joined = format!(
+        "{}/{}",
+        base.as_str().trim_end_matches('/'),
+        raw.trim_start_matches('/')
+    );
+    parse_url(&joined, place)
+}
+
+/// Command-line settings that win over files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    pub timeout: Option<f64>,
+    pub retries: Option<u32>,
+}
+
+/// Sends `req` with the profile's authentication, refreshing once on a 401.
+pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Exchange, Error> {
+    log_request(req);
+    let ex = match (&env.auth, use_auth) {
+        (Auth::None, _) | (_, false) => env.client.send(req, None).await?,
+        (Auth::Static { header, value }, true) => {
+            env.client.send(req, Some((header.as_str(), value))).await?
+        }
+        (Auth::OAuth { session, header }, true) => {
+            let token = session.access_token(None).await?;
+            let value = header.value(&token);
+            let ex = env.client.send(req, Some((header.name.as_str(), &value))).await?;
+            if ex.status == 401 {
+                tracing::info!("401 from the API: refreshing the token and retrying once");
+                let token2 = session.access_token(Some(&token)).await?;
+                let value = header.value(&token2);
+                let ex2 = env.client.send(req, Some((header.name.as_str(), &value))).await?;
+                if ex2.status == 401 {
+                    return Err(AuthError::StillUnauthorized.into());
+                }
+                ex2
+            } else {
+                ex
+            }
+        }
+    };
+    log_response(&ex);
+    Ok(ex)
+}
+
+fn log_request(req: &RenderedRequest) {
+    tracing::info!("> {} {}", req.method, req.url);
+    for (k, v) in &req.headers {
+        tracing::debug!("> {k}: {v}");
+    }
+}
+
+fn log_response(ex: &Exchange) {
+    tracing::info!(
+        "< {} ({} ms, {} bytes{})",
+        ex.status_line(),
+        ex.elapsed.as_millis(),
+        ex.body.len(),
+        if ex.attempts > 1 {
+            format!(", {} attempts", ex.attempts)
+        } else {
+            String::new()
+        }
+    );
+    for (k, v) in &ex.headers {
+        tracing::debug!("< {k}: {v}");
+    }
+}
+
+fn parse_json_body(ex: &Exchange) -> Option<Value> {
+    if ex.body.is_empty() {
+        return None;
+    }
+    let looks_json = ex.is_json() || matches!(ex.body.first(), Some(b'{' | b'['));
+    if !looks_json {
+        return None;
+    }
+    serde_json::from_slice(&ex.body).ok()
+}
+
+/// Runs one request file: render, send, follow pages, extract, check expectations.
+pub async fn run_request(
+    env: &Env,
+    req: &PreparedRequest,
+    vars: &Vars,
+    overrides: &Overrides,
+) -> Result<Outcome, Error> {
+    let rendered = render_request(env, req, vars, overrides)?;
+    let use_auth = req.file.auth == crate::model::request::RequestAuth::Profile;
+    let first = send(env, &rendered, use_auth).await?;
+    let first_body = parse_json_body(&first);
+    let mut failures = Vec::new();
+    check_status(req, &first, &mut failures);
+    if let Some(b) = &first_body {
+        for f in extract::check_jsonpaths(b, &req.expect_paths) {
+            failures.push(f.0);
+        }
+    } else if !req.expect_paths.is_empty() {
+        failures.push("expected a JSON body for expect.jsonpath".to_string());
+    }
+    let (exchange, body) = match (&req.paginate, first_body) {
+        (Some(pg), Some(body)) if failures.is_empty() => {
+            let mut limit = req
+                .file
+                .paginate
+                .as_ref()
+                .and_then(|p| p.value.max_pages)
+                .unwrap_or(1000);
+            limit = limit.max(1);
+            follow_pages(env, &rendered, use_auth, pg, first, body, limit, &mut failures, req)
+                .await?
+        }
+        (_, body) => (first, body),
+    };
+    let extracted = if req.extract.is_empty() {
+        None
+    } else {
+        let mut map = serde_json::Map::new();
+        let empty = Value::Null;
+        let source = body.as_ref().unwrap_or(&empty);
+        for (name, path) in &req.extract {
+            map.insert(name.clone(), path.extract(source));
+        }
+        Some(Value::Object(map))
+    };
+    Ok(Outcome {
+        exchange,
+        body,
+        extracted,
+        failures,
+    })
+}
+
+fn check_status(req: &PreparedRequest, ex: &Exchange, failures: &mut Vec<String>) {
+    let ok = match req.file.expect.as_ref().and_then(|e| e.status.as_ref()) {
+        Some(set) => set.value.contains(ex.status),
+        None => (200..300).contains(&ex.status),
+    };
+    if !ok {
+        let wanted = match req.file.expect.as_ref().and_then(|e| e.status.as_ref()) {
+            Some(set) => format!("{:?}", set.value),
+            None => "2xx".to_string(),
+        };
+        failures.push(format!(
+            "{}: status {} (expected {})",
+            req.source.path.display(),
+            ex.status,
+            wanted.replace("One(", "").replace("Many(", "").trim_end_matches(')')
+        ));
+    }
+}
+
+/// Follows `next_url` links (or numbered pages) and concatenates the items.
+#[allow(clippy::too_many_arguments)]
+async fn follow_pages(
+    env: &Env,
+    first_req: &RenderedRequest,
+    use_auth: bool,
+    pg: &project::PaginatePaths,
+    first: Exchange,
+    first_body: Value,
+    max_pages: u32,
+    failures: &mut Vec<String>,
+    req: &PreparedRequest,
+) -> Result<(Exchange, Option<Value>), Error> {
+    let mut items = Vec::new();
+    take_items(&pg.items, first_body.clone(), &mut items);
+    let mut last = first;
+    let mut seen: HashSet<String> = HashSet::new();
+    seen.insert(first_req.url.to_string());
+    let mut body = first_body;
+    let mut pages = 1u32;
+    loop {
+        let next = match &pg.next_url {
+            Some(p) => match p.extract(&body) {
+                Value::String(s) if !s.is_empty() => s,
+                _ => break,
+            },
+            None => break,
+        };
+        if pages >= max_pages {
+            tracing::info!("stopping after max_pages = {max_pages}");
+            break;
+        }
+        let url = last_url_join(&first_req.url, &next).map_err(|e| {
+            Error::Input(InputError::at(
+                Place::file(&req.source.path),
+                format!("next page URL `{next}` is invalid: {e}"),
+            ))
+        })?;
+        if !seen.insert(url.to_string()) {
+            return Err(Error::Input(InputError::at(
+                Place::file(&req.source.path),
+                format!("pagination loops: next page {url} was already fetched"),
+            )));
+        }
+        let page_req = RenderedRequest {
+            url,
+            body: RenderedBody::Empty,
+            method: reqwest::Method::GET,
+            ..first_req.clone()
+        };
+        let ex = send(env, &page_req, use_auth).await?;
+        pages += 1;
+        check_status(req, &ex, failures);
+        if !failures.is_empty() {
+            let b = parse_json_body(&ex);
+            return Ok((ex, b));
+        }
+        body = parse_json_body(&ex).unwrap_or(Value::Null);
+        take_items(&pg.items, body.clone(), &mut items);
+        last = ex;
+    }
+    Ok((last, Some(Value::Array(items))))
+}
+
+fn last_url_join(base: &url::Url, next: &str) -> Result<url::Url, url::ParseError> {
+    base.join(next)
+}
+
+/// Appends a page's items: the elements of the array the path selects, or the nodes.
+fn take_items(path: &extract::Path, body: Value, out: &mut Vec<Value>) {
+    let nodes = path.nodes(&body);
+    if nodes.len() == 1
+        && let Value::Array(list) = nodes[0]
+    {
+        out.extend(list.iter().cloned());
+        return;
+    }
+    out.extend(nodes.into_iter().cloned());
+}
+
+/// `runner exec`.
+pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
+    let env = Env::open(global).await?;
+    let cli = cli_vars(args)?;
+    let overrides = Overrides {
+        timeout: args.timeout,
+        retries: args.retries,
+    };
+    if let Some(t) = overrides.timeout
+        && !(t > 0.0 && t.is_finite())
+    {
+        return Err(InputError::usage("--timeout must be a positive number of seconds").into());
+    }
+    let mut out = Output::new();
+    let mut failed = Vec::new();
+    for file in &args.files {
+        let doc = project::load_document(file).map_err(inputs)?;
+        let mut vars = env.vars.clone();
+        vars.extend(&cli);
+        let outcome = match &doc {
+            Document::Request(req) => run_request(&env, req, &vars, &overrides).await?,
+            Document::Flow(flow, src) => {
+                run_flow(&env, flow, src, &mut vars, &overrides, 1).await?
+            }
+        };
+        print_outcome(&mut out, args.output, args.include, &outcome)?;
+        if !outcome.failures.is_empty() {
+            failed.extend(outcome.failures);
+        }
+    }
+    if failed.is_empty() {
+        Ok(0)
+    } else {
+        Err(Error::Expectation(failed.join("; ")))
+    }
+}
+
+fn print_outcome(out: &mut Output, mode: OutputMode, include: bool, o: &Outcome) -> Result<(), Error> {
+    match out.exchange(mode, include, &o.exchange, o.body.as_ref(), o.extracted.as_ref()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("cannot write to stdout", e)),
+    }
+}
+
+/// Runs a flow's steps in order; each step sees what earlier ones extracted.
+pub fn run_flow<'a>(
+    env: &'a Env,
+    flow: &'a FlowFile,
+    src: &'a SourceFile,
+    vars: &'a mut Vars,
+    overrides: &'a Overrides,
+    depth: usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome, Error>> + 'a>> {
+    Box::pin(async move {
+        if depth > MAX_FLOW_DEPTH {
+            return Err(InputError::at(
+                Place::file(&src.path),
+                format!("flows nest more than {MAX_FLOW_DEPTH} deep (does a flow run itself?)"),
+            )
+            .into());
+        }
+        if flow.steps.is_empty() {
+            return Err(InputError::at(Place::file(&src.path), "a flow needs at least one step").into());
+        }
+        let mut last = None;
+        for (i, step) in flow.steps.iter().enumerate() {
+            let n = i + 1;
+            let path = src.dir().join(&step.value.run);
+            tracing::info!("step {n}: {}", path.display());
+            for (k, v) in &step.value.vars {
+                let value = env.renderer.render_value(&v.value, vars, &src.dir(), src.origin(v))?;
+                vars.set(k.clone(), value);
+            }
+            let doc = project::load_document(&path).map_err(|list| {
+                inputs(
+                    list.into_iter()
+                        .map(|e| match e {
+                            InputError::At { place, message } if place.line == 0 => InputError::at(
+                                src.place(step),
+                                format!("step {n} ({}): {message}", place.path.display()),
+                            ),
+                            other => other,
+                        })
+                        .collect(),
+                )
+            })?;
+            let outcome = match &doc {
+                Document::Request(req) => run_request(env, req, vars, overrides).await?,
+                Document::Flow(inner, inner_src) => {
+                    run_flow(env, inner, inner_src, vars, overrides, depth + 1).await?
+                }
+            };
+            if !outcome.failures.is_empty() {
+                return Err(Error::Expectation(format!(
+                    "flow {} stopped at step {n} ({}): {}",
+                    src.path.display(),
+                    path.display(),
+                    outcome.failures.join("; ")
+                )));
+            }
+            if let Some(Value::Object(map)) = &outcome.extracted {
+                for (k, v) in map {
+                    vars.set(k.clone(), v.clone());
+                }
+            }
+            let body = outcome.body.clone().unwrap_or(Value::Null);
+            for (k, p) in &step.value.extract {
+                let compiled = extract::Path::parse(&p.value)
+                    .map_err(|e| InputError::at(src.place(p), e.to_string()))?;
+                vars.set(k.clone(), compiled.extract(&body));
+            }
+            last = Some(outcome);
+        }
+        last.ok_or_else(|| InputError::at(Place::file(&src.path), "a flow needs at least one step").into())
+    })
+}
+
+/// Every file `runner check` looks at when given no paths.
+pub fn default_check_paths(project: &Project) -> Vec<PathBuf> {
+    let mut paths = project::yaml_files_under(&project.profiles_dir());
+    let requests = project.root.join("requests");
+    if requests.is_dir() {
+        paths.extend(project::yaml_files_under(&requests));
+    }
+    paths
+}

@@ -1,0 +1,149 @@
+//! `profiles/NAME.yaml`: where requests go and as whom (SPEC §3).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub description: Option<String>,
+    pub base_url: Option<Spanned<String>>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, Spanned<serde_json::Value>>,
+    pub auth: Option<Spanned<AuthConfig>>,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub sandbox: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthType {
+    None,
+    Bearer,
+    Oauth2Password,
+    Oauth2ClientCredentials,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenRequest {
+    #[default]
+    Form,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    #[default]
+    Body,
+    Basic,
+}
+
+/// The `auth:` block. One flat struct for every type, so unknown keys and places are
+/// reported exactly; which keys each type needs is checked after parsing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(rename = "type")]
+    pub kind: AuthType,
+    pub token_url: Option<Spanned<String>>,
+    pub client_id: Option<Spanned<String>>,
+    pub client_secret: Option<Spanned<String>>,
+    pub username: Option<Spanned<String>>,
+    pub password: Option<Spanned<String>>,
+    pub token: Option<Spanned<String>>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub token_request: TokenRequest,
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    pub header: Option<String>,
+    pub scheme: Option<String>,
+}
+
+impl AuthConfig {
+    /// Keys that `kind` requires but the block lacks, and keys it does not use.
+    pub fn shape_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let has = |v: &Option<Spanned<String>>| v.is_some();
+        let (needed, unused): (Vec<(&str, bool)>, Vec<(&str, bool)>) = match self.kind {
+            AuthType::None => (
+                vec![],
+                vec![
+                    ("token_url", has(&self.token_url)),
+                    ("client_id", has(&self.client_id)),
+                    ("token", has(&self.token)),
+                ],
+            ),
+            AuthType::Bearer => (
+                vec![("token", has(&self.token))],
+                vec![
+                    ("token_url", has(&self.token_url)),
+                    ("client_id", has(&self.client_id)),
+                    ("username", has(&self.username)),
+                ],
+            ),
+            AuthType::Oauth2Password => (
+                vec![
+                    ("token_url", has(&self.token_url)),
+                    ("client_id", has(&self.client_id)),
+                    ("username", has(&self.username)),
+                ],
+                vec![("token", has(&self.token))],
+            ),
+            AuthType::Oauth2ClientCredentials => (
+                vec![
+                    ("token_url", has(&self.token_url)),
+                    ("client_id", has(&self.client_id)),
+                ],
+                vec![
+                    ("token", has(&self.token)),
+                    ("username", has(&self.username)),
+                    ("password", has(&self.password)),
+                ],
+            ),
+        };
+        for (key, present) in needed {
+            if !present {
+                problems.push(format!("auth type `{}` needs `{key}`", self.kind_name()));
+            }
+        }
+        for (key, present) in unused {
+            if present {
+                problems.push(format!(
+                    "auth type `{}` does not use `{key}`",
+                    self.kind_name()
+                ));
+            }
+        }
+        problems
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            AuthType::None => "none",
+            AuthType::Bearer => "bearer",
+            AuthType::Oauth2Password => "oauth2_password",
+            AuthType::Oauth2ClientCredentials => "oauth2_client_credentials",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Seconds per request.
+    pub timeout: Option<f64>,
+    pub retries: Option<u32>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    /// Largest response body accepted, in bytes (default 256 MB).
+    pub max_body: Option<u64>,
+}

@@ -1,0 +1,121 @@
+//! `requests/*.yaml`: one HTTP request (SPEC §5).
+
+use serde::Deserialize;
+
+use super::{Map, Spanned};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestFile {
+    pub description: Option<String>,
+    pub method: Option<Spanned<String>>,
+    pub url: Spanned<String>,
+    #[serde(default)]
+    pub query: Map<Spanned<serde_json::Value>>,
+    #[serde(default)]
+    pub headers: Map<Spanned<String>>,
+    #[serde(default)]
+    pub auth: RequestAuth,
+    pub body: Option<Spanned<Body>>,
+    pub paginate: Option<Spanned<Paginate>>,
+    #[serde(default)]
+    pub extract: Map<Spanned<String>>,
+    pub expect: Option<Expect>,
+    /// Seconds.
+    pub timeout: Option<f64>,
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestAuth {
+    #[default]
+    Profile,
+    None,
+}
+
+/// The request body: exactly one of the fields is set (checked after parsing).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Body {
+    pub json: Option<Spanned<serde_json::Value>>,
+    pub form: Option<Map<Spanned<serde_json::Value>>>,
+    pub text: Option<Spanned<String>>,
+    pub file: Option<Spanned<String>>,
+    pub multipart: Option<Map<Spanned<MultipartField>>>,
+}
+
+impl Body {
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut k = Vec::new();
+        if self.json.is_some() {
+            k.push("json");
+        }
+        if self.form.is_some() {
+            k.push("form");
+        }
+        if self.text.is_some() {
+            k.push("text");
+        }
+        if self.file.is_some() {
+            k.push("file");
+        }
+        if self.multipart.is_some() {
+            k.push("multipart");
+        }
+        k
+    }
+}
+
+/// A multipart field: a file to upload, or a plain value.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum MultipartField {
+    File(MultipartFile),
+    Value(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MultipartFile {
+    pub file: String,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paginate {
+    /// JSONPath to the next page's URL; pages stop on null, "" or absent.
+    pub next_url: Option<Spanned<String>>,
+    /// JSONPath to the total number of pages, for APIs that number pages.
+    pub total_pages: Option<Spanned<String>>,
+    /// The query parameter that carries the page number (default `page`).
+    pub page_param: Option<String>,
+    /// JSONPath to each page's items.
+    pub items: Spanned<String>,
+    pub max_pages: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub status: Option<Spanned<StatusSet>>,
+    #[serde(default)]
+    pub jsonpath: Map<Spanned<serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSet {
+    One(u16),
+    Many(Vec<u16>),
+}
+
+impl StatusSet {
+    pub fn contains(&self, status: u16) -> bool {
+        match self {
+            StatusSet::One(s) => *s == status,
+            StatusSet::Many(list) => list.contains(&status),
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The only module that writes data to stdout (SPEC §6). Messages go to stderr.
+
+use std::io::{IsTerminal, Write};
+
+use serde_json::Value;
+
+use crate::cli::OutputMode;
+use crate::http::Exchange;
+
+/// Where data goes: stdout, buffered, pretty JSON only on a terminal.
+pub struct Output {
+    out: std::io::BufWriter<std::io::Stdout>,
+    pretty: bool,
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output::new()
+    }
+}
+
+impl Output {
+    pub fn new() -> Self {
+        let stdout = std::io::stdout();
+        let pretty = stdout.is_terminal();
+        Output {
+            out: std::io::BufWriter::with_capacity(64 * 1024, stdout),
+            pretty,
+        }
+    }
+
+    /// A line of text (e.g. a token, a URL, a listing).
+    pub fn line(&mut self, text: &str) -> std::io::Result<()> {
+        writeln!(self.out, "{text}")?;
+        self.out.flush()
+    }
+
+    /// Raw bytes, as they are.
+    pub fn bytes(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(data)?;
+        self.out.flush()
+    }
+
+    /// One JSON value on its own line, compact (for JSON lines).
+    pub fn json_line(&mut self, value: &Value) -> std::io::Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    fn json(&mut self, value: &Value) -> std::io::Result<()> {
+        if self.pretty {
+            serde_json::to_writer_pretty(&mut self.out, value)?;
+        } else {
+            serde_json::to_writer(&mut self.out, value)?;
+        }
+        self.out.write_all(b"\n")
+    }
+
+    fn yaml(&mut self, value: &Value) -> std::io::Result<()> {
+        let text = serde_saphyr::to_string(value).map_err(std::io::Error::other)?;
+        self.out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    fn head(&mut self, ex: &Exchange) -> std::io::Result<()> {
+        writeln!(self.out, "{}", ex.status_line())?;
+        for (k, v) in &ex.headers {
+            writeln!(self.out, "{k}: {v}")?;
+        }
+        writeln!(self.out)
+    }
+
+    /// Prints one response as `mode` says. `body` is the parsed JSON body (or the
+    /// concatenated items of a paginated request); `extracted` the `extract` object.
+    pub fn exchange(
+        &mut self,
+        mode: OutputMode,
+        include: bool,
+        ex: &Exchange,
+        body: Option<&Value>,
+        extracted: Option<&Value>,
+    ) -> std::io::Result<()> {
+        if include && !matches!(mode, OutputMode::Json | OutputMode::None) {
+            self.head(ex)?;
+        }
+        let shown = extracted.or(body);
+        match mode {
+            OutputMode::None => {}
+            OutputMode::Raw => self.out.write_all(&ex.body)?,
+            OutputMode::Body => match shown {
+                Some(v) => self.json(v)?,
+                None => {
+                    self.out.write_all(&ex.body)?;
+                    if !ex.body.is_empty() && !ex.body.ends_with(b"\n") && self.pretty {
+                        self.out.write_all(b"\n")?;
+                    }
+                }
+            },
+            OutputMode::Yaml => match shown {
+                Some(v) => self.yaml(v)?,
+                None => self.yaml(&Value::String(String::from_utf8_lossy(&ex.body).into()))?,
+            },
+            OutputMode::Json => {
+                let v = exchange_json(ex, body, extracted);
+                self.json(&v)?;
+            }
+            OutputMode::Jsonl => match shown {
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        self.json_line(item)?;
+                    }
+                }
+                Some(v) => self.json_line(v)?,
+                None => self.json_line(&Value::String(
+                    String::from_utf8_lossy(&ex.body).into(),
+                ))?,
+            },
+        }
+        self.out.flush()
+    }
+}
+
+/// The `-o json` object of one exchange.
+pub fn exchange_json(ex: &Exchange, body: Option<&Value>, extracted: Option<&Value>) -> Value {
+    let mut headers = serde_json::Map::new();
+    for (k, v) in &ex.headers {
+        headers.insert(k.clone(), Value::String(v.clone()));
+    }
+    let body = match body {
+        Some(v) => v.clone(),
+        None if ex.body.is_empty() => Value::Null,
+        None => Value::String(String::from_utf8_lossy(&ex.body).into()),
+    };
+    serde_json::json!({
+        "status": ex.status,
+        "headers": headers,
+        "body": body,
+        "extract": extracted.cloned().unwrap_or(Value::Null),
+        "elapsed_ms": ex.elapsed.as_millis() as u64,
+    })
+}

@@ -1,0 +1,476 @@
+//! Finding the project root and loading its files: profiles, request files, flows.
+//!
+//! Loading parses the YAML (serde-saphyr, unknown keys denied) and validates what can
+//! be validated without sending anything: body kinds, methods, JSONPath syntax and
+//! template syntax. `runner check` and `runner exec` share this code path.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{InputError, Place};
+use crate::extract;
+use crate::model::Spanned;
+use crate::model::flow::FlowFile;
+use crate::model::profile::Profile;
+use crate::model::request::RequestFile;
+use crate::template::{Origin, Renderer};
+
+/// Largest YAML file accepted: bigger ones are data, not configuration.
+const MAX_YAML_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A file's path (as the user should see it) and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Reads `path` as UTF-8, naming the place of the first invalid byte.
+    pub fn read(path: &Path) -> Result<SourceFile, InputError> {
+        let shown = display_path(path);
+        let meta = std::fs::metadata(path)
+            .map_err(|e| InputError::at(Place::file(&shown), format!("cannot read file: {e}")))?;
+        if meta.is_dir() {
+            return Err(InputError::at(
+                Place::file(&shown),
+                "is a directory, not a file",
+            ));
+        }
+        if meta.len() > MAX_YAML_BYTES {
+            return Err(InputError::at(
+                Place::file(&shown),
+                format!(
+                    "file is {} bytes; at most {MAX_YAML_BYTES} are accepted",
+                    meta.len()
+                ),
+            ));
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|e| InputError::at(Place::file(&shown), format!("cannot read file: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let good = String::from_utf8_lossy(good);
+            let line = good.matches('\n').count() as u32 + 1;
+            let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+            InputError::at(
+                Place::new(&shown, line, column),
+                "file is not valid UTF-8",
+            )
+        })?;
+        Ok(SourceFile { path: shown, text })
+    }
+
+    pub fn place<T>(&self, s: &Spanned<T>) -> Place {
+        Place::new(&self.path, s.referenced.line() as u32, s.referenced.column() as u32)
+    }
+
+    pub fn origin<T>(&self, s: &Spanned<T>) -> Origin<'_> {
+        Origin {
+            path: &self.path,
+            source: &self.text,
+            line: s.referenced.line() as u32,
+            column: s.referenced.column() as u32,
+        }
+    }
+
+    /// The directory relative paths in this file resolve against.
+    pub fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
+/// `path` relative to the current directory when it lies below it.
+pub fn display_path(path: &Path) -> PathBuf {
+    if path.is_absolute()
+        && let Ok(cwd) = std::env::current_dir()
+        && let Ok(rel) = path.strip_prefix(&cwd)
+    {
+        return rel.to_path_buf();
+    }
+    path.to_path_buf()
+}
+
+/// Parses YAML text into `T`, with serde-saphyr's limits on and unknown keys denied.
+pub fn parse_yaml<T: DeserializeOwned>(src: &SourceFile) -> Result<T, InputError> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    serde_saphyr::from_str_with_options(&src.text, options).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line() as u32, l.column() as u32))
+            .unwrap_or((0, 0));
+        let message = yaml_message(&e.to_string());
+        InputError::at(Place::new(&src.path, line, column), message)
+    })
+}
+
+/// serde-saphyr's message without the location it appends (we print our own).
+fn yaml_message(raw: &str) -> String {
+    let first = raw.lines().next().unwrap_or(raw).trim();
+    let cut = first
+        .rfind(" at line ")
+        .map(|i| &first[..i])
+        .unwrap_or(first);
+    cut.trim_end_matches(':').to_string()
+}
+
+/// The project: the nearest folder, from the current directory up, holding `profiles/`.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+}
+
+impl Project {
+    /// Uses `explicit` (from `--root` or `RUNNER_ROOT`) or searches upwards.
+    pub fn discover(explicit: Option<&Path>) -> Result<Project, InputError> {
+        if let Some(root) = explicit {
+            if !root.join("profiles").is_dir() {
+                return Err(InputError::usage(format!(
+                    "--root {}: no profiles/ folder there",
+                    root.display()
+                )));
+            }
+            return Ok(Project {
+                root: root.to_path_buf(),
+            });
+        }
+        let cwd = std::env::current_dir()
+            .map_err(|e| InputError::usage(format!("cannot read the current directory: {e}")))?;
+        let mut dir: Option<&Path> = Some(&cwd);
+        while let Some(d) = dir {
+            if d.join("profiles").is_dir() {
+                return Ok(Project {
+                    root: d.to_path_buf(),
+                });
+            }
+            dir = d.parent();
+        }
+        Err(InputError::usage(format!(
+            "no project found: no profiles/ folder in {} or above (use --root DIR or RUNNER_ROOT)",
+            cwd.display()
+        )))
+    }
+
+    pub fn profiles_dir(&self) -> PathBuf {
+        self.root.join("profiles")
+    }
+
+    /// The path of profile `name` (`.yaml`, else `.yml`).
+    pub fn profile_path(&self, name: &str) -> Result<PathBuf, InputError> {
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(InputError::usage(format!("invalid profile name `{name}`")));
+        }
+        let dir = self.profiles_dir();
+        for ext in ["yaml", "yml"] {
+            let p = dir.join(format!("{name}.{ext}"));
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+        let known = self.profile_names();
+        Err(InputError::usage(format!(
+            "no profile `{name}` in {} (known: {})",
+            display_path(&dir).display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )))
+    }
+
+    /// The names of every profile, sorted.
+    pub fn profile_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.profiles_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let p = e.path();
+                let ext = p.extension()?.to_str()?;
+                if ext == "yaml" || ext == "yml" {
+                    Some(p.file_stem()?.to_str()?.to_string())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    pub fn load_profile(&self, name: &str) -> Result<LoadedProfile, Vec<InputError>> {
+        let path = self.profile_path(name).map_err(|e| vec![e])?;
+        load_profile_file(&path)
+    }
+}
+
+/// A parsed profile with its source.
+#[derive(Debug)]
+pub struct LoadedProfile {
+    pub profile: Profile,
+    pub source: SourceFile,
+}
+
+/// Loads and validates one profile file.
+pub fn load_profile_file(path: &Path) -> Result<LoadedProfile, Vec<InputError>> {
+    let source = SourceFile::read(path).map_err(|e| vec![e])?;
+    let profile: Profile = parse_yaml(&source).map_err(|e| vec![e])?;
+    let mut problems = Vec::new();
+    let renderer = Renderer::new();
+    let mut check = |s: &Spanned<String>| {
+        if let Err(e) = renderer.check_str(&s.value, source.origin(s)) {
+            problems.push(InputError::at(e.place, e.message));
+        }
+    };
+    if let Some(b) = &profile.base_url {
+        check(b);
+    }
+    for v in profile.http.headers.values() {
+        check(v);
+    }
+    if let Some(auth) = &profile.auth {
+        let a = &auth.value;
+        for s in [
+            &a.token_url,
+            &a.client_id,
+            &a.client_secret,
+            &a.username,
+            &a.password,
+            &a.token,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            check(s);
+        }
+        for p in a.shape_problems() {
+            problems.push(InputError::at(source.place(auth), p));
+        }
+    }
+    for v in profile.vars.values() {
+        if let Err(e) = renderer.check_value(&v.value, source.origin(v)) {
+            problems.push(InputError::at(e.place, e.message));
+        }
+    }
+    if let Some(t) = profile.http.timeout
+        && !(t > 0.0 && t.is_finite())
+    {
+        problems.push(InputError::at(
+            Place::file(&source.path),
+            "http.timeout must be a positive number of seconds",
+        ));
+    }
+    if problems.is_empty() {
+        Ok(LoadedProfile { profile, source })
+    } else {
+        Err(problems)
+    }
+}
+
+/// A loaded file: a single request or a flow.
+#[derive(Debug)]
+pub enum Document {
+    Request(Box<PreparedRequest>),
+    Flow(FlowFile, SourceFile),
+}
+
+/// Loads a request or flow file. A file whose top level has `steps:` is a flow.
+pub fn load_document(path: &Path) -> Result<Document, Vec<InputError>> {
+    let source = SourceFile::read(path).map_err(|e| vec![e])?;
+    if is_flow(&source.text) {
+        let flow: FlowFile = parse_yaml(&source).map_err(|e| vec![e])?;
+        return Ok(Document::Flow(flow, source));
+    }
+    let file: RequestFile = parse_yaml(&source).map_err(|e| vec![e])?;
+    prepare_request(file, source).map(|r| Document::Request(Box::new(r)))
+}
+
+fn is_flow(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.starts_with("steps:") || l.starts_with("\"steps\":"))
+}
+
+/// The JSONPaths of `paginate`, compiled.
+#[derive(Debug)]
+pub struct PaginatePaths {
+    pub next_url: Option<extract::Path>,
+    pub total_pages: Option<extract::Path>,
+    pub items: extract::Path,
+}
+
+/// A request file whose static parts are validated and whose JSONPaths are compiled.
+#[derive(Debug)]
+pub struct PreparedRequest {
+    pub file: RequestFile,
+    pub source: SourceFile,
+    pub method: reqwest::Method,
+    pub extract: Vec<(String, extract::Path)>,
+    pub expect_paths: Vec<(extract::Path, serde_json::Value)>,
+    pub paginate: Option<PaginatePaths>,
+}
+
+/// Validates `file` and compiles its JSONPaths; every problem is reported.
+pub fn prepare_request(
+    file: RequestFile,
+    source: SourceFile,
+) -> Result<PreparedRequest, Vec<InputError>> {
+    let mut problems = Vec::new();
+    let renderer = Renderer::new();
+
+    let method = match &file.method {
+        None => reqwest::Method::GET,
+        Some(m) => {
+            let upper = m.value.trim().to_ascii_uppercase();
+            match reqwest::Method::from_bytes(upper.as_bytes()) {
+                Ok(method) if !upper.is_empty() => method,
+                _ => {
+                    problems.push(InputError::at(
+                        source.place(m),
+                        format!("invalid HTTP method `{}`", m.value),
+                    ));
+                    reqwest::Method::GET
+                }
+            }
+        }
+    };
+
+    let check_str = |s: &Spanned<String>, problems: &mut Vec<InputError>| {
+        if let Err(e) = renderer.check_str(&s.value, source.origin(s)) {
+            problems.push(InputError::at(e.place, e.message));
+        }
+    };
+    check_str(&file.url, &mut problems);
+    for h in file.headers.values() {
+        check_str(h, &mut problems);
+    }
+    for q in file.query.values() {
+        if let Err(e) = renderer.check_value(&q.value, source.origin(q)) {
+            problems.push(InputError::at(e.place, e.message));
+        }
+    }
+    if let Some(body) = &file.body {
+        let kinds = body.value.kinds();
+        if kinds.len() != 1 {
+            problems.push(InputError::at(
+                source.place(body),
+                if kinds.is_empty() {
+                    "body needs one of json, form, text, file, multipart".to_string()
+                } else {
+                    format!("body takes one of json, form, text, file, multipart; found {}", kinds.join(" and "))
+                },
+            ));
+        }
+        let b = &body.value;
+        if let Some(j) = &b.json
+            && let Err(e) = renderer.check_value(&j.value, source.origin(j))
+        {
+            problems.push(InputError::at(e.place, e.message));
+        }
+        for v in b.form.iter().flat_map(|f| f.values()) {
+            if let Err(e) = renderer.check_value(&v.value, source.origin(v)) {
+                problems.push(InputError::at(e.place, e.message));
+            }
+        }
+        for s in [&b.text, &b.file].into_iter().flatten() {
+            check_str(s, &mut problems);
+        }
+    }
+
+    let compile = |s: &Spanned<String>, problems: &mut Vec<InputError>| -> Option<extract::Path> {
+        match extract::Path::parse(&s.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push(InputError::at(source.place(s), e.to_string()));
+                None
+            }
+        }
+    };
+    let mut extract_paths = Vec::new();
+    for (name, path) in &file.extract {
+        if let Some(p) = compile(path, &mut problems) {
+            extract_paths.push((name.clone(), p));
+        }
+    }
+    let mut expect_paths = Vec::new();
+    if let Some(expect) = &file.expect {
+        for (path, want) in &expect.jsonpath {
+            let spanned = Spanned {
+                value: path.clone(),
+                referenced: want.referenced,
+                defined: want.defined,
+            };
+            if let Some(p) = compile(&spanned, &mut problems) {
+                expect_paths.push((p, want.value.clone()));
+            }
+        }
+    }
+    let paginate = file.paginate.as_ref().and_then(|pg| {
+        let p = &pg.value;
+        if p.next_url.is_none() && p.total_pages.is_none() {
+            problems.push(InputError::at(
+                source.place(pg),
+                "paginate needs next_url (a JSONPath to the next page's URL) or total_pages",
+            ));
+        }
+        let next_url = p.next_url.as_ref().and_then(|s| compile(s, &mut problems));
+        let total_pages = p.total_pages.as_ref().and_then(|s| compile(s, &mut problems));
+        let items = compile(&p.items, &mut problems)?;
+        Some(PaginatePaths {
+            next_url,
+            total_pages,
+            items,
+        })
+    });
+    for t in [file.timeout].into_iter().flatten() {
+        if !(t > 0.0 && t.is_finite()) {
+            problems.push(InputError::at(
+                Place::file(&source.path),
+                "timeout must be a positive number of seconds",
+            ));
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(PreparedRequest {
+            file,
+            source,
+            method,
+            extract: extract_paths,
+            expect_paths,
+            paginate,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// Every `.yaml`/`.yml` file under `dir`, sorted, skipping hidden folders.
+pub fn yaml_files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,469 @@
+//! Templates: MiniJinja, strict about undefined values, no auto-escaping (SPEC §5).
+//!
+//! Values come from YAML: a string that is exactly one `{{ expression }}` keeps the
+//! expression's type (a number stays a number in a JSON body); any other string is
+//! rendered to a string. Errors name the file and the line of the YAML value.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
+use serde_json::Value as Json;
+
+use crate::error::Place;
+
+/// How much work one template may do before it is stopped (loops, huge ranges).
+const FUEL: u64 = 2_000_000;
+
+/// The name of the hidden variable holding the directory `file()` resolves against.
+const DIR_VAR: &str = "__runner_dir__";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    pub place: Place,
+    pub message: String,
+}
+
+/// Where a template string came from, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub path: &'a Path,
+    /// The whole file, to find the line of a value nested inside the spanned node.
+    pub source: &'a str,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// The variables a template sees, in SPEC order (later wins).
+#[derive(Debug, Clone, Default)]
+pub struct Vars(serde_json::Map<String, Json>);
+
+impl Vars {
+    pub fn new() -> Self {
+        Vars::default()
+    }
+
+    pub fn set(&mut self, key: impl Into<String>, value: Json) {
+        self.0.insert(key.into(), value);
+    }
+
+    pub fn extend(&mut self, other: &Vars) {
+        for (k, v) in &other.0 {
+            self.0.insert(k.clone(), v.clone());
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.0.get(key)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    fn context(&self, dir: &Path) -> Value {
+        let mut map = self.0.clone();
+        map.insert(
+            DIR_VAR.to_string(),
+            Json::String(dir.to_string_lossy().into_owned()),
+        );
+        Value::from(minijinja::value::Serde(map))
+    }
+}
+
+/// The one MiniJinja environment of a run.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_fuel(Some(FUEL));
+        env.set_recursion_limit(64);
+        env.add_function("env", env_fn);
+        env.add_function("file", file_fn);
+        env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
+        env.add_function("now", now_fn);
+        Renderer { env }
+    }
+
+    /// Renders `source` to a string.
+    pub fn render_str(
+        &self,
+        source: &str,
+        vars: &Vars,
+        dir: &Path,
+        origin: Origin<'_>,
+    ) -> Result<String, TemplateError> {
+        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+            return Ok(source.to_string());
+        }
+        if let Some(expr) = single_expression(source) {
+            let v = self.eval(expr, source, vars, dir, origin)?;
+            return Ok(match v {
+                Json::String(s) => s,
+                Json::Null => String::new(),
+                other => other.to_string(),
+            });
+        }
+        let tmpl = self
+            .env
+            .template_from_str(source)
+            .map_err(|e| self.error(e, source, vars, origin, None))?;
+        tmpl.render(vars.context(dir))
+            .map_err(|e| self.error(e, source, vars, origin, Some(&tmpl)))
+    }
+
+    /// Renders every string inside `value`; single-expression strings keep their type.
+    pub fn render_value(
+        &self,
+        value: &Json,
+        vars: &Vars,
+        dir: &Path,
+        origin: Origin<'_>,
+    ) -> Result<Json, TemplateError> {
+        Ok(match value {
+            Json::String(s) => {
+                if let Some(expr) = single_expression(s) {
+                    self.eval(expr, s, vars, dir, origin)?
+                } else {
+                    Json::String(self.render_str(s, vars, dir, origin)?)
+                }
+            }
+            Json::Array(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|v| self.render_value(v, vars, dir, origin))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Json::Object(map) => {
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for (k, v) in map {
+                    let key = self.render_str(k, vars, dir, origin)?;
+                    out.insert(key, self.render_value(v, vars, dir, origin)?);
+                }
+                Json::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Checks the syntax of every string inside `value` without rendering.
+    pub fn check_value(&self, value: &Json, origin: Origin<'_>) -> Result<(), TemplateError> {
+        match value {
+            Json::String(s) => self.check_str(s, origin),
+            Json::Array(items) => items.iter().try_for_each(|v| self.check_value(v, origin)),
+            Json::Object(map) => map.iter().try_for_each(|(k, v)| {
+                self.check_str(k, origin)?;
+                self.check_value(v, origin)
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks the syntax of one template string.
+    pub fn check_str(&self, source: &str, origin: Origin<'_>) -> Result<(), TemplateError> {
+        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+            return Ok(());
+        }
+        let vars = Vars::new();
+        match single_expression(source) {
+            Some(expr) => self
+                .env
+                .compile_expression(expr)
+                .map(|_| ())
+                .map_err(|e| self.error(e, source, &vars, origin, None)),
+            None => self
+                .env
+                .template_from_str(source)
+                .map(|_| ())
+                .map_err(|e| self.error(e, source, &vars, origin, None)),
+        }
+    }
+
+    fn eval(
+        &self,
+        expr: &str,
+        source: &str,
+        vars: &Vars,
+        dir: &Path,
+        origin: Origin<'_>,
+    ) -> Result<Json, TemplateError> {
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| self.error(e, source, vars, origin, None))?;
+        let value = compiled.eval(vars.context(dir)).map_err(|e| {
+            let names = compiled.undeclared_variables(false);
+            self.error_with_names(e, source, vars, origin, names)
+        })?;
+        if value.is_undefined() {
+            let names = compiled.undeclared_variables(false);
+            let err = minijinja::Error::from(ErrorKind::UndefinedError);
+            return Err(self.error_with_names(err, source, vars, origin, names));
+        }
+        serde_json::to_value(&value).map_err(|e| TemplateError {
+            place: locate(origin, source, 1),
+            message: format!("template value cannot be used as data: {e}"),
+        })
+    }
+
+    fn error(
+        &self,
+        e: minijinja::Error,
+        source: &str,
+        vars: &Vars,
+        origin: Origin<'_>,
+        tmpl: Option<&minijinja::Template<'_, '_>>,
+    ) -> TemplateError {
+        let names = tmpl
+            .map(|t| t.undeclared_variables(false))
+            .unwrap_or_default();
+        self.error_with_names(e, source, vars, origin, names)
+    }
+
+    fn error_with_names(
+        &self,
+        e: minijinja::Error,
+        source: &str,
+        vars: &Vars,
+        origin: Origin<'_>,
+        names: std::collections::HashSet<String>,
+    ) -> TemplateError {
+        let line_in_template = e.line().unwrap_or(1).max(1) as u32;
+        let place = locate(origin, source, line_in_template);
+        let message = match e.kind() {
+            ErrorKind::UndefinedError => {
+                let mut missing: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| !vars.contains(n) && self.env.globals().all(|(g, _)| g != n))
+                    .filter(|n| !is_function(n))
+                    .collect();
+                missing.sort();
+                if missing.is_empty() {
+                    match e.detail() {
+                        Some(d) => format!("undefined value in template: {d}"),
+                        None => "undefined value in template".to_string(),
+                    }
+                } else {
+                    let list = missing
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!(
+                        "undefined variable {list} (set it in the profile's vars, --vars, or --var {}=...)",
+                        missing[0]
+                    )
+                }
+            }
+            ErrorKind::OutOfFuel => "template does too much work (a runaway loop?)".to_string(),
+            _ => match e.detail() {
+                Some(d) => format!("template error: {}: {d}", e.kind()),
+                None => format!("template error: {}", e.kind()),
+            },
+        };
+        TemplateError { place, message }
+    }
+}
+
+fn is_function(name: &str) -> bool {
+    matches!(name, "env" | "file" | "uuid" | "now" | "range" | "dict" | "namespace")
+}
+
+/// The inner expression of a string that is exactly `{{ expression }}`.
+pub fn single_expression(s: &str) -> Option<&str> {
+    let t = s.trim();
+    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    let inner = inner.trim_start_matches('-').trim_end_matches('-');
+    Some(inner.trim())
+}
+
+/// The place of line `line_in_template` of `source`, found in the file from the
+/// spanned node onwards; the node's own place when the text cannot be found.
+fn locate(origin: Origin<'_>, source: &str, line_in_template: u32) -> Place {
+    let wanted = source
+        .lines()
+        .nth(line_in_template.saturating_sub(1) as usize)
+        .unwrap_or(source)
+        .trim();
+    let start = origin.line.max(1) as usize;
+    if !wanted.is_empty() {
+        for (i, line) in origin.source.lines().enumerate().skip(start - 1) {
+            if let Some(col) = line.find(wanted) {
+                let column = line[..col].chars().count() as u32 + 1;
+                return Place::new(origin.path, i as u32 + 1, column);
+            }
+        }
+    }
+    Place::new(origin.path, origin.line, origin.column)
+}
+
+fn env_fn(name: String, default: Option<String>) -> Result<String, minijinja::Error> {
+    match std::env::var(&name) {
+        Ok(v) => Ok(v),
+        Err(_) => default.ok_or_else(|| {
+            minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                format!("environment variable `{name}` is not set (and env() has no default)"),
+            )
+        }),
+    }
+}
+
+fn file_fn(state: &minijinja::State, path: String) -> Result<String, minijinja::Error> {
+    let dir = state
+        .lookup(DIR_VAR)
+        .and_then(|v| v.as_str().map(PathBuf::from))
+        .unwrap_or_default();
+    let full = dir.join(&path);
+    let meta = std::fs::metadata(&full).map_err(|e| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("file(`{}`): {e}", full.display()),
+        )
+    })?;
+    if meta.len() > 64 * 1024 * 1024 {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("file(`{}`): larger than 64 MB", full.display()),
+        ));
+    }
+    std::fs::read_to_string(&full).map_err(|e| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("file(`{}`): {e}", full.display()),
+        )
+    })
+}
+
+fn now_fn() -> String {
+    crate::clock::rfc3339(crate::clock::now_unix())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn origin<'a>(source: &'a str) -> Origin<'a> {
+        Origin {
+            path: Path::new("r.yaml"),
+            source,
+            line: 1,
+            column: 1,
+        }
+    }
+
+    fn vars() -> Vars {
+        let mut v = Vars::new();
+        v.set("n", json!(5));
+        v.set("name", json!("Pump"));
+        v
+    }
+
+    #[test]
+    fn single_expressions_keep_their_type() {
+        let r = Renderer::new();
+        let src = "x";
+        let out = r
+            .render_value(
+                &json!({"a": "{{ n }}", "b": "n={{ n }}", "c": "{{ n + 1 }}", "d": ["{{ name }}"]}),
+                &vars(),
+                Path::new("."),
+                origin(src),
+            )
+            .unwrap();
+        assert_eq!(out, json!({"a": 5, "b": "n=5", "c": 6, "d": ["Pump"]}));
+    }
+
+    #[test]
+    fn undefined_variable_is_named_with_its_line() {
+        let r = Renderer::new();
+        let src = "method: GET\nurl: /assets/{{ asset_id }}\n";
+        let o = Origin {
+            path: Path::new("r.yaml"),
+            source: src,
+            line: 2,
+            column: 6,
+        };
+        let e = r
+            .render_str("/assets/{{ asset_id }}", &vars(), Path::new("."), o)
+            .unwrap_err();
+        assert!(e.message.contains("undefined variable `asset_id`"), "{}", e.message);
+        assert_eq!(e.place, Place::new("r.yaml", 2, 6));
+        let e = r
+            .render_value(&json!("{{ missing }}"), &vars(), Path::new("."), o)
+            .unwrap_err();
+        assert!(e.message.contains("`missing`"), "{}", e.message);
+    }
+
+    #[test]
+    fn env_function_errors_name_the_variable() {
+        let r = Renderer::new();
+        let e = r
+            .render_str(
+                "{{ env('RUNNER_TEST_SURELY_UNSET') }}",
+                &vars(),
+                Path::new("."),
+                origin("x"),
+            )
+            .unwrap_err();
+        assert!(e.message.contains("RUNNER_TEST_SURELY_UNSET"), "{}", e.message);
+        let ok = r
+            .render_str(
+                "{{ env('RUNNER_TEST_SURELY_UNSET', 'dflt') }}",
+                &vars(),
+                Path::new("."),
+                origin("x"),
+            )
+            .unwrap();
+        assert_eq!(ok, "dflt");
+    }
+
+    #[test]
+    fn runaway_loops_run_out_of_fuel() {
+        let r = Renderer::new();
+        let e = r
+            .render_str(
+                "{% for i in range(100000000) %}{{ i }}{% endfor %}",
+                &vars(),
+                Path::new("."),
+                origin("x"),
+            )
+            .unwrap_err();
+        assert!(
+            e.message.contains("too much work") || e.message.contains("range"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn autoescape_is_off() {
+        let r = Renderer::new();
+        let out = r
+            .render_str("a \"{{ name }}\" <b>", &vars(), Path::new("."), origin("x"))
+            .unwrap();
+        assert_eq!(out, "a \"Pump\" <b>");
+    }
+
+    #[test]
+    fn syntax_errors_are_found_without_rendering() {
+        let r = Renderer::new();
+        assert!(r.check_str("{{ a ", origin("x")).is_err());
+        assert!(r.check_str("{{ a }}", origin("x")).is_ok());
+    }
+}
