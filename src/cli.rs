@@ -27,7 +27,7 @@ pub struct GlobalArgs {
     /// Profile to use (profiles/NAME.yaml) [env: RUNNER_PROFILE; default: default]
     #[arg(short, long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Project root (the folder holding profiles/) [env: RUNNER_ROOT]
+    /// Project root (the folder holding profiles/)
     #[arg(long, global = true, value_name = "DIR", env = "RUNNER_ROOT")]
     pub root: Option<PathBuf>,
     /// More detail on stderr: -v requests and responses, -vv headers and timing

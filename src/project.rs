@@ -249,7 +249,7 @@ pub fn load_profile_file(path: &Path) -> Result<LoadedProfile, Vec<InputError>> 
         {
             check(s);
         }
-        for p in a.shape_problems() {
+        for p in a.shape_problems(profile.sandbox) {
             problems.push(InputError::at(source.place(auth), p));
         }
     }

@@ -70,7 +70,8 @@ pub struct AuthConfig {
 
 impl AuthConfig {
     /// Keys that `kind` requires but the block lacks, and keys it does not use.
-    pub fn shape_problems(&self) -> Vec<String> {
+    /// With `sandbox`, the token URL is the sandbox's own and need not be given.
+    pub fn shape_problems(&self, sandbox: bool) -> Vec<String> {
         let mut problems = Vec::new();
         let has = |v: &Option<Spanned<String>>| v.is_some();
         let (needed, unused): (Vec<(&str, bool)>, Vec<(&str, bool)>) = match self.kind {
@@ -111,7 +112,7 @@ impl AuthConfig {
             ),
         };
         for (key, present) in needed {
-            if !present {
+            if !present && !(sandbox && key == "token_url") {
                 problems.push(format!("auth type `{}` needs `{key}`", self.kind_name()));
             }
         }

@@ -1,26 +1,227 @@
-//! Temporary stand-in: the real sandbox lands from the sandbox branch.
-use std::net::SocketAddr;
+//! The Ermeo-compatible sandbox server: an OAuth2 token endpoint as FOSOAuthServerBundle
+//! answers it, and an in-memory `/api/v1` (assets, users, reports, documents) behind
+//! bearer tokens, with faults for tests. Used by `runner sandbox`, by profiles with
+//! `sandbox: true`, and by the tests. Knows nothing else of the crate.
 
+mod api;
+mod clock;
+mod collection;
+mod control;
+mod error;
+mod faults;
+mod oauth;
+mod seed;
+mod state;
+mod tokens;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, RawQuery};
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use self::clock::Clock;
+use self::collection::Collection;
+use self::error::ApiError;
+use self::state::{AppState, read};
+
+pub use self::oauth::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME};
+
+/// How long `shutdown` waits for open connections before dropping them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How the sandbox is started: port, token lifetimes, data size and faults.
 #[derive(Clone, Debug)]
 pub struct SandboxOptions {
+    /// 0 picks a free port.
     pub port: u16,
+    /// Access-token lifetime in seconds.
     pub access_ttl: u64,
+    /// Refresh-token lifetime in seconds.
     pub refresh_ttl: u64,
+    /// How many assets are seeded.
     pub assets: usize,
+    /// Added to every `/api/v1` response.
     pub latency_ms: u64,
+    /// Fraction of `/api/v1` requests answered 503, from 0.0 to 1.0.
     pub fail_rate: f64,
+    /// `/api/v1` requests allowed per second; over it, 429 with `Retry-After: 1`.
     pub rate_limit: Option<u32>,
 }
+
 impl Default for SandboxOptions {
     fn default() -> Self {
-        SandboxOptions { port: 0, access_ttl: 7200, refresh_ttl: 1209600, assets: 250, latency_ms: 0, fail_rate: 0.0, rate_limit: None }
+        SandboxOptions {
+            port: 0,
+            access_ttl: 7200,
+            refresh_ttl: 14 * 24 * 3600,
+            assets: 250,
+            latency_ms: 0,
+            fail_rate: 0.0,
+            rate_limit: None,
+        }
     }
 }
-pub struct Sandbox { addr: SocketAddr }
-impl Sandbox {
-    pub async fn start(_opts: SandboxOptions) -> std::io::Result<Sandbox> { Err(std::io::Error::other("stub")) }
-    pub fn addr(&self) -> SocketAddr { self.addr }
-    pub fn url(&self) -> String { format!("http://{}", self.addr) }
-    pub async fn shutdown(self) {}
+
+/// A running sandbox on 127.0.0.1. Dropping it stops the server too, without waiting.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
 }
-pub async fn serve_forever(_opts: SandboxOptions) -> std::io::Result<()> { Ok(()) }
+
+impl Sandbox {
+    /// Binds 127.0.0.1:port and serves in a spawned tokio task.
+    pub async fn start(opts: SandboxOptions) -> std::io::Result<Sandbox> {
+        Sandbox::start_with_clock(opts, Clock::System).await
+    }
+
+    async fn start_with_clock(opts: SandboxOptions, clock: Clock) -> std::io::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port)).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(opts, clock);
+        let app = router(state);
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender stops the server as a sent signal does.
+                    let _ = stop.await;
+                })
+                .await
+        });
+        tracing::debug!(%addr, "sandbox listening");
+        Ok(Sandbox {
+            addr,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections and waits (a few seconds at most) for open ones.
+    pub async fn shutdown(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Serves until Ctrl-C or SIGTERM. The root URL goes alone on stdout's first line;
+/// a short note for people goes to stderr.
+pub async fn serve_forever(opts: SandboxOptions) -> std::io::Result<()> {
+    let assets = opts.assets;
+    let sandbox = Sandbox::start(opts).await?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", sandbox.url())?;
+        stdout.flush()?;
+    }
+    eprintln!(
+        "sandbox: serving {assets} assets at {}/api/v1, tokens at {}/oauth/v2/token \
+         (client {CLIENT_ID}/{CLIENT_SECRET}, user {USERNAME}/{PASSWORD}); Ctrl-C stops it",
+        sandbox.url(),
+        sandbox.url()
+    );
+    wait_for_stop_signal().await;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Every route. `/api/v1` sits behind the bearer check and, outside it, the fault and
+/// counting layer; the token endpoint and `/_sandbox` have neither.
+fn router(state: AppState) -> Router {
+    let mut api = Router::new();
+    for collection in &state.collections {
+        api = collection_routes(api, collection);
+    }
+    let path = read(&state.assets).spec().path;
+    api = api
+        .route(path, post(api::create_asset))
+        .route(&format!("{path}/search"), post(api::search_assets))
+        .route(
+            &format!("{path}/{{id}}"),
+            axum::routing::put(api::update_asset)
+                .patch(api::update_asset)
+                .delete(api::delete_asset),
+        )
+        .layer(from_fn_with_state(state.clone(), oauth::require_bearer))
+        .layer(from_fn_with_state(state.clone(), faults::faults));
+    Router::new()
+        .route("/oauth/v2/token", post(oauth::token))
+        .route("/_sandbox/stats", get(control::stats))
+        .route("/_sandbox/revoke", post(control::revoke))
+        .route("/_sandbox/echo", any(control::echo))
+        .route("/_sandbox/echo/{*rest}", any(control::echo))
+        .merge(api)
+        .fallback(|| async { ApiError::not_found("No route for this path").into_response() })
+        .with_state(state)
+}
+
+/// `GET {path}` and `GET {path}/{id}` for one collection.
+fn collection_routes(
+    api: Router<AppState>,
+    collection: &Arc<RwLock<Collection>>,
+) -> Router<AppState> {
+    let path = read(collection).spec().path;
+    let for_list = Arc::clone(collection);
+    let for_get = Arc::clone(collection);
+    api.route(
+        path,
+        get(move |RawQuery(query): RawQuery| {
+            std::future::ready(api::list(&for_list, query.as_deref()))
+        }),
+    )
+    .route(
+        &format!("{path}/{{id}}"),
+        get(move |Path(id): Path<String>| std::future::ready(api::get_one(&for_get, &id))),
+    )
+}

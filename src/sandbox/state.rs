@@ -1,0 +1,138 @@
+//! What every handler shares: options, clock, tokens, collections and counters.
+
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::Serialize;
+
+use super::SandboxOptions;
+use super::clock::Clock;
+use super::collection::Collection;
+use super::seed;
+use super::tokens::TokenStore;
+
+/// Cheap to clone; the server's one shared state.
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<Shared>);
+
+pub(crate) struct Shared {
+    pub opts: SandboxOptions,
+    pub clock: Clock,
+    pub tokens: Mutex<TokenStore>,
+    pub stats: Mutex<Stats>,
+    pub rate: Mutex<RateWindow>,
+    pub assets: Arc<RwLock<Collection>>,
+    /// Every collection, assets first; each gets list and get routes.
+    pub collections: Vec<Arc<RwLock<Collection>>>,
+}
+
+impl AppState {
+    pub(crate) fn new(opts: SandboxOptions, clock: Clock) -> Self {
+        let assets = Arc::new(RwLock::new(Collection::new(
+            &seed::ASSETS,
+            seed::assets(opts.assets),
+        )));
+        let collections = vec![
+            Arc::clone(&assets),
+            Arc::new(RwLock::new(Collection::new(&seed::USERS, seed::users()))),
+            Arc::new(RwLock::new(Collection::new(
+                &seed::REPORTS,
+                seed::reports(opts.assets),
+            ))),
+            Arc::new(RwLock::new(Collection::new(
+                &seed::DOCUMENTS,
+                seed::documents(),
+            ))),
+        ];
+        AppState(Arc::new(Shared {
+            tokens: Mutex::new(TokenStore::new(opts.access_ttl, opts.refresh_ttl)),
+            stats: Mutex::new(Stats::default()),
+            rate: Mutex::new(RateWindow::default()),
+            opts,
+            clock,
+            assets,
+            collections,
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What `GET /_sandbox/stats` reports.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Stats {
+    /// Attempts per grant type, successful or not.
+    pub token_requests: BTreeMap<String, u64>,
+    pub token_errors: u64,
+    /// Token requests per Content-Type (without parameters; `none` when absent).
+    pub token_content_types: BTreeMap<String, u64>,
+    /// The Content-Type of the latest token request of each grant type.
+    pub last_token_content_type: BTreeMap<String, String>,
+    /// Refresh tokens presented again after they were spent.
+    pub refresh_reuse: u64,
+    pub assets_created: u64,
+    pub assets_updated: u64,
+    pub assets_deleted: u64,
+    /// `/api/v1` requests per "METHOD /route/{pattern}", faulted ones included.
+    pub requests: BTreeMap<String, u64>,
+    /// `/api/v1` responses with status 401.
+    pub status_401: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            token_requests: ["password", "refresh_token", "client_credentials"]
+                .into_iter()
+                .map(|g| (g.to_owned(), 0))
+                .collect(),
+            token_errors: 0,
+            token_content_types: BTreeMap::new(),
+            last_token_content_type: BTreeMap::new(),
+            refresh_reuse: 0,
+            assets_created: 0,
+            assets_updated: 0,
+            assets_deleted: 0,
+            requests: BTreeMap::new(),
+            status_401: 0,
+        }
+    }
+}
+
+/// A fixed one-second window for the rate limit.
+#[derive(Debug, Default)]
+pub(crate) struct RateWindow {
+    second: u64,
+    count: u64,
+}
+
+impl RateWindow {
+    /// Counts a request at `now_secs`; false when it is over `limit` for its second.
+    pub(crate) fn admit(&mut self, now_secs: u64, limit: u32) -> bool {
+        if now_secs != self.second {
+            self.second = now_secs;
+            self.count = 0;
+        }
+        self.count += 1;
+        self.count <= u64::from(limit)
+    }
+}
+
+/// Locks a mutex; a panic elsewhere while it was held does not make it unusable.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,45 @@
+//! The RFC 9535 compliance suite, through the extractor's own code path.
+
+use runner::extract::Path;
+use serde_json::Value;
+
+#[test]
+fn jsonpath_compliance_suite() {
+    let file = crate::support::repo_root().join("../shared/cts.json");
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        eprintln!("SKIPPED: {} not present", file.display());
+        return;
+    };
+    let suite: Value = serde_json::from_str(&text).unwrap();
+    let tests = suite["tests"].as_array().unwrap();
+    let mut failures = Vec::new();
+    for t in tests {
+        let name = t["name"].as_str().unwrap_or("?");
+        let selector = t["selector"].as_str().unwrap();
+        let parsed = Path::parse(selector);
+        if t["invalid_selector"].as_bool() == Some(true) {
+            if parsed.is_ok() {
+                failures.push(format!("{name}: accepted invalid {selector}"));
+            }
+            continue;
+        }
+        let path = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{name}: rejected {selector}: {e}"));
+                continue;
+            }
+        };
+        let got = Value::Array(path.nodes(&t["document"]).into_iter().cloned().collect());
+        let ok = if let Some(r) = t.get("result") {
+            &got == r
+        } else {
+            t["results"].as_array().unwrap().iter().any(|r| &got == r)
+        };
+        if !ok {
+            failures.push(format!("{name}: {selector} gave {got}"));
+        }
+    }
+    assert!(tests.len() > 700, "suite has {} cases", tests.len());
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}

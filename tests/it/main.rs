@@ -1,0 +1,7 @@
+//! Integration tests: the real binary against the real sandbox over loopback.
+
+mod core;
+mod cts;
+mod interop;
+mod oauth;
+mod support;

@@ -1,0 +1,243 @@
+//! What every integration test needs: a temp project, the real `runner` binary, a
+//! real sandbox server on a loopback port, and a tiny HTTP client for its stats.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_runner"))
+}
+
+/// `runner sandbox --port 0 ARGS...`, killed on drop.
+pub struct SandboxProc {
+    child: Child,
+    pub url: String,
+}
+
+impl SandboxProc {
+    pub fn start(args: &[&str]) -> SandboxProc {
+        let mut child = Command::new(bin())
+            .args(["sandbox", "--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn runner sandbox");
+        let stdout = child.stdout.take().expect("sandbox stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read sandbox URL");
+        let url = line.trim().to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "sandbox printed {url:?}");
+        SandboxProc { child, url }
+    }
+
+    pub fn stats(&self) -> Value {
+        http_json("GET", &format!("{}/_sandbox/stats", self.url), None).1
+    }
+
+    pub fn token_requests(&self, grant: &str) -> u64 {
+        self.stats()["token_requests"][grant].as_u64().unwrap_or(0)
+    }
+
+    pub fn revoke_access_tokens(&self) {
+        let (status, _) = http_json("POST", &format!("{}/_sandbox/revoke", self.url), None);
+        assert_eq!(status, 200);
+    }
+}
+
+impl Drop for SandboxProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 client (Connection: close) for test plumbing only.
+pub fn http_json(method: &str, url: &str, body: Option<(&str, &str)>) -> (u16, Value) {
+    let (status, text) = http_text(method, url, body, &[]);
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+pub fn http_text(
+    method: &str,
+    url: &str,
+    body: Option<(&str, &str)>,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let u = url::Url::parse(url).expect("url");
+    let addr = format!("{}:{}", u.host_str().unwrap(), u.port().unwrap());
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let path = match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    };
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", u.host_str().unwrap());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    match body {
+        Some((ct, b)) => req.push_str(&format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}", b.len())),
+        None => req.push_str("Content-Length: 0\r\n\r\n"),
+    }
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+/// A temporary project folder with its own token state folder.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub state: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Project {
+    pub fn new() -> Project {
+        let p = Project {
+            dir: tempfile::tempdir().unwrap(),
+            state: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(p.dir.path().join("profiles")).unwrap();
+        std::fs::create_dir_all(p.dir.path().join("requests")).unwrap();
+        p
+    }
+
+    /// A project whose `default` profile uses the sandbox at `url` with OAuth2.
+    pub fn with_sandbox(url: &str) -> Project {
+        let p = Project::new();
+        p.write("profiles/default.yaml", &sandbox_profile(url, ""));
+        p
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env("RUNNER_STATE_DIR", self.state.path())
+            .env_remove("RUNNER_PROFILE")
+            .env_remove("RUNNER_ROOT")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.cmd(args).output().expect("run runner").into()
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut c = self.cmd(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().expect("run runner").into()
+    }
+
+    /// Every token-cache file (not locks, not temp files).
+    pub fn cache_files(&self) -> Vec<PathBuf> {
+        let dir = self.state.path().join("tokens");
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn cache(&self) -> Value {
+        let files = self.cache_files();
+        assert_eq!(files.len(), 1, "one cache file expected: {files:?}");
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap()
+    }
+}
+
+/// An OAuth2 profile for the sandbox at `url`; `extra` is appended to the auth block.
+pub fn sandbox_profile(url: &str, extra: &str) -> String {
+    format!(
+        "base_url: {url}/api/v1\n\
+         vars:\n  page_size: 5\n\
+         auth:\n  type: oauth2_password\n  token_url: {url}/oauth/v2/token\n  client_id: sandbox\n  client_secret: \"{{{{ env('SB_SECRET', 'sandbox-secret') }}}}\"\n  username: demo\n  password: \"{{{{ env('SB_PASSWORD', 'demo') }}}}\"\n{extra}"
+    )
+}
+
+pub fn assert_no_secret(text: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(!text.contains(s), "secret {s:?} leaked in:\n{text}");
+    }
+}
+
+pub fn wait(d: Duration) {
+    std::thread::sleep(d);
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
