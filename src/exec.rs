@@ -460,7 +460,12 @@ pub struct Overrides {
 
 /// Sends `req` with the profile's authentication, refreshing once on a 401.
 pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Exchange, Error> {
-    log_request(req);
+    let auth_header = match (&env.auth, use_auth) {
+        (Auth::Static { header, .. }, true) => Some(header.as_str()),
+        (Auth::OAuth { header, .. }, true) => Some(header.name.as_str()),
+        _ => None,
+    };
+    log_request(req, auth_header);
     let ex = match (&env.auth, use_auth) {
         (Auth::None, _) | (_, false) => env.client.send(req, None).await?,
         (Auth::Static { header, value }, true) => {
@@ -488,11 +493,25 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
     Ok(ex)
 }
 
-fn log_request(req: &RenderedRequest) {
+fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
     tracing::info!("> {} {}", req.method, req.url);
     for (k, v) in &req.headers {
-        tracing::debug!("> {k}: {v}");
+        if is_sensitive_header(k) {
+            tracing::debug!("> {k}: ***");
+        } else {
+            tracing::debug!("> {k}: {v}");
+        }
     }
+    if let Some(name) = auth_header {
+        tracing::debug!("> {name}: ***");
+    }
+}
+
+/// Headers whose values are credentials, whatever the profile calls its own.
+fn is_sensitive_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie"
+        || n.contains("token") || n.contains("api-key") || n.contains("apikey") || n.contains("secret")
 }
 
 fn log_response(ex: &Exchange) {
@@ -508,7 +527,11 @@ fn log_response(ex: &Exchange) {
         }
     );
     for (k, v) in &ex.headers {
-        tracing::debug!("< {k}: {v}");
+        if is_sensitive_header(k) {
+            tracing::debug!("< {k}: ***");
+        } else {
+            tracing::debug!("< {k}: {v}");
+        }
     }
 }
 

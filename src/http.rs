@@ -352,9 +352,24 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// The innermost cause: reqwest's outer layers repeat the URL and say little.
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut last = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        last = inner.to_string();
+        src = inner.source();
+    }
+    last
+}
+
 fn classify(e: reqwest::Error, req: &RenderedRequest) -> HttpError {
     let url = req.url.to_string();
-    let detail = error_chain(&e);
+    let detail = if e.is_connect() {
+        root_cause(&e)
+    } else {
+        error_chain(&e)
+    };
     if e.is_timeout() {
         HttpError::Timeout {
             url,

@@ -115,6 +115,10 @@ fn yaml_message(raw: &str) -> String {
         .rfind(" at line ")
         .map(|i| &first[..i])
         .unwrap_or(first);
+    let cut = cut
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(cut);
     cut.trim_end_matches(':').to_string()
 }
 
