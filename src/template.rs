@@ -267,6 +267,10 @@ impl Renderer {
                 }
             }
             ErrorKind::OutOfFuel => "template does too much work (a runaway loop?)".to_string(),
+            // Our functions' own errors (env(), file()) say everything themselves.
+            ErrorKind::InvalidOperation if e.detail().is_some() => {
+                e.detail().unwrap_or_default().to_string()
+            }
             _ => match e.detail() {
                 Some(d) => format!("template error: {}: {d}", e.kind()),
                 None => format!("template error: {}", e.kind()),

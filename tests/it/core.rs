@@ -171,7 +171,7 @@ fn bad_input_gives_the_place_the_message_and_the_exit_code() {
             "url: \"/x/{{ env('RUNNER_TEST_NOT_SET_ANYWHERE') }}\"\n",
             &[],
             2,
-            &["RUNNER_TEST_NOT_SET_ANYWHERE", "env_missing.yaml:1:6"],
+            &["RUNNER_TEST_NOT_SET_ANYWHERE", "error: environment variable `RUNNER_TEST_NOT_SET_ANYWHERE` is not set (and env() has no default)\n  --> requests/env_missing.yaml:1:7"],
         ),
         (
             "unreachable",
