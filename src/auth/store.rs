@@ -207,10 +207,14 @@ impl TokenStore {
 
     /// Takes the exclusive cross-process lock, waiting at most `timeout`.
     pub async fn lock(&self, timeout: Duration) -> Result<StoreLock, AuthError> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
             .open(&self.lock)
             .map_err(|e| {
                 AuthError::Store(format!("cannot open lock {}: {e}", self.lock.display()))

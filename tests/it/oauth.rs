@@ -1,0 +1,270 @@
+//! Issue 3: OAuth2 sessions across runs, against the sandbox's token endpoint.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::{Project, SandboxProc, assert_no_secret, http_json, sandbox_profile, wait};
+
+const LIST: &str = "url: /assets\nquery: {limit: 2}\nextract: {total: $.total_items}\n";
+
+fn project(sb: &SandboxProc, extra: &str) -> Project {
+    let p = Project::new();
+    p.write("profiles/default.yaml", &sandbox_profile(&sb.url, extra));
+    p.write("requests/list.yaml", LIST);
+    p
+}
+
+fn ok(r: &crate::support::Run) {
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    assert_eq!(r.stdout, "{\"total\":250}\n");
+}
+
+#[test]
+fn the_first_run_logs_in_and_the_second_reuses_the_cached_token() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb, "  token_request: json\n");
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    assert_eq!(sb.token_requests("password"), 1);
+    assert_eq!(sb.stats()["token_content_types"]["application/json"], 1);
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    assert_eq!(sb.token_requests("password"), 1);
+    assert_eq!(sb.token_requests("refresh_token"), 0);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let file = &p.cache_files()[0];
+        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(file), 0o600);
+        assert_eq!(mode(file.parent().unwrap()), 0o700);
+    }
+    let cache = p.cache();
+    assert_eq!(cache["identity"]["username"], "demo");
+    assert!(cache["refresh_token"].is_string());
+    assert!(cache.get("password").is_none());
+}
+
+#[test]
+fn an_expired_access_token_is_refreshed_once_and_the_old_refresh_token_dies() {
+    let sb = SandboxProc::start(&["--access-ttl", "2"]);
+    let p = project(&sb, "");
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    let old_refresh = p.cache()["refresh_token"].as_str().unwrap().to_string();
+    // A 2 s token is used for half its lifetime only.
+    wait(Duration::from_millis(1100));
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    assert_eq!(sb.token_requests("password"), 1);
+    assert_eq!(sb.token_requests("refresh_token"), 1);
+    let new_refresh = p.cache()["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(old_refresh, new_refresh);
+
+    let body = format!("grant_type=refresh_token&refresh_token={old_refresh}&client_id=sandbox&client_secret=sandbox-secret");
+    let (status, answer) = http_json(
+        "POST",
+        &format!("{}/oauth/v2/token", sb.url),
+        Some(("application/x-www-form-urlencoded", &body)),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"], "invalid_grant");
+    assert_eq!(sb.stats()["refresh_reuse"], 1);
+}
+
+#[test]
+fn an_expired_refresh_token_falls_back_to_the_password_or_exit_3() {
+    let sb = SandboxProc::start(&["--access-ttl", "1", "--refresh-ttl", "1"]);
+    let p = project(&sb, "");
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    wait(Duration::from_millis(1300));
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    assert_eq!(sb.token_requests("refresh_token"), 1);
+    assert_eq!(sb.token_requests("password"), 2);
+
+    wait(Duration::from_millis(1300));
+    // No password without asking, and no terminal to ask on.
+    let r = p.run_env(&["exec", "requests/list.yaml"], &[("SB_PASSWORD", "")]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert_eq!(r.stderr, "error: not logged in for profile `default`: run `runner login -p default`\n");
+}
+
+#[test]
+fn a_401_invalidates_the_token_and_the_request_is_retried_once_after_a_refresh() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb, "");
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    sb.revoke_access_tokens();
+    let r = p.run(&["exec", "requests/list.yaml", "-v"]);
+    ok(&r);
+    assert!(r.stderr.contains("401 from the API"), "{}", r.stderr);
+    assert_eq!(sb.token_requests("refresh_token"), 1);
+    assert_eq!(sb.stats()["requests"]["GET /api/v1/assets"], 3);
+}
+
+#[test]
+fn sixteen_processes_with_an_expired_token_share_exactly_one_refresh() {
+    // A 10 s token is used for 5 s: long enough for 16 processes to start on a
+    // loaded 2-core machine once one of them has refreshed.
+    let sb = SandboxProc::start(&["--access-ttl", "10"]);
+    let p = project(&sb, "");
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    wait(Duration::from_millis(5100));
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            p.cmd(&["exec", "requests/list.yaml"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let r: crate::support::Run = c.wait_with_output().unwrap().into();
+        ok(&r);
+    }
+    let stats = sb.stats();
+    assert_eq!(stats["token_requests"]["refresh_token"], 1, "{stats}");
+    assert_eq!(stats["token_requests"]["password"], 1, "{stats}");
+    assert_eq!(stats["refresh_reuse"], 0, "{stats}");
+}
+
+#[test]
+fn login_token_profiles_logout() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb, "");
+    let r = p.run(&["login"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.starts_with("logged in with profile `default`: access token valid until "), "{}", r.stderr);
+    assert_eq!(sb.token_requests("password"), 1);
+
+    let t = p.run(&["token"]);
+    assert_eq!(t.code, 0);
+    assert_eq!(t.stdout.trim(), p.cache()["access_token"].as_str().unwrap());
+    // The token works for other tools.
+    let (status, _) = crate::support::http_text(
+        "GET",
+        &format!("{}/api/v1/assets", sb.url),
+        None,
+        &[("Authorization", &format!("Bearer {}", t.stdout.trim()))],
+    );
+    assert_eq!(status, 200);
+
+    p.write("profiles/static.yaml", "base_url: http://127.0.0.1:1\nauth: {type: bearer, token: \"{{ env('X', 'abcd') }}\"}\n");
+    let list = p.run(&["profiles"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", list.stdout);
+    assert!(lines[0].starts_with("default  oauth2_password"), "{}", list.stdout);
+    assert!(lines[0].contains("access token valid until 20"), "{}", list.stdout);
+    assert!(lines[0].contains("refresh token obtained at 20"), "{}", list.stdout);
+    assert_eq!(lines[1], "static   bearer");
+    assert_no_secret(&list.stdout, &[t.stdout.trim()]);
+
+    let out = p.run(&["logout"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, "logged out of profile `default`: cached tokens removed\n"));
+    assert!(p.cache_files().is_empty());
+    let again = p.run(&["logout"]);
+    assert_eq!(again.stderr, "profile `default` had no cached tokens\n");
+    let r = p.run_env(&["exec", "requests/list.yaml"], &[("SB_PASSWORD", "")]);
+    assert_eq!(r.code, 3);
+}
+
+#[test]
+fn token_endpoint_errors_show_the_servers_words_and_exit_3() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb, "");
+    let r = p.run_env(&["exec", "requests/list.yaml", "-vv"], &[("SB_PASSWORD", "hunter2-wrong-pass")]);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.contains("refused the password grant: invalid_grant: Invalid username and password combination"),
+        "{}",
+        r.stderr
+    );
+    assert_no_secret(&r.stderr, &["hunter2-wrong-pass", "sandbox-secret"]);
+
+    let r = p.run_env(&["login"], &[("SB_SECRET", "not-the-secret-42")]);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
+    assert_no_secret(&r.stderr, &["not-the-secret-42"]);
+}
+
+#[test]
+fn client_credentials_and_basic_client_auth() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: {0}/api/v1\nauth:\n  type: oauth2_client_credentials\n  token_url: {0}/oauth/v2/token\n  client_id: sandbox\n  client_secret: \"{{{{ env('SB_SECRET', 'sandbox-secret') }}}}\"\n  client_auth: basic\n",
+            sb.url
+        ),
+    );
+    p.write("requests/list.yaml", LIST);
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    assert_eq!(sb.token_requests("client_credentials"), 1);
+    assert_eq!(p.cache()["refresh_token"], serde_json::Value::Null);
+}
+
+#[test]
+fn plain_http_token_urls_are_refused_off_loopback() {
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        "base_url: http://127.0.0.1:1\nauth:\n  type: oauth2_password\n  token_url: http://auth.example.com/token\n  client_id: c\n  username: u\n  password: \"{{ env('P', 'pw-1234') }}\"\n",
+    );
+    p.write("requests/list.yaml", LIST);
+    let r = p.run(&["exec", "requests/list.yaml"]);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("refusing to send credentials over plain http to http://auth.example.com/token"), "{}", r.stderr);
+}
+
+#[test]
+fn a_corrupt_or_world_readable_cache_is_reported_and_recovered() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb, "");
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    let file = p.cache_files()[0].clone();
+    std::fs::write(&file, b"{\"access_token\": tru").unwrap();
+    let r = p.run(&["exec", "requests/list.yaml"]);
+    ok(&r);
+    assert!(r.stderr.contains("warning: token cache"), "{}", r.stderr);
+    assert!(r.stderr.contains("does not parse"), "{}", r.stderr);
+    assert_eq!(sb.token_requests("password"), 2);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let r = p.run(&["exec", "requests/list.yaml"]);
+        ok(&r);
+        assert!(r.stderr.contains("was readable by others (mode 644); set to 600"), "{}", r.stderr);
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn no_secret_reaches_any_output_even_at_vv() {
+    let sb = SandboxProc::start(&["--access-ttl", "2"]);
+    let p = project(&sb, "");
+    let mut outputs = Vec::new();
+    let mut record = |r: crate::support::Run| outputs.push(format!("{}\n{}", r.stdout, r.stderr));
+    record(p.run(&["login", "-vv"]));
+    record(p.run(&["exec", "requests/list.yaml", "-vv", "-o", "json", "-i"]));
+    wait(Duration::from_millis(1100));
+    record(p.run(&["exec", "requests/list.yaml", "-vv"]));
+    sb.revoke_access_tokens();
+    record(p.run(&["exec", "requests/list.yaml", "-vv"]));
+    record(p.run(&["profiles", "-vv"]));
+    record(p.run(&["check", "-vv"]));
+    let cache = p.cache();
+    let access = cache["access_token"].as_str().unwrap().to_string();
+    let refresh = cache["refresh_token"].as_str().unwrap().to_string();
+    record(p.run(&["logout", "-vv"]));
+    record(p.run_env(&["exec", "requests/list.yaml", "-vv"], &[("SB_PASSWORD", "wrong-password-77")]));
+    let all = outputs.join("\n");
+    assert!(all.contains("> Authorization: ***"), "{all}");
+    assert_no_secret(&all, &[&access, &refresh, "sandbox-secret", "wrong-password-77"]);
+    // login, then the failed attempt with the wrong password.
+    assert_eq!(sb.stats()["token_requests"]["password"], json!(2));
+}
