@@ -1,8 +1,8 @@
 //! The session commands: `login`, `logout`, `token`, `profiles`.
 
 use crate::auth::store::CachedTokens;
-use crate::clock::{now_unix, rfc3339};
 use crate::cli::GlobalArgs;
+use crate::clock::{now_unix, rfc3339};
 use crate::error::Error;
 use crate::exec::{Auth, Env};
 use crate::output::Output;
@@ -37,7 +37,11 @@ pub async fn login(global: &GlobalArgs) -> Result<u8, Error> {
     let session = env.session()?;
     let tokens = session.login().await?;
     if !global.quiet {
-        eprintln!("logged in with profile `{}`: {}", env.profile_name, describe(&tokens));
+        eprintln!(
+            "logged in with profile `{}`: {}",
+            env.profile_name,
+            describe(&tokens)
+        );
     }
     Ok(0)
 }
@@ -47,7 +51,10 @@ pub async fn logout(global: &GlobalArgs) -> Result<u8, Error> {
     let had = env.session()?.logout().await?;
     if !global.quiet {
         if had {
-            eprintln!("logged out of profile `{}`: cached tokens removed", env.profile_name);
+            eprintln!(
+                "logged out of profile `{}`: cached tokens removed",
+                env.profile_name
+            );
         } else {
             eprintln!("profile `{}` had no cached tokens", env.profile_name);
         }
@@ -84,7 +91,11 @@ pub async fn profiles(global: &GlobalArgs) -> Result<u8, Error> {
             Ok(state) => state,
             Err(e) => {
                 let first = e.render();
-                let first = first.lines().next().unwrap_or("").trim_start_matches("error: ");
+                let first = first
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ");
                 format!("invalid: {first}")
             }
         };

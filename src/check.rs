@@ -54,14 +54,19 @@ fn is_profile(file: &Path, profiles_dir: Option<&Path>) -> bool {
     {
         return a == b;
     }
-    parent.and_then(|p| p.file_name()).is_some_and(|n| n == "profiles")
+    parent
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n == "profiles")
 }
 
 /// Each step's file exists and parses; step templates and JSONPaths are valid.
 fn check_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
     let mut problems = Vec::new();
     if flow.steps.is_empty() {
-        problems.push(InputError::at(Place::file(&src.path), "a flow needs at least one step"));
+        problems.push(InputError::at(
+            Place::file(&src.path),
+            "a flow needs at least one step",
+        ));
     }
     let renderer = Renderer::new();
     for (i, step) in flow.steps.iter().enumerate() {

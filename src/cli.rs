@@ -51,23 +51,33 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send request files (or flows), in order
-    #[command(after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo")]
+    #[command(
+        after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo"
+    )]
     Exec(ExecArgs),
     /// Log in with the password grant and cache the tokens
-    #[command(after_help = "Example:\n  runner login -p ermeo     # asks for the password if the profile has none")]
+    #[command(
+        after_help = "Example:\n  runner login -p ermeo     # asks for the password if the profile has none"
+    )]
     Login,
     /// Forget the cached tokens of a profile
     Logout,
     /// Print a valid access token (refreshing it if needed), for other tools
-    #[command(after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p ermeo)\" https://api.ermeo.com/api/v1/assets")]
+    #[command(
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p ermeo)\" https://api.ermeo.com/api/v1/assets"
+    )]
     Token,
     /// List profiles, their auth type and the state of their tokens
     Profiles,
     /// Validate profiles and request files without sending anything
-    #[command(after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml")]
+    #[command(
+        after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml"
+    )]
     Check(CheckArgs),
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
-    #[command(after_help = "Example:\n  runner sandbox --port 0     # prints the URL, e.g. http://127.0.0.1:41234\n\nClient sandbox / sandbox-secret, user demo / demo.")]
+    #[command(
+        after_help = "Example:\n  runner sandbox --port 0     # prints the URL, e.g. http://127.0.0.1:41234\n\nClient sandbox / sandbox-secret, user demo / demo."
+    )]
     Sandbox(SandboxArgs),
 }
 

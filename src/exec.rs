@@ -13,7 +13,9 @@ use crate::auth::{AuthError, AuthHeader, GrantKind, OAuthSettings, Persistence, 
 use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
 use crate::error::{Error, InputError, Place};
 use crate::extract;
-use crate::http::{self, Client, ClientOptions, Exchange, Part, PartValue, RenderedBody, RenderedRequest};
+use crate::http::{
+    self, Client, ClientOptions, Exchange, Part, PartValue, RenderedBody, RenderedRequest,
+};
 use crate::model::Spanned;
 use crate::model::flow::FlowFile;
 use crate::model::profile::AuthType;
@@ -43,7 +45,10 @@ impl From<TemplateError> for Error {
 
 fn inputs(list: Vec<InputError>) -> Error {
     if list.len() == 1 {
-        list.into_iter().next().map(Error::Input).unwrap_or(Error::Inputs(Vec::new()))
+        list.into_iter()
+            .next()
+            .map(Error::Input)
+            .unwrap_or(Error::Inputs(Vec::new()))
     } else {
         Error::Inputs(list)
     }
@@ -52,8 +57,14 @@ fn inputs(list: Vec<InputError>) -> Error {
 /// How requests authenticate.
 pub enum Auth {
     None,
-    Static { header: String, value: Secret },
-    OAuth { session: Arc<Session>, header: AuthHeader },
+    Static {
+        header: String,
+        value: Secret,
+    },
+    OAuth {
+        session: Arc<Session>,
+        header: AuthHeader,
+    },
 }
 
 /// A profile, loaded and rendered: everything a request needs besides its file.
@@ -77,7 +88,11 @@ pub fn profile_name(global: &GlobalArgs) -> String {
     global
         .profile
         .clone()
-        .or_else(|| std::env::var("RUNNER_PROFILE").ok().filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::env::var("RUNNER_PROFILE")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| "default".to_string())
 }
 
@@ -138,7 +153,14 @@ impl Env {
         })?;
         let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
-        let auth = build_auth(&renderer, &vars, &profile, &profile_name, sandbox.as_ref(), timeout)?;
+        let auth = build_auth(
+            &renderer,
+            &vars,
+            &profile,
+            &profile_name,
+            sandbox.as_ref(),
+            timeout,
+        )?;
         Ok(Env {
             project,
             profile_name,
@@ -188,10 +210,18 @@ fn build_auth(
     let render = |v: &Option<Spanned<String>>| -> Result<Option<String>, Error> {
         match v {
             None => Ok(None),
-            Some(s) => Ok(Some(renderer.render_str(&s.value, vars, &dir, src.origin(s))?)),
+            Some(s) => Ok(Some(renderer.render_str(
+                &s.value,
+                vars,
+                &dir,
+                src.origin(s),
+            )?)),
         }
     };
-    let header_name = a.header.clone().unwrap_or_else(|| "Authorization".to_string());
+    let header_name = a
+        .header
+        .clone()
+        .unwrap_or_else(|| "Authorization".to_string());
     let scheme = a.scheme.clone().unwrap_or_else(|| "Bearer".to_string());
     let header = AuthHeader {
         name: header_name.clone(),
@@ -220,7 +250,9 @@ fn build_auth(
             let client_secret = render(&a.client_secret)?
                 .filter(|s| !s.is_empty())
                 .map(Secret::new);
-            let password = render(&a.password)?.filter(|s| !s.is_empty()).map(Secret::new);
+            let password = render(&a.password)?
+                .filter(|s| !s.is_empty())
+                .map(Secret::new);
             let settings = OAuthSettings {
                 profile: profile_name.to_string(),
                 grant: if a.kind == AuthType::Oauth2Password {
@@ -289,9 +321,8 @@ pub fn parse_var(raw: &str) -> Result<(String, Value), InputError> {
     }
     let text = &raw[eq + 1..];
     let value = if typed {
-        serde_json::from_str(text).map_err(|e| {
-            InputError::usage(format!("--var {key}:=…: the value is not JSON: {e}"))
-        })?
+        serde_json::from_str(text)
+            .map_err(|e| InputError::usage(format!("--var {key}:=…: the value is not JSON: {e}")))?
     } else {
         Value::String(text.to_string())
     };
@@ -343,7 +374,10 @@ pub fn render_request(
         headers.push((k.clone(), value));
     }
     for (k, v) in &f.headers {
-        headers.push((k.clone(), r.render_str(&v.value, vars, &dir, src.origin(v))?));
+        headers.push((
+            k.clone(),
+            r.render_str(&v.value, vars, &dir, src.origin(v))?,
+        ));
     }
     let body = match &f.body {
         None => RenderedBody::Empty,
@@ -369,7 +403,12 @@ fn render_body(
     dir: &Path,
 ) -> Result<RenderedBody, Error> {
     if let Some(j) = &b.json {
-        return Ok(RenderedBody::Json(r.render_value(&j.value, vars, dir, src.origin(j))?));
+        return Ok(RenderedBody::Json(r.render_value(
+            &j.value,
+            vars,
+            dir,
+            src.origin(j),
+        )?));
     }
     if let Some(form) = &b.form {
         let mut pairs = Vec::new();
@@ -380,7 +419,12 @@ fn render_body(
         return Ok(RenderedBody::Form(pairs));
     }
     if let Some(t) = &b.text {
-        return Ok(RenderedBody::Text(r.render_str(&t.value, vars, dir, src.origin(t))?));
+        return Ok(RenderedBody::Text(r.render_str(
+            &t.value,
+            vars,
+            dir,
+            src.origin(t),
+        )?));
     }
     if let Some(p) = &b.file {
         let rel = r.render_str(&p.value, vars, dir, src.origin(p))?;
@@ -419,8 +463,12 @@ fn render_body(
 }
 
 fn read_body_file(path: &Path, place: Place) -> Result<Vec<u8>, InputError> {
-    std::fs::read(path)
-        .map_err(|e| InputError::at(place, format!("cannot read body file {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| {
+        InputError::at(
+            place,
+            format!("cannot read body file {}: {e}", path.display()),
+        )
+    })
 }
 
 /// A JSON scalar as text for a query string or form: strings bare, others as JSON.
@@ -474,12 +522,18 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
         (Auth::OAuth { session, header }, true) => {
             let token = session.access_token(None).await?;
             let value = header.value(&token);
-            let ex = env.client.send(req, Some((header.name.as_str(), &value))).await?;
+            let ex = env
+                .client
+                .send(req, Some((header.name.as_str(), &value)))
+                .await?;
             if ex.status == 401 {
                 tracing::info!("401 from the API: refreshing the token and retrying once");
                 let token2 = session.access_token(Some(&token)).await?;
                 let value = header.value(&token2);
-                let ex2 = env.client.send(req, Some((header.name.as_str(), &value))).await?;
+                let ex2 = env
+                    .client
+                    .send(req, Some((header.name.as_str(), &value)))
+                    .await?;
                 if ex2.status == 401 {
                     return Err(AuthError::StillUnauthorized.into());
                 }
@@ -510,8 +564,14 @@ fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
 /// Headers whose values are credentials, whatever the profile calls its own.
 fn is_sensitive_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie"
-        || n.contains("token") || n.contains("api-key") || n.contains("apikey") || n.contains("secret")
+    n == "authorization"
+        || n == "proxy-authorization"
+        || n == "cookie"
+        || n == "set-cookie"
+        || n.contains("token")
+        || n.contains("api-key")
+        || n.contains("apikey")
+        || n.contains("secret")
 }
 
 fn log_response(ex: &Exchange) {
@@ -575,8 +635,18 @@ pub async fn run_request(
                 .and_then(|p| p.value.max_pages)
                 .unwrap_or(1000);
             limit = limit.max(1);
-            follow_pages(env, &rendered, use_auth, pg, first, body, limit, &mut failures, req)
-                .await?
+            follow_pages(
+                env,
+                &rendered,
+                use_auth,
+                pg,
+                first,
+                body,
+                limit,
+                &mut failures,
+                req,
+            )
+            .await?
         }
         (_, body) => (first, body),
     };
@@ -613,7 +683,10 @@ fn check_status(req: &PreparedRequest, ex: &Exchange, failures: &mut Vec<String>
             "{}: status {} (expected {})",
             req.source.path.display(),
             ex.status,
-            wanted.replace("One(", "").replace("Many(", "").trim_end_matches(')')
+            wanted
+                .replace("One(", "")
+                .replace("Many(", "")
+                .trim_end_matches(')')
         ));
     }
 }
@@ -638,14 +711,7 @@ async fn follow_pages(
     seen.insert(first_req.url.to_string());
     let mut body = first_body;
     let mut pages = 1u32;
-    loop {
-        let next = match &pg.next_url {
-            Some(p) => match p.extract(&body) {
-                Value::String(s) if !s.is_empty() => s,
-                _ => break,
-            },
-            None => break,
-        };
+    while let Some(next) = next_link(pg, &body) {
         if pages >= max_pages {
             tracing::info!("stopping after max_pages = {max_pages}");
             break;
@@ -680,6 +746,14 @@ async fn follow_pages(
         last = ex;
     }
     Ok((last, Some(Value::Array(items))))
+}
+
+/// The next page's URL from `body`, if it names one.
+fn next_link(pg: &project::PaginatePaths, body: &Value) -> Option<String> {
+    match pg.next_url.as_ref()?.extract(body) {
+        Value::String(s) if !s.is_empty() => Some(s),
+        _ => None,
+    }
 }
 
 fn last_url_join(base: &url::Url, next: &str) -> Result<url::Url, url::ParseError> {
@@ -735,8 +809,19 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
     }
 }
 
-fn print_outcome(out: &mut Output, mode: OutputMode, include: bool, o: &Outcome) -> Result<(), Error> {
-    match out.exchange(mode, include, &o.exchange, o.body.as_ref(), o.extracted.as_ref()) {
+fn print_outcome(
+    out: &mut Output,
+    mode: OutputMode,
+    include: bool,
+    o: &Outcome,
+) -> Result<(), Error> {
+    match out.exchange(
+        mode,
+        include,
+        &o.exchange,
+        o.body.as_ref(),
+        o.extracted.as_ref(),
+    ) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::io("cannot write to stdout", e)),
@@ -761,7 +846,9 @@ pub fn run_flow<'a>(
             .into());
         }
         if flow.steps.is_empty() {
-            return Err(InputError::at(Place::file(&src.path), "a flow needs at least one step").into());
+            return Err(
+                InputError::at(Place::file(&src.path), "a flow needs at least one step").into(),
+            );
         }
         let mut last = None;
         for (i, step) in flow.steps.iter().enumerate() {
@@ -769,7 +856,9 @@ pub fn run_flow<'a>(
             let path = src.dir().join(&step.value.run);
             tracing::info!("step {n}: {}", path.display());
             for (k, v) in &step.value.vars {
-                let value = env.renderer.render_value(&v.value, vars, &src.dir(), src.origin(v))?;
+                let value = env
+                    .renderer
+                    .render_value(&v.value, vars, &src.dir(), src.origin(v))?;
                 vars.set(k.clone(), value);
             }
             let doc = project::load_document(&path).map_err(|list| {
@@ -812,7 +901,9 @@ pub fn run_flow<'a>(
             }
             last = Some(outcome);
         }
-        last.ok_or_else(|| InputError::at(Place::file(&src.path), "a flow needs at least one step").into())
+        last.ok_or_else(|| {
+            InputError::at(Place::file(&src.path), "a flow needs at least one step").into()
+        })
     })
 }
 

@@ -170,6 +170,9 @@ mod tests {
             (Path::parse("$.ok").unwrap(), json!(false)),
         ];
         let f = check_jsonpaths(&doc, &checks);
-        assert_eq!(f, vec![Failure("expected $.ok to be false, got true".into())]);
+        assert_eq!(
+            f,
+            vec![Failure("expected $.ok to be false, got true".into())]
+        );
     }
 }

@@ -35,13 +35,20 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Check(args) => {
             let project = project::Project::discover(g.root.as_deref());
             let paths = if args.paths.is_empty() {
-                exec::default_check_paths(project.as_ref().map_err(|e| error::InputError::usage(e.to_string()))?)
+                exec::default_check_paths(
+                    project
+                        .as_ref()
+                        .map_err(|e| error::InputError::usage(e.to_string()))?,
+                )
             } else {
                 args.paths.clone()
             };
             let n = check::check(project.ok().as_ref(), &paths)?;
             if !g.quiet {
-                eprintln!("checked {n} file{}: no problems", if n == 1 { "" } else { "s" });
+                eprintln!(
+                    "checked {n} file{}: no problems",
+                    if n == 1 { "" } else { "s" }
+                );
             }
             Ok(0)
         }

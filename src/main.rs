@@ -16,7 +16,9 @@ fn main() -> ExitCode {
     // A single-threaded runtime starts fastest; the sandbox server needs threads only
     // when it is the command.
     let runtime = if matches!(cli.command, runner::cli::Command::Sandbox(_)) {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -118,9 +118,7 @@ impl Output {
                     }
                 }
                 Some(v) => self.json_line(v)?,
-                None => self.json_line(&Value::String(
-                    String::from_utf8_lossy(&ex.body).into(),
-                ))?,
+                None => self.json_line(&Value::String(String::from_utf8_lossy(&ex.body).into()))?,
             },
         }
         self.out.flush()

@@ -54,16 +54,17 @@ impl SourceFile {
             let good = String::from_utf8_lossy(good);
             let line = good.matches('\n').count() as u32 + 1;
             let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-            InputError::at(
-                Place::new(&shown, line, column),
-                "file is not valid UTF-8",
-            )
+            InputError::at(Place::new(&shown, line, column), "file is not valid UTF-8")
         })?;
         Ok(SourceFile { path: shown, text })
     }
 
     pub fn place<T>(&self, s: &Spanned<T>) -> Place {
-        Place::new(&self.path, s.referenced.line() as u32, s.referenced.column() as u32)
+        Place::new(
+            &self.path,
+            s.referenced.line() as u32,
+            s.referenced.column() as u32,
+        )
     }
 
     pub fn origin<T>(&self, s: &Spanned<T>) -> Origin<'_> {
@@ -115,10 +116,7 @@ fn yaml_message(raw: &str) -> String {
         .rfind(" at line ")
         .map(|i| &first[..i])
         .unwrap_or(first);
-    let cut = cut
-        .split(", set DuplicateKeyPolicy")
-        .next()
-        .unwrap_or(cut);
+    let cut = cut.split(", set DuplicateKeyPolicy").next().unwrap_or(cut);
     cut.trim_end_matches(':').to_string()
 }
 
@@ -366,7 +364,10 @@ pub fn prepare_request(
                 if kinds.is_empty() {
                     "body needs one of json, form, text, file, multipart".to_string()
                 } else {
-                    format!("body takes one of json, form, text, file, multipart; found {}", kinds.join(" and "))
+                    format!(
+                        "body takes one of json, form, text, file, multipart; found {}",
+                        kinds.join(" and ")
+                    )
                 },
             ));
         }
@@ -423,7 +424,10 @@ pub fn prepare_request(
             ));
         }
         let next_url = p.next_url.as_ref().and_then(|s| compile(s, &mut problems));
-        let total_pages = p.total_pages.as_ref().and_then(|s| compile(s, &mut problems));
+        let total_pages = p
+            .total_pages
+            .as_ref()
+            .and_then(|s| compile(s, &mut problems));
         let items = compile(&p.items, &mut problems)?;
         Some(PaginatePaths {
             next_url,

@@ -281,7 +281,10 @@ impl Renderer {
 }
 
 fn is_function(name: &str) -> bool {
-    matches!(name, "env" | "file" | "uuid" | "now" | "range" | "dict" | "namespace")
+    matches!(
+        name,
+        "env" | "file" | "uuid" | "now" | "range" | "dict" | "namespace"
+    )
 }
 
 /// The inner expression of a string that is exactly `{{ expression }}`.
@@ -406,7 +409,11 @@ mod tests {
         let e = r
             .render_str("/assets/{{ asset_id }}", &vars(), Path::new("."), o)
             .unwrap_err();
-        assert!(e.message.contains("undefined variable `asset_id`"), "{}", e.message);
+        assert!(
+            e.message.contains("undefined variable `asset_id`"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.place, Place::new("r.yaml", 2, 6));
         let e = r
             .render_value(&json!("{{ missing }}"), &vars(), Path::new("."), o)
@@ -425,7 +432,11 @@ mod tests {
                 origin("x"),
             )
             .unwrap_err();
-        assert!(e.message.contains("RUNNER_TEST_SURELY_UNSET"), "{}", e.message);
+        assert!(
+            e.message.contains("RUNNER_TEST_SURELY_UNSET"),
+            "{}",
+            e.message
+        );
         let ok = r
             .render_str(
                 "{{ env('RUNNER_TEST_SURELY_UNSET', 'dflt') }}",

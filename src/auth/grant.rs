@@ -9,9 +9,9 @@ use oauth2::basic::{
     BasicTokenType,
 };
 use oauth2::{
-    AccessToken, AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, RefreshToken, RequestTokenError, ResourceOwnerPassword,
-    ResourceOwnerUsername, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
+    AccessToken, AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    RefreshToken, RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername, Scope,
+    StandardRevocableToken, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -74,7 +74,12 @@ fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
         Some(Raw::Int(n)) => Some(n),
         Some(Raw::Float(f)) if f >= 0.0 && f.is_finite() => Some(f as u64),
         Some(Raw::Float(_)) => None,
-        Some(Raw::Text(s)) => s.trim().parse::<f64>().ok().filter(|f| *f >= 0.0).map(|f| f as u64),
+        Some(Raw::Text(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| *f >= 0.0)
+            .map(|f| f as u64),
     })
 }
 
@@ -199,10 +204,7 @@ impl TokenEndpoint {
     fn finish(
         &self,
         grant: &str,
-        result: Result<
-            RunnerTokenResponse,
-            RequestTokenError<AdapterError, BasicErrorResponse>,
-        >,
+        result: Result<RunnerTokenResponse, RequestTokenError<AdapterError, BasicErrorResponse>>,
     ) -> Result<Granted, AuthError> {
         let url = self.config.token_url.to_string();
         match result {
@@ -290,10 +292,7 @@ async fn send(
         .map_err(|e| AdapterError(describe(&e)))?;
     let status = resp.status();
     let resp_headers = resp.headers().clone();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| AdapterError(describe(&e)))?;
+    let bytes = resp.bytes().await.map_err(|e| AdapterError(describe(&e)))?;
     let mut out = http::Response::builder().status(status);
     if let Some(h) = out.headers_mut() {
         *h = resp_headers;
@@ -323,9 +322,18 @@ mod tests {
     #[test]
     fn token_responses_as_servers_send_them() {
         let cases = [
-            (r#"{"access_token":"a","token_type":"bearer","expires_in":3600,"scope":null,"refresh_token":"r"}"#, Some(3600)),
-            (r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#, Some(3600)),
-            (r#"{"access_token":"a","token_type":"BEARER","expires_in":3600.0,"x":1}"#, Some(3600)),
+            (
+                r#"{"access_token":"a","token_type":"bearer","expires_in":3600,"scope":null,"refresh_token":"r"}"#,
+                Some(3600),
+            ),
+            (
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#,
+                Some(3600),
+            ),
+            (
+                r#"{"access_token":"a","token_type":"BEARER","expires_in":3600.0,"x":1}"#,
+                Some(3600),
+            ),
             (r#"{"access_token":"a","token_type":"bearer"}"#, None),
         ];
         for (json, exp) in cases {

@@ -40,7 +40,9 @@ pub enum AuthError {
     Store(String),
     #[error("waited {secs} s for the token-cache lock {} (another runner is refreshing?); giving up", path.display())]
     LockTimeout { path: PathBuf, secs: u64 },
-    #[error("refusing to send credentials over plain http to {0}: use https (plain http is allowed only for loopback hosts)")]
+    #[error(
+        "refusing to send credentials over plain http to {0}: use https (plain http is allowed only for loopback hosts)"
+    )]
     InsecureTokenUrl(String),
     #[error("the API rejected a freshly obtained access token (401 after refresh)")]
     StillUnauthorized,
@@ -186,9 +188,8 @@ impl Session {
     /// A valid access token. `rejected` is a token the API just answered 401 to: it is
     /// not used again, even if the cache still holds it.
     pub async fn access_token(&self, rejected: Option<&Secret>) -> Result<Secret, AuthError> {
-        let usable = |t: &CachedTokens| {
-            t.access_valid_at(now_unix()) && Some(&t.access_token) != rejected
-        };
+        let usable =
+            |t: &CachedTokens| t.access_valid_at(now_unix()) && Some(&t.access_token) != rejected;
         let mut current = self.current.lock().await;
         if let Some(t) = current.as_ref()
             && usable(t)
@@ -232,7 +233,10 @@ impl Session {
         if let Some(prev) = previous
             && let Some(rt) = &prev.refresh_token
         {
-            tracing::info!("refreshing the access token of profile {}", self.settings.profile);
+            tracing::info!(
+                "refreshing the access token of profile {}",
+                self.settings.profile
+            );
             match self.endpoint().await?.refresh(rt).await {
                 Ok(granted) => return self.keep(granted, Some(prev)),
                 Err(AuthError::Server { error, .. }) if error == "invalid_grant" => {
@@ -255,12 +259,12 @@ impl Session {
                 Err(e) => return Err(e),
             }
         }
-        self.from_nothing(false).await
+        self.grant_new(false).await
     }
 
     /// The password grant (or client credentials), asking for the password on a
     /// terminal when the profile does not give it. `interactive_login` is `runner login`.
-    async fn from_nothing(&self, interactive_login: bool) -> Result<CachedTokens, AuthError> {
+    async fn grant_new(&self, interactive_login: bool) -> Result<CachedTokens, AuthError> {
         let endpoint = self.endpoint().await?;
         let granted = match self.settings.grant {
             GrantKind::ClientCredentials => endpoint.client_credentials().await?,
@@ -279,7 +283,9 @@ impl Session {
                     }
                 };
                 tracing::info!("password grant for profile {}", self.settings.profile);
-                endpoint.password(&self.settings.username, &password).await?
+                endpoint
+                    .password(&self.settings.username, &password)
+                    .await?
             }
         };
         self.keep(granted, None)
@@ -330,7 +336,7 @@ impl Session {
             Some(s) => Some(s.lock(LOCK_WAIT).await?),
             None => None,
         };
-        let fresh = self.from_nothing(true).await?;
+        let fresh = self.grant_new(true).await?;
         *current = Some(fresh.clone());
         Ok(fresh)
     }
@@ -365,7 +371,10 @@ mod tests {
             assert!(check_token_url(&url::Url::parse(u).unwrap()).is_ok(), "{u}");
         }
         for u in ["http://api.ermeo.com/t", "http://10.0.0.1/t", "ftp://x/t"] {
-            assert!(check_token_url(&url::Url::parse(u).unwrap()).is_err(), "{u}");
+            assert!(
+                check_token_url(&url::Url::parse(u).unwrap()).is_err(),
+                "{u}"
+            );
         }
     }
 

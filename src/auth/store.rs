@@ -26,13 +26,23 @@ impl Identity {
         let host = url::Url::parse(&self.token_url)
             .ok()
             .and_then(|u| {
-                u.host_str()
-                    .map(|h| format!("{h}{}", u.port().map(|p| format!("_{p}")).unwrap_or_default()))
+                u.host_str().map(|h| {
+                    format!(
+                        "{h}{}",
+                        u.port().map(|p| format!("_{p}")).unwrap_or_default()
+                    )
+                })
             })
             .unwrap_or_else(|| "tokens".to_string());
         let host: String = host
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let key = format!("{}\n{}\n{}", self.token_url, self.client_id, self.username);
         format!("{host}-{:016x}", fnv1a(key.as_bytes()))
@@ -214,11 +224,9 @@ impl TokenStore {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options
-            .open(&self.lock)
-            .map_err(|e| {
-                AuthError::Store(format!("cannot open lock {}: {e}", self.lock.display()))
-            })?;
+        let file = options.open(&self.lock).map_err(|e| {
+            AuthError::Store(format!("cannot open lock {}: {e}", self.lock.display()))
+        })?;
         repair_mode(&self.lock, 0o600)?;
         let deadline = Instant::now() + timeout;
         loop {
@@ -252,7 +260,9 @@ fn private_file_permissions() -> std::fs::Permissions {
 
 #[cfg(not(unix))]
 fn private_file_permissions() -> std::fs::Permissions {
-    std::fs::metadata(".").map(|m| m.permissions()).unwrap_or_else(|_| unreachable!())
+    std::fs::metadata(".")
+        .map(|m| m.permissions())
+        .unwrap_or_else(|_| unreachable!())
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
@@ -264,9 +274,7 @@ fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-                .map_err(|e| {
-                    AuthError::Store(format!("cannot create {}: {e}", dir.display()))
-                })?;
+                .map_err(|e| AuthError::Store(format!("cannot create {}: {e}", dir.display())))?;
         }
         #[cfg(not(unix))]
         std::fs::create_dir_all(dir)
@@ -367,7 +375,11 @@ mod tests {
         assert!(store.load(&id).unwrap().is_none());
         store.save(&tokens(&id)).unwrap();
         assert_eq!(
-            std::fs::metadata(store.path()).unwrap().permissions().mode() & 0o777,
+            std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
             0o600
         );
         let back = store.load(&id).unwrap().unwrap();

@@ -74,7 +74,8 @@ impl AuthConfig {
     pub fn shape_problems(&self, sandbox: bool) -> Vec<String> {
         let mut problems = Vec::new();
         let has = |v: &Option<Spanned<String>>| v.is_some();
-        let (needed, unused): (Vec<(&str, bool)>, Vec<(&str, bool)>) = match self.kind {
+        type Keys<'a> = Vec<(&'a str, bool)>;
+        let (needed, unused): (Keys, Keys) = match self.kind {
             AuthType::None => (
                 vec![],
                 vec![
@@ -112,7 +113,8 @@ impl AuthConfig {
             ),
         };
         for (key, present) in needed {
-            if !present && !(sandbox && key == "token_url") {
+            let sandbox_url = sandbox && key == "token_url";
+            if !present && !sandbox_url {
                 problems.push(format!("auth type `{}` needs `{key}`", self.kind_name()));
             }
         }

@@ -23,7 +23,13 @@ fn the_shipped_default_profile_runs_the_whole_flow_in_process() {
     assert_eq!(assets[0]["name"], "Asset 0001");
     assert_eq!(assets[249]["name"], "Asset 0250");
     // Sandbox tokens live in memory only.
-    assert!(!state.path().join("tokens").exists() || std::fs::read_dir(state.path().join("tokens")).unwrap().count() == 0);
+    assert!(
+        !state.path().join("tokens").exists()
+            || std::fs::read_dir(state.path().join("tokens"))
+                .unwrap()
+                .count()
+                == 0
+    );
 }
 
 #[test]
@@ -53,8 +59,16 @@ fn single_expressions_keep_their_type_in_json_bodies() {
     );
     let root = format!("root={}", sb.url);
     let r = p.run(&[
-        "exec", "requests/echo.yaml", "--vars", "vars.yaml", "--var", &root, "--var", "n:=5",
-        "--var", "obj:={\"a\":[1,2]}",
+        "exec",
+        "requests/echo.yaml",
+        "--vars",
+        "vars.yaml",
+        "--var",
+        &root,
+        "--var",
+        "n:=5",
+        "--var",
+        "obj:={\"a\":[1,2]}",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
@@ -67,7 +81,10 @@ fn single_expressions_keep_their_type_in_json_bodies() {
 fn output_modes() {
     let sb = SandboxProc::start(&[]);
     let p = Project::with_sandbox(&sb.url);
-    p.write("requests/one.yaml", "url: /assets/00000000-0000-4000-8000-000000000002\n");
+    p.write(
+        "requests/one.yaml",
+        "url: /assets/00000000-0000-4000-8000-000000000002\n",
+    );
     let body = p.run(&["exec", "requests/one.yaml"]);
     assert_eq!(body.code, 0, "{}", body.stderr);
     assert_eq!(body.json()["name"], "Asset 0002");
@@ -79,19 +96,35 @@ fn output_modes() {
     assert_eq!(j["body"]["name"], "Asset 0002");
     assert_eq!(j["extract"], Value::Null);
     assert!(j["elapsed_ms"].is_u64());
-    assert!(j["headers"]["content-type"].as_str().unwrap().contains("json"));
+    assert!(
+        j["headers"]["content-type"]
+            .as_str()
+            .unwrap()
+            .contains("json")
+    );
 
     let raw = p.run(&["exec", "requests/one.yaml", "-o", "raw"]);
-    assert_eq!(serde_json::from_str::<Value>(&raw.stdout).unwrap(), body.json());
+    assert_eq!(
+        serde_json::from_str::<Value>(&raw.stdout).unwrap(),
+        body.json()
+    );
 
     let none = p.run(&["exec", "requests/one.yaml", "-o", "none"]);
     assert_eq!((none.code, none.stdout.as_str()), (0, ""));
 
     let yaml = p.run(&["exec", "requests/one.yaml", "-o", "yaml"]);
-    assert!(yaml.stdout.contains("name: Asset 0002\n"), "{}", yaml.stdout);
+    assert!(
+        yaml.stdout.contains("name: Asset 0002\n"),
+        "{}",
+        yaml.stdout
+    );
 
     let inc = p.run(&["exec", "requests/one.yaml", "-i"]);
-    assert!(inc.stdout.starts_with("HTTP/1.1 200 OK\n"), "{}", inc.stdout);
+    assert!(
+        inc.stdout.starts_with("HTTP/1.1 200 OK\n"),
+        "{}",
+        inc.stdout
+    );
     assert!(inc.stdout.contains("\n\n{\"id\""), "{}", inc.stdout);
 }
 
@@ -103,7 +136,12 @@ fn a_failed_expectation_exits_1_and_still_prints_the_body() {
     let r = p.run(&["exec", "requests/missing.yaml"]);
     assert_eq!(r.code, 1);
     assert_eq!(r.json()["error"], "not_found");
-    assert!(r.stderr.contains("requests/missing.yaml: status 404 (expected 2xx)"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("requests/missing.yaml: status 404 (expected 2xx)"),
+        "{}",
+        r.stderr
+    );
 
     p.write(
         "requests/total.yaml",
@@ -111,7 +149,12 @@ fn a_failed_expectation_exits_1_and_still_prints_the_body() {
     );
     let r = p.run(&["exec", "requests/total.yaml"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("expected $.total_items to be 251, got 250"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("expected $.total_items to be 251, got 250"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.json()["total_items"], 250);
 }
 
@@ -120,58 +163,98 @@ fn a_failed_expectation_exits_1_and_still_prints_the_body() {
 fn bad_input_gives_the_place_the_message_and_the_exit_code() {
     let sb = SandboxProc::start(&[]);
     let p = Project::with_sandbox(&sb.url);
-    let cases: &[(&str, &str, &[&str], i32, &[&str])] = &[
-        ("broken", "method: GET\nurl: [unclosed\n", &[], 2, &["--> requests/broken.yaml:2:6"]),
+    type Case<'a> = (&'a str, &'a str, &'a [&'a str], i32, &'a [&'a str]);
+    let cases: &[Case] = &[
+        (
+            "broken",
+            "method: GET\nurl: [unclosed\n",
+            &[],
+            2,
+            &["--> requests/broken.yaml:2:6"],
+        ),
         (
             "unknown_key",
             "method: GET\nurl: /assets\nmetod: POST\n",
             &[],
             2,
-            &["error: unknown field `metod`", "--> requests/unknown_key.yaml:3:1\n  |\n3 | metod: POST\n  | ^"],
+            &[
+                "error: unknown field `metod`",
+                "--> requests/unknown_key.yaml:3:1\n  |\n3 | metod: POST\n  | ^",
+            ],
         ),
         (
             "undefined",
             "url: /assets/{{ asset_id }}\n",
             &[],
             2,
-            &["error: undefined variable `asset_id`", "--> requests/undefined.yaml:1:6"],
+            &[
+                "error: undefined variable `asset_id`",
+                "--> requests/undefined.yaml:1:6",
+            ],
         ),
         (
             "undefined_in_body",
             "method: POST\nurl: /assets\nbody:\n  json:\n    name: Pump\n    family_id: \"{{ family }}\"\n",
             &[],
             2,
-            &["undefined variable `family`", "--> requests/undefined_in_body.yaml:6:17"],
+            &[
+                "undefined variable `family`",
+                "--> requests/undefined_in_body.yaml:6:17",
+            ],
         ),
         (
             "jsonpath",
             "url: /assets\nextract:\n  x: $.items[\n",
             &[],
             2,
-            &["error: invalid JSONPath `$.items[`", "--> requests/jsonpath.yaml:3:6"],
+            &[
+                "error: invalid JSONPath `$.items[`",
+                "--> requests/jsonpath.yaml:3:6",
+            ],
         ),
-        ("wrong_type", "url: /assets\ntimeout: abc\n", &[], 2, &["--> requests/wrong_type.yaml:2:10"]),
+        (
+            "wrong_type",
+            "url: /assets\ntimeout: abc\n",
+            &[],
+            2,
+            &["--> requests/wrong_type.yaml:2:10"],
+        ),
         (
             "duplicate",
             "url: /x\nquery: {a: 1, a: 2}\n",
             &[],
             2,
-            &["error: duplicate mapping key: a\n", "--> requests/duplicate.yaml:2:15"],
+            &[
+                "error: duplicate mapping key: a\n",
+                "--> requests/duplicate.yaml:2:15",
+            ],
         ),
         (
             "two_bodies",
             "url: /assets\nbody:\n  json: {a: 1}\n  text: hi\n",
             &[],
             2,
-            &["body takes one of json, form, text, file, multipart; found json and text", "two_bodies.yaml:3:3"],
+            &[
+                "body takes one of json, form, text, file, multipart; found json and text",
+                "two_bodies.yaml:3:3",
+            ],
         ),
-        ("bad_method", "method: \"GE T\"\nurl: /x\n", &[], 2, &["invalid HTTP method `GE T`", "bad_method.yaml:1:9"]),
+        (
+            "bad_method",
+            "method: \"GE T\"\nurl: /x\n",
+            &[],
+            2,
+            &["invalid HTTP method `GE T`", "bad_method.yaml:1:9"],
+        ),
         (
             "env_missing",
             "url: \"/x/{{ env('RUNNER_TEST_NOT_SET_ANYWHERE') }}\"\n",
             &[],
             2,
-            &["RUNNER_TEST_NOT_SET_ANYWHERE", "error: environment variable `RUNNER_TEST_NOT_SET_ANYWHERE` is not set (and env() has no default)\n  --> requests/env_missing.yaml:1:7"],
+            &[
+                "RUNNER_TEST_NOT_SET_ANYWHERE",
+                "error: environment variable `RUNNER_TEST_NOT_SET_ANYWHERE` is not set (and env() has no default)\n  --> requests/env_missing.yaml:1:7",
+            ],
         ),
         (
             "unreachable",
@@ -180,8 +263,20 @@ fn bad_input_gives_the_place_the_message_and_the_exit_code() {
             4,
             &["error: cannot connect to http://127.0.0.1:1/x: Connection refused"],
         ),
-        ("bad_var", "url: /assets\n", &["--var", "=x"], 2, &["--var `=x`"]),
-        ("bad_json_var", "url: /assets\n", &["--var", "n:={oops"], 2, &["--var n:=…: the value is not JSON"]),
+        (
+            "bad_var",
+            "url: /assets\n",
+            &["--var", "=x"],
+            2,
+            &["--var `=x`"],
+        ),
+        (
+            "bad_json_var",
+            "url: /assets\n",
+            &["--var", "n:={oops"],
+            2,
+            &["--var n:=…: the value is not JSON"],
+        ),
     ];
     for (name, text, args, code, fragments) in cases {
         let rel = format!("requests/{name}.yaml");
@@ -208,20 +303,37 @@ fn bad_input_gives_the_place_the_message_and_the_exit_code() {
 fn check_lists_every_problem_and_sends_nothing() {
     let sb = SandboxProc::start(&[]);
     let p = Project::with_sandbox(&sb.url);
-    p.write("requests/good.yaml", "url: /assets\nextract: {ids: \"$.items[*].id\"}\n");
+    p.write(
+        "requests/good.yaml",
+        "url: /assets\nextract: {ids: \"$.items[*].id\"}\n",
+    );
     p.write("requests/a.yaml", "url: /assets\nmetod: GET\n");
-    p.write("requests/sub/b.yaml", "url: \"{{ oops \"\nextract: {x: \"$[\"}\n");
+    p.write(
+        "requests/sub/b.yaml",
+        "url: \"{{ oops \"\nextract: {x: \"$[\"}\n",
+    );
     let r = p.run(&["check"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--> requests/a.yaml:2:1"), "{}", r.stderr);
     assert!(r.stderr.contains("requests/sub/b.yaml:1:7"), "{}", r.stderr);
-    assert!(r.stderr.contains("requests/sub/b.yaml:2:14"), "{}", r.stderr);
-    assert!(r.stderr.ends_with("error: 3 problems found\n"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("requests/sub/b.yaml:2:14"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.ends_with("error: 3 problems found\n"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(sb.stats()["requests"], json!({}));
     assert_eq!(sb.token_requests("password"), 0);
 
     let ok = p.run(&["check", "requests/good.yaml"]);
-    assert_eq!((ok.code, ok.stderr.as_str()), (0, "checked 1 file: no problems\n"));
+    assert_eq!(
+        (ok.code, ok.stderr.as_str()),
+        (0, "checked 1 file: no problems\n")
+    );
 }
 
 #[test]
@@ -234,7 +346,8 @@ fn check_warns_about_literal_secrets() {
     let r = p.run(&["check"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stderr.contains("warning: profiles/prod.yaml:6:18: client_secret is a literal"),
+        r.stderr
+            .contains("warning: profiles/prod.yaml:6:18: client_secret is a literal"),
         "{}",
         r.stderr
     );
@@ -246,7 +359,10 @@ fn profile_and_root_selection() {
     let sb = SandboxProc::start(&[]);
     let p = Project::with_sandbox(&sb.url);
     p.write("profiles/other.yaml", "base_url: http://127.0.0.1:1/api\n");
-    p.write("requests/one.yaml", "url: /assets\nquery: {limit: 1}\nextract: {n: $.items_per_page}\n");
+    p.write(
+        "requests/one.yaml",
+        "url: /assets\nquery: {limit: 1}\nextract: {n: $.items_per_page}\n",
+    );
 
     // From a subfolder, the root is found upwards; the file path is relative to cwd.
     let r: crate::support::Run = p
@@ -255,10 +371,18 @@ fn profile_and_root_selection() {
         .output()
         .unwrap()
         .into();
-    assert_eq!((r.code, r.stdout.as_str()), (0, "{\"n\":1}\n"), "{}", r.stderr);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "{\"n\":1}\n"),
+        "{}",
+        r.stderr
+    );
 
     // RUNNER_PROFILE picks the profile; -p wins over it.
-    let r = p.run_env(&["exec", "requests/one.yaml", "--retries", "0"], &[("RUNNER_PROFILE", "other")]);
+    let r = p.run_env(
+        &["exec", "requests/one.yaml", "--retries", "0"],
+        &[("RUNNER_PROFILE", "other")],
+    );
     assert_eq!(r.code, 4, "{}", r.stderr);
     let r = p.run_env(
         &["exec", "requests/one.yaml", "-p", "default"],
@@ -268,13 +392,23 @@ fn profile_and_root_selection() {
 
     let r = p.run(&["exec", "requests/one.yaml", "-p", "nope"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("no profile `nope` in profiles (known: default, other)"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("no profile `nope` in profiles (known: default, other)"),
+        "{}",
+        r.stderr
+    );
 
     // --root from elsewhere.
     let elsewhere = tempfile::tempdir().unwrap();
     let file = p.path("requests/one.yaml");
     let r: crate::support::Run = p
-        .cmd(&["exec", file.to_str().unwrap(), "--root", p.dir.path().to_str().unwrap()])
+        .cmd(&[
+            "exec",
+            file.to_str().unwrap(),
+            "--root",
+            p.dir.path().to_str().unwrap(),
+        ])
         .current_dir(elsewhere.path())
         .output()
         .unwrap()
@@ -298,8 +432,14 @@ fn bearer_profiles_send_the_configured_header() {
         "profiles/default.yaml",
         &format!("base_url: {}\nauth:\n  type: bearer\n  token: \"{{{{ env('API_TOKEN') }}}}\"\n  header: X-Api-Token\n  scheme: \"\"\n", sb.url),
     );
-    p.write("requests/echo.yaml", "url: /_sandbox/echo\nextract: {h: \"$.headers['x-api-token']\"}\n");
-    let r = p.run_env(&["exec", "requests/echo.yaml", "-vv"], &[("API_TOKEN", "tok-abc-123456")]);
+    p.write(
+        "requests/echo.yaml",
+        "url: /_sandbox/echo\nextract: {h: \"$.headers['x-api-token']\"}\n",
+    );
+    let r = p.run_env(
+        &["exec", "requests/echo.yaml", "-vv"],
+        &[("API_TOKEN", "tok-abc-123456")],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "{\"h\":\"tok-abc-123456\"}\n");
     assert!(r.stderr.contains("> X-Api-Token: ***"), "{}", r.stderr);
@@ -309,7 +449,8 @@ fn bearer_profiles_send_the_configured_header() {
 #[test]
 fn the_sandbox_command_prints_its_url_alone_on_the_first_line() {
     let sb = SandboxProc::start(&["--assets", "12"]);
-    let (status, body) = crate::support::http_json("GET", &format!("{}/_sandbox/stats", sb.url), None);
+    let (status, body) =
+        crate::support::http_json("GET", &format!("{}/_sandbox/stats", sb.url), None);
     assert_eq!(status, 200);
     assert_eq!(body["assets_created"], 0);
     let (status, _) = crate::support::http_json("GET", &format!("{}/api/v1/assets", sb.url), None);

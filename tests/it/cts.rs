@@ -41,5 +41,10 @@ fn jsonpath_compliance_suite() {
         }
     }
     assert!(tests.len() > 700, "suite has {} cases", tests.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

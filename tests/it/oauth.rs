@@ -35,7 +35,8 @@ fn the_first_run_logs_in_and_the_second_reuses_the_cached_token() {
     {
         use std::os::unix::fs::PermissionsExt;
         let file = &p.cache_files()[0];
-        let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(file), 0o600);
         assert_eq!(mode(file.parent().unwrap()), 0o700);
     }
@@ -59,7 +60,9 @@ fn an_expired_access_token_is_refreshed_once_and_the_old_refresh_token_dies() {
     let new_refresh = p.cache()["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(old_refresh, new_refresh);
 
-    let body = format!("grant_type=refresh_token&refresh_token={old_refresh}&client_id=sandbox&client_secret=sandbox-secret");
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={old_refresh}&client_id=sandbox&client_secret=sandbox-secret"
+    );
     let (status, answer) = http_json(
         "POST",
         &format!("{}/oauth/v2/token", sb.url),
@@ -85,7 +88,10 @@ fn an_expired_refresh_token_falls_back_to_the_password_or_exit_3() {
     let r = p.run_env(&["exec", "requests/list.yaml"], &[("SB_PASSWORD", "")]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert_eq!(r.stdout, "");
-    assert_eq!(r.stderr, "error: not logged in for profile `default`: run `runner login -p default`\n");
+    assert_eq!(
+        r.stderr,
+        "error: not logged in for profile `default`: run `runner login -p default`\n"
+    );
 }
 
 #[test]
@@ -134,7 +140,12 @@ fn login_token_profiles_logout() {
     let p = project(&sb, "");
     let r = p.run(&["login"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.starts_with("logged in with profile `default`: access token valid until "), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("logged in with profile `default`: access token valid until "),
+        "{}",
+        r.stderr
+    );
     assert_eq!(sb.token_requests("password"), 1);
 
     let t = p.run(&["token"]);
@@ -149,19 +160,40 @@ fn login_token_profiles_logout() {
     );
     assert_eq!(status, 200);
 
-    p.write("profiles/static.yaml", "base_url: http://127.0.0.1:1\nauth: {type: bearer, token: \"{{ env('X', 'abcd') }}\"}\n");
+    p.write(
+        "profiles/static.yaml",
+        "base_url: http://127.0.0.1:1\nauth: {type: bearer, token: \"{{ env('X', 'abcd') }}\"}\n",
+    );
     let list = p.run(&["profiles"]);
     assert_eq!(list.code, 0, "{}", list.stderr);
     let lines: Vec<&str> = list.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", list.stdout);
-    assert!(lines[0].starts_with("default  oauth2_password"), "{}", list.stdout);
-    assert!(lines[0].contains("access token valid until 20"), "{}", list.stdout);
-    assert!(lines[0].contains("refresh token obtained at 20"), "{}", list.stdout);
+    assert!(
+        lines[0].starts_with("default  oauth2_password"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        lines[0].contains("access token valid until 20"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        lines[0].contains("refresh token obtained at 20"),
+        "{}",
+        list.stdout
+    );
     assert_eq!(lines[1], "static   bearer");
     assert_no_secret(&list.stdout, &[t.stdout.trim()]);
 
     let out = p.run(&["logout"]);
-    assert_eq!((out.code, out.stderr.as_str()), (0, "logged out of profile `default`: cached tokens removed\n"));
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            0,
+            "logged out of profile `default`: cached tokens removed\n"
+        )
+    );
     assert!(p.cache_files().is_empty());
     let again = p.run(&["logout"]);
     assert_eq!(again.stderr, "profile `default` had no cached tokens\n");
@@ -173,10 +205,15 @@ fn login_token_profiles_logout() {
 fn token_endpoint_errors_show_the_servers_words_and_exit_3() {
     let sb = SandboxProc::start(&[]);
     let p = project(&sb, "");
-    let r = p.run_env(&["exec", "requests/list.yaml", "-vv"], &[("SB_PASSWORD", "hunter2-wrong-pass")]);
+    let r = p.run_env(
+        &["exec", "requests/list.yaml", "-vv"],
+        &[("SB_PASSWORD", "hunter2-wrong-pass")],
+    );
     assert_eq!(r.code, 3);
     assert!(
-        r.stderr.contains("refused the password grant: invalid_grant: Invalid username and password combination"),
+        r.stderr.contains(
+            "refused the password grant: invalid_grant: Invalid username and password combination"
+        ),
         "{}",
         r.stderr
     );
@@ -216,7 +253,13 @@ fn plain_http_token_urls_are_refused_off_loopback() {
     p.write("requests/list.yaml", LIST);
     let r = p.run(&["exec", "requests/list.yaml"]);
     assert_eq!(r.code, 3);
-    assert!(r.stderr.contains("refusing to send credentials over plain http to http://auth.example.com/token"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "refusing to send credentials over plain http to http://auth.example.com/token"
+        ),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -238,8 +281,16 @@ fn a_corrupt_or_world_readable_cache_is_reported_and_recovered() {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let r = p.run(&["exec", "requests/list.yaml"]);
         ok(&r);
-        assert!(r.stderr.contains("was readable by others (mode 644); set to 600"), "{}", r.stderr);
-        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(
+            r.stderr
+                .contains("was readable by others (mode 644); set to 600"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }
 
@@ -261,10 +312,16 @@ fn no_secret_reaches_any_output_even_at_vv() {
     let access = cache["access_token"].as_str().unwrap().to_string();
     let refresh = cache["refresh_token"].as_str().unwrap().to_string();
     record(p.run(&["logout", "-vv"]));
-    record(p.run_env(&["exec", "requests/list.yaml", "-vv"], &[("SB_PASSWORD", "wrong-password-77")]));
+    record(p.run_env(
+        &["exec", "requests/list.yaml", "-vv"],
+        &[("SB_PASSWORD", "wrong-password-77")],
+    ));
     let all = outputs.join("\n");
     assert!(all.contains("> Authorization: ***"), "{all}");
-    assert_no_secret(&all, &[&access, &refresh, "sandbox-secret", "wrong-password-77"]);
+    assert_no_secret(
+        &all,
+        &[&access, &refresh, "sandbox-secret", "wrong-password-77"],
+    );
     // login, then the failed attempt with the wrong password.
     assert_eq!(sb.stats()["token_requests"]["password"], json!(2));
 }

@@ -34,7 +34,10 @@ impl SandboxProc {
             .read_line(&mut line)
             .expect("read sandbox URL");
         let url = line.trim().to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "sandbox printed {url:?}");
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "sandbox printed {url:?}"
+        );
         SandboxProc { child, url }
     }
 
@@ -62,7 +65,10 @@ impl Drop for SandboxProc {
 /// A minimal HTTP/1.1 client (Connection: close) for test plumbing only.
 pub fn http_json(method: &str, url: &str, body: Option<(&str, &str)>) -> (u16, Value) {
     let (status, text) = http_text(method, url, body, &[]);
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 pub fn http_text(
@@ -79,12 +85,18 @@ pub fn http_text(
         Some(q) => format!("{}?{q}", u.path()),
         None => u.path().to_string(),
     };
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", u.host_str().unwrap());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+        u.host_str().unwrap()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     match body {
-        Some((ct, b)) => req.push_str(&format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}", b.len())),
+        Some((ct, b)) => req.push_str(&format!(
+            "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n{b}",
+            b.len()
+        )),
         None => req.push_str("Content-Length: 0\r\n\r\n"),
     }
     s.write_all(req.as_bytes()).unwrap();
@@ -92,8 +104,15 @@ pub fn http_text(
     s.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -128,8 +147,12 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -240,4 +263,11 @@ pub fn wait(d: Duration) {
 
 pub fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
