@@ -104,6 +104,15 @@ pub struct ExecArgs {
     /// Retries for connection errors, 429, 502, 503, 504
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+    /// Run once per row of a CSV (header row), JSON-lines or JSON-array file
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Requests in flight at once (bulk rows, numbered pages)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
+    /// With --data: write the rows that failed here, in the input's format
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub failed: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

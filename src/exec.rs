@@ -1,7 +1,6 @@
 //! Orchestration: the one place that ties profiles, templates, sessions, HTTP,
 //! extraction and output together.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +9,7 @@ use serde_json::Value;
 
 use crate::auth::grant::EndpointConfig;
 use crate::auth::{AuthError, AuthHeader, GrantKind, OAuthSettings, Persistence, Session};
+use crate::bulk::{self, DataSet};
 use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
 use crate::error::{Error, InputError, Place};
 use crate::extract;
@@ -19,8 +19,9 @@ use crate::http::{
 use crate::model::Spanned;
 use crate::model::flow::FlowFile;
 use crate::model::profile::AuthType;
-use crate::model::request::MultipartField;
+use crate::model::request::{MultipartField, StatusSet};
 use crate::output::Output;
+use crate::paginate;
 use crate::project::{self, Document, LoadedProfile, PreparedRequest, Project, SourceFile};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::secret::Secret;
@@ -28,6 +29,8 @@ use crate::template::{Renderer, TemplateError, Vars};
 
 const DEFAULT_TIMEOUT: f64 = 30.0;
 const DEFAULT_RETRIES: u32 = 2;
+/// Numbered pages fetched at once when the request does not say.
+const DEFAULT_PAGE_CONCURRENCY: usize = 4;
 /// How deep flows may nest: a flow that runs itself stops here.
 const MAX_FLOW_DEPTH: usize = 16;
 
@@ -336,6 +339,8 @@ pub struct Outcome {
     pub body: Option<Value>,
     pub extracted: Option<Value>,
     pub failures: Vec<String>,
+    /// The items were already written as JSON lines.
+    pub streamed: bool,
 }
 
 /// Renders a prepared request with `vars`.
@@ -504,6 +509,8 @@ fn resolve_url(base: Option<&url::Url>, raw: &str, place: Place) -> Result<url::
 pub struct Overrides {
     pub timeout: Option<f64>,
     pub retries: Option<u32>,
+    /// Requests in flight at once (bulk rows, numbered pages).
+    pub concurrency: Option<usize>,
 }
 
 /// Sends `req` with the profile's authentication, refreshing once on a 401.
@@ -606,19 +613,29 @@ fn parse_json_body(ex: &Exchange) -> Option<Value> {
     serde_json::from_slice(&ex.body).ok()
 }
 
+/// Where a paginated request's items go: kept for `extract` and the output, or
+/// streamed as JSON lines as pages arrive.
+pub enum Items<'o> {
+    Keep,
+    Stream(&'o mut Output),
+}
+
 /// Runs one request file: render, send, follow pages, extract, check expectations.
 pub async fn run_request(
     env: &Env,
     req: &PreparedRequest,
     vars: &Vars,
     overrides: &Overrides,
+    items: Items<'_>,
 ) -> Result<Outcome, Error> {
     let rendered = render_request(env, req, vars, overrides)?;
     let use_auth = req.file.auth == crate::model::request::RequestAuth::Profile;
     let first = send(env, &rendered, use_auth).await?;
     let first_body = parse_json_body(&first);
     let mut failures = Vec::new();
-    check_status(req, &first, &mut failures);
+    if let Some(f) = status_failure(req, &first) {
+        failures.push(f);
+    }
     if let Some(b) = &first_body {
         for f in extract::check_jsonpaths(b, &req.expect_paths) {
             failures.push(f.0);
@@ -626,29 +643,54 @@ pub async fn run_request(
     } else if !req.expect_paths.is_empty() {
         failures.push("expected a JSON body for expect.jsonpath".to_string());
     }
-    let (exchange, body) = match (&req.paginate, first_body) {
-        (Some(pg), Some(body)) if failures.is_empty() => {
-            let mut limit = req
-                .file
-                .paginate
-                .as_ref()
-                .and_then(|p| p.value.max_pages)
-                .unwrap_or(1000);
-            limit = limit.max(1);
-            follow_pages(
-                env,
-                &rendered,
-                use_auth,
-                pg,
-                first,
-                body,
-                limit,
-                &mut failures,
-                req,
+    let (exchange, body, streamed) = match (&req.paginate, first_body) {
+        (Some(paths), Some(body)) if failures.is_empty() => {
+            let pg = req.file.paginate.as_ref().map(|p| &p.value);
+            let paging = paginate::Paging {
+                paths,
+                max_pages: pg.and_then(|p| p.max_pages).unwrap_or(1000).max(1),
+                concurrency: overrides.concurrency.unwrap_or(DEFAULT_PAGE_CONCURRENCY),
+                page_param: pg.and_then(|p| p.page_param.as_deref()).unwrap_or("page"),
+            };
+            let send_page =
+                |r: RenderedRequest| -> std::pin::Pin<
+                    Box<dyn std::future::Future<Output = Result<Exchange, Error>> + '_>,
+                > { Box::pin(async move { send(env, &r, use_auth).await }) };
+            let check = |ex: &Exchange| status_failure(req, ex);
+            let mut kept = Vec::new();
+            let streaming = matches!(items, Items::Stream(_));
+            let mut out = match items {
+                Items::Stream(o) => Some(o),
+                Items::Keep => None,
+            };
+            let mut sink = |page: Vec<Value>| -> Result<(), Error> {
+                match out.as_deref_mut() {
+                    Some(o) => {
+                        for item in &page {
+                            write_or_pipe(o.json_line(item))?;
+                        }
+                        write_or_pipe(o.flush())
+                    }
+                    None => {
+                        kept.extend(page);
+                        Ok(())
+                    }
+                }
+            };
+            let paged = paginate::follow(
+                &paging, &rendered, first, body, &send_page, &check, &mut sink,
             )
-            .await?
+            .await?;
+            tracing::info!("{} pages", paged.pages);
+            if let Some(f) = paged.failure {
+                failures.push(f);
+                let b = parse_json_body(&paged.last);
+                (paged.last, b, false)
+            } else {
+                (paged.last, Some(Value::Array(kept)), streaming)
+            }
         }
-        (_, body) => (first, body),
+        (_, body) => (first, body, false),
     };
     let extracted = if req.extract.is_empty() {
         None
@@ -666,138 +708,91 @@ pub async fn run_request(
         body,
         extracted,
         failures,
+        streamed,
     })
 }
 
-fn check_status(req: &PreparedRequest, ex: &Exchange, failures: &mut Vec<String>) {
-    let ok = match req.file.expect.as_ref().and_then(|e| e.status.as_ref()) {
+fn write_or_pipe(r: std::io::Result<()>) -> Result<(), Error> {
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to stdout", e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Why `ex`'s status fails the request's expectation, if it does.
+fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
+    let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
+    let ok = match expected {
         Some(set) => set.value.contains(ex.status),
         None => (200..300).contains(&ex.status),
     };
-    if !ok {
-        let wanted = match req.file.expect.as_ref().and_then(|e| e.status.as_ref()) {
-            Some(set) => format!("{:?}", set.value),
-            None => "2xx".to_string(),
-        };
-        failures.push(format!(
-            "{}: status {} (expected {})",
-            req.source.path.display(),
-            ex.status,
-            wanted
-                .replace("One(", "")
-                .replace("Many(", "")
-                .trim_end_matches(')')
-        ));
+    if ok {
+        return None;
     }
-}
-
-/// Follows `next_url` links (or numbered pages) and concatenates the items.
-#[allow(clippy::too_many_arguments)]
-async fn follow_pages(
-    env: &Env,
-    first_req: &RenderedRequest,
-    use_auth: bool,
-    pg: &project::PaginatePaths,
-    first: Exchange,
-    first_body: Value,
-    max_pages: u32,
-    failures: &mut Vec<String>,
-    req: &PreparedRequest,
-) -> Result<(Exchange, Option<Value>), Error> {
-    let mut items = Vec::new();
-    take_items(&pg.items, first_body.clone(), &mut items);
-    let mut last = first;
-    let mut seen: HashSet<String> = HashSet::new();
-    seen.insert(first_req.url.to_string());
-    let mut body = first_body;
-    let mut pages = 1u32;
-    while let Some(next) = next_link(pg, &body) {
-        if pages >= max_pages {
-            tracing::info!("stopping after max_pages = {max_pages}");
-            break;
-        }
-        let url = last_url_join(&first_req.url, &next).map_err(|e| {
-            Error::Input(InputError::at(
-                Place::file(&req.source.path),
-                format!("next page URL `{next}` is invalid: {e}"),
-            ))
-        })?;
-        if !seen.insert(url.to_string()) {
-            return Err(Error::Input(InputError::at(
-                Place::file(&req.source.path),
-                format!("pagination loops: next page {url} was already fetched"),
-            )));
-        }
-        let page_req = RenderedRequest {
-            url,
-            body: RenderedBody::Empty,
-            method: reqwest::Method::GET,
-            ..first_req.clone()
-        };
-        let ex = send(env, &page_req, use_auth).await?;
-        pages += 1;
-        check_status(req, &ex, failures);
-        if !failures.is_empty() {
-            let b = parse_json_body(&ex);
-            return Ok((ex, b));
-        }
-        body = parse_json_body(&ex).unwrap_or(Value::Null);
-        take_items(&pg.items, body.clone(), &mut items);
-        last = ex;
-    }
-    Ok((last, Some(Value::Array(items))))
-}
-
-/// The next page's URL from `body`, if it names one.
-fn next_link(pg: &project::PaginatePaths, body: &Value) -> Option<String> {
-    match pg.next_url.as_ref()?.extract(body) {
-        Value::String(s) if !s.is_empty() => Some(s),
-        _ => None,
-    }
-}
-
-fn last_url_join(base: &url::Url, next: &str) -> Result<url::Url, url::ParseError> {
-    base.join(next)
-}
-
-/// Appends a page's items: the elements of the array the path selects, or the nodes.
-fn take_items(path: &extract::Path, body: Value, out: &mut Vec<Value>) {
-    let nodes = path.nodes(&body);
-    if nodes.len() == 1
-        && let Value::Array(list) = nodes[0]
-    {
-        out.extend(list.iter().cloned());
-        return;
-    }
-    out.extend(nodes.into_iter().cloned());
+    let wanted = match expected.map(|s| &s.value) {
+        Some(StatusSet::One(s)) => s.to_string(),
+        Some(StatusSet::Many(list)) => list
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
+        None => "2xx".to_string(),
+    };
+    Some(format!(
+        "{}: status {} (expected {wanted})",
+        req.source.path.display(),
+        ex.status
+    ))
 }
 
 /// `runner exec`.
 pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
-    let env = Env::open(global).await?;
-    let cli = cli_vars(args)?;
-    let overrides = Overrides {
-        timeout: args.timeout,
-        retries: args.retries,
-    };
-    if let Some(t) = overrides.timeout
+    if let Some(t) = args.timeout
         && !(t > 0.0 && t.is_finite())
     {
         return Err(InputError::usage("--timeout must be a positive number of seconds").into());
     }
+    let data = match &args.data {
+        Some(path) => Some(DataSet::load(path)?),
+        None => None,
+    };
+    let env = Env::open(global).await?;
+    let mut vars = env.vars.clone();
+    vars.extend(&cli_vars(args)?);
+    let overrides = Overrides {
+        timeout: args.timeout,
+        retries: args.retries,
+        concurrency: Some(usize::from(args.concurrency)),
+    };
     let mut out = Output::new();
+    if let Some(data) = data {
+        return exec_bulk(&env, global, args, &data, &vars, &overrides, &mut out).await;
+    }
     let mut failed = Vec::new();
     for file in &args.files {
         let doc = project::load_document(file).map_err(inputs)?;
-        let mut vars = env.vars.clone();
-        vars.extend(&cli);
+        let mut vars = vars.clone();
         let outcome = match &doc {
-            Document::Request(req) => run_request(&env, req, &vars, &overrides).await?,
+            Document::Request(req) => {
+                // JSON lines of a paginated request stream as pages arrive, unless
+                // `extract` needs them all.
+                let stream = args.output == OutputMode::Jsonl && req.extract.is_empty();
+                let items = if stream {
+                    Items::Stream(&mut out)
+                } else {
+                    Items::Keep
+                };
+                run_request(&env, req, &vars, &overrides, items).await?
+            }
             Document::Flow(flow, src) => {
                 run_flow(&env, flow, src, &mut vars, &overrides, 1).await?
             }
         };
-        print_outcome(&mut out, args.output, args.include, &outcome)?;
+        if !outcome.streamed {
+            print_outcome(&mut out, args.output, args.include, &outcome)?;
+        }
         if !outcome.failures.is_empty() {
             failed.extend(outcome.failures);
         }
@@ -807,6 +802,109 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
     } else {
         Err(Error::Expectation(failed.join("; ")))
     }
+}
+
+/// `exec --data`: one run of the file per row, one JSON line per row.
+async fn exec_bulk(
+    env: &Env,
+    global: &GlobalArgs,
+    args: &ExecArgs,
+    data: &DataSet,
+    vars: &Vars,
+    overrides: &Overrides,
+    out: &mut Output,
+) -> Result<u8, Error> {
+    let [file] = args.files.as_slice() else {
+        return Err(InputError::usage(
+            "--data runs one file per row: give exactly one request or flow file (a flow can chain several)",
+        )
+        .into());
+    };
+    let doc = project::load_document(file).map_err(inputs)?;
+    let mut failed_rows = Vec::new();
+    let summary = bulk::run(
+        &data.rows,
+        usize::from(args.concurrency),
+        !global.quiet,
+        |row| run_row(env, &doc, vars, row, overrides),
+        |row, result| {
+            if !result.ok {
+                failed_rows.push(row.number);
+            }
+            write_or_pipe(out.json_line(&result.to_json()))
+        },
+    )
+    .await?;
+    write_or_pipe(out.flush())?;
+    if !global.quiet {
+        eprintln!("{}", summary.line());
+    }
+    if let Some(path) = &args.failed {
+        let rows: Vec<&bulk::Row> = data
+            .rows
+            .iter()
+            .filter(|r| failed_rows.contains(&r.number))
+            .collect();
+        data.write_rows(path, &rows)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        if !global.quiet && !rows.is_empty() {
+            eprintln!("{} failed rows written to {}", rows.len(), path.display());
+        }
+    }
+    if summary.failed > 0 {
+        Err(Error::Expectation(format!(
+            "{} of {} rows failed",
+            summary.failed, summary.rows
+        )))
+    } else {
+        Ok(0)
+    }
+}
+
+/// One row of a bulk run. Authentication errors stop the run; any other failure is
+/// the row's own.
+async fn run_row(
+    env: &Env,
+    doc: &Document,
+    vars: &Vars,
+    row: &bulk::Row,
+    overrides: &Overrides,
+) -> Result<bulk::RowResult, Error> {
+    let mut vars = vars.clone();
+    for (k, v) in &row.vars {
+        vars.set(k.clone(), v.clone());
+    }
+    let outcome = match doc {
+        Document::Request(req) => run_request(env, req, &vars, overrides, Items::Keep).await,
+        Document::Flow(flow, src) => run_flow(env, flow, src, &mut vars, overrides, 1).await,
+    };
+    Ok(match outcome {
+        Ok(o) => {
+            let ok = o.failures.is_empty();
+            bulk::RowResult {
+                row: row.number,
+                status: Some(o.exchange.status),
+                ok,
+                extract: if ok { o.extracted } else { None },
+                error: (!ok).then(|| o.failures.join("; ")),
+            }
+        }
+        Err(e @ Error::Auth(_)) => return Err(e),
+        Err(e) => bulk::RowResult {
+            row: row.number,
+            status: None,
+            ok: false,
+            extract: None,
+            error: Some(
+                e.render()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ")
+                    .to_string(),
+            ),
+        },
+    })
 }
 
 fn print_outcome(
@@ -875,7 +973,9 @@ pub fn run_flow<'a>(
                 )
             })?;
             let outcome = match &doc {
-                Document::Request(req) => run_request(env, req, vars, overrides).await?,
+                Document::Request(req) => {
+                    run_request(env, req, vars, overrides, Items::Keep).await?
+                }
                 Document::Flow(inner, inner_src) => {
                     run_flow(env, inner, inner_src, vars, overrides, depth + 1).await?
                 }

@@ -41,6 +41,21 @@ impl Path {
         self.compiled.query(value).all()
     }
 
+    /// Moves the selected nodes out of `value` (leaving nulls), in document order: a
+    /// page's items without copying them.
+    pub fn take(&self, value: &mut Value) -> Vec<Value> {
+        let pointers: Vec<String> = self
+            .compiled
+            .query_located(value)
+            .locations()
+            .map(|l| l.to_json_pointer())
+            .collect();
+        pointers
+            .iter()
+            .filter_map(|p| value.pointer_mut(p).map(Value::take))
+            .collect()
+    }
+
     /// A singular path gives its value (or null); any other path gives a list.
     pub fn extract(&self, value: &Value) -> Value {
         let nodes = self.nodes(value);
@@ -153,6 +168,19 @@ mod tests {
         for (path, want) in cases {
             assert_eq!(Path::parse(path).unwrap().extract(&doc), want, "{path}");
         }
+    }
+
+    #[test]
+    fn take_moves_the_selected_nodes_out() {
+        let mut doc = json!({"items": [{"id": 1}, {"id": 2}], "next": "x"});
+        let items = Path::parse("$.items").unwrap().take(&mut doc);
+        assert_eq!(items, vec![json!([{"id": 1}, {"id": 2}])]);
+        assert_eq!(doc, json!({"items": null, "next": "x"}));
+        let mut doc = json!({"a": [{"id": 1}, {"id": 2}]});
+        assert_eq!(
+            Path::parse("$.a[*].id").unwrap().take(&mut doc),
+            vec![json!(1), json!(2)]
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum HttpError {
     TooLarge { url: String, limit: u64 },
     #[error("request to {url} failed: {detail}")]
     Other { url: String, detail: String },
+    /// The server answered, but not as the protocol allows (e.g. pages that loop).
+    #[error("{url}: {detail}")]
+    Protocol { url: String, detail: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
 }

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod bulk;
 pub mod check;
 pub mod cli;
 pub mod clock;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod logging;
 pub mod model;
 pub mod output;
+pub mod paginate;
 pub mod project;
 pub mod sandbox;
 pub mod secret;

@@ -14,6 +14,7 @@ use crate::model::Spanned;
 use crate::model::flow::FlowFile;
 use crate::model::profile::Profile;
 use crate::model::request::RequestFile;
+use crate::paginate::PaginatePaths;
 use crate::template::{Origin, Renderer};
 
 /// Largest YAML file accepted: bigger ones are data, not configuration.
@@ -296,14 +297,6 @@ pub fn load_document(path: &Path) -> Result<Document, Vec<InputError>> {
 fn is_flow(text: &str) -> bool {
     text.lines()
         .any(|l| l.starts_with("steps:") || l.starts_with("\"steps\":"))
-}
-
-/// The JSONPaths of `paginate`, compiled.
-#[derive(Debug)]
-pub struct PaginatePaths {
-    pub next_url: Option<extract::Path>,
-    pub total_pages: Option<extract::Path>,
-    pub items: extract::Path,
 }
 
 /// A request file whose static parts are validated and whose JSONPaths are compiled.

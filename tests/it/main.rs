@@ -3,5 +3,6 @@
 mod core;
 mod cts;
 mod interop;
+mod many;
 mod oauth;
 mod support;

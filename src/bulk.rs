@@ -1,0 +1,390 @@
+//! Bulk runs: one run per row of a CSV, JSON-lines or JSON-array file, `concurrency`
+//! at a time, results in input order, a progress bar, and the failed rows written
+//! back in the input's format so a second run retries exactly those.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::error::{Error, InputError, Place};
+use crate::project::display_path;
+
+/// Largest data file read whole.
+const MAX_DATA_BYTES: u64 = 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Csv,
+    JsonLines,
+    JsonArray,
+}
+
+/// One input row: its 1-based number, its fields as variables, and what it was.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub number: usize,
+    pub vars: serde_json::Map<String, Value>,
+    raw: RawRow,
+}
+
+#[derive(Debug, Clone)]
+enum RawRow {
+    Csv(Vec<String>),
+    Json(Value),
+}
+
+/// A loaded data file.
+#[derive(Debug)]
+pub struct DataSet {
+    pub path: PathBuf,
+    pub format: DataFormat,
+    headers: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+impl DataSet {
+    /// Reads `path`, by extension (`.csv`, `.jsonl`/`.ndjson`, `.json`) or, failing
+    /// that, by its first character.
+    pub fn load(path: &Path) -> Result<DataSet, InputError> {
+        let shown = display_path(path);
+        let fail = |m: String| InputError::at(Place::file(&shown), m);
+        let meta =
+            std::fs::metadata(path).map_err(|e| fail(format!("cannot read data file: {e}")))?;
+        if meta.len() > MAX_DATA_BYTES {
+            return Err(fail(format!(
+                "data file is larger than {MAX_DATA_BYTES} bytes"
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read data file: {e}")))?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        let format = match ext.as_deref() {
+            Some("csv") => DataFormat::Csv,
+            Some("jsonl" | "ndjson") => DataFormat::JsonLines,
+            Some("json") => DataFormat::JsonArray,
+            _ => match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'[') => DataFormat::JsonArray,
+                Some(b'{') => DataFormat::JsonLines,
+                _ => DataFormat::Csv,
+            },
+        };
+        let (headers, rows) = match format {
+            DataFormat::Csv => parse_csv(&bytes, &shown)?,
+            DataFormat::JsonLines => (Vec::new(), parse_jsonl(&bytes, &shown)?),
+            DataFormat::JsonArray => (Vec::new(), parse_json_array(&bytes, &shown)?),
+        };
+        Ok(DataSet {
+            path: shown,
+            format,
+            headers,
+            rows,
+        })
+    }
+
+    /// Writes `rows` to `path` in this set's format (CSV keeps the header row).
+    pub fn write_rows(&self, path: &Path, rows: &[&Row]) -> std::io::Result<()> {
+        let mut data = Vec::new();
+        match self.format {
+            DataFormat::Csv => {
+                let mut w = csv::Writer::from_writer(&mut data);
+                w.write_record(&self.headers)?;
+                for r in rows {
+                    if let RawRow::Csv(fields) = &r.raw {
+                        w.write_record(fields)?;
+                    }
+                }
+                w.flush()?;
+            }
+            DataFormat::JsonLines => {
+                for r in rows {
+                    if let RawRow::Json(v) = &r.raw {
+                        serde_json::to_writer(&mut data, v)?;
+                        data.push(b'\n');
+                    }
+                }
+            }
+            DataFormat::JsonArray => {
+                let list: Vec<&Value> = rows
+                    .iter()
+                    .filter_map(|r| match &r.raw {
+                        RawRow::Json(v) => Some(v),
+                        RawRow::Csv(_) => None,
+                    })
+                    .collect();
+                serde_json::to_writer_pretty(&mut data, &list)?;
+                data.push(b'\n');
+            }
+        }
+        std::fs::write(path, data)
+    }
+}
+
+fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), InputError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line() as u32).unwrap_or(0);
+        let message = match e.kind() {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("this row has {len} fields; the header has {expected_len}"),
+            csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+            _ => e.to_string(),
+        };
+        InputError::at(
+            Place::new(shown, line, 0),
+            format!("invalid CSV: {message}"),
+        )
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(InputError::at(
+            Place::new(shown, 1, 1),
+            "a CSV data file needs a header row naming its columns",
+        ));
+    }
+    let mut rows = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(csv_err)?;
+        let fields: Vec<String> = rec.iter().map(str::to_string).collect();
+        let mut vars = serde_json::Map::new();
+        for (h, v) in headers.iter().zip(&fields) {
+            vars.insert(h.clone(), Value::String(v.clone()));
+        }
+        rows.push(Row {
+            number: i + 1,
+            vars,
+            raw: RawRow::Csv(fields),
+        });
+    }
+    Ok((headers, rows))
+}
+
+fn object_row(number: usize, v: Value, place: Place) -> Result<Row, InputError> {
+    match &v {
+        Value::Object(map) => Ok(Row {
+            number,
+            vars: map.clone(),
+            raw: RawRow::Json(v),
+        }),
+        _ => Err(InputError::at(place, "each data row must be a JSON object")),
+    }
+}
+
+fn parse_jsonl(bytes: &[u8], shown: &Path) -> Result<Vec<Row>, InputError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| InputError::at(Place::file(shown), "data file is not valid UTF-8"))?;
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let n = i as u32 + 1;
+        let v: Value = serde_json::from_str(line).map_err(|e| {
+            InputError::at(
+                Place::new(shown, n, e.column() as u32),
+                format!("invalid JSON: {e}"),
+            )
+        })?;
+        rows.push(object_row(rows.len() + 1, v, Place::new(shown, n, 1))?);
+    }
+    Ok(rows)
+}
+
+fn parse_json_array(bytes: &[u8], shown: &Path) -> Result<Vec<Row>, InputError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+        InputError::at(
+            Place::new(shown, e.line() as u32, e.column() as u32),
+            format!("invalid JSON: {e}"),
+        )
+    })?;
+    let Value::Array(items) = v else {
+        return Err(InputError::at(
+            Place::file(shown),
+            "a JSON data file must hold an array of objects",
+        ));
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| object_row(i + 1, v, Place::file(shown)))
+        .collect()
+}
+
+/// What one row gave.
+#[derive(Debug, Clone)]
+pub struct RowResult {
+    pub row: usize,
+    pub status: Option<u16>,
+    pub ok: bool,
+    pub extract: Option<Value>,
+    pub error: Option<String>,
+}
+
+impl RowResult {
+    /// The JSON line printed for this row.
+    pub fn to_json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("row".into(), Value::from(self.row));
+        m.insert(
+            "status".into(),
+            self.status.map(Value::from).unwrap_or(Value::Null),
+        );
+        m.insert("ok".into(), Value::Bool(self.ok));
+        if let Some(e) = &self.extract {
+            m.insert("extract".into(), e.clone());
+        }
+        if let Some(e) = &self.error {
+            m.insert("error".into(), Value::String(e.clone()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// Counts of a finished run.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub rows: usize,
+    pub failed: usize,
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    pub fn line(&self) -> String {
+        let secs = self.elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.rows as f64 / secs
+        } else {
+            0.0
+        };
+        format!(
+            "{} rows: {} ok, {} failed in {:.2} s ({:.1} rows/s)",
+            self.rows,
+            self.rows - self.failed,
+            self.failed,
+            secs,
+            rate
+        )
+    }
+}
+
+/// Runs `each` over `rows`, `concurrency` at a time; `on_result` sees the results in
+/// input order. An `Err` from `each` (e.g. authentication) stops the run.
+pub async fn run<'a, F, Fut>(
+    rows: &'a [Row],
+    concurrency: usize,
+    show_progress: bool,
+    each: F,
+    mut on_result: impl FnMut(&Row, &RowResult) -> Result<(), Error>,
+) -> Result<Summary, Error>
+where
+    F: Fn(&'a Row) -> Fut,
+    Fut: Future<Output = Result<RowResult, Error>> + 'a,
+{
+    let started = Instant::now();
+    let bar = progress_bar(rows.len(), show_progress);
+    let mut failed = 0;
+    let mut results = futures_util::stream::iter(rows.iter())
+        .map(|r| {
+            let fut = each(r);
+            async move { (r, fut.await) }
+        })
+        .buffered(concurrency.max(1));
+    while let Some((row, result)) = results.next().await {
+        let result = result?;
+        if !result.ok {
+            failed += 1;
+            bar.set_message(format!("{failed} failed"));
+        }
+        on_result(row, &result)?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(Summary {
+        rows: rows.len(),
+        failed,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} rows, {msg} {per_sec} ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message("0 failed");
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(name: &str, text: &str) -> Result<DataSet, InputError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        DataSet::load(&p)
+    }
+
+    #[test]
+    fn csv_rows_become_string_variables() {
+        let set = load("a.csv", "name,family_id\nPump 1,7\n\"Valve, big\",8\n").unwrap();
+        assert_eq!(set.format, DataFormat::Csv);
+        assert_eq!(set.rows.len(), 2);
+        assert_eq!(set.rows[1].vars["name"], "Valve, big");
+        assert_eq!(set.rows[1].vars["family_id"], "8");
+    }
+
+    #[test]
+    fn bad_rows_name_their_line() {
+        let e = load("a.csv", "a,b\n1,2\n3\n").unwrap_err();
+        assert_eq!(e.place().map(|p| p.line), Some(3));
+        assert!(e.to_string().contains("1 fields; the header has 2"), "{e}");
+        let e = load("a.jsonl", "{\"a\":1}\n\n{\"a\":\n").unwrap_err();
+        assert_eq!(e.place().map(|p| p.line), Some(3));
+        let e = load("a.jsonl", "{\"a\":1}\n[1]\n").unwrap_err();
+        assert!(e.to_string().contains("must be a JSON object"));
+        let e = load("a.json", "[{\"a\":1},\n {\"a\": }]").unwrap_err();
+        assert_eq!(e.place().map(|p| p.line), Some(2));
+    }
+
+    #[test]
+    fn failed_rows_are_written_back_in_the_input_format() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("d.csv", "name,n\na,1\n\"b,c\",2\nd,3\n"),
+            ("d.jsonl", "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"),
+            ("d.json", "[{\"n\":1},{\"n\":2},{\"n\":3}]"),
+        ] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            let set = DataSet::load(&p).unwrap();
+            let out = dir.path().join(format!("failed-{name}"));
+            set.write_rows(&out, &[&set.rows[1]]).unwrap();
+            let again = DataSet::load(&out).unwrap();
+            assert_eq!(again.rows.len(), 1, "{name}");
+            assert_eq!(again.rows[0].vars, set.rows[1].vars, "{name}");
+        }
+    }
+}

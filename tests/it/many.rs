@@ -1,0 +1,387 @@
+//! Issue 4: pagination, flows, bulk runs, retries and timeouts.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Project, Run, SandboxProc, http_text};
+
+fn all_assets_by_hand(sb: &SandboxProc, token: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    for page in 1..=3 {
+        let (status, text) = http_text(
+            "GET",
+            &format!("{}/api/v1/assets?limit=100&page={page}", sb.url),
+            None,
+            &[("Authorization", &format!("Bearer {token}"))],
+        );
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        all.extend(v["items"].as_array().unwrap().iter().cloned());
+    }
+    all
+}
+
+#[test]
+fn both_pagination_modes_and_jsonl_give_every_asset_once_in_order() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/links.yaml",
+        "url: /assets\nquery: {limit: 7}\npaginate: {next_url: $.next_page, items: $.items}\n",
+    );
+    p.write(
+        "requests/numbers.yaml",
+        "url: /assets\nquery: {limit: 7}\npaginate: {total_pages: $.total_pages, items: $.items}\n",
+    );
+    let links = p.run(&["exec", "requests/links.yaml"]);
+    assert_eq!(links.code, 0, "{}", links.stderr);
+    let token = p.run(&["token"]).stdout.trim().to_string();
+    let expected = Value::Array(all_assets_by_hand(&sb, &token));
+    assert_eq!(expected.as_array().unwrap().len(), 250);
+    assert_eq!(links.json(), expected);
+
+    let numbers = p.run(&["exec", "requests/numbers.yaml", "--concurrency", "8"]);
+    assert_eq!(numbers.code, 0, "{}", numbers.stderr);
+    assert_eq!(numbers.json(), expected);
+    // 36 pages of 7 for each mode, and the 3 pages fetched by hand.
+    assert_eq!(sb.stats()["requests"]["GET /api/v1/assets"], 36 * 2 + 3);
+
+    let lines = p.run(&["exec", "requests/numbers.yaml", "-o", "jsonl"]);
+    let items: Vec<Value> = lines
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(Value::Array(items), expected);
+}
+
+#[test]
+fn max_pages_holds_and_looping_pages_stop_with_an_error() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/three.yaml",
+        "url: /assets\nquery: {limit: 5}\npaginate: {next_url: $.next_page, items: $.items, max_pages: 3}\nextract: {names: \"$[*].name\"}\n",
+    );
+    let r = p.run(&["exec", "requests/three.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["names"].as_array().unwrap().len(), 15);
+
+    // The echo endpoint's `path` names itself: a next link that loops.
+    p.write(
+        "requests/loop.yaml",
+        &format!(
+            "url: {}/_sandbox/echo\nauth: none\npaginate: {{next_url: $.path, items: $.query}}\n",
+            sb.url
+        ),
+    );
+    let r = p.run(&["exec", "requests/loop.yaml"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("pagination loops: this page was already fetched"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_flow_passes_a_created_id_to_the_next_step() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/create.yaml",
+        "method: POST\nurl: /assets\nbody:\n  json: {name: \"{{ name }}\", family_id: \"{{ family_id }}\"}\nexpect: {status: 201}\n",
+    );
+    p.write(
+        "requests/get.yaml",
+        "url: \"/assets/{{ asset_id }}\"\nextract: {name: $.name, family: $.family_id}\n",
+    );
+    p.write(
+        "requests/flows/create_then_get.yaml",
+        "description: create, then read back\nsteps:\n  - run: ../create.yaml\n    vars: {name: \"Pump {{ n }}\"}\n    extract: {asset_id: $.id}\n  - run: ../get.yaml\n",
+    );
+    let r = p.run(&[
+        "exec",
+        "requests/flows/create_then_get.yaml",
+        "--var",
+        "n=12",
+        "--var",
+        "family_id:=7",
+        "-v",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json(), json!({"name": "Pump 12", "family": 7}));
+    assert!(
+        r.stderr.contains("step 1: requests/flows/../create.yaml"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("step 2: requests/flows/../get.yaml"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.stats()["assets_created"], 1);
+
+    // A failing step stops the flow and names itself.
+    p.write(
+        "requests/flows/broken.yaml",
+        "steps:\n  - run: ../get.yaml\n    vars: {asset_id: nope}\n  - run: ../create.yaml\n",
+    );
+    let r = p.run(&["exec", "requests/flows/broken.yaml"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(
+            "flow requests/flows/broken.yaml stopped at step 1 (requests/flows/../get.yaml)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.stats()["assets_created"], 1);
+
+    // A flow that runs itself stops with an error, not a stack overflow.
+    p.write("requests/flows/self.yaml", "steps:\n  - run: self.yaml\n");
+    let r = p.run(&["exec", "requests/flows/self.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("flows nest more than 16 deep"),
+        "{}",
+        r.stderr
+    );
+    let c = p.run(&["check", "requests/flows/self.yaml"]);
+    assert_eq!(c.code, 2);
+    assert!(
+        c.stderr.contains("step 1: the flow runs itself"),
+        "{}",
+        c.stderr
+    );
+}
+
+fn rows_of(r: &Run) -> Vec<Value> {
+    r.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_bulk_run_under_faults_accounts_for_every_row_exactly_once() {
+    let sb = SandboxProc::start(&[
+        "--fail-rate",
+        "0.2",
+        "--rate-limit",
+        "400",
+        "--latency",
+        "2",
+    ]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/create.yaml",
+        "method: POST\nurl: /assets\nbody:\n  json: {name: \"{{ name }}\", family_id: \"{{ family }}\"}\nexpect: {status: 201}\nextract: {id: $.id}\n",
+    );
+    let mut csv = String::from("name,family\n");
+    for i in 1..=500 {
+        csv.push_str(&format!("Bulk {i:03},{}\n", i % 7));
+    }
+    p.write("data/assets.csv", &csv);
+
+    let first = p.run(&[
+        "exec",
+        "requests/create.yaml",
+        "--data",
+        "data/assets.csv",
+        "--concurrency",
+        "8",
+        "--failed",
+        "failed-1.csv",
+    ]);
+    let rows = rows_of(&first);
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["row"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        (1..=500).collect::<Vec<_>>()
+    );
+    let failed = rows.iter().filter(|r| r["ok"] == false).count();
+    assert!(failed > 0, "a 20 % failure rate left no failed row");
+    assert_eq!(first.code, 1);
+    assert!(
+        first
+            .stderr
+            .contains(&format!("500 rows: {} ok, {failed} failed", 500 - failed)),
+        "{}",
+        first.stderr
+    );
+    for r in rows.iter().filter(|r| r["ok"] == false) {
+        assert_eq!(r["status"], 503, "{r}");
+        assert!(r.get("extract").is_none());
+    }
+
+    // Re-run exactly the failed rows until none fail.
+    let mut input = "failed-1.csv".to_string();
+    for round in 2..20 {
+        let out = format!("failed-{round}.csv");
+        let r = p.run(&[
+            "exec",
+            "requests/create.yaml",
+            "--data",
+            &input,
+            "--failed",
+            &out,
+        ]);
+        if r.code == 0 {
+            break;
+        }
+        input = out;
+    }
+    assert_eq!(sb.stats()["assets_created"], 500);
+    let token = p.run(&["token"]).stdout.trim().to_string();
+    let mut names = BTreeSet::new();
+    let mut page = 1;
+    loop {
+        let (status, text) = http_text(
+            "GET",
+            &format!("{}/api/v1/assets?limit=100&page={page}", sb.url),
+            None,
+            &[("Authorization", &format!("Bearer {token}"))],
+        );
+        if status == 503 || status == 429 {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&text).unwrap();
+        for a in v["items"].as_array().unwrap() {
+            let name = a["name"].as_str().unwrap();
+            if name.starts_with("Bulk ") {
+                assert!(names.insert(name.to_string()), "{name} created twice");
+            }
+        }
+        if v["next_page"].is_null() {
+            break;
+        }
+        page += 1;
+    }
+    assert_eq!(names.len(), 500);
+}
+
+#[test]
+fn json_lines_and_json_array_data_with_typed_fields() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/create.yaml",
+        "method: POST\nurl: /assets\nbody:\n  json: {name: \"{{ name }}\", family_id: \"{{ family }}\"}\nextract: {family: $.family_id}\n",
+    );
+    p.write(
+        "rows.jsonl",
+        "{\"name\": \"A\", \"family\": 1}\n{\"name\": \"B\", \"family\": 2}\n",
+    );
+    p.write("rows.json", "[{\"name\": \"C\", \"family\": {\"x\": 3}}]");
+    let r = p.run(&["exec", "requests/create.yaml", "--data", "rows.jsonl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        rows_of(&r),
+        vec![
+            json!({"row": 1, "status": 201, "ok": true, "extract": {"family": 1}}),
+            json!({"row": 2, "status": 201, "ok": true, "extract": {"family": 2}}),
+        ]
+    );
+    let r = p.run(&["exec", "requests/create.yaml", "--data", "rows.json"]);
+    assert_eq!(
+        rows_of(&r),
+        vec![json!({"row": 1, "status": 201, "ok": true, "extract": {"family": {"x": 3}}})]
+    );
+
+    p.write("bad.jsonl", "{\"name\": \"A\"}\n{\"name\": \n");
+    let r = p.run(&["exec", "requests/create.yaml", "--data", "bad.jsonl"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--> bad.jsonl:2:"), "{}", r.stderr);
+    assert_eq!(sb.stats()["assets_created"], 3);
+}
+
+#[test]
+fn a_token_expiring_during_a_bulk_run_is_refreshed_without_reuse() {
+    let sb = SandboxProc::start(&["--access-ttl", "2", "--latency", "10"]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write("requests/get.yaml", "url: \"/assets/{{ id }}\"\n");
+    let mut csv = String::from("id\n");
+    for i in 1..=250 {
+        csv.push_str(&format!("00000000-0000-4000-8000-{i:012}\n"));
+    }
+    p.write("ids.csv", &csv);
+    let r = p.run(&[
+        "exec",
+        "requests/get.yaml",
+        "--data",
+        "ids.csv",
+        "--concurrency",
+        "4",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(rows_of(&r).len(), 250);
+    let stats = sb.stats();
+    assert!(
+        stats["token_requests"]["refresh_token"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert_eq!(stats["refresh_reuse"], 0, "{stats}");
+    assert_eq!(stats["token_requests"]["password"], 1, "{stats}");
+}
+
+#[test]
+fn idempotent_requests_are_retried_through_503s() {
+    let sb = SandboxProc::start(&["--fail-rate", "0.5"]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/list.yaml",
+        "url: /assets\nextract: {total: $.total_items}\n",
+    );
+    let r = p.run(&["exec", "requests/list.yaml", "--retries", "30", "-v"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "{\"total\":250}\n"),
+        "{}",
+        r.stderr
+    );
+    let r = p.run(&["exec", "requests/list.yaml", "--retries", "0"]);
+    // Without retries, a 503 is the answer about half the time: either way the exit
+    // code says what happened.
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+}
+
+#[test]
+fn a_server_that_never_answers_hits_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hold = std::thread::spawn(move || {
+        let conn = listener.accept();
+        std::thread::sleep(Duration::from_secs(3));
+        drop(conn);
+    });
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!("base_url: http://{addr}\n"),
+    );
+    p.write("requests/slow.yaml", "url: /x\n");
+    let started = std::time::Instant::now();
+    let r = p.run(&[
+        "exec",
+        "requests/slow.yaml",
+        "--timeout",
+        "0.5",
+        "--retries",
+        "0",
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("request to http://{addr}/x timed out after 0.5 s")),
+        "{}",
+        r.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    hold.join().unwrap();
+}
