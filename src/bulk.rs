@@ -231,6 +231,7 @@ pub struct RowResult {
     pub ok: bool,
     pub extract: Option<Value>,
     pub error: Option<String>,
+    pub elapsed: Duration,
 }
 
 impl RowResult {

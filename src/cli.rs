@@ -61,6 +61,7 @@ pub enum Command {
     )]
     Login,
     /// Forget the cached tokens of a profile
+    #[command(after_help = "Example:\n  runner logout -p ermeo")]
     Logout,
     /// Print a valid access token (refreshing it if needed), for other tools
     #[command(
@@ -68,12 +69,31 @@ pub enum Command {
     )]
     Token,
     /// List profiles, their auth type and the state of their tokens
+    #[command(
+        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  ermeo    oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ..."
+    )]
     Profiles,
     /// Validate profiles and request files without sending anything
     #[command(
         after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml"
     )]
     Check(CheckArgs),
+    /// Print the JSON Schema of a file kind, for editors
+    #[command(
+        after_help = "Example:\n  runner schema request > schema/request.json\n\nIn a YAML file, this first line makes editors use it:\n  # yaml-language-server: $schema=../schema/request.json"
+    )]
+    Schema {
+        #[arg(value_enum)]
+        kind: SchemaKind,
+    },
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  runner completions bash > ~/.local/share/bash-completion/completions/runner\n  runner completions zsh > \"${fpath[1]}/_runner\"\n  runner completions fish > ~/.config/fish/completions/runner.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
     #[command(
         after_help = "Example:\n  runner sandbox --port 0     # prints the URL, e.g. http://127.0.0.1:41234\n\nClient sandbox / sandbox-secret, user demo / demo."
@@ -113,6 +133,18 @@ pub struct ExecArgs {
     /// With --data: write the rows that failed here, in the input's format
     #[arg(long, value_name = "FILE", requires = "data")]
     pub failed: Option<PathBuf>,
+    /// Print the rendered request (method, URL, headers, body); send nothing
+    #[arg(long, conflicts_with = "curl")]
+    pub dry_run: bool,
+    /// Print a curl command that sends the same request; send nothing
+    #[arg(long)]
+    pub curl: bool,
+    /// With --dry-run or --curl: show credentials instead of ***
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Write a report for CI: junit:FILE or json:FILE (repeatable)
+    #[arg(long, value_name = "KIND:FILE")]
+    pub report: Vec<crate::report::ReportSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -129,6 +161,14 @@ pub enum OutputMode {
     Raw,
     /// Nothing
     None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// Request and flow files
+    Request,
+    /// Profiles
+    Profile,
 }
 
 #[derive(Debug, Args)]

@@ -22,7 +22,9 @@ use crate::model::profile::AuthType;
 use crate::model::request::{MultipartField, StatusSet};
 use crate::output::Output;
 use crate::paginate;
+use crate::preview;
 use crate::project::{self, Document, LoadedProfile, PreparedRequest, Project, SourceFile};
+use crate::report::{Case, Report};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::secret::Secret;
 use crate::template::{Renderer, TemplateError, Vars};
@@ -557,7 +559,7 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
 fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
     tracing::info!("> {} {}", req.method, req.url);
     for (k, v) in &req.headers {
-        if is_sensitive_header(k) {
+        if preview::is_sensitive_header(k) {
             tracing::debug!("> {k}: ***");
         } else {
             tracing::debug!("> {k}: {v}");
@@ -566,19 +568,6 @@ fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
     if let Some(name) = auth_header {
         tracing::debug!("> {name}: ***");
     }
-}
-
-/// Headers whose values are credentials, whatever the profile calls its own.
-fn is_sensitive_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "authorization"
-        || n == "proxy-authorization"
-        || n == "cookie"
-        || n == "set-cookie"
-        || n.contains("token")
-        || n.contains("api-key")
-        || n.contains("apikey")
-        || n.contains("secret")
 }
 
 fn log_response(ex: &Exchange) {
@@ -594,7 +583,7 @@ fn log_response(ex: &Exchange) {
         }
     );
     for (k, v) in &ex.headers {
-        if is_sensitive_header(k) {
+        if preview::is_sensitive_header(k) {
             tracing::debug!("< {k}: ***");
         } else {
             tracing::debug!("< {k}: {v}");
@@ -767,40 +756,231 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
         concurrency: Some(usize::from(args.concurrency)),
     };
     let mut out = Output::new();
-    if let Some(data) = data {
-        return exec_bulk(&env, global, args, &data, &vars, &overrides, &mut out).await;
+    if args.dry_run || args.curl {
+        return preview_all(&env, args, data.as_ref(), &vars, &overrides, &mut out).await;
     }
+    let mut report = Report::default();
+    let result = match &data {
+        Some(data) => {
+            exec_bulk(
+                &env,
+                global,
+                args,
+                data,
+                &vars,
+                &overrides,
+                &mut out,
+                &mut report,
+            )
+            .await
+        }
+        None => exec_files(&env, args, &vars, &overrides, &mut out, &mut report).await,
+    };
+    if !args.report.is_empty() {
+        report.write(&args.report).map_err(|(path, e)| {
+            Error::io(format!("cannot write the report {}", path.display()), e)
+        })?;
+    }
+    result
+}
+
+/// Runs each file in order. Expectation failures are collected; any other error
+/// stops the run (and is the last case of the report).
+async fn exec_files(
+    env: &Env,
+    args: &ExecArgs,
+    vars: &Vars,
+    overrides: &Overrides,
+    out: &mut Output,
+    report: &mut Report,
+) -> Result<u8, Error> {
     let mut failed = Vec::new();
     for file in &args.files {
-        let doc = project::load_document(file).map_err(inputs)?;
-        let mut vars = vars.clone();
-        let outcome = match &doc {
-            Document::Request(req) => {
-                // JSON lines of a paginated request stream as pages arrive, unless
-                // `extract` needs them all.
-                let stream = args.output == OutputMode::Jsonl && req.extract.is_empty();
-                let items = if stream {
-                    Items::Stream(&mut out)
-                } else {
-                    Items::Keep
-                };
-                run_request(&env, req, &vars, &overrides, items).await?
-            }
-            Document::Flow(flow, src) => {
-                run_flow(&env, flow, src, &mut vars, &overrides, 1).await?
-            }
+        let started = std::time::Instant::now();
+        let name = file.display().to_string();
+        let result = exec_file(env, args, file, vars, overrides, out).await;
+        let (status, failure) = match &result {
+            Ok(o) => (
+                Some(o.exchange.status),
+                (!o.failures.is_empty()).then(|| o.failures.join("; ")),
+            ),
+            Err(e) => (None, Some(e.render().trim_end().to_string())),
         };
-        if !outcome.streamed {
-            print_outcome(&mut out, args.output, args.include, &outcome)?;
-        }
-        if !outcome.failures.is_empty() {
-            failed.extend(outcome.failures);
-        }
+        report.push(Case {
+            name: name.clone(),
+            file: name,
+            status,
+            time: started.elapsed(),
+            failure,
+        });
+        failed.extend(result?.failures);
     }
     if failed.is_empty() {
         Ok(0)
     } else {
         Err(Error::Expectation(failed.join("; ")))
+    }
+}
+
+async fn exec_file(
+    env: &Env,
+    args: &ExecArgs,
+    file: &Path,
+    vars: &Vars,
+    overrides: &Overrides,
+    out: &mut Output,
+) -> Result<Outcome, Error> {
+    let doc = project::load_document(file).map_err(inputs)?;
+    let mut vars = vars.clone();
+    let outcome = match &doc {
+        Document::Request(req) => {
+            // JSON lines of a paginated request stream as pages arrive, unless
+            // `extract` needs them all.
+            let stream = args.output == OutputMode::Jsonl && req.extract.is_empty();
+            let items = if stream {
+                Items::Stream(&mut *out)
+            } else {
+                Items::Keep
+            };
+            run_request(env, req, &vars, overrides, items).await?
+        }
+        Document::Flow(flow, src) => run_flow(env, flow, src, &mut vars, overrides, 1).await?,
+    };
+    if !outcome.streamed {
+        print_outcome(out, args.output, args.include, &outcome)?;
+    }
+    Ok(outcome)
+}
+
+/// `--dry-run` / `--curl`: render every request (every row with `--data`, every
+/// step of a flow that can be rendered before sending) and print it. Sends nothing.
+async fn preview_all(
+    env: &Env,
+    args: &ExecArgs,
+    data: Option<&DataSet>,
+    vars: &Vars,
+    overrides: &Overrides,
+    out: &mut Output,
+) -> Result<u8, Error> {
+    let auth = preview_auth(env, args.show_secrets);
+    let auth_ref = auth.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+    let mut row_vars = Vec::new();
+    match data {
+        Some(d) => {
+            for row in &d.rows {
+                let mut v = vars.clone();
+                for (k, val) in &row.vars {
+                    v.set(k.clone(), val.clone());
+                }
+                row_vars.push(v);
+            }
+        }
+        None => row_vars.push(vars.clone()),
+    }
+    let mut texts = Vec::new();
+    for file in &args.files {
+        let doc = project::load_document(file).map_err(inputs)?;
+        for v in &row_vars {
+            let mut v = v.clone();
+            let requests: Vec<(&PreparedRequest, bool)> = match &doc {
+                Document::Request(req) => vec![(req.as_ref(), false)],
+                Document::Flow(..) => {
+                    preview_flow(env, &doc, &mut v, overrides, &mut texts, args, auth_ref)?;
+                    continue;
+                }
+            };
+            for (req, _) in requests {
+                let r = render_request(env, req, &v, overrides)?;
+                texts.push(render_preview(&r, args, auth_ref, req));
+            }
+        }
+    }
+    write_or_pipe(out.bytes(texts.join("\n").as_bytes()))?;
+    Ok(0)
+}
+
+fn render_preview(
+    r: &RenderedRequest,
+    args: &ExecArgs,
+    auth: Option<(&str, &str)>,
+    req: &PreparedRequest,
+) -> String {
+    let auth = if req.file.auth == crate::model::request::RequestAuth::Profile {
+        auth
+    } else {
+        None
+    };
+    if args.curl {
+        preview::curl(r, auth, args.show_secrets)
+    } else {
+        preview::dry_run(r, auth, args.show_secrets)
+    }
+}
+
+/// A flow's steps, rendered in order with their own vars; a step that needs what an
+/// earlier response gives cannot be shown before sending, and ends the preview.
+fn preview_flow(
+    env: &Env,
+    doc: &Document,
+    vars: &mut Vars,
+    overrides: &Overrides,
+    texts: &mut Vec<String>,
+    args: &ExecArgs,
+    auth: Option<(&str, &str)>,
+) -> Result<(), Error> {
+    let Document::Flow(flow, src) = doc else {
+        return Ok(());
+    };
+    for (i, step) in flow.steps.iter().enumerate() {
+        for (k, v) in &step.value.vars {
+            let value = env
+                .renderer
+                .render_value(&v.value, vars, &src.dir(), src.origin(v))?;
+            vars.set(k.clone(), value);
+        }
+        let path = src.dir().join(&step.value.run);
+        match project::load_document(&path).map_err(inputs)? {
+            Document::Request(req) => match render_request(env, &req, vars, overrides) {
+                Ok(r) => texts.push(render_preview(&r, args, auth, &req)),
+                Err(e) if i > 0 => {
+                    eprintln!(
+                        "note: step {} and later need values from earlier responses: {}",
+                        i + 1,
+                        e.render()
+                            .lines()
+                            .next()
+                            .unwrap_or("")
+                            .trim_start_matches("error: ")
+                    );
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            },
+            Document::Flow(..) => {
+                eprintln!("note: step {} is a nested flow; not previewed", i + 1);
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The authentication header a preview shows: the real value only with
+/// `--show-secrets`, and for OAuth2 only a token already cached (no login for a
+/// preview).
+fn preview_auth(env: &Env, show_secrets: bool) -> Option<(String, String)> {
+    match &env.auth {
+        Auth::None => None,
+        Auth::Static { header, value } => Some((header.clone(), value.expose().to_string())),
+        Auth::OAuth { session, header } => {
+            let cached = if show_secrets { session.peek() } else { None };
+            let value = match cached {
+                Some(token) => header.value(&token).expose().to_string(),
+                None if show_secrets => format!("{} <token obtained when sent>", header.scheme),
+                None => "***".to_string(),
+            };
+            Some((header.name.clone(), value.trim().to_string()))
+        }
     }
 }
 
@@ -813,6 +993,7 @@ async fn exec_bulk(
     vars: &Vars,
     overrides: &Overrides,
     out: &mut Output,
+    report: &mut Report,
 ) -> Result<u8, Error> {
     let [file] = args.files.as_slice() else {
         return Err(InputError::usage(
@@ -831,6 +1012,13 @@ async fn exec_bulk(
             if !result.ok {
                 failed_rows.push(row.number);
             }
+            report.push(Case {
+                name: format!("row {}", row.number),
+                file: file.display().to_string(),
+                status: result.status,
+                time: result.elapsed,
+                failure: result.error.clone(),
+            });
             write_or_pipe(out.json_line(&result.to_json()))
         },
     )
@@ -870,6 +1058,7 @@ async fn run_row(
     row: &bulk::Row,
     overrides: &Overrides,
 ) -> Result<bulk::RowResult, Error> {
+    let started = std::time::Instant::now();
     let mut vars = vars.clone();
     for (k, v) in &row.vars {
         vars.set(k.clone(), v.clone());
@@ -887,6 +1076,7 @@ async fn run_row(
                 ok,
                 extract: if ok { o.extracted } else { None },
                 error: (!ok).then(|| o.failures.join("; ")),
+                elapsed: started.elapsed(),
             }
         }
         Err(e @ Error::Auth(_)) => return Err(e),
@@ -895,6 +1085,7 @@ async fn run_row(
             status: None,
             ok: false,
             extract: None,
+            elapsed: started.elapsed(),
             error: Some(
                 e.render()
                     .lines()

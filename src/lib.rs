@@ -17,8 +17,11 @@ pub mod logging;
 pub mod model;
 pub mod output;
 pub mod paginate;
+pub mod preview;
 pub mod project;
+pub mod report;
 pub mod sandbox;
+pub mod schema;
 pub mod secret;
 pub mod template;
 
@@ -52,6 +55,27 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                     if n == 1 { "" } else { "s" }
                 );
             }
+            Ok(0)
+        }
+        Command::Schema { kind } => {
+            let value = match kind {
+                cli::SchemaKind::Request => schema::request(),
+                cli::SchemaKind::Profile => schema::profile(),
+            };
+            let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+            output::Output::new()
+                .line(&text)
+                .map_err(|e| Error::io("cannot write to stdout", e))?;
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = cli::Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "runner", &mut buf);
+            output::Output::new()
+                .bytes(&buf)
+                .map_err(|e| Error::io("cannot write to stdout", e))?;
             Ok(0)
         }
         Command::Sandbox(a) => {

@@ -185,6 +185,19 @@ impl Session {
             .await
     }
 
+    /// A cached access token that is still valid, without any network or waiting.
+    pub fn peek(&self) -> Option<Secret> {
+        if let Ok(current) = self.current.try_lock()
+            && let Some(t) = current.as_ref()
+            && t.access_valid_at(now_unix())
+        {
+            return Some(t.access_token.clone());
+        }
+        let t = self.cached().ok()??;
+        t.access_valid_at(now_unix())
+            .then(|| t.access_token.clone())
+    }
+
     /// A valid access token. `rejected` is a token the API just answered 401 to: it is
     /// not used again, even if the cache still holds it.
     pub async fn access_token(&self, rejected: Option<&Secret>) -> Result<Secret, AuthError> {

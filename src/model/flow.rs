@@ -1,23 +1,27 @@
 //! Flow files: `steps:` that run request files in order (SPEC §5, Flows).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{Map, Spanned};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowFile {
     pub description: Option<String>,
+    #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// A request (or flow) file, relative to the flow file.
     pub run: String,
     #[serde(default)]
+    #[schemars(with = "Map<serde_json::Value>")]
     pub vars: Map<Spanned<serde_json::Value>>,
     #[serde(default)]
+    #[schemars(with = "Map<String>")]
     pub extract: Map<Spanned<String>>,
 }

@@ -2,17 +2,21 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::Spanned;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub description: Option<String>,
+    #[schemars(with = "Option<String>")]
     pub base_url: Option<Spanned<String>>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub vars: BTreeMap<String, Spanned<serde_json::Value>>,
+    #[schemars(with = "Option<AuthConfig>")]
     pub auth: Option<Spanned<AuthConfig>>,
     #[serde(default)]
     pub http: HttpConfig,
@@ -20,7 +24,7 @@ pub struct Profile {
     pub sandbox: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthType {
     None,
@@ -29,7 +33,7 @@ pub enum AuthType {
     Oauth2ClientCredentials,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenRequest {
     #[default]
@@ -37,7 +41,7 @@ pub enum TokenRequest {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     #[default]
@@ -47,16 +51,22 @@ pub enum ClientAuth {
 
 /// The `auth:` block. One flat struct for every type, so unknown keys and places are
 /// reported exactly; which keys each type needs is checked after parsing.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     #[serde(rename = "type")]
     pub kind: AuthType,
+    #[schemars(with = "Option<String>")]
     pub token_url: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub client_id: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub client_secret: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub username: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub password: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
     pub token: Option<Spanned<String>>,
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -139,13 +149,14 @@ impl AuthConfig {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Seconds per request.
     pub timeout: Option<f64>,
     pub retries: Option<u32>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub headers: BTreeMap<String, Spanned<String>>,
     /// Largest response body accepted, in bytes (default 256 MB).
     pub max_body: Option<u64>,

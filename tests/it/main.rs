@@ -2,6 +2,7 @@
 
 mod core;
 mod cts;
+mod guide;
 mod interop;
 mod many;
 mod oauth;

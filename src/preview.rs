@@ -1,0 +1,186 @@
+//! Seeing before sending: a rendered request as text (`--dry-run`) or as a curl
+//! command (`--curl`). Credentials show as `***` unless the caller unmasks them.
+
+use crate::http::{PartValue, RenderedBody, RenderedRequest};
+use crate::secret;
+
+/// Headers whose values are credentials, whatever a profile calls its own.
+pub fn is_sensitive_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || n.contains("token")
+        || n.contains("api-key")
+        || n.contains("apikey")
+        || n.contains("secret")
+}
+
+/// The headers to show: the request's, then the authentication header, masked unless
+/// `show_secrets`.
+fn shown_headers(
+    req: &RenderedRequest,
+    auth: Option<(&str, &str)>,
+    show_secrets: bool,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |k: &str, v: &str| {
+        let v = if !show_secrets && is_sensitive_header(k) {
+            "***".to_string()
+        } else {
+            v.to_string()
+        };
+        out.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        out.push((k.to_string(), v));
+    };
+    for (k, v) in &req.headers {
+        add(k, v);
+    }
+    if let Some((k, v)) = auth {
+        add(k, v);
+    }
+    let has_ct = out
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    if !has_ct {
+        let ct = match &req.body {
+            RenderedBody::Json(_) => Some("application/json"),
+            RenderedBody::Form(_) => Some("application/x-www-form-urlencoded"),
+            _ => None,
+        };
+        if let Some(ct) = ct {
+            out.push(("Content-Type".into(), ct.into()));
+        }
+    }
+    out
+}
+
+fn mask(text: &str, show_secrets: bool) -> String {
+    if show_secrets {
+        text.to_string()
+    } else {
+        secret::redact(text)
+    }
+}
+
+/// The request as an HTTP message: request line, headers, blank line, body.
+pub fn dry_run(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: bool) -> String {
+    let mut s = format!("{} {}\n", req.method, req.url);
+    for (k, v) in shown_headers(req, auth, show_secrets) {
+        s.push_str(&format!("{k}: {v}\n"));
+    }
+    let body = match &req.body {
+        RenderedBody::Empty => None,
+        RenderedBody::Json(v) => Some(serde_json::to_string_pretty(v).unwrap_or_default()),
+        RenderedBody::Form(pairs) => Some(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish(),
+        ),
+        RenderedBody::Text(t) => Some(t.clone()),
+        RenderedBody::Bytes(b) => Some(match std::str::from_utf8(b) {
+            Ok(t) => t.to_string(),
+            Err(_) => format!("<{} bytes of binary data>", b.len()),
+        }),
+        RenderedBody::Multipart(parts) => Some(
+            parts
+                .iter()
+                .map(|p| match &p.value {
+                    PartValue::Text(t) => format!("--part {}: {t}", p.name),
+                    PartValue::File { filename, data, .. } => {
+                        format!("--part {}: file {filename} ({} bytes)", p.name, data.len())
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    };
+    if let Some(b) = body {
+        s.push('\n');
+        s.push_str(&b);
+        s.push('\n');
+    }
+    mask(&s, show_secrets)
+}
+
+/// A curl command that sends the same request.
+pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: bool) -> String {
+    let mut args = vec!["curl".to_string()];
+    if req.method != reqwest::Method::GET {
+        args.push(format!("-X {}", req.method));
+    }
+    args.push(quote(req.url.as_str()));
+    for (k, v) in shown_headers(req, auth, show_secrets) {
+        args.push(format!("-H {}", quote(&format!("{k}: {v}"))));
+    }
+    match &req.body {
+        RenderedBody::Empty => {}
+        RenderedBody::Json(v) => args.push(format!("--data-raw {}", quote(&v.to_string()))),
+        RenderedBody::Form(pairs) => {
+            for (k, v) in pairs {
+                args.push(format!("--data-urlencode {}", quote(&format!("{k}={v}"))));
+            }
+        }
+        RenderedBody::Text(t) => args.push(format!("--data-raw {}", quote(t))),
+        RenderedBody::Bytes(b) => args.push(format!(
+            "--data-binary {}",
+            quote(&String::from_utf8_lossy(b))
+        )),
+        RenderedBody::Multipart(parts) => {
+            for p in parts {
+                match &p.value {
+                    PartValue::Text(t) => {
+                        args.push(format!("-F {}", quote(&format!("{}={t}", p.name))))
+                    }
+                    PartValue::File { filename, .. } => {
+                        args.push(format!("-F {}", quote(&format!("{}=@{filename}", p.name))))
+                    }
+                }
+            }
+        }
+    }
+    args.push(format!("--max-time {}", req.timeout.as_secs_f64()));
+    mask(&(args.join(" \\\n  ") + "\n"), show_secrets)
+}
+
+/// `s` single-quoted for a POSIX shell.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn req() -> RenderedRequest {
+        RenderedRequest {
+            method: reqwest::Method::POST,
+            url: url::Url::parse("https://api.example.com/a?x=1").unwrap(),
+            headers: vec![("Accept".into(), "application/json".into())],
+            body: RenderedBody::Json(serde_json::json!({"name": "O'Brien"})),
+            timeout: Duration::from_secs(30),
+            retries: 0,
+        }
+    }
+
+    #[test]
+    fn dry_run_masks_the_authorization_header() {
+        let text = dry_run(&req(), Some(("Authorization", "Bearer abc-123-xyz")), false);
+        assert_eq!(
+            text,
+            "POST https://api.example.com/a?x=1\nAccept: application/json\nAuthorization: ***\nContent-Type: application/json\n\n{\n  \"name\": \"O'Brien\"\n}\n"
+        );
+        let shown = dry_run(&req(), Some(("Authorization", "Bearer abc-123-xyz")), true);
+        assert!(shown.contains("Authorization: Bearer abc-123-xyz"));
+    }
+
+    #[test]
+    fn curl_quotes_for_the_shell() {
+        let text = curl(&req(), None, false);
+        assert_eq!(
+            text,
+            "curl \\\n  -X POST \\\n  'https://api.example.com/a?x=1' \\\n  -H 'Accept: application/json' \\\n  -H 'Content-Type: application/json' \\\n  --data-raw '{\"name\":\"O'\\''Brien\"}' \\\n  --max-time 30\n"
+        );
+    }
+}
