@@ -784,21 +784,22 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
     result
 }
 
+/// What every file of one `runner exec` shares.
+struct Job<'a> {
+    env: &'a Env,
+    args: &'a ExecArgs,
+    vars: &'a Vars,
+    overrides: &'a Overrides,
+}
+
 /// Runs each file in order. Expectation failures are collected; any other error
 /// stops the run (and is the last case of the report).
-async fn exec_files(
-    env: &Env,
-    args: &ExecArgs,
-    vars: &Vars,
-    overrides: &Overrides,
-    out: &mut Output,
-    report: &mut Report,
-) -> Result<u8, Error> {
+async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Result<u8, Error> {
     let mut failed = Vec::new();
-    for file in &args.files {
+    for file in &job.args.files {
         let started = std::time::Instant::now();
         let name = file.display().to_string();
-        let result = exec_file(env, args, file, vars, overrides, out).await;
+        let result = exec_file(job, file, out).await;
         let (status, failure) = match &result {
             Ok(o) => (
                 Some(o.exchange.status),
@@ -822,14 +823,13 @@ async fn exec_files(
     }
 }
 
-async fn exec_file(
-    env: &Env,
-    args: &ExecArgs,
-    file: &Path,
-    vars: &Vars,
-    overrides: &Overrides,
-    out: &mut Output,
-) -> Result<Outcome, Error> {
+async fn exec_file(job: &Job<'_>, file: &Path, out: &mut Output) -> Result<Outcome, Error> {
+    let Job {
+        env,
+        args,
+        vars,
+        overrides,
+    } = *job;
     let doc = project::load_document(file).map_err(inputs)?;
     let mut vars = vars.clone();
     let outcome = match &doc {
@@ -986,15 +986,18 @@ fn preview_auth(env: &Env, show_secrets: bool) -> Option<(String, String)> {
 
 /// `exec --data`: one run of the file per row, one JSON line per row.
 async fn exec_bulk(
-    env: &Env,
+    job: &Job<'_>,
     global: &GlobalArgs,
-    args: &ExecArgs,
     data: &DataSet,
-    vars: &Vars,
-    overrides: &Overrides,
     out: &mut Output,
     report: &mut Report,
 ) -> Result<u8, Error> {
+    let Job {
+        env,
+        args,
+        vars,
+        overrides,
+    } = *job;
     let [file] = args.files.as_slice() else {
         return Err(InputError::usage(
             "--data runs one file per row: give exactly one request or flow file (a flow can chain several)",

@@ -13,7 +13,7 @@ use crate::model::request::RequestFile;
 #[serde(untagged)]
 #[allow(dead_code)]
 enum RequestOrFlow {
-    Request(RequestFile),
+    Request(Box<RequestFile>),
     Flow(FlowFile),
 }
 
