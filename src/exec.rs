@@ -760,21 +760,15 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
         return preview_all(&env, args, data.as_ref(), &vars, &overrides, &mut out).await;
     }
     let mut report = Report::default();
+    let job = Job {
+        env: &env,
+        args,
+        vars: &vars,
+        overrides: &overrides,
+    };
     let result = match &data {
-        Some(data) => {
-            exec_bulk(
-                &env,
-                global,
-                args,
-                data,
-                &vars,
-                &overrides,
-                &mut out,
-                &mut report,
-            )
-            .await
-        }
-        None => exec_files(&env, args, &vars, &overrides, &mut out, &mut report).await,
+        Some(data) => exec_bulk(&job, global, data, &mut out, &mut report).await,
+        None => exec_files(&job, &mut out, &mut report).await,
     };
     if !args.report.is_empty() {
         report.write(&args.report).map_err(|(path, e)| {

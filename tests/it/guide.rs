@@ -148,7 +148,14 @@ fn dry_run_and_curl_render_without_sending_and_mask_secrets() {
         "requests/create.yaml",
         "method: POST\nurl: /assets\nheaders: {X-Api-Key: \"{{ key }}\"}\nbody:\n  json: {name: \"{{ name }}\", family_id: \"{{ family_id }}\"}\n",
     );
-    let args = ["--var", "name=Pump 12", "--var", "family_id:=7", "--var", "key=k-secret-123"];
+    let args = [
+        "--var",
+        "name=Pump 12",
+        "--var",
+        "family_id:=7",
+        "--var",
+        "key=k-secret-123",
+    ];
     let mut argv = vec!["exec", "requests/create.yaml", "--dry-run"];
     argv.extend_from_slice(&args);
     let r = p.run(&argv);
@@ -164,9 +171,21 @@ fn dry_run_and_curl_render_without_sending_and_mask_secrets() {
     argv.extend_from_slice(&args);
     let r = p.run(&argv);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.starts_with(&format!("curl \\\n  -X POST \\\n  '{}/api/v1/assets' \\\n", sb.url)), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with(&format!(
+            "curl \\\n  -X POST \\\n  '{}/api/v1/assets' \\\n",
+            sb.url
+        )),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("-H 'Authorization: ***'"), "{}", r.stdout);
-    assert!(r.stdout.contains("--data-raw '{\"name\":\"Pump 12\",\"family_id\":7}'"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("--data-raw '{\"name\":\"Pump 12\",\"family_id\":7}'"),
+        "{}",
+        r.stdout
+    );
     // Nothing was sent, not even a login.
     assert_eq!(sb.stats()["requests"], serde_json::json!({}));
     assert_eq!(sb.token_requests("password"), 0);
@@ -177,8 +196,17 @@ fn dry_run_and_curl_render_without_sending_and_mask_secrets() {
     let mut argv = vec!["exec", "requests/create.yaml", "--curl", "--show-secrets"];
     argv.extend_from_slice(&args);
     let r = p.run(&argv);
-    assert!(r.stdout.contains(&format!("-H 'Authorization: Bearer {token}'")), "{}", r.stdout);
-    assert!(r.stdout.contains("-H 'X-Api-Key: k-secret-123'"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(&format!("-H 'Authorization: Bearer {token}'")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("-H 'X-Api-Key: k-secret-123'"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -188,28 +216,55 @@ fn reports_for_ci_have_one_case_per_file_or_row() {
     p.write("requests/ok.yaml", "url: /assets\n");
     p.write("requests/missing.yaml", "url: /assets/nope\n");
     let r = p.run(&[
-        "exec", "requests/ok.yaml", "requests/missing.yaml", "-o", "none", "--report", "junit:r.xml",
-        "--report", "json:r.json",
+        "exec",
+        "requests/ok.yaml",
+        "requests/missing.yaml",
+        "-o",
+        "none",
+        "--report",
+        "junit:r.xml",
+        "--report",
+        "json:r.json",
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let xml = std::fs::read_to_string(p.path("r.xml")).unwrap();
-    assert!(xml.contains("<testsuite name=\"runner\" tests=\"2\" failures=\"1\""), "{xml}");
-    assert!(xml.contains("<testcase name=\"requests/ok.yaml\" classname=\"requests/ok.yaml\""), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"runner\" tests=\"2\" failures=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"requests/ok.yaml\" classname=\"requests/ok.yaml\""),
+        "{xml}"
+    );
     assert!(
         xml.contains("<failure message=\"requests/missing.yaml: status 404 (expected 2xx)\">"),
         "{xml}"
     );
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path("r.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("r.json")).unwrap()).unwrap();
     assert_eq!(json["tests"], 2);
     assert_eq!(json["failures"], 1);
     assert_eq!(json["cases"][0]["status"], 200);
     assert_eq!(json["cases"][1]["ok"], false);
 
     p.write("requests/get.yaml", "url: \"/assets/{{ id }}\"\n");
-    p.write("ids.csv", "id\n00000000-0000-4000-8000-000000000001\nnope\n");
-    let r = p.run(&["exec", "requests/get.yaml", "--data", "ids.csv", "--report", "junit:rows.xml"]);
+    p.write(
+        "ids.csv",
+        "id\n00000000-0000-4000-8000-000000000001\nnope\n",
+    );
+    let r = p.run(&[
+        "exec",
+        "requests/get.yaml",
+        "--data",
+        "ids.csv",
+        "--report",
+        "junit:rows.xml",
+    ]);
     assert_eq!(r.code, 1);
     let xml = std::fs::read_to_string(p.path("rows.xml")).unwrap();
     assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
-    assert!(xml.contains("<testcase name=\"row 2\" classname=\"requests/get.yaml\""), "{xml}");
+    assert!(
+        xml.contains("<testcase name=\"row 2\" classname=\"requests/get.yaml\""),
+        "{xml}"
+    );
 }
