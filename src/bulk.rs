@@ -60,6 +60,12 @@ impl DataSet {
             )));
         }
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read data file: {e}")))?;
+        DataSet::parse(path, &bytes)
+    }
+
+    /// Parses `bytes` as the data file `path` (whose extension picks the format).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<DataSet, InputError> {
+        let shown = display_path(path);
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
@@ -75,9 +81,9 @@ impl DataSet {
             },
         };
         let (headers, rows) = match format {
-            DataFormat::Csv => parse_csv(&bytes, &shown)?,
-            DataFormat::JsonLines => (Vec::new(), parse_jsonl(&bytes, &shown)?),
-            DataFormat::JsonArray => (Vec::new(), parse_json_array(&bytes, &shown)?),
+            DataFormat::Csv => parse_csv(bytes, &shown)?,
+            DataFormat::JsonLines => (Vec::new(), parse_jsonl(bytes, &shown)?),
+            DataFormat::JsonArray => (Vec::new(), parse_json_array(bytes, &shown)?),
         };
         Ok(DataSet {
             path: shown,

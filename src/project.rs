@@ -117,8 +117,26 @@ fn yaml_message(raw: &str) -> String {
         .rfind(" at line ")
         .map(|i| &first[..i])
         .unwrap_or(first);
+    // Hints addressed to programmers using the library, not to our users.
     let cut = cut.split(", set DuplicateKeyPolicy").next().unwrap_or(cut);
-    cut.trim_end_matches(':').to_string()
+    let cut = cut.split("; use ").next().unwrap_or(cut);
+    let plain = match cut {
+        "expected mapping start" => "expected a mapping (key: value pairs)",
+        "expected sequence start" => "expected a list",
+        "invalid floating point" => "expected a number",
+        "invalid u32" => "expected a whole number from 0 to 4294967295",
+        "unexpected end of input" => "unexpected end of input (is the file empty?)",
+        "cannot deserialize null into string" => "expected a string, found null",
+        "multiple YAML documents detected" => "a file holds one YAML document; found several (---)",
+        other if other.starts_with("budget breached") => {
+            return format!(
+                "the YAML is too large or expands too much through aliases ({})",
+                other.trim_start_matches("budget breached: ")
+            );
+        }
+        other => other,
+    };
+    plain.trim_end_matches(':').to_string()
 }
 
 /// The project: the nearest folder, from the current directory up, holding `profiles/`.
@@ -222,7 +240,11 @@ pub struct LoadedProfile {
 
 /// Loads and validates one profile file.
 pub fn load_profile_file(path: &Path) -> Result<LoadedProfile, Vec<InputError>> {
-    let source = SourceFile::read(path).map_err(|e| vec![e])?;
+    parse_profile(SourceFile::read(path).map_err(|e| vec![e])?)
+}
+
+/// Parses and validates a profile's text.
+pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError>> {
     let profile: Profile = parse_yaml(&source).map_err(|e| vec![e])?;
     let mut problems = Vec::new();
     let renderer = Renderer::new();
@@ -285,7 +307,11 @@ pub enum Document {
 
 /// Loads a request or flow file. A file whose top level has `steps:` is a flow.
 pub fn load_document(path: &Path) -> Result<Document, Vec<InputError>> {
-    let source = SourceFile::read(path).map_err(|e| vec![e])?;
+    parse_document(SourceFile::read(path).map_err(|e| vec![e])?)
+}
+
+/// Parses and validates the text of a request or flow file.
+pub fn parse_document(source: SourceFile) -> Result<Document, Vec<InputError>> {
     if is_flow(&source.text) {
         let flow: FlowFile = parse_yaml(&source).map_err(|e| vec![e])?;
         return Ok(Document::Flow(flow, source));

@@ -14,6 +14,9 @@ use crate::error::Place;
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
 
+/// The largest file `file()` reads.
+const FILE_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// The name of the hidden variable holding the directory `file()` resolves against.
 const DIR_VAR: &str = "__runner_dir__";
 
@@ -336,24 +339,25 @@ fn file_fn(state: &minijinja::State, path: String) -> Result<String, minijinja::
         .and_then(|v| v.as_str().map(PathBuf::from))
         .unwrap_or_default();
     let full = dir.join(&path);
-    let meta = std::fs::metadata(&full).map_err(|e| {
+    let fail = |e: String| {
         minijinja::Error::new(
             ErrorKind::InvalidOperation,
             format!("file(`{}`): {e}", full.display()),
         )
-    })?;
-    if meta.len() > 64 * 1024 * 1024 {
-        return Err(minijinja::Error::new(
-            ErrorKind::InvalidOperation,
-            format!("file(`{}`): larger than 64 MB", full.display()),
-        ));
+    };
+    let meta = std::fs::metadata(&full).map_err(|e| fail(e.to_string()))?;
+    if meta.is_dir() {
+        return Err(fail("is a directory".to_string()));
     }
-    std::fs::read_to_string(&full).map_err(|e| {
-        minijinja::Error::new(
-            ErrorKind::InvalidOperation,
-            format!("file(`{}`): {e}", full.display()),
-        )
-    })
+    // Devices and pipes report a length of 0: the read itself is bounded too.
+    let file = std::fs::File::open(&full).map_err(|e| fail(e.to_string()))?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, FILE_LIMIT + 1), &mut text)
+        .map_err(|e| fail(e.to_string()))?;
+    if text.len() as u64 > FILE_LIMIT {
+        return Err(fail("larger than 64 MB".to_string()));
+    }
+    Ok(text)
 }
 
 fn now_fn() -> String {

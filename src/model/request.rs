@@ -82,7 +82,7 @@ impl Body {
 
 /// A multipart field: a file to upload, or a plain value.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "expected a text value, or {file: PATH}")]
 pub enum MultipartField {
     File(MultipartFile),
     Value(String),
@@ -123,7 +123,10 @@ pub struct Expect {
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a status code or a list of status codes"
+)]
 pub enum StatusSet {
     One(u16),
     Many(Vec<u16>),
