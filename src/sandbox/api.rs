@@ -1,18 +1,20 @@
 //! The `/api/v1` handlers: list and get for every collection, writes and search for
-//! assets. Authentication and faults are layers around these (see `faults`, `oauth`).
+//! assets, report creation and document upload. Authentication and faults are layers
+//! around these (see `faults`, `oauth`).
 
 use std::sync::RwLock;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::clock::rfc3339;
 use super::collection::{Collection, CollectionSpec, ListQuery};
 use super::error::ApiError;
+use super::multipart;
 use super::state::{AppState, lock, read, write};
 
 /// Fields the server owns: ignored in request bodies.
@@ -50,30 +52,138 @@ pub(crate) async fn create_asset(State(state): State<AppState>, body: Bytes) -> 
         Ok(fields) => fields,
         Err(err) => return err.into_response(),
     };
-    let spec = read(&state.assets).spec();
-    if let Err(err) = check_fields(spec, &fields, true) {
+    if let Err(err) = check_fields(read(&state.assets).spec(), &fields, "name", true) {
         return err.into_response();
     }
+    default_field(&mut fields, "status", "active");
+    let now = rfc3339(state.clock.now_secs());
+    let response = create(&state.assets, fields, &now, &["created_at", "updated_at"]);
+    lock(&state.stats).assets_created += 1;
+    response
+}
+
+/// `POST /api/v1/reports`: `title` is required, `asset_id` must name an existing
+/// asset, `status` defaults to "draft"; other fields are kept as sent.
+pub(crate) async fn create_report(State(state): State<AppState>, body: Bytes) -> Response {
+    let mut fields = match json_object(&body) {
+        Ok(fields) => fields,
+        Err(err) => return err.into_response(),
+    };
+    if let Err(err) = check_fields(read(&state.reports).spec(), &fields, "title", true) {
+        return err.into_response();
+    }
+    let asset_exists = match fields.get("asset_id") {
+        Some(Value::String(id)) => read(&state.assets).get(id).is_some(),
+        _ => false,
+    };
+    if !asset_exists {
+        return ApiError::invalid_request("\"asset_id\" must be the id of an existing asset")
+            .into_response();
+    }
+    default_field(&mut fields, "status", "draft");
+    let now = rfc3339(state.clock.now_secs());
+    let response = create(&state.reports, fields, &now, &["created_at"]);
+    lock(&state.stats).reports_created += 1;
+    response
+}
+
+/// `POST /api/v1/documents` with a `multipart/form-data` body: the part named `file`
+/// becomes a document (its metadata only: the bytes are counted, not kept). An
+/// optional `name` part overrides the file name; the type is the part's own, else
+/// guessed from the name's extension.
+pub(crate) async fn upload_document(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = match document_fields(&headers, &body) {
+        Ok(fields) => fields,
+        Err(err) => return err.into_response(),
+    };
+    // Like the seeded documents: no timestamps.
+    let response = create(&state.documents, fields, "", &[]);
+    lock(&state.stats).documents_uploaded += 1;
+    response
+}
+
+fn document_fields(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let parts = multipart::parse(body, &multipart::boundary(content_type)?)?;
+    let file = parts
+        .iter()
+        .find(|p| p.name == "file")
+        .ok_or_else(|| ApiError::invalid_request("The multipart body has no \"file\" part"))?;
+    let name = match parts.iter().find(|p| p.name == "name") {
+        Some(part) => String::from_utf8_lossy(part.data).trim().to_owned(),
+        None => file.filename.clone().unwrap_or_default(),
+    };
+    if name.is_empty() {
+        return Err(ApiError::invalid_request(
+            "The document needs a name: a file name on the \"file\" part, or a \"name\" part",
+        ));
+    }
+    let mime_type = file
+        .content_type
+        .clone()
+        .unwrap_or_else(|| mime_from_name(&name).to_owned());
+    let mut fields = Map::new();
+    fields.insert("name".into(), Value::String(name));
+    fields.insert("mime_type".into(), Value::String(mime_type));
+    fields.insert("size".into(), Value::from(file.data.len()));
+    Ok(fields)
+}
+
+/// The type a file name's extension suggests; `application/octet-stream` if unknown.
+fn mime_from_name(name: &str) -> &'static str {
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    match extension.as_str() {
+        "pdf" => "application/pdf",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "csv" => "text/csv",
+        "txt" => "text/plain",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Stores a new record with a fresh id and the `timestamps` fields set to `now`, the
+/// server's fields sent by the client dropped: 201 with the record and its `Location`.
+fn create(
+    collection: &RwLock<Collection>,
+    mut fields: Map<String, Value>,
+    now: &str,
+    timestamps: &[&str],
+) -> Response {
     for field in SERVER_FIELDS {
         fields.remove(field);
     }
-    if matches!(fields.get("status"), None | Some(Value::Null)) {
-        fields.insert("status".into(), Value::String("active".into()));
-    }
     let id = uuid::Uuid::new_v4().to_string();
-    let now = rfc3339(state.clock.now_secs());
     fields.insert("id".into(), Value::String(id.clone()));
-    fields.insert("created_at".into(), Value::String(now.clone()));
-    fields.insert("updated_at".into(), Value::String(now));
-    let mut response = {
-        let mut assets = write(&state.assets);
-        json_response(StatusCode::CREATED, assets.insert(fields))
-    };
-    lock(&state.stats).assets_created += 1;
-    if let Ok(location) = HeaderValue::from_str(&format!("{}/{id}", spec.path)) {
+    for field in timestamps {
+        fields.insert((*field).into(), Value::String(now.to_owned()));
+    }
+    let mut collection = write(collection);
+    let path = collection.spec().path;
+    let mut response = json_response(StatusCode::CREATED, collection.insert(fields));
+    drop(collection);
+    if let Ok(location) = HeaderValue::from_str(&format!("{path}/{id}")) {
         response.headers_mut().insert(LOCATION, location);
     }
     response
+}
+
+/// Sets `field` to `value` when the client sent nothing (or null) for it.
+fn default_field(fields: &mut Map<String, Value>, field: &str, value: &str) {
+    if matches!(fields.get(field), None | Some(Value::Null)) {
+        fields.insert(field.into(), Value::String(value.into()));
+    }
 }
 
 /// `PUT` and `PATCH /api/v1/assets/{id}`: merges the sent fields into the asset.
@@ -87,7 +197,7 @@ pub(crate) async fn update_asset(
         Err(err) => return err.into_response(),
     };
     let spec = read(&state.assets).spec();
-    if let Err(err) = check_fields(spec, &patch, false) {
+    if let Err(err) = check_fields(spec, &patch, "name", false) {
         return err.into_response();
     }
     for field in SERVER_FIELDS {
@@ -163,20 +273,21 @@ fn search_query(spec: &CollectionSpec, params: &Map<String, Value>) -> Result<Li
     Ok(query)
 }
 
-/// Validates the fields a write may set: `name` a non-empty string (required when
-/// creating), enum fields one of their values.
+/// Validates the fields a write may set: `label` (the record's name or title) a
+/// non-empty string, required when creating; enum fields one of their values.
 fn check_fields(
     spec: &CollectionSpec,
     fields: &Map<String, Value>,
+    label: &str,
     creating: bool,
 ) -> Result<(), ApiError> {
-    match fields.get("name") {
-        Some(Value::String(name)) if !name.trim().is_empty() => {}
+    match fields.get(label) {
+        Some(Value::String(text)) if !text.trim().is_empty() => {}
         None if !creating => {}
         _ => {
-            return Err(ApiError::invalid_request(
-                "\"name\" is required and must be a non-empty string",
-            ));
+            return Err(ApiError::invalid_request(format!(
+                "\"{label}\" is required and must be a non-empty string"
+            )));
         }
     }
     for (field, _) in spec.enums {

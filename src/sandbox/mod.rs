@@ -9,6 +9,7 @@ mod collection;
 mod control;
 mod error;
 mod faults;
+mod multipart;
 mod oauth;
 mod seed;
 mod state;
@@ -185,6 +186,11 @@ fn router(state: AppState) -> Router {
     }
     let path = read(&state.assets).spec().path;
     api = api
+        .route(read(&state.reports).spec().path, post(api::create_report))
+        .route(
+            read(&state.documents).spec().path,
+            post(api::upload_document),
+        )
         .route(path, post(api::create_asset))
         .route(&format!("{path}/search"), post(api::search_assets))
         .route(

@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub stats: Mutex<Stats>,
     pub rate: Mutex<RateWindow>,
     pub assets: Arc<RwLock<Collection>>,
+    pub reports: Arc<RwLock<Collection>>,
+    pub documents: Arc<RwLock<Collection>>,
     /// Every collection, assets first; each gets list and get routes.
     pub collections: Vec<Arc<RwLock<Collection>>>,
 }
@@ -33,17 +35,19 @@ impl AppState {
             &seed::ASSETS,
             seed::assets(opts.assets),
         )));
+        let reports = Arc::new(RwLock::new(Collection::new(
+            &seed::REPORTS,
+            seed::reports(opts.assets),
+        )));
+        let documents = Arc::new(RwLock::new(Collection::new(
+            &seed::DOCUMENTS,
+            seed::documents(),
+        )));
         let collections = vec![
             Arc::clone(&assets),
             Arc::new(RwLock::new(Collection::new(&seed::USERS, seed::users()))),
-            Arc::new(RwLock::new(Collection::new(
-                &seed::REPORTS,
-                seed::reports(opts.assets),
-            ))),
-            Arc::new(RwLock::new(Collection::new(
-                &seed::DOCUMENTS,
-                seed::documents(),
-            ))),
+            Arc::clone(&reports),
+            Arc::clone(&documents),
         ];
         AppState(Arc::new(Shared {
             tokens: Mutex::new(TokenStore::new(opts.access_ttl, opts.refresh_ttl)),
@@ -52,6 +56,8 @@ impl AppState {
             opts,
             clock,
             assets,
+            reports,
+            documents,
             collections,
         }))
     }
@@ -79,6 +85,8 @@ pub(crate) struct Stats {
     pub assets_created: u64,
     pub assets_updated: u64,
     pub assets_deleted: u64,
+    pub reports_created: u64,
+    pub documents_uploaded: u64,
     /// `/api/v1` requests per "METHOD /route/{pattern}", faulted ones included.
     pub requests: BTreeMap<String, u64>,
     /// `/api/v1` responses with status 401.
@@ -99,6 +107,8 @@ impl Default for Stats {
             assets_created: 0,
             assets_updated: 0,
             assets_deleted: 0,
+            reports_created: 0,
+            documents_uploaded: 0,
             requests: BTreeMap::new(),
             status_401: 0,
         }

@@ -875,3 +875,177 @@ async fn unknown_routes_are_json_404s() {
         format!("http://127.0.0.1:{}", h.sandbox.addr().port())
     );
 }
+
+#[tokio::test]
+async fn reports_are_created_about_existing_assets() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let (token, _) = h.login().await;
+    let response = h
+        .http
+        .post(h.url("/api/v1/reports"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Leak check", "asset_id": asset_id(7), "id": "ignored"}))
+        .send()
+        .await
+        .unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let (status, created) = split(response).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = str_of(&created["id"]);
+    assert_eq!(id.len(), 36);
+    assert_eq!(location, format!("/api/v1/reports/{id}"));
+    assert_eq!(
+        created,
+        json!({"title": "Leak check", "asset_id": asset_id(7), "status": "draft", "id": id,
+               "created_at": created["created_at"]})
+    );
+    let (status, got) = h.get(&location, &token).await;
+    assert_eq!((status, &got), (StatusCode::OK, &created));
+    let (_, page) = h
+        .get(&format!("/api/v1/reports?asset_id={}", asset_id(7)), &token)
+        .await;
+    assert_eq!(page["total_items"], 2, "seeded report 7 and the new one");
+
+    for (body, message) in [
+        (
+            json!({"asset_id": asset_id(1)}),
+            "\"title\" is required and must be a non-empty string",
+        ),
+        (
+            json!({"title": " ", "asset_id": asset_id(1)}),
+            "\"title\" is required and must be a non-empty string",
+        ),
+        (
+            json!({"title": "T"}),
+            "\"asset_id\" must be the id of an existing asset",
+        ),
+        (
+            json!({"title": "T", "asset_id": asset_id(251)}),
+            "\"asset_id\" must be the id of an existing asset",
+        ),
+        (
+            json!({"title": "T", "asset_id": asset_id(1), "status": "lost"}),
+            "Invalid status \"lost\": expected one of draft, submitted, validated",
+        ),
+    ] {
+        let (status, answer) = h
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/reports",
+                &token,
+                body.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            answer,
+            json!({"error": "invalid_request", "error_description": message}),
+            "{body}"
+        );
+    }
+    let stats = h.stats().await;
+    assert_eq!(stats["reports_created"], 1);
+    assert_eq!(stats["requests"]["POST /api/v1/reports"], 6);
+}
+
+#[tokio::test]
+async fn documents_are_uploaded_as_multipart() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let (token, _) = h.login().await;
+    let upload = |form: reqwest::multipart::Form| {
+        h.http
+            .post(h.url("/api/v1/documents"))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+    };
+    let part = |bytes: &'static [u8], name: &'static str| {
+        reqwest::multipart::Part::bytes(bytes).file_name(name)
+    };
+
+    // The type is guessed from the file name when the part has none.
+    let response =
+        upload(reqwest::multipart::Form::new().part("file", part(b"a,b\n1,2\n", "Pump 12.CSV")))
+            .await
+            .unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let (status, created) = split(response).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = str_of(&created["id"]);
+    assert_eq!(location, format!("/api/v1/documents/{id}"));
+    assert_eq!(
+        created,
+        json!({"name": "Pump 12.CSV", "mime_type": "text/csv", "size": 8, "id": id})
+    );
+    let (status, got) = h.get(&location, &token).await;
+    assert_eq!((status, &got), (StatusCode::OK, &created));
+    let (_, page) = h.get("/api/v1/documents?mime_type=text/csv", &token).await;
+    assert_eq!(
+        page["total_items"], 6,
+        "5 seeded CSV documents and the new one"
+    );
+
+    // The part's own type wins; a `name` part renames the document.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            part(&[0u8, 159, 146, 150], "scan")
+                .mime_str("image/png")
+                .unwrap(),
+        )
+        .text("name", "Nameplate");
+    let (status, created) = split(upload(form).await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (&created["name"], &created["mime_type"], &created["size"]),
+        (&json!("Nameplate"), &json!("image/png"), &json!(4))
+    );
+    let form = reqwest::multipart::Form::new().part("file", part(b"", "blob.bin"));
+    let (_, created) = split(upload(form).await.unwrap()).await;
+    assert_eq!(
+        (&created["mime_type"], &created["size"]),
+        (&json!("application/octet-stream"), &json!(0))
+    );
+
+    let no_file = reqwest::multipart::Form::new().text("name", "x");
+    let no_name =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(&b"x"[..]));
+    for (form, message) in [
+        (no_file, "The multipart body has no \"file\" part"),
+        (
+            no_name,
+            "The document needs a name: a file name on the \"file\" part, or a \"name\" part",
+        ),
+    ] {
+        let (status, answer) = split(upload(form).await.unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(answer["error_description"], message);
+    }
+    let (status, answer) = h
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/documents",
+            &token,
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer["error_description"],
+        "Expected a multipart/form-data body, got \"application/json\""
+    );
+
+    let stats = h.stats().await;
+    assert_eq!(stats["documents_uploaded"], 3);
+    assert_eq!(stats["requests"]["POST /api/v1/documents"], 6);
+    let (status, _) = split(
+        h.http
+            .post(h.url("/api/v1/documents"))
+            .multipart(reqwest::multipart::Form::new().text("file", "x"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "uploads need a token too");
+}
