@@ -314,10 +314,40 @@ pub fn load_document(path: &Path) -> Result<Document, Vec<InputError>> {
 pub fn parse_document(source: SourceFile) -> Result<Document, Vec<InputError>> {
     if is_flow(&source.text) {
         let flow: FlowFile = parse_yaml(&source).map_err(|e| vec![e])?;
+        let problems = validate_flow(&flow, &source);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         return Ok(Document::Flow(flow, source));
     }
     let file: RequestFile = parse_yaml(&source).map_err(|e| vec![e])?;
     prepare_request(file, source).map(|r| Document::Request(Box::new(r)))
+}
+
+/// What can be checked in a flow without opening its steps' files: it has steps,
+/// their vars are valid templates and their extract paths valid JSONPath.
+fn validate_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
+    let mut problems = Vec::new();
+    if flow.steps.is_empty() {
+        problems.push(InputError::at(
+            Place::file(&src.path),
+            "a flow needs at least one step",
+        ));
+    }
+    let renderer = Renderer::new();
+    for step in &flow.steps {
+        for v in step.value.vars.values() {
+            if let Err(e) = renderer.check_value(&v.value, src.origin(v)) {
+                problems.push(InputError::at(e.place, e.message));
+            }
+        }
+        for p in step.value.extract.values() {
+            if let Err(e) = extract::Path::parse(&p.value) {
+                problems.push(InputError::at(src.place(p), e.to_string()));
+            }
+        }
+    }
+    problems
 }
 
 fn is_flow(text: &str) -> bool {

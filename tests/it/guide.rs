@@ -1,9 +1,7 @@
 //! Issue 5: the checked-in schemas match the models, completions and help work, and
 //! every shell block of the README runs.
 
-use std::path::Path;
-
-use crate::support::{Project, SandboxProc, bin, repo_root};
+use crate::support::{Project, SandboxProc, bin, copy_dir, repo_root};
 
 #[test]
 fn checked_in_schemas_match_the_models() {
@@ -71,18 +69,6 @@ fn shell_blocks(text: &str) -> Vec<String> {
         }
     }
     blocks
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

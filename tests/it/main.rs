@@ -4,6 +4,7 @@ mod collection;
 mod core;
 mod cts;
 mod guide;
+mod hostile;
 mod interop;
 mod many;
 mod oauth;

@@ -1,0 +1,464 @@
+//! Issue 7: hostile and broken input in every file kind gives exit 2 and a message
+//! naming the file (and line), in bounded time and memory, never a panic.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::{Project, Run, bin, repo_root};
+
+/// How each corpus file is fed to runner.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// `runner exec FILE` (requests and flows).
+    Exec,
+    /// Installed as a profile, used with `-p`.
+    Profile,
+    /// `runner exec ok.yaml --data FILE`.
+    Data,
+    /// `runner exec ok.yaml --vars FILE`.
+    Vars,
+}
+
+/// (file under tests/corpus/bad, kind, what stderr must contain, a line number is known)
+const CASES: &[(&str, Kind, &str, bool)] = &[
+    (
+        "request/bad_extract_path.yaml",
+        Kind::Exec,
+        "invalid JSONPath `$.items[*`",
+        true,
+    ),
+    (
+        "request/bad_method.yaml",
+        Kind::Exec,
+        "invalid HTTP method `GET POST`",
+        true,
+    ),
+    (
+        "request/bad_paginate_path.yaml",
+        Kind::Exec,
+        "invalid JSONPath `next_page`",
+        true,
+    ),
+    (
+        "request/billion_laughs.yaml",
+        Kind::Exec,
+        "expands too much through aliases",
+        true,
+    ),
+    (
+        "request/body_file_missing.yaml",
+        Kind::Exec,
+        "cannot read body file",
+        true,
+    ),
+    (
+        "request/deep_nesting.yaml",
+        Kind::Exec,
+        "recursion limit exceeded",
+        true,
+    ),
+    (
+        "request/duplicate_key.yaml",
+        Kind::Exec,
+        "duplicate mapping key: url",
+        true,
+    ),
+    ("request/empty.yaml", Kind::Exec, "is the file empty?", true),
+    (
+        "request/empty_body.yaml",
+        Kind::Exec,
+        "body needs one of json, form, text, file, multipart",
+        true,
+    ),
+    (
+        "request/env_missing.yaml",
+        Kind::Exec,
+        "environment variable `RUNNER_CORPUS_UNSET_VARIABLE` is not set",
+        true,
+    ),
+    (
+        "request/expect_status_text.yaml",
+        Kind::Exec,
+        "expected a status code or a list of status codes",
+        true,
+    ),
+    (
+        "request/file_dev_zero.yaml",
+        Kind::Exec,
+        "file(`/dev/zero`): larger than 64 MB",
+        true,
+    ),
+    (
+        "request/file_directory.yaml",
+        Kind::Exec,
+        "is a directory",
+        true,
+    ),
+    (
+        "request/file_missing.yaml",
+        Kind::Exec,
+        "no-such-file.txt",
+        true,
+    ),
+    (
+        "request/huge_float.yaml",
+        Kind::Exec,
+        "expected a number",
+        true,
+    ),
+    (
+        "request/huge_int.yaml",
+        Kind::Exec,
+        "expected a whole number",
+        true,
+    ),
+    (
+        "request/invalid_url.yaml",
+        Kind::Exec,
+        "invalid URL `http://[::1`",
+        true,
+    ),
+    (
+        "request/invalid_utf8.yaml",
+        Kind::Exec,
+        "file is not valid UTF-8",
+        true,
+    ),
+    (
+        "request/merge_not_map.yaml",
+        Kind::Exec,
+        "merge value must be mapping",
+        true,
+    ),
+    (
+        "request/missing_url.yaml",
+        Kind::Exec,
+        "missing field `url`",
+        true,
+    ),
+    (
+        "request/negative_retries.yaml",
+        Kind::Exec,
+        "expected a whole number",
+        true,
+    ),
+    (
+        "request/null_url.yaml",
+        Kind::Exec,
+        "expected a string, found null",
+        true,
+    ),
+    (
+        "request/only_comment.yaml",
+        Kind::Exec,
+        "is the file empty?",
+        true,
+    ),
+    (
+        "request/paginate_without_next.yaml",
+        Kind::Exec,
+        "paginate needs next_url",
+        true,
+    ),
+    ("request/tab_indent.yaml", Kind::Exec, "found a tab", true),
+    (
+        "request/template_loop.yaml",
+        Kind::Exec,
+        "template does too much work",
+        true,
+    ),
+    (
+        "request/template_recursion.yaml",
+        Kind::Exec,
+        "recursion limit exceeded",
+        true,
+    ),
+    (
+        "request/template_syntax.yaml",
+        Kind::Exec,
+        "syntax error",
+        true,
+    ),
+    (
+        "request/top_level_list.yaml",
+        Kind::Exec,
+        "expected a mapping",
+        true,
+    ),
+    (
+        "request/two_bodies.yaml",
+        Kind::Exec,
+        "found json and form",
+        true,
+    ),
+    (
+        "request/two_documents.yaml",
+        Kind::Exec,
+        "found several (---)",
+        true,
+    ),
+    (
+        "request/undefined_variable.yaml",
+        Kind::Exec,
+        "undefined variable `asset_id`",
+        true,
+    ),
+    (
+        "request/unknown_alias.yaml",
+        Kind::Exec,
+        "unknown anchor",
+        true,
+    ),
+    (
+        "request/unknown_function.yaml",
+        Kind::Exec,
+        "unknown function",
+        true,
+    ),
+    (
+        "request/unknown_key.yaml",
+        Kind::Exec,
+        "unknown field `headerz`",
+        true,
+    ),
+    (
+        "request/wrong_type_query.yaml",
+        Kind::Exec,
+        "expected a mapping",
+        true,
+    ),
+    (
+        "request/wrong_type_timeout.yaml",
+        Kind::Exec,
+        "expected a number",
+        true,
+    ),
+    (
+        "request/zero_timeout.yaml",
+        Kind::Exec,
+        "timeout must be a positive number",
+        false,
+    ),
+    (
+        "flow/bad_step_extract.yaml",
+        Kind::Exec,
+        "invalid JSONPath `$[`",
+        true,
+    ),
+    ("flow/missing_step.yaml", Kind::Exec, "step 1 (", true),
+    (
+        "flow/no_steps.yaml",
+        Kind::Exec,
+        "a flow needs at least one step",
+        false,
+    ),
+    (
+        "flow/ping.yaml",
+        Kind::Exec,
+        "flows nest more than 16 deep",
+        false,
+    ),
+    (
+        "flow/pong.yaml",
+        Kind::Exec,
+        "flows nest more than 16 deep",
+        false,
+    ),
+    (
+        "flow/runs_itself.yaml",
+        Kind::Exec,
+        "flows nest more than 16 deep",
+        false,
+    ),
+    (
+        "flow/steps_not_list.yaml",
+        Kind::Exec,
+        "expected a list",
+        true,
+    ),
+    (
+        "profile/bad_base_url.yaml",
+        Kind::Profile,
+        "invalid URL `not a url`",
+        true,
+    ),
+    (
+        "profile/bearer_without_token.yaml",
+        Kind::Profile,
+        "auth type `bearer` needs `token`",
+        true,
+    ),
+    (
+        "profile/negative_timeout.yaml",
+        Kind::Profile,
+        "http.timeout must be a positive number",
+        false,
+    ),
+    (
+        "profile/oauth_without_token_url.yaml",
+        Kind::Profile,
+        "needs `token_url`",
+        true,
+    ),
+    (
+        "profile/token_request_xml.yaml",
+        Kind::Profile,
+        "unknown variant `xml`",
+        true,
+    ),
+    (
+        "profile/unknown_auth_type.yaml",
+        Kind::Profile,
+        "unknown variant `kerberos`",
+        true,
+    ),
+    (
+        "profile/vars_not_map.yaml",
+        Kind::Profile,
+        "expected a mapping",
+        true,
+    ),
+    ("data/broken.jsonl", Kind::Data, "invalid JSON", true),
+    ("data/empty.csv", Kind::Data, "needs a header row", true),
+    ("data/invalid_utf8.csv", Kind::Data, "not valid UTF-8", true),
+    (
+        "data/non_object.jsonl",
+        Kind::Data,
+        "each data row must be a JSON object",
+        true,
+    ),
+    (
+        "data/not_array.json",
+        Kind::Data,
+        "must hold an array of objects",
+        false,
+    ),
+    (
+        "data/unequal.csv",
+        Kind::Data,
+        "this row has 1 fields; the header has 2",
+        true,
+    ),
+    ("vars/broken.yaml", Kind::Vars, "unclosed bracket", true),
+    ("vars/list.yaml", Kind::Vars, "expected a mapping", true),
+];
+
+fn corpus() -> std::path::PathBuf {
+    repo_root().join("tests/corpus/bad")
+}
+
+fn files_under(dir: &Path, base: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            files_under(&e.path(), base, out);
+        } else {
+            out.push(
+                e.path()
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+}
+
+/// Runs `runner ARGS` under a 4 GB address-space limit, killed after 20 s.
+fn bounded(p: &Project, args: &[String]) -> (Run, Duration) {
+    let mut script = String::from("ulimit -v 4000000; exec \"$0\"");
+    for i in 0..args.len() {
+        script.push_str(&format!(" \"${}\"", i + 1));
+    }
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("-c").arg(&script).arg(bin()).args(args);
+    cmd.current_dir(p.dir.path())
+        .env("RUNNER_STATE_DIR", p.state.path())
+        .env_remove("RUNNER_PROFILE")
+        .env_remove("RUNNER_ROOT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("runner {args:?} ran for more than 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (child.wait_with_output().unwrap().into(), started.elapsed())
+}
+
+#[test]
+fn every_corpus_file_has_a_case() {
+    let mut on_disk = Vec::new();
+    files_under(&corpus(), &corpus(), &mut on_disk);
+    on_disk.sort();
+    let mut listed: Vec<String> = CASES.iter().map(|c| c.0.to_string()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+    assert!(CASES.len() >= 40);
+}
+
+#[test]
+fn hostile_input_gives_exit_2_and_a_place_never_a_panic() {
+    let p = Project::new();
+    p.write("profiles/default.yaml", "base_url: http://127.0.0.1:1\n");
+    p.write("requests/ok.yaml", "url: /x\n");
+    crate::support::copy_dir(&corpus(), &p.path("corpus"));
+    let mut failures = Vec::new();
+    for (file, kind, fragment, has_line) in CASES {
+        let rel = format!("corpus/{file}");
+        let (args, shown): (Vec<String>, String) = match kind {
+            Kind::Exec => (vec!["exec".into(), rel.clone()], rel.clone()),
+            Kind::Profile => {
+                let name = Path::new(file)
+                    .file_stem()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                std::fs::copy(p.path(&rel), p.path(&format!("profiles/{name}.yaml"))).unwrap();
+                (
+                    vec![
+                        "exec".into(),
+                        "requests/ok.yaml".into(),
+                        "-p".into(),
+                        name.clone(),
+                    ],
+                    format!("profiles/{name}.yaml"),
+                )
+            }
+            Kind::Data => (
+                vec![
+                    "exec".into(),
+                    "requests/ok.yaml".into(),
+                    "--data".into(),
+                    rel.clone(),
+                ],
+                rel.clone(),
+            ),
+            Kind::Vars => (
+                vec![
+                    "exec".into(),
+                    "requests/ok.yaml".into(),
+                    "--vars".into(),
+                    rel.clone(),
+                ],
+                rel.clone(),
+            ),
+        };
+        let (r, took) = bounded(&p, &args);
+        let pointer = format!("--> {shown}{}", if *has_line { ":" } else { "" });
+        let ok = r.code == 2
+            && r.stderr.contains(fragment)
+            && r.stderr.contains(&pointer)
+            && !r.stderr.contains("panicked")
+            && r.stdout.is_empty();
+        if !ok {
+            failures.push(format!("{file}: exit {} in {took:?}\n{}", r.code, r.stderr));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
