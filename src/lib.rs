@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 pub mod exec;
 pub mod extract;
+pub mod fuzzing;
 pub mod http;
 pub mod logging;
 pub mod model;

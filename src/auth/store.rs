@@ -93,6 +93,9 @@ impl CachedTokens {
 pub struct TokenStore {
     file: PathBuf,
     lock: PathBuf,
+    /// Prefix of this identity's temp files, so a crashed writer's leftovers can be
+    /// removed under this identity's lock without touching another's.
+    temp_prefix: String,
 }
 
 /// Holds the cross-process lock until dropped.
@@ -124,6 +127,7 @@ impl TokenStore {
         Ok(TokenStore {
             file: dir.join(format!("{stem}.json")),
             lock: dir.join(format!("{stem}.lock")),
+            temp_prefix: format!(".{stem}-"),
         })
     }
 
@@ -188,7 +192,7 @@ impl TokenStore {
         let data = serde_json::to_vec_pretty(tokens)
             .map_err(|e| AuthError::Store(format!("cannot encode tokens: {e}")))?;
         let mut tmp = tempfile::Builder::new()
-            .prefix(".tokens-")
+            .prefix(&self.temp_prefix)
             .suffix(".tmp")
             .permissions(private_file_permissions())
             .tempfile_in(dir)
@@ -231,7 +235,10 @@ impl TokenStore {
         let deadline = Instant::now() + timeout;
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(StoreLock { _file: file }),
+                Ok(()) => {
+                    self.remove_stale_temp_files();
+                    return Ok(StoreLock { _file: file });
+                }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if Instant::now() >= deadline {
                         return Err(AuthError::LockTimeout {
@@ -247,6 +254,26 @@ impl TokenStore {
                         self.lock.display()
                     )));
                 }
+            }
+        }
+    }
+}
+
+impl TokenStore {
+    /// Temp files of this identity left by a writer that was killed mid-save. Only
+    /// called with the lock held, when no writer of this identity can be running.
+    fn remove_stale_temp_files(&self) {
+        let Some(dir) = self.file.parent() else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&self.temp_prefix) && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
             }
         }
     }

@@ -325,3 +325,138 @@ fn no_secret_reaches_any_output_even_at_vv() {
     // login, then the failed attempt with the wrong password.
     assert_eq!(sb.stats()["token_requests"]["password"], json!(2));
 }
+
+/// SIGKILL at random points of a refresh, 200 times: the cache always parses and
+/// holds a whole pair (the old or the new), and the next run recovers.
+#[test]
+fn killed_refreshes_never_corrupt_the_cache() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb, "");
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    let file = p.cache_files()[0].clone();
+    let expire = || {
+        let mut cache: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        cache["expires_at"] = json!(1);
+        cache["obtained_at"] = json!(0);
+        std::fs::write(&file, serde_json::to_vec(&cache).unwrap()).unwrap();
+    };
+    // How long a whole refreshing run takes here, now: kills are spread over it.
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        expire();
+        let started = std::time::Instant::now();
+        assert_eq!(p.run(&["token"]).code, 0);
+        took.push(started.elapsed());
+    }
+    took.sort();
+    let span = took[1].as_micros() as u64 * 6 / 5;
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut kinds = [0u32; 2];
+    for i in 0..200 {
+        // Make the cached access token expired, so the next run refreshes.
+        let mut cache: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap())
+            .unwrap_or_else(|e| panic!("iteration {i}: cache does not parse: {e}"));
+        let (old_access, old_refresh) = (
+            cache["access_token"].clone(),
+            cache["refresh_token"].clone(),
+        );
+        cache["expires_at"] = json!(1);
+        cache["obtained_at"] = json!(0);
+        std::fs::write(&file, serde_json::to_vec(&cache).unwrap()).unwrap();
+
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % span.max(1));
+        let mut child = p
+            .cmd(&["token"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap())
+            .unwrap_or_else(|e| {
+                panic!("iteration {i} (kill after {delay:?}): cache does not parse: {e}")
+            });
+        let same_access = after["access_token"] == old_access;
+        let same_refresh = after["refresh_token"] == old_refresh;
+        assert_eq!(
+            same_access, same_refresh,
+            "iteration {i}: a mixed pair was saved"
+        );
+        kinds[usize::from(same_access)] += 1;
+        if i % 25 == 24 {
+            ok(&p.run(&["exec", "requests/list.yaml"]));
+        }
+    }
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    eprintln!(
+        "kills over {span} us: {} left the new pair, {} the old pair",
+        kinds[0], kinds[1]
+    );
+    let leftovers = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert!(leftovers <= 1, "{leftovers} temp files left behind");
+}
+
+/// 32 processes x 20 requests with 2-second tokens and single-use refresh tokens:
+/// no failure, and no refresh token presented twice.
+#[test]
+fn thirty_two_processes_share_one_session_under_load() {
+    let sb = SandboxProc::start(&["--access-ttl", "2"]);
+    let p = project(&sb, "");
+    p.write(
+        "requests/get.yaml",
+        "url: \"/assets/{{ id }}\"\nextract: {id: $.id}\n",
+    );
+    let mut csv = String::from("id\n");
+    for i in 1..=20 {
+        csv.push_str(&format!("00000000-0000-4000-8000-{i:012}\n"));
+    }
+    p.write("ids.csv", &csv);
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    let children: Vec<_> = (0..32)
+        .map(|_| {
+            p.cmd(&[
+                "exec",
+                "requests/get.yaml",
+                "--data",
+                "ids.csv",
+                "--concurrency",
+                "2",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for c in children {
+        let r: crate::support::Run = c.wait_with_output().unwrap().into();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.stdout
+                .lines()
+                .filter(|l| l.contains("\"ok\":true"))
+                .count(),
+            20
+        );
+    }
+    let stats = sb.stats();
+    assert_eq!(stats["refresh_reuse"], 0, "{stats}");
+    assert_eq!(stats["token_errors"], 0, "{stats}");
+    assert_eq!(stats["token_requests"]["password"], 1, "{stats}");
+    assert_eq!(
+        stats["requests"]["GET /api/v1/assets/{id}"],
+        32 * 20,
+        "{stats}"
+    );
+}

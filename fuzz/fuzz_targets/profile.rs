@@ -1,0 +1,9 @@
+//! Profiles: any text must load or fail with a located error.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        runner::fuzzing::profile(text);
+    }
+});

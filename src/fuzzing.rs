@@ -1,0 +1,71 @@
+//! Entry points for the fuzz targets (`fuzz/`) and for the regression tests that
+//! replay what fuzzing found. Each takes untrusted input and must return, never panic.
+
+use std::path::{Path, PathBuf};
+
+use crate::bulk::DataSet;
+use crate::error::Error;
+use crate::project::{self, SourceFile};
+use crate::template::{Origin, Renderer, Vars};
+
+fn source(text: &str) -> SourceFile {
+    SourceFile {
+        path: PathBuf::from("fuzz.yaml"),
+        text: text.to_string(),
+    }
+}
+
+/// Loads `text` as a request or flow file and renders any error.
+pub fn request(text: &str) {
+    if let Err(list) = project::parse_document(source(text)) {
+        let _ = Error::Inputs(list).render();
+    }
+}
+
+/// Loads `text` as a profile and renders any error.
+pub fn profile(text: &str) {
+    if let Err(list) = project::parse_profile(source(text)) {
+        let _ = Error::Inputs(list).render();
+    }
+}
+
+/// Loads `bytes` as a data file; the first byte picks the format.
+pub fn data(bytes: &[u8]) {
+    let (name, rest) = match bytes.split_first() {
+        Some((b, rest)) if b % 3 == 0 => ("fuzz.csv", rest),
+        Some((b, rest)) if b % 3 == 1 => ("fuzz.jsonl", rest),
+        Some((_, rest)) => ("fuzz.json", rest),
+        None => ("fuzz.csv", bytes),
+    };
+    if let Err(e) = DataSet::parse(Path::new(name), rest) {
+        let _ = Error::Input(e).render();
+    }
+}
+
+/// Renders `input` as a template; a first line of JSON, if it parses as an object,
+/// gives the variables.
+pub fn template(input: &str) {
+    let (vars_text, tmpl) = input.split_once('\n').unwrap_or(("", input));
+    let mut vars = Vars::new();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(vars_text) {
+        for (k, v) in map {
+            vars.set(k, v);
+        }
+    }
+    let renderer = Renderer::new();
+    let origin = Origin {
+        path: Path::new("fuzz.yaml"),
+        source: input,
+        line: 1,
+        column: 1,
+    };
+    let dir = Path::new("/nonexistent-runner-fuzz-dir");
+    let _ = renderer.render_str(tmpl, &vars, dir, origin);
+    let _ = renderer.render_value(
+        &serde_json::Value::String(tmpl.to_string()),
+        &vars,
+        dir,
+        origin,
+    );
+    let _ = renderer.check_str(tmpl, origin);
+}
