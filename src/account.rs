@@ -121,7 +121,7 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
     if kind == "none" || kind == "bearer" {
         return Ok(kind.to_string());
     }
-    let env = Env::from_profile(project.clone(), name.to_string(), loaded).await?;
+    let env = Env::from_profile(project.clone(), name.to_string(), loaded, None).await?;
     let state = match env.session()?.cached()? {
         Some(t) => describe(&t),
         None => "no session (run `runner login`)".to_string(),

@@ -36,6 +36,9 @@ pub struct GlobalArgs {
     /// Only errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Trust the certificate authorities in this PEM file (besides the system's)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
     /// Colour on stderr
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -201,4 +204,10 @@ pub struct SandboxArgs {
     /// API requests allowed per second; over it, 429 with Retry-After
     #[arg(long, value_name = "PER_SECOND")]
     pub rate_limit: Option<u32>,
+    /// Serve HTTPS, with a certificate signed by a throwaway authority
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: write the authority's certificate (PEM) here, for --cacert
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub ca_out: Option<PathBuf>,
 }

@@ -111,6 +111,8 @@ impl Error {
         match self {
             Error::Expectation(_) => 1,
             Error::Input(_) | Error::Inputs(_) => 2,
+            // The token endpoint could not be reached: a transport failure.
+            Error::Auth(AuthError::Transport(_)) => 4,
             Error::Auth(_) => 3,
             Error::Http(_) => 4,
             // Writing our own files (output, reports) failed: treat as invalid input

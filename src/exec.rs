@@ -106,13 +106,15 @@ impl Env {
         let project = Project::discover(global.root.as_deref())?;
         let name = profile_name(global);
         let profile = project.load_profile(&name).map_err(inputs)?;
-        Env::from_profile(project, name, profile).await
+        Env::from_profile(project, name, profile, global.cacert.as_deref()).await
     }
 
+    /// `cacert` is `--cacert`: authorities to trust besides the profile's.
     pub async fn from_profile(
         project: Project,
         profile_name: String,
         profile: LoadedProfile,
+        cacert: Option<&Path>,
     ) -> Result<Env, Error> {
         let renderer = Renderer::new();
         let src = &profile.source;
@@ -153,8 +155,10 @@ impl Env {
             }
         };
         let http_cfg = &profile.profile.http;
+        let tls = tls_options(&project, &profile, &profile_name, cacert)?;
         let client = Client::new(ClientOptions {
             max_body: http_cfg.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
+            tls: tls.clone(),
         })?;
         let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
@@ -165,6 +169,7 @@ impl Env {
             &profile_name,
             sandbox.as_ref(),
             timeout,
+            &tls,
         )?;
         Ok(Env {
             project,
@@ -194,6 +199,40 @@ impl Env {
     }
 }
 
+/// The authorities to trust (`--cacert`, `http.ca_cert`) and `http.insecure`, which
+/// warns on every run.
+fn tls_options(
+    project: &Project,
+    profile: &LoadedProfile,
+    profile_name: &str,
+    cacert: Option<&Path>,
+) -> Result<http::TlsOptions, Error> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    if let Some(c) = &profile.profile.http.ca_cert {
+        files.push(project.root.join(c));
+    }
+    if let Some(c) = cacert {
+        files.push(c.to_path_buf());
+    }
+    let mut ca_pem = Vec::new();
+    for f in files {
+        let pem = std::fs::read(&f).map_err(|e| {
+            InputError::at(
+                Place::file(project::display_path(&f)),
+                format!("cannot read the CA certificate: {e}"),
+            )
+        })?;
+        ca_pem.push(pem);
+    }
+    let insecure = profile.profile.http.insecure;
+    if insecure {
+        eprintln!(
+            "warning: profile `{profile_name}` sets http.insecure: TLS certificates are not verified"
+        );
+    }
+    Ok(http::TlsOptions { ca_pem, insecure })
+}
+
 fn parse_url(s: &str, place: Place) -> Result<url::Url, InputError> {
     url::Url::parse(s).map_err(|e| InputError::at(place, format!("invalid URL `{s}`: {e}")))
 }
@@ -205,6 +244,7 @@ fn build_auth(
     profile_name: &str,
     sandbox: Option<&Sandbox>,
     timeout: f64,
+    tls: &http::TlsOptions,
 ) -> Result<Auth, Error> {
     let Some(auth) = &profile.profile.auth else {
         return Ok(Auth::None);
@@ -273,6 +313,7 @@ fn build_auth(
                     token_request: a.token_request,
                     client_auth: a.client_auth,
                     timeout: Duration::from_secs_f64(timeout),
+                    tls: tls.clone(),
                 },
                 username: render(&a.username)?.unwrap_or_default(),
                 password,

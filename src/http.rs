@@ -18,7 +18,9 @@ pub enum HttpError {
     Connect { url: String, detail: String },
     #[error("request to {url} timed out after {secs} s")]
     Timeout { url: String, secs: f64 },
-    #[error("TLS error talking to {url}: {detail}")]
+    #[error(
+        "TLS error talking to {url}: {detail} (a private certificate authority? trust it with --cacert FILE or http.ca_cert)"
+    )]
     Tls { url: String, detail: String },
     #[error("response from {url} is larger than the limit of {limit} bytes (http.max_body)")]
     TooLarge { url: String, limit: u64 },
@@ -110,9 +112,40 @@ impl Exchange {
 }
 
 /// Client settings shared by every request of a run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
     pub max_body: u64,
+    pub tls: TlsOptions,
+}
+
+/// How servers' certificates are checked.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// PEM bundles of extra authorities to trust.
+    pub ca_pem: Vec<Vec<u8>>,
+    /// Accept any certificate.
+    pub insecure: bool,
+}
+
+impl TlsOptions {
+    /// `builder` with these settings applied.
+    pub fn apply(
+        &self,
+        mut builder: reqwest::ClientBuilder,
+    ) -> Result<reqwest::ClientBuilder, String> {
+        for pem in &self.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("cannot read the CA certificate: {e}"))?;
+            if certs.is_empty() {
+                return Err("the CA certificate file holds no PEM certificate".to_string());
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        if self.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        Ok(builder)
+    }
 }
 
 /// One connection pool for the whole run.
@@ -124,8 +157,12 @@ pub struct Client {
 
 impl Client {
     pub fn new(opts: ClientOptions) -> Result<Client, HttpError> {
-        let inner = reqwest::Client::builder()
-            .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+        let builder =
+            reqwest::Client::builder().user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")));
+        let inner = opts
+            .tls
+            .apply(builder)
+            .map_err(HttpError::Client)?
             .build()
             .map_err(|e| HttpError::Client(e.to_string()))?;
         Ok(Client {

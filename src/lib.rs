@@ -88,11 +88,12 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 latency_ms: a.latency,
                 fail_rate: a.fail_rate,
                 rate_limit: a.rate_limit,
+                tls: a.tls,
             };
             if !(0.0..=1.0).contains(&opts.fail_rate) {
                 return Err(error::InputError::usage("--fail-rate must be between 0 and 1").into());
             }
-            sandbox::serve_forever(opts)
+            sandbox::serve_forever(opts, a.ca_out.as_deref())
                 .await
                 .map_err(|e| Error::io("sandbox", e))?;
             Ok(0)

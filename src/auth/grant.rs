@@ -133,6 +133,7 @@ pub struct EndpointConfig {
     pub token_request: TokenRequest,
     pub client_auth: ClientAuth,
     pub timeout: Duration,
+    pub tls: crate::http::TlsOptions,
 }
 
 /// A token endpoint and the HTTP client that talks to it (redirects off).
@@ -158,10 +159,14 @@ impl TokenEndpoint {
         if let Some(secret) = &config.client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
         }
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
-            .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")));
+        let http = config
+            .tls
+            .apply(builder)
+            .map_err(AuthError::Transport)?
             .build()
             .map_err(|e| AuthError::Transport(format!("cannot build the HTTP client: {e}")))?;
         Ok(TokenEndpoint {
@@ -229,9 +234,16 @@ impl TokenEndpoint {
                 error: r.error().as_ref().to_string(),
                 description: r.error_description().cloned(),
             }),
-            Err(RequestTokenError::Request(e)) => Err(AuthError::Transport(format!(
-                "token request to {url} failed: {e}"
-            ))),
+            Err(RequestTokenError::Request(e)) => {
+                let hint = if e.0.contains("certificate") {
+                    " (a private certificate authority? trust it with --cacert FILE or http.ca_cert)"
+                } else {
+                    ""
+                };
+                Err(AuthError::Transport(format!(
+                    "token request to {url} failed: {e}{hint}"
+                )))
+            }
             // Neither the body nor serde's excerpt of it is shown: it may hold tokens.
             Err(RequestTokenError::Parse(_, body)) => Err(AuthError::BadResponse(format!(
                 "the token endpoint {url} answered with something that is not a token response ({} bytes)",
@@ -289,7 +301,7 @@ async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| AdapterError(describe(&e)))?;
+        .map_err(|e| AdapterError(root_cause(&e)))?;
     let status = resp.status();
     let resp_headers = resp.headers().clone();
     let bytes = resp.bytes().await.map_err(|e| AdapterError(describe(&e)))?;
@@ -313,6 +325,17 @@ fn describe(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+/// The innermost cause, which says what went wrong without repeating the URL.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut last = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        last = inner.to_string();
+        src = inner.source();
+    }
+    last
 }
 
 #[cfg(test)]

@@ -160,4 +160,10 @@ pub struct HttpConfig {
     pub headers: BTreeMap<String, Spanned<String>>,
     /// Largest response body accepted, in bytes (default 256 MB).
     pub max_body: Option<u64>,
+    /// A PEM file of certificate authorities to trust besides the system's, relative
+    /// to the project root.
+    pub ca_cert: Option<String>,
+    /// Skip certificate verification (a warning is printed on every run).
+    #[serde(default)]
+    pub insecure: bool,
 }

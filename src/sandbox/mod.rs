@@ -13,6 +13,7 @@ mod multipart;
 mod oauth;
 mod seed;
 mod state;
+mod tls;
 mod tokens;
 
 #[cfg(test)]
@@ -58,6 +59,8 @@ pub struct SandboxOptions {
     pub fail_rate: f64,
     /// `/api/v1` requests allowed per second; over it, 429 with `Retry-After: 1`.
     pub rate_limit: Option<u32>,
+    /// Serve HTTPS with a certificate from a throwaway authority (see `ca_pem`).
+    pub tls: bool,
 }
 
 impl Default for SandboxOptions {
@@ -70,6 +73,7 @@ impl Default for SandboxOptions {
             latency_ms: 0,
             fail_rate: 0.0,
             rate_limit: None,
+            tls: false,
         }
     }
 }
@@ -79,6 +83,7 @@ pub struct Sandbox {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    ca_pem: Option<String>,
 }
 
 impl Sandbox {
@@ -88,24 +93,36 @@ impl Sandbox {
     }
 
     async fn start_with_clock(opts: SandboxOptions, clock: Clock) -> std::io::Result<Sandbox> {
+        let tls = if opts.tls {
+            Some(tls::generate()?)
+        } else {
+            None
+        };
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port)).await?;
         let addr = listener.local_addr()?;
         let state = AppState::new(opts, clock);
         let app = router(state);
         let (shutdown, stop) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    // A dropped sender stops the server as a sent signal does.
-                    let _ = stop.await;
-                })
-                .await
-        });
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let task = match tls {
+            Some(material) => {
+                tokio::spawn(async move { tls::serve(listener, app, &material, stop).await })
+            }
+            None => tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        // A dropped sender stops the server as a sent signal does.
+                        let _ = stop.await;
+                    })
+                    .await
+            }),
+        };
         tracing::debug!(%addr, "sandbox listening");
         Ok(Sandbox {
             addr,
             shutdown: Some(shutdown),
             task: Some(task),
+            ca_pem,
         })
     }
 
@@ -113,9 +130,19 @@ impl Sandbox {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), without a trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// With TLS, the PEM of the authority that signed the server's certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// Stops accepting connections and waits (a few seconds at most) for open ones.
@@ -143,9 +170,16 @@ impl Drop for Sandbox {
 
 /// Serves until Ctrl-C or SIGTERM. The root URL goes alone on stdout's first line;
 /// a short note for people goes to stderr.
-pub async fn serve_forever(opts: SandboxOptions) -> std::io::Result<()> {
+/// With TLS, the authority's certificate is written to `ca_out` first.
+pub async fn serve_forever(
+    opts: SandboxOptions,
+    ca_out: Option<&std::path::Path>,
+) -> std::io::Result<()> {
     let assets = opts.assets;
     let sandbox = Sandbox::start(opts).await?;
+    if let (Some(path), Some(pem)) = (ca_out, sandbox.ca_pem()) {
+        std::fs::write(path, pem)?;
+    }
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", sandbox.url())?;

@@ -462,3 +462,115 @@ fn hostile_input_gives_exit_2_and_a_place_never_a_panic() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn tls_is_verified_and_a_private_authority_can_be_trusted() {
+    let ca_dir = tempfile::tempdir().unwrap();
+    let ca = ca_dir.path().join("ca.pem");
+    let sb = crate::support::SandboxProc::start(&["--tls", "--ca-out", ca.to_str().unwrap()]);
+    assert!(sb.url.starts_with("https://127.0.0.1:"), "{}", sb.url);
+    let p = Project::new();
+    let profile = crate::support::sandbox_profile(&sb.url, "");
+    p.write("profiles/default.yaml", &profile);
+    p.write(
+        "requests/list.yaml",
+        "url: /assets\nquery: {limit: 1}\nextract: {total: $.total_items}\n",
+    );
+
+    let r = p.run(&["exec", "requests/list.yaml", "--retries", "0"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("invalid peer certificate: UnknownIssuer"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--cacert"), "{}", r.stderr);
+
+    let r = p.run(&[
+        "exec",
+        "requests/list.yaml",
+        "--cacert",
+        ca.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "{\"total\":250}\n"),
+        "{}",
+        r.stderr
+    );
+
+    std::fs::copy(&ca, p.path("ca.pem")).unwrap();
+    p.write(
+        "profiles/pinned.yaml",
+        &format!("{profile}http:\n  ca_cert: ca.pem\n"),
+    );
+    let r = p.run(&["exec", "requests/list.yaml", "-p", "pinned"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.stderr);
+
+    p.write(
+        "profiles/loose.yaml",
+        &format!("{profile}http:\n  insecure: true\n"),
+    );
+    let r = p.run(&["exec", "requests/list.yaml", "-p", "loose"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "warning: profile `loose` sets http.insecure: TLS certificates are not verified\n"
+    );
+}
+
+#[test]
+fn bodies_over_max_body_and_bodies_that_never_end_are_stopped() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Answers every connection with headers, then body bytes forever (until the
+    // client hangs up).
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(2).flatten() {
+            std::thread::spawn(move || {
+                let mut conn = conn;
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+                let chunk = format!("{:x}\r\n{}\r\n", 8192, "x".repeat(8192));
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while Instant::now() < deadline && conn.write_all(chunk.as_bytes()).is_ok() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            });
+        }
+    });
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!("base_url: http://{addr}\nhttp:\n  max_body: 100000\n"),
+    );
+    p.write(
+        "profiles/unbounded.yaml",
+        &format!("base_url: http://{addr}\n"),
+    );
+    p.write("requests/big.yaml", "url: /big\n");
+    let r = p.run(&["exec", "requests/big.yaml", "--retries", "0"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is larger than the limit of 100000 bytes (http.max_body)"),
+        "{}",
+        r.stderr
+    );
+    let started = Instant::now();
+    let r = p.run(&[
+        "exec",
+        "requests/big.yaml",
+        "-p",
+        "unbounded",
+        "--timeout",
+        "1",
+        "--retries",
+        "0",
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("timed out after 1 s"), "{}", r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}

@@ -35,7 +35,7 @@ impl SandboxProc {
             .expect("read sandbox URL");
         let url = line.trim().to_string();
         assert!(
-            url.starts_with("http://127.0.0.1:"),
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
             "sandbox printed {url:?}"
         );
         SandboxProc { child, url }
