@@ -128,7 +128,7 @@ pub async fn follow(
             }
             .into());
         }
-        let ex = send(page_request(first_req, url.clone())).await?;
+        let ex = send(page_request(first_req, url.clone(), false)).await?;
         current = url;
         pages += 1;
         if let Some(f) = check(&ex) {
@@ -166,6 +166,7 @@ async fn numbered(
             send(page_request(
                 first_req,
                 page_url(&first_req.url, paging.page_param, n),
+                true,
             ))
         })
         .buffered(paging.concurrency.max(1));
@@ -191,7 +192,15 @@ async fn numbered(
     })
 }
 
-fn page_request(first: &RenderedRequest, url: url::Url) -> RenderedRequest {
+/// A link is followed with a GET; a numbered page repeats the first request (a POST
+/// search keeps its body) with only the page number changed.
+fn page_request(first: &RenderedRequest, url: url::Url, numbered: bool) -> RenderedRequest {
+    if numbered {
+        return RenderedRequest {
+            url,
+            ..first.clone()
+        };
+    }
     RenderedRequest {
         url,
         method: reqwest::Method::GET,
