@@ -382,7 +382,8 @@ fn backoff(attempt: u32, hint: Option<Duration>) -> Duration {
     Duration::from_millis(capped / 2 + jitter)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// `e` and its sources, each said once.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(inner) = src {
@@ -397,7 +398,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The innermost cause: reqwest's outer layers repeat the URL and say little.
-fn root_cause(e: &dyn std::error::Error) -> String {
+pub fn root_cause(e: &dyn std::error::Error) -> String {
     let mut last = e.to_string();
     let mut src = e.source();
     while let Some(inner) = src {

@@ -301,41 +301,19 @@ async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| AdapterError(root_cause(&e)))?;
+        .map_err(|e| AdapterError(crate::http::root_cause(&e)))?;
     let status = resp.status();
     let resp_headers = resp.headers().clone();
-    let bytes = resp.bytes().await.map_err(|e| AdapterError(describe(&e)))?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| AdapterError(crate::http::error_chain(&e)))?;
     let mut out = http::Response::builder().status(status);
     if let Some(h) = out.headers_mut() {
         *h = resp_headers;
     }
     out.body(bytes.to_vec())
         .map_err(|e| AdapterError(e.to_string()))
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        let t = inner.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = inner.source();
-    }
-    s
-}
-
-/// The innermost cause, which says what went wrong without repeating the URL.
-fn root_cause(e: &reqwest::Error) -> String {
-    let mut last = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(inner) = src {
-        last = inner.to_string();
-        src = inner.source();
-    }
-    last
 }
 
 #[cfg(test)]
