@@ -33,6 +33,9 @@ const DEFAULT_TIMEOUT: f64 = 30.0;
 const DEFAULT_RETRIES: u32 = 2;
 /// Numbered pages fetched at once when the request does not say.
 const DEFAULT_PAGE_CONCURRENCY: usize = 4;
+/// Retries after a 401 when the new token came from another process, which a server
+/// that revokes access tokens on rotation may have revoked again meanwhile.
+const MAX_UNAUTHORIZED_RETRIES: u32 = 3;
 /// How deep flows may nest: a flow that runs itself stops here.
 const MAX_FLOW_DEPTH: usize = 16;
 
@@ -570,26 +573,28 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
             env.client.send(req, Some((header.as_str(), value))).await?
         }
         (Auth::OAuth { session, header }, true) => {
-            let token = session.access_token(None).await?;
-            let value = header.value(&token);
-            let ex = env
-                .client
-                .send(req, Some((header.name.as_str(), &value)))
-                .await?;
-            if ex.status == 401 {
-                tracing::info!("401 from the API: refreshing the token and retrying once");
-                let token2 = session.access_token(Some(&token)).await?;
-                let value = header.value(&token2);
-                let ex2 = env
+            let (mut token, _) = session.token(None).await?;
+            let mut attempts = 0;
+            loop {
+                let value = header.value(&token);
+                let ex = env
                     .client
                     .send(req, Some((header.name.as_str(), &value)))
                     .await?;
-                if ex2.status == 401 {
+                if ex.status != 401 {
+                    break ex;
+                }
+                attempts += 1;
+                if attempts > MAX_UNAUTHORIZED_RETRIES {
                     return Err(AuthError::StillUnauthorized.into());
                 }
-                ex2
-            } else {
-                ex
+                tracing::info!("401 from the API: refreshing the token and retrying");
+                let (fresh, granted_here) = session.token(Some(&token)).await?;
+                token = fresh;
+                if granted_here {
+                    // This process's own new token is the last word: one more try.
+                    attempts = MAX_UNAUTHORIZED_RETRIES;
+                }
             }
         }
     };

@@ -201,13 +201,19 @@ impl Session {
     /// A valid access token. `rejected` is a token the API just answered 401 to: it is
     /// not used again, even if the cache still holds it.
     pub async fn access_token(&self, rejected: Option<&Secret>) -> Result<Secret, AuthError> {
+        self.token(rejected).await.map(|(t, _)| t)
+    }
+
+    /// As [`Session::access_token`], and whether this process obtained the token
+    /// from the token endpoint just now (rather than from a cache).
+    pub async fn token(&self, rejected: Option<&Secret>) -> Result<(Secret, bool), AuthError> {
         let usable =
             |t: &CachedTokens| t.access_valid_at(now_unix()) && Some(&t.access_token) != rejected;
         let mut current = self.current.lock().await;
         if let Some(t) = current.as_ref()
             && usable(t)
         {
-            return Ok(t.access_token.clone());
+            return Ok((t.access_token.clone(), false));
         }
         let Some(store) = &self.store else {
             // Memory only: nothing to share with other processes.
@@ -215,14 +221,14 @@ impl Session {
             let fresh = self.renew(previous.as_ref()).await?;
             let token = fresh.access_token.clone();
             *current = Some(fresh);
-            return Ok(token);
+            return Ok((token, true));
         };
         if let Some(t) = store.load(&self.identity)?
             && usable(&t)
         {
             let token = t.access_token.clone();
             *current = Some(t);
-            return Ok(token);
+            return Ok((token, false));
         }
         let _lock = store.lock(LOCK_WAIT).await?;
         // Another process may have refreshed while we waited for the lock.
@@ -232,12 +238,12 @@ impl Session {
         {
             let token = t.access_token.clone();
             *current = on_disk;
-            return Ok(token);
+            return Ok((token, false));
         }
         let fresh = self.renew(on_disk.as_ref()).await?;
         let token = fresh.access_token.clone();
         *current = Some(fresh);
-        Ok(token)
+        Ok((token, true))
     }
 
     /// New tokens from `previous`'s refresh token, else from nothing. Saved (when

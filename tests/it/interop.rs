@@ -175,6 +175,53 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
     );
     assert_eq!(s5["token_errors"], s0["token_errors"], "{s5}");
 
+    // Load on one session: 32 processes x 20 requests while 2-second tokens expire;
+    // with reuse protection a refresh token presented twice would revoke the family
+    // and fail every process after it.
+    let mut csv = String::from("n\n");
+    for i in 1..=20 {
+        csv.push_str(&format!("{i}\n"));
+    }
+    p.write("rows.csv", &csv);
+    p.write(
+        "requests/me_row.yaml",
+        "url: \"/me?n={{ n }}\"\nextract: {user: $.username}\n",
+    );
+    let s6 = stats(&url);
+    let children: Vec<_> = (0..32)
+        .map(|_| {
+            let mut c = p.cmd(&[
+                "exec",
+                "requests/me_row.yaml",
+                "--data",
+                "rows.csv",
+                "--concurrency",
+                "2",
+            ]);
+            c.env("DOT_SECRET", SECRET).env("DOT_PW", "");
+            c.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let r: Run = c.wait_with_output().unwrap().into();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(
+            r.stdout
+                .lines()
+                .filter(|l| l.contains("\"ok\":true"))
+                .count(),
+            20,
+            "{}",
+            r.stdout
+        );
+    }
+    let s7 = stats(&url);
+    assert_eq!(s7["token_errors"], s6["token_errors"], "{s7}");
+    assert_eq!(count(&s7, "password"), count(&s6, "password"), "{s7}");
+
     // A wrong secret: DOT's own error words, exit 3.
     let r = p.run_env(
         &["login"],
