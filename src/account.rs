@@ -3,8 +3,8 @@
 use crate::auth::store::CachedTokens;
 use crate::cli::GlobalArgs;
 use crate::clock::{now_unix, rfc3339};
+use crate::env::{Auth, Env};
 use crate::error::Error;
-use crate::exec::{Auth, Env};
 use crate::output::Output;
 use crate::project::Project;
 

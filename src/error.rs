@@ -76,6 +76,18 @@ impl InputError {
     }
 }
 
+impl From<crate::template::TemplateError> for InputError {
+    fn from(e: crate::template::TemplateError) -> Self {
+        InputError::at(e.place, e.message)
+    }
+}
+
+impl From<crate::template::TemplateError> for Error {
+    fn from(e: crate::template::TemplateError) -> Self {
+        Error::Input(e.into())
+    }
+}
+
 /// Everything `runner` can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -99,6 +111,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// One input error as itself, several as a list.
+    pub fn from_inputs(mut list: Vec<InputError>) -> Self {
+        if list.len() == 1 {
+            Error::Input(list.remove(0))
+        } else {
+            Error::Inputs(list)
+        }
+    }
+
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),

@@ -2,35 +2,26 @@
 //! extraction and output together.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::auth::grant::EndpointConfig;
-use crate::auth::{AuthError, AuthHeader, GrantKind, OAuthSettings, Persistence, Session};
+use crate::auth::AuthError;
 use crate::bulk::{self, DataSet};
 use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
+use crate::env::{Auth, Env};
 use crate::error::{Error, InputError, Place};
 use crate::extract;
-use crate::http::{
-    self, Client, ClientOptions, Exchange, Part, PartValue, RenderedBody, RenderedRequest,
-};
-use crate::model::Spanned;
+use crate::http::{Exchange, RenderedRequest};
 use crate::model::flow::FlowFile;
-use crate::model::profile::AuthType;
-use crate::model::request::{MultipartField, StatusSet};
+use crate::model::request::StatusSet;
 use crate::output::Output;
 use crate::paginate;
 use crate::preview;
-use crate::project::{self, Document, LoadedProfile, PreparedRequest, Project, SourceFile};
+use crate::project::{self, Document, PreparedRequest, Project, SourceFile};
+use crate::render::{Overrides, cli_vars, render_request};
 use crate::report::{Case, Report};
-use crate::sandbox::{Sandbox, SandboxOptions};
-use crate::secret::Secret;
-use crate::template::{Renderer, TemplateError, Vars};
+use crate::template::Vars;
 
-const DEFAULT_TIMEOUT: f64 = 30.0;
-const DEFAULT_RETRIES: u32 = 2;
 /// Numbered pages fetched at once when the request does not say.
 const DEFAULT_PAGE_CONCURRENCY: usize = 4;
 /// Retries after a 401 when the new token came from another process, which a server
@@ -38,345 +29,6 @@ const DEFAULT_PAGE_CONCURRENCY: usize = 4;
 const MAX_UNAUTHORIZED_RETRIES: u32 = 3;
 /// How deep flows may nest: a flow that runs itself stops here.
 const MAX_FLOW_DEPTH: usize = 16;
-
-impl From<TemplateError> for InputError {
-    fn from(e: TemplateError) -> Self {
-        InputError::at(e.place, e.message)
-    }
-}
-
-impl From<TemplateError> for Error {
-    fn from(e: TemplateError) -> Self {
-        Error::Input(e.into())
-    }
-}
-
-fn inputs(list: Vec<InputError>) -> Error {
-    if list.len() == 1 {
-        list.into_iter()
-            .next()
-            .map(Error::Input)
-            .unwrap_or(Error::Inputs(Vec::new()))
-    } else {
-        Error::Inputs(list)
-    }
-}
-
-/// How requests authenticate.
-pub enum Auth {
-    None,
-    Static {
-        header: String,
-        value: Secret,
-    },
-    OAuth {
-        session: Arc<Session>,
-        header: AuthHeader,
-    },
-}
-
-/// A profile, loaded and rendered: everything a request needs besides its file.
-pub struct Env {
-    pub project: Project,
-    pub profile_name: String,
-    pub profile: LoadedProfile,
-    pub renderer: Renderer,
-    pub vars: Vars,
-    pub base_url: Option<url::Url>,
-    pub client: Client,
-    pub auth: Auth,
-    pub timeout: f64,
-    pub retries: u32,
-    /// Keeps the in-process sandbox alive for profiles with `sandbox: true`.
-    pub sandbox: Option<Sandbox>,
-}
-
-/// The profile name: `-p`, else `$RUNNER_PROFILE`, else `default`.
-pub fn profile_name(global: &GlobalArgs) -> String {
-    global
-        .profile
-        .clone()
-        .or_else(|| {
-            std::env::var("RUNNER_PROFILE")
-                .ok()
-                .filter(|s| !s.is_empty())
-        })
-        .unwrap_or_else(|| "default".to_string())
-}
-
-impl Env {
-    pub async fn open(global: &GlobalArgs) -> Result<Env, Error> {
-        let project = Project::discover(global.root.as_deref())?;
-        let name = profile_name(global);
-        let profile = project.load_profile(&name).map_err(inputs)?;
-        Env::from_profile(project, name, profile, global.cacert.as_deref()).await
-    }
-
-    /// `cacert` is `--cacert`: authorities to trust besides the profile's.
-    pub async fn from_profile(
-        project: Project,
-        profile_name: String,
-        profile: LoadedProfile,
-        cacert: Option<&Path>,
-    ) -> Result<Env, Error> {
-        let renderer = Renderer::new();
-        let src = &profile.source;
-        let dir = src.dir();
-        let mut vars = Vars::new();
-        for (k, v) in &profile.profile.vars {
-            let value = renderer.render_value(&v.value, &vars, &dir, src.origin(v))?;
-            vars.set(k.clone(), value);
-        }
-        let sandbox = if profile.profile.sandbox {
-            let sb = Sandbox::start(SandboxOptions {
-                port: 0,
-                ..SandboxOptions::default()
-            })
-            .await
-            .map_err(|e| Error::io("cannot start the in-process sandbox", e))?;
-            tracing::info!("sandbox started at {}", sb.url());
-            Some(sb)
-        } else {
-            None
-        };
-        let base_url = match (&sandbox, &profile.profile.base_url) {
-            (Some(sb), _) => Some(format!("{}/api/v1", sb.url())),
-            (None, Some(b)) => Some(renderer.render_str(&b.value, &vars, &dir, src.origin(b))?),
-            (None, None) => None,
-        };
-        let base_url = match base_url {
-            None => None,
-            Some(s) => {
-                vars.set("base_url", Value::String(s.clone()));
-                let place = profile
-                    .profile
-                    .base_url
-                    .as_ref()
-                    .map(|b| src.place(b))
-                    .unwrap_or_else(|| Place::file(&src.path));
-                Some(parse_url(&s, place)?)
-            }
-        };
-        let http_cfg = &profile.profile.http;
-        let tls = tls_options(&project, &profile, &profile_name, cacert)?;
-        let client = Client::new(ClientOptions {
-            max_body: http_cfg.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
-            tls: tls.clone(),
-        })?;
-        let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
-        let auth = build_auth(
-            &renderer,
-            &vars,
-            &profile,
-            &profile_name,
-            sandbox.as_ref(),
-            timeout,
-            &tls,
-        )?;
-        Ok(Env {
-            project,
-            profile_name,
-            profile,
-            renderer,
-            vars,
-            base_url,
-            client,
-            auth,
-            timeout,
-            retries,
-            sandbox,
-        })
-    }
-
-    /// The OAuth2 session, for the commands that need one.
-    pub fn session(&self) -> Result<&Session, Error> {
-        match &self.auth {
-            Auth::OAuth { session, .. } => Ok(session),
-            _ => Err(InputError::usage(format!(
-                "profile `{}` does not use OAuth2 (auth.type is not oauth2_password or oauth2_client_credentials)",
-                self.profile_name
-            ))
-            .into()),
-        }
-    }
-}
-
-/// The authorities to trust (`--cacert`, `http.ca_cert`) and `http.insecure`, which
-/// warns on every run.
-fn tls_options(
-    project: &Project,
-    profile: &LoadedProfile,
-    profile_name: &str,
-    cacert: Option<&Path>,
-) -> Result<http::TlsOptions, Error> {
-    let mut files: Vec<PathBuf> = Vec::new();
-    if let Some(c) = &profile.profile.http.ca_cert {
-        files.push(project.root.join(c));
-    }
-    if let Some(c) = cacert {
-        files.push(c.to_path_buf());
-    }
-    let mut ca_pem = Vec::new();
-    for f in files {
-        let pem = std::fs::read(&f).map_err(|e| {
-            InputError::at(
-                Place::file(project::display_path(&f)),
-                format!("cannot read the CA certificate: {e}"),
-            )
-        })?;
-        ca_pem.push(pem);
-    }
-    let insecure = profile.profile.http.insecure;
-    if insecure {
-        eprintln!(
-            "warning: profile `{profile_name}` sets http.insecure: TLS certificates are not verified"
-        );
-    }
-    Ok(http::TlsOptions { ca_pem, insecure })
-}
-
-fn parse_url(s: &str, place: Place) -> Result<url::Url, InputError> {
-    url::Url::parse(s).map_err(|e| InputError::at(place, format!("invalid URL `{s}`: {e}")))
-}
-
-fn build_auth(
-    renderer: &Renderer,
-    vars: &Vars,
-    profile: &LoadedProfile,
-    profile_name: &str,
-    sandbox: Option<&Sandbox>,
-    timeout: f64,
-    tls: &http::TlsOptions,
-) -> Result<Auth, Error> {
-    let Some(auth) = &profile.profile.auth else {
-        return Ok(Auth::None);
-    };
-    let src = &profile.source;
-    let dir = src.dir();
-    let a = &auth.value;
-    let render = |v: &Option<Spanned<String>>| -> Result<Option<String>, Error> {
-        match v {
-            None => Ok(None),
-            Some(s) => Ok(Some(renderer.render_str(
-                &s.value,
-                vars,
-                &dir,
-                src.origin(s),
-            )?)),
-        }
-    };
-    let header_name = a
-        .header
-        .clone()
-        .unwrap_or_else(|| "Authorization".to_string());
-    let scheme = a.scheme.clone().unwrap_or_else(|| "Bearer".to_string());
-    let header = AuthHeader {
-        name: header_name.clone(),
-        scheme,
-    };
-    match a.kind {
-        AuthType::None => Ok(Auth::None),
-        AuthType::Bearer => {
-            let token = Secret::new(render(&a.token)?.unwrap_or_default());
-            Ok(Auth::Static {
-                header: header_name,
-                value: header.value(&token),
-            })
-        }
-        AuthType::Oauth2Password | AuthType::Oauth2ClientCredentials => {
-            let token_url = match sandbox {
-                Some(sb) => format!("{}/oauth/v2/token", sb.url()),
-                None => render(&a.token_url)?.unwrap_or_default(),
-            };
-            let place = a
-                .token_url
-                .as_ref()
-                .map(|t| src.place(t))
-                .unwrap_or_else(|| src.place(auth));
-            let token_url = parse_url(&token_url, place)?;
-            let client_secret = render(&a.client_secret)?
-                .filter(|s| !s.is_empty())
-                .map(Secret::new);
-            let password = render(&a.password)?
-                .filter(|s| !s.is_empty())
-                .map(Secret::new);
-            let settings = OAuthSettings {
-                profile: profile_name.to_string(),
-                grant: if a.kind == AuthType::Oauth2Password {
-                    GrantKind::Password
-                } else {
-                    GrantKind::ClientCredentials
-                },
-                endpoint: EndpointConfig {
-                    token_url,
-                    client_id: render(&a.client_id)?.unwrap_or_default(),
-                    client_secret,
-                    scopes: a.scopes.clone(),
-                    token_request: a.token_request,
-                    client_auth: a.client_auth,
-                    timeout: Duration::from_secs_f64(timeout),
-                    tls: tls.clone(),
-                },
-                username: render(&a.username)?.unwrap_or_default(),
-                password,
-            };
-            let persistence = if sandbox.is_some() {
-                Persistence::Memory
-            } else {
-                Persistence::Dir(crate::auth::store::TokenStore::default_dir()?)
-            };
-            let session = Session::new(settings, persistence, true)?;
-            Ok(Auth::OAuth {
-                session: Arc::new(session),
-                header,
-            })
-        }
-    }
-}
-
-/// `--var` and `--vars`, in command-line order (files first, then single values).
-pub fn cli_vars(args: &ExecArgs) -> Result<Vars, Error> {
-    let mut vars = Vars::new();
-    for path in &args.vars_files {
-        let src = SourceFile::read(path)?;
-        let map: serde_json::Map<String, Value> = project::parse_yaml(&src)?;
-        for (k, v) in map {
-            vars.set(k, v);
-        }
-    }
-    for raw in &args.vars {
-        let (key, value) = parse_var(raw)?;
-        vars.set(key, value);
-    }
-    Ok(vars)
-}
-
-/// `KEY=VALUE` (a string) or `KEY:=JSON` (a typed value).
-pub fn parse_var(raw: &str) -> Result<(String, Value), InputError> {
-    let Some(eq) = raw.find('=') else {
-        return Err(InputError::usage(format!(
-            "--var `{raw}`: expected KEY=VALUE or KEY:=JSON"
-        )));
-    };
-    let (key, typed) = match raw[..eq].strip_suffix(':') {
-        Some(k) => (k, true),
-        None => (&raw[..eq], false),
-    };
-    if key.is_empty() || !key.chars().all(|c| c.is_alphanumeric() || c == '_') {
-        return Err(InputError::usage(format!(
-            "--var `{raw}`: `{key}` is not a variable name (letters, digits, _)"
-        )));
-    }
-    let text = &raw[eq + 1..];
-    let value = if typed {
-        serde_json::from_str(text)
-            .map_err(|e| InputError::usage(format!("--var {key}:=…: the value is not JSON: {e}")))?
-    } else {
-        Value::String(text.to_string())
-    };
-    Ok((key.to_string(), value))
-}
 
 /// What one request (all its pages) gave.
 pub struct Outcome {
@@ -387,176 +39,6 @@ pub struct Outcome {
     pub failures: Vec<String>,
     /// The items were already written as JSON lines.
     pub streamed: bool,
-}
-
-/// Renders a prepared request with `vars`.
-pub fn render_request(
-    env: &Env,
-    req: &PreparedRequest,
-    vars: &Vars,
-    overrides: &Overrides,
-) -> Result<RenderedRequest, Error> {
-    let r = &env.renderer;
-    let src = &req.source;
-    let dir = src.dir();
-    let f = &req.file;
-    let raw_url = r.render_str(&f.url.value, vars, &dir, src.origin(&f.url))?;
-    let mut url = resolve_url(env.base_url.as_ref(), &raw_url, src.place(&f.url))?;
-    if !f.query.is_empty() {
-        let mut pairs = url.query_pairs_mut();
-        for (k, v) in &f.query {
-            match r.render_value(&v.value, vars, &dir, src.origin(v))? {
-                Value::Null => {}
-                Value::Array(items) => {
-                    for item in items {
-                        pairs.append_pair(k, &scalar_text(&item));
-                    }
-                }
-                other => {
-                    pairs.append_pair(k, &scalar_text(&other));
-                }
-            }
-        }
-    }
-    let mut headers = Vec::new();
-    let profile_src = &env.profile.source;
-    for (k, v) in &env.profile.profile.http.headers {
-        let value = r.render_str(&v.value, vars, &profile_src.dir(), profile_src.origin(v))?;
-        headers.push((k.clone(), value));
-    }
-    for (k, v) in &f.headers {
-        headers.push((
-            k.clone(),
-            r.render_str(&v.value, vars, &dir, src.origin(v))?,
-        ));
-    }
-    let body = match &f.body {
-        None => RenderedBody::Empty,
-        Some(b) => render_body(r, &b.value, vars, src, &dir)?,
-    };
-    let timeout = overrides.timeout.or(f.timeout).unwrap_or(env.timeout);
-    let retries = overrides.retries.or(f.retries).unwrap_or(env.retries);
-    Ok(RenderedRequest {
-        method: req.method.clone(),
-        url,
-        headers,
-        body,
-        timeout: Duration::from_secs_f64(timeout),
-        retries,
-    })
-}
-
-fn render_body(
-    r: &Renderer,
-    b: &crate::model::request::Body,
-    vars: &Vars,
-    src: &SourceFile,
-    dir: &Path,
-) -> Result<RenderedBody, Error> {
-    if let Some(j) = &b.json {
-        return Ok(RenderedBody::Json(r.render_value(
-            &j.value,
-            vars,
-            dir,
-            src.origin(j),
-        )?));
-    }
-    if let Some(form) = &b.form {
-        let mut pairs = Vec::new();
-        for (k, v) in form {
-            let value = r.render_value(&v.value, vars, dir, src.origin(v))?;
-            pairs.push((k.clone(), scalar_text(&value)));
-        }
-        return Ok(RenderedBody::Form(pairs));
-    }
-    if let Some(t) = &b.text {
-        return Ok(RenderedBody::Text(r.render_str(
-            &t.value,
-            vars,
-            dir,
-            src.origin(t),
-        )?));
-    }
-    if let Some(p) = &b.file {
-        let rel = r.render_str(&p.value, vars, dir, src.origin(p))?;
-        let data = read_body_file(&dir.join(&rel), src.place(p))?;
-        return Ok(RenderedBody::Bytes(data));
-    }
-    if let Some(parts) = &b.multipart {
-        let mut out = Vec::new();
-        for (name, field) in parts {
-            let value = match &field.value {
-                MultipartField::Value(v) => {
-                    PartValue::Text(r.render_str(v.as_str(), vars, dir, src.origin(field))?)
-                }
-                MultipartField::File(file) => {
-                    let rel = r.render_str(&file.file, vars, dir, src.origin(field))?;
-                    let path = dir.join(&rel);
-                    let data = read_body_file(&path, src.place(field))?;
-                    PartValue::File {
-                        filename: path
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_else(|| "file".into()),
-                        content_type: file.content_type.clone(),
-                        data,
-                    }
-                }
-            };
-            out.push(Part {
-                name: name.clone(),
-                value,
-            });
-        }
-        return Ok(RenderedBody::Multipart(out));
-    }
-    Ok(RenderedBody::Empty)
-}
-
-fn read_body_file(path: &Path, place: Place) -> Result<Vec<u8>, InputError> {
-    std::fs::read(path).map_err(|e| {
-        InputError::at(
-            place,
-            format!("cannot read body file {}: {e}", path.display()),
-        )
-    })
-}
-
-/// A JSON scalar as text for a query string or form: strings bare, others as JSON.
-fn scalar_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// `raw` as an absolute URL: as is when it has a scheme, else appended to `base`.
-fn resolve_url(base: Option<&url::Url>, raw: &str, place: Place) -> Result<url::Url, InputError> {
-    if raw.starts_with("http://") || raw.starts_with("https://") {
-        return parse_url(raw, place);
-    }
-    let Some(base) = base else {
-        return Err(InputError::at(
-            place,
-            format!("`{raw}` is a relative URL but the profile has no base_url"),
-        ));
-    };
-    let joined = format!(
-        "{}/{}",
-        base.as_str().trim_end_matches('/'),
-        raw.trim_start_matches('/')
-    );
-    parse_url(&joined, place)
-}
-
-/// Command-line settings that win over files.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Overrides {
-    pub timeout: Option<f64>,
-    pub retries: Option<u32>,
-    /// Requests in flight at once (bulk rows, numbered pages).
-    pub concurrency: Option<usize>,
 }
 
 /// Sends `req` with the profile's authentication, refreshing once on a 401.
@@ -870,7 +352,7 @@ async fn exec_file(job: &Job<'_>, file: &Path, out: &mut Output) -> Result<Outco
         vars,
         overrides,
     } = *job;
-    let doc = project::load_document(file).map_err(inputs)?;
+    let doc = project::load_document(file).map_err(Error::from_inputs)?;
     let mut vars = vars.clone();
     let outcome = match &doc {
         Document::Request(req) => {
@@ -919,7 +401,7 @@ async fn preview_all(
     }
     let mut texts = Vec::new();
     for file in &args.files {
-        let doc = project::load_document(file).map_err(inputs)?;
+        let doc = project::load_document(file).map_err(Error::from_inputs)?;
         for v in &row_vars {
             let mut v = v.clone();
             let requests: Vec<(&PreparedRequest, bool)> = match &doc {
@@ -979,7 +461,7 @@ fn preview_flow(
             vars.set(k.clone(), value);
         }
         let path = src.dir().join(&step.value.run);
-        match project::load_document(&path).map_err(inputs)? {
+        match project::load_document(&path).map_err(Error::from_inputs)? {
             Document::Request(req) => match render_request(env, &req, vars, overrides) {
                 Ok(r) => texts.push(render_preview(&r, args, auth, &req)),
                 Err(e) if i > 0 => {
@@ -1044,7 +526,7 @@ async fn exec_bulk(
         )
         .into());
     };
-    let doc = project::load_document(file).map_err(inputs)?;
+    let doc = project::load_document(file).map_err(Error::from_inputs)?;
     let mut failed_rows = Vec::new();
     let summary = bulk::run(
         &data.rows,
@@ -1194,7 +676,7 @@ pub fn run_flow<'a>(
                 vars.set(k.clone(), value);
             }
             let doc = project::load_document(&path).map_err(|list| {
-                inputs(
+                Error::from_inputs(
                     list.into_iter()
                         .map(|e| match e {
                             InputError::At { place, message } if place.line == 0 => InputError::at(

@@ -1,0 +1,296 @@
+//! A profile, loaded and rendered: where requests go, with which client, and how
+//! they authenticate (bearer token or an OAuth2 session).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::auth::grant::EndpointConfig;
+use crate::auth::{AuthHeader, GrantKind, OAuthSettings, Persistence, Session};
+use crate::cli::GlobalArgs;
+use crate::error::{Error, InputError, Place};
+use crate::http::{self, Client, ClientOptions};
+use crate::model::Spanned;
+use crate::model::profile::AuthType;
+use crate::project::{self, LoadedProfile, Project};
+use crate::sandbox::{Sandbox, SandboxOptions};
+use crate::secret::Secret;
+use crate::template::{Renderer, Vars};
+
+const DEFAULT_TIMEOUT: f64 = 30.0;
+const DEFAULT_RETRIES: u32 = 2;
+
+/// How requests authenticate.
+pub enum Auth {
+    None,
+    Static {
+        header: String,
+        value: Secret,
+    },
+    OAuth {
+        session: Arc<Session>,
+        header: AuthHeader,
+    },
+}
+
+/// A profile, loaded and rendered: everything a request needs besides its file.
+pub struct Env {
+    pub project: Project,
+    pub profile_name: String,
+    pub profile: LoadedProfile,
+    pub renderer: Renderer,
+    pub vars: Vars,
+    pub base_url: Option<url::Url>,
+    pub client: Client,
+    pub auth: Auth,
+    pub timeout: f64,
+    pub retries: u32,
+    /// Keeps the in-process sandbox alive for profiles with `sandbox: true`.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// The profile name: `-p`, else `$RUNNER_PROFILE`, else `default`.
+pub fn profile_name(global: &GlobalArgs) -> String {
+    global
+        .profile
+        .clone()
+        .or_else(|| {
+            std::env::var("RUNNER_PROFILE")
+                .ok()
+                .filter(|s| !s.is_empty())
+        })
+        .unwrap_or_else(|| "default".to_string())
+}
+
+impl Env {
+    pub async fn open(global: &GlobalArgs) -> Result<Env, Error> {
+        let project = Project::discover(global.root.as_deref())?;
+        let name = profile_name(global);
+        let profile = project.load_profile(&name).map_err(Error::from_inputs)?;
+        Env::from_profile(project, name, profile, global.cacert.as_deref()).await
+    }
+
+    /// `cacert` is `--cacert`: authorities to trust besides the profile's.
+    pub async fn from_profile(
+        project: Project,
+        profile_name: String,
+        profile: LoadedProfile,
+        cacert: Option<&Path>,
+    ) -> Result<Env, Error> {
+        let renderer = Renderer::new();
+        let src = &profile.source;
+        let dir = src.dir();
+        let mut vars = Vars::new();
+        for (k, v) in &profile.profile.vars {
+            let value = renderer.render_value(&v.value, &vars, &dir, src.origin(v))?;
+            vars.set(k.clone(), value);
+        }
+        let sandbox = if profile.profile.sandbox {
+            let sb = Sandbox::start(SandboxOptions {
+                port: 0,
+                ..SandboxOptions::default()
+            })
+            .await
+            .map_err(|e| Error::io("cannot start the in-process sandbox", e))?;
+            tracing::info!("sandbox started at {}", sb.url());
+            Some(sb)
+        } else {
+            None
+        };
+        let base_url = match (&sandbox, &profile.profile.base_url) {
+            (Some(sb), _) => Some(format!("{}/api/v1", sb.url())),
+            (None, Some(b)) => Some(renderer.render_str(&b.value, &vars, &dir, src.origin(b))?),
+            (None, None) => None,
+        };
+        let base_url = match base_url {
+            None => None,
+            Some(s) => {
+                vars.set("base_url", Value::String(s.clone()));
+                let place = profile
+                    .profile
+                    .base_url
+                    .as_ref()
+                    .map(|b| src.place(b))
+                    .unwrap_or_else(|| Place::file(&src.path));
+                Some(parse_url(&s, place)?)
+            }
+        };
+        let http_cfg = &profile.profile.http;
+        let tls = tls_options(&project, &profile, &profile_name, cacert)?;
+        let client = Client::new(ClientOptions {
+            max_body: http_cfg.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
+            tls: tls.clone(),
+        })?;
+        let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
+        let auth = build_auth(
+            &renderer,
+            &vars,
+            &profile,
+            &profile_name,
+            sandbox.as_ref(),
+            timeout,
+            &tls,
+        )?;
+        Ok(Env {
+            project,
+            profile_name,
+            profile,
+            renderer,
+            vars,
+            base_url,
+            client,
+            auth,
+            timeout,
+            retries,
+            sandbox,
+        })
+    }
+
+    /// The OAuth2 session, for the commands that need one.
+    pub fn session(&self) -> Result<&Session, Error> {
+        match &self.auth {
+            Auth::OAuth { session, .. } => Ok(session),
+            _ => Err(InputError::usage(format!(
+                "profile `{}` does not use OAuth2 (auth.type is not oauth2_password or oauth2_client_credentials)",
+                self.profile_name
+            ))
+            .into()),
+        }
+    }
+}
+
+/// The authorities to trust (`--cacert`, `http.ca_cert`) and `http.insecure`, which
+/// warns on every run.
+fn tls_options(
+    project: &Project,
+    profile: &LoadedProfile,
+    profile_name: &str,
+    cacert: Option<&Path>,
+) -> Result<http::TlsOptions, Error> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    if let Some(c) = &profile.profile.http.ca_cert {
+        files.push(project.root.join(c));
+    }
+    if let Some(c) = cacert {
+        files.push(c.to_path_buf());
+    }
+    let mut ca_pem = Vec::new();
+    for f in files {
+        let pem = std::fs::read(&f).map_err(|e| {
+            InputError::at(
+                Place::file(project::display_path(&f)),
+                format!("cannot read the CA certificate: {e}"),
+            )
+        })?;
+        ca_pem.push(pem);
+    }
+    let insecure = profile.profile.http.insecure;
+    if insecure {
+        eprintln!(
+            "warning: profile `{profile_name}` sets http.insecure: TLS certificates are not verified"
+        );
+    }
+    Ok(http::TlsOptions { ca_pem, insecure })
+}
+
+pub fn parse_url(s: &str, place: Place) -> Result<url::Url, InputError> {
+    url::Url::parse(s).map_err(|e| InputError::at(place, format!("invalid URL `{s}`: {e}")))
+}
+
+fn build_auth(
+    renderer: &Renderer,
+    vars: &Vars,
+    profile: &LoadedProfile,
+    profile_name: &str,
+    sandbox: Option<&Sandbox>,
+    timeout: f64,
+    tls: &http::TlsOptions,
+) -> Result<Auth, Error> {
+    let Some(auth) = &profile.profile.auth else {
+        return Ok(Auth::None);
+    };
+    let src = &profile.source;
+    let dir = src.dir();
+    let a = &auth.value;
+    let render = |v: &Option<Spanned<String>>| -> Result<Option<String>, Error> {
+        match v {
+            None => Ok(None),
+            Some(s) => Ok(Some(renderer.render_str(
+                &s.value,
+                vars,
+                &dir,
+                src.origin(s),
+            )?)),
+        }
+    };
+    let header_name = a
+        .header
+        .clone()
+        .unwrap_or_else(|| "Authorization".to_string());
+    let scheme = a.scheme.clone().unwrap_or_else(|| "Bearer".to_string());
+    let header = AuthHeader {
+        name: header_name.clone(),
+        scheme,
+    };
+    match a.kind {
+        AuthType::None => Ok(Auth::None),
+        AuthType::Bearer => {
+            let token = Secret::new(render(&a.token)?.unwrap_or_default());
+            Ok(Auth::Static {
+                header: header_name,
+                value: header.value(&token),
+            })
+        }
+        AuthType::Oauth2Password | AuthType::Oauth2ClientCredentials => {
+            let token_url = match sandbox {
+                Some(sb) => format!("{}/oauth/v2/token", sb.url()),
+                None => render(&a.token_url)?.unwrap_or_default(),
+            };
+            let place = a
+                .token_url
+                .as_ref()
+                .map(|t| src.place(t))
+                .unwrap_or_else(|| src.place(auth));
+            let token_url = parse_url(&token_url, place)?;
+            let client_secret = render(&a.client_secret)?
+                .filter(|s| !s.is_empty())
+                .map(Secret::new);
+            let password = render(&a.password)?
+                .filter(|s| !s.is_empty())
+                .map(Secret::new);
+            let settings = OAuthSettings {
+                profile: profile_name.to_string(),
+                grant: if a.kind == AuthType::Oauth2Password {
+                    GrantKind::Password
+                } else {
+                    GrantKind::ClientCredentials
+                },
+                endpoint: EndpointConfig {
+                    token_url,
+                    client_id: render(&a.client_id)?.unwrap_or_default(),
+                    client_secret,
+                    scopes: a.scopes.clone(),
+                    token_request: a.token_request,
+                    client_auth: a.client_auth,
+                    timeout: Duration::from_secs_f64(timeout),
+                    tls: tls.clone(),
+                },
+                username: render(&a.username)?.unwrap_or_default(),
+                password,
+            };
+            let persistence = if sandbox.is_some() {
+                Persistence::Memory
+            } else {
+                Persistence::Dir(crate::auth::store::TokenStore::default_dir()?)
+            };
+            let session = Session::new(settings, persistence, true)?;
+            Ok(Auth::OAuth {
+                session: Arc::new(session),
+                header,
+            })
+        }
+    }
+}

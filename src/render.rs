@@ -1,0 +1,228 @@
+//! Rendering: a prepared request file and the variables of a run in, a request
+//! ready for the wire out. Also reads `--var` and `--vars`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::cli::ExecArgs;
+use crate::env::{Env, parse_url};
+use crate::error::{Error, InputError, Place};
+use crate::http::{Part, PartValue, RenderedBody, RenderedRequest};
+use crate::model::request::MultipartField;
+use crate::project::{self, PreparedRequest, SourceFile};
+use crate::template::{Renderer, Vars};
+
+/// `--var` and `--vars`, in command-line order (files first, then single values).
+pub fn cli_vars(args: &ExecArgs) -> Result<Vars, Error> {
+    let mut vars = Vars::new();
+    for path in &args.vars_files {
+        let src = SourceFile::read(path)?;
+        let map: serde_json::Map<String, Value> = project::parse_yaml(&src)?;
+        for (k, v) in map {
+            vars.set(k, v);
+        }
+    }
+    for raw in &args.vars {
+        let (key, value) = parse_var(raw)?;
+        vars.set(key, value);
+    }
+    Ok(vars)
+}
+
+/// `KEY=VALUE` (a string) or `KEY:=JSON` (a typed value).
+pub fn parse_var(raw: &str) -> Result<(String, Value), InputError> {
+    let Some(eq) = raw.find('=') else {
+        return Err(InputError::usage(format!(
+            "--var `{raw}`: expected KEY=VALUE or KEY:=JSON"
+        )));
+    };
+    let (key, typed) = match raw[..eq].strip_suffix(':') {
+        Some(k) => (k, true),
+        None => (&raw[..eq], false),
+    };
+    if key.is_empty() || !key.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(InputError::usage(format!(
+            "--var `{raw}`: `{key}` is not a variable name (letters, digits, _)"
+        )));
+    }
+    let text = &raw[eq + 1..];
+    let value = if typed {
+        serde_json::from_str(text)
+            .map_err(|e| InputError::usage(format!("--var {key}:=…: the value is not JSON: {e}")))?
+    } else {
+        Value::String(text.to_string())
+    };
+    Ok((key.to_string(), value))
+}
+
+/// Renders a prepared request with `vars`.
+pub fn render_request(
+    env: &Env,
+    req: &PreparedRequest,
+    vars: &Vars,
+    overrides: &Overrides,
+) -> Result<RenderedRequest, Error> {
+    let r = &env.renderer;
+    let src = &req.source;
+    let dir = src.dir();
+    let f = &req.file;
+    let raw_url = r.render_str(&f.url.value, vars, &dir, src.origin(&f.url))?;
+    let mut url = resolve_url(env.base_url.as_ref(), &raw_url, src.place(&f.url))?;
+    if !f.query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in &f.query {
+            match r.render_value(&v.value, vars, &dir, src.origin(v))? {
+                Value::Null => {}
+                Value::Array(items) => {
+                    for item in items {
+                        pairs.append_pair(k, &scalar_text(&item));
+                    }
+                }
+                other => {
+                    pairs.append_pair(k, &scalar_text(&other));
+                }
+            }
+        }
+    }
+    let mut headers = Vec::new();
+    let profile_src = &env.profile.source;
+    for (k, v) in &env.profile.profile.http.headers {
+        let value = r.render_str(&v.value, vars, &profile_src.dir(), profile_src.origin(v))?;
+        headers.push((k.clone(), value));
+    }
+    for (k, v) in &f.headers {
+        headers.push((
+            k.clone(),
+            r.render_str(&v.value, vars, &dir, src.origin(v))?,
+        ));
+    }
+    let body = match &f.body {
+        None => RenderedBody::Empty,
+        Some(b) => render_body(r, &b.value, vars, src, &dir)?,
+    };
+    let timeout = overrides.timeout.or(f.timeout).unwrap_or(env.timeout);
+    let retries = overrides.retries.or(f.retries).unwrap_or(env.retries);
+    Ok(RenderedRequest {
+        method: req.method.clone(),
+        url,
+        headers,
+        body,
+        timeout: Duration::from_secs_f64(timeout),
+        retries,
+    })
+}
+
+fn render_body(
+    r: &Renderer,
+    b: &crate::model::request::Body,
+    vars: &Vars,
+    src: &SourceFile,
+    dir: &Path,
+) -> Result<RenderedBody, Error> {
+    if let Some(j) = &b.json {
+        return Ok(RenderedBody::Json(r.render_value(
+            &j.value,
+            vars,
+            dir,
+            src.origin(j),
+        )?));
+    }
+    if let Some(form) = &b.form {
+        let mut pairs = Vec::new();
+        for (k, v) in form {
+            let value = r.render_value(&v.value, vars, dir, src.origin(v))?;
+            pairs.push((k.clone(), scalar_text(&value)));
+        }
+        return Ok(RenderedBody::Form(pairs));
+    }
+    if let Some(t) = &b.text {
+        return Ok(RenderedBody::Text(r.render_str(
+            &t.value,
+            vars,
+            dir,
+            src.origin(t),
+        )?));
+    }
+    if let Some(p) = &b.file {
+        let rel = r.render_str(&p.value, vars, dir, src.origin(p))?;
+        let data = read_body_file(&dir.join(&rel), src.place(p))?;
+        return Ok(RenderedBody::Bytes(data));
+    }
+    if let Some(parts) = &b.multipart {
+        let mut out = Vec::new();
+        for (name, field) in parts {
+            let value = match &field.value {
+                MultipartField::Value(v) => {
+                    PartValue::Text(r.render_str(v.as_str(), vars, dir, src.origin(field))?)
+                }
+                MultipartField::File(file) => {
+                    let rel = r.render_str(&file.file, vars, dir, src.origin(field))?;
+                    let path = dir.join(&rel);
+                    let data = read_body_file(&path, src.place(field))?;
+                    PartValue::File {
+                        filename: path
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| "file".into()),
+                        content_type: file.content_type.clone(),
+                        data,
+                    }
+                }
+            };
+            out.push(Part {
+                name: name.clone(),
+                value,
+            });
+        }
+        return Ok(RenderedBody::Multipart(out));
+    }
+    Ok(RenderedBody::Empty)
+}
+
+fn read_body_file(path: &Path, place: Place) -> Result<Vec<u8>, InputError> {
+    std::fs::read(path).map_err(|e| {
+        InputError::at(
+            place,
+            format!("cannot read body file {}: {e}", path.display()),
+        )
+    })
+}
+
+/// A JSON scalar as text for a query string or form: strings bare, others as JSON.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// `raw` as an absolute URL: as is when it has a scheme, else appended to `base`.
+fn resolve_url(base: Option<&url::Url>, raw: &str, place: Place) -> Result<url::Url, InputError> {
+    if raw.starts_with("http://") || raw.starts_with("https://") {
+        return parse_url(raw, place);
+    }
+    let Some(base) = base else {
+        return Err(InputError::at(
+            place,
+            format!("`{raw}` is a relative URL but the profile has no base_url"),
+        ));
+    };
+    let joined = format!(
+        "{}/{}",
+        base.as_str().trim_end_matches('/'),
+        raw.trim_start_matches('/')
+    );
+    parse_url(&joined, place)
+}
+
+/// Command-line settings that win over files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    pub timeout: Option<f64>,
+    pub retries: Option<u32>,
+    /// Requests in flight at once (bulk rows, numbered pages).
+    pub concurrency: Option<usize>,
+}
