@@ -4,6 +4,23 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // A bug must not print a secret either: the message is masked like any other.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error (a bug in runner; please report it): {}{place}",
+            runner::secret::redact(&msg)
+        );
+    }));
     let cli = runner::cli::Cli::parse();
     let color = match cli.global.color {
         runner::cli::ColorChoice::Always => true,

@@ -298,32 +298,120 @@ fn a_corrupt_or_world_readable_cache_is_reported_and_recovered() {
 fn no_secret_reaches_any_output_even_at_vv() {
     let sb = SandboxProc::start(&["--access-ttl", "2"]);
     let p = project(&sb, "");
+    p.write(
+        "requests/keyed.yaml",
+        "url: \"/assets/{{ id }}\"\nheaders: {X-Api-Key: \"{{ env('SB_API_KEY') }}\"}\nextract: {name: $.name}\n",
+    );
+    p.write(
+        "ids.csv",
+        "id\n00000000-0000-4000-8000-000000000001\nnope\n",
+    );
+    let key = ("SB_API_KEY", "api-key-secret-55");
     let mut outputs = Vec::new();
-    let mut record = |r: crate::support::Run| outputs.push(format!("{}\n{}", r.stdout, r.stderr));
-    record(p.run(&["login", "-vv"]));
-    record(p.run(&["exec", "requests/list.yaml", "-vv", "-o", "json", "-i"]));
+    let mut tokens = std::collections::BTreeSet::new();
+    let mut record = |r: crate::support::Run, p: &Project| {
+        outputs.push(format!("{}\n{}", r.stdout, r.stderr));
+        // Every token the cache ever held: none may appear anywhere.
+        if let Some(f) = p.cache_files().first()
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&std::fs::read(f).unwrap())
+        {
+            for k in ["access_token", "refresh_token"] {
+                if let Some(t) = v[k].as_str() {
+                    tokens.insert(t.to_string());
+                }
+            }
+        }
+    };
+    record(p.run(&["login", "-vv"]), &p);
+    record(
+        p.run(&["exec", "requests/list.yaml", "-vv", "-o", "json", "-i"]),
+        &p,
+    );
     wait(Duration::from_millis(1100));
-    record(p.run(&["exec", "requests/list.yaml", "-vv"]));
+    record(p.run(&["exec", "requests/list.yaml", "-vv"]), &p);
     sb.revoke_access_tokens();
-    record(p.run(&["exec", "requests/list.yaml", "-vv"]));
-    record(p.run(&["profiles", "-vv"]));
-    record(p.run(&["check", "-vv"]));
-    let cache = p.cache();
-    let access = cache["access_token"].as_str().unwrap().to_string();
-    let refresh = cache["refresh_token"].as_str().unwrap().to_string();
-    record(p.run(&["logout", "-vv"]));
-    record(p.run_env(
-        &["exec", "requests/list.yaml", "-vv"],
-        &[("SB_PASSWORD", "wrong-password-77")],
-    ));
+    record(p.run(&["exec", "requests/list.yaml", "-vv"]), &p);
+    let keyed = [
+        "exec",
+        "requests/keyed.yaml",
+        "--var",
+        "id=00000000-0000-4000-8000-000000000001",
+    ];
+    for mode in [
+        &["-vv"][..],
+        &["--dry-run"],
+        &["--curl"],
+        &["-vv", "-o", "json", "-i"],
+    ] {
+        let mut args = keyed.to_vec();
+        args.extend_from_slice(mode);
+        record(p.run_env(&args, &[key]), &p);
+    }
+    record(
+        p.run_env(
+            &[
+                "exec",
+                "requests/keyed.yaml",
+                "--data",
+                "ids.csv",
+                "--failed",
+                "failed.csv",
+                "-vv",
+                "--report",
+                "junit:r.xml",
+                "--report",
+                "json:r.json",
+            ],
+            &[key],
+        ),
+        &p,
+    );
+    record(
+        p.run_env(
+            &[
+                "exec",
+                "requests/keyed.yaml",
+                "--var",
+                "id=x",
+                "--timeout",
+                "0",
+            ],
+            &[key],
+        ),
+        &p,
+    );
+    record(p.run(&["profiles", "-vv"]), &p);
+    record(p.run(&["check", "-vv"]), &p);
+    record(p.run(&["logout", "-vv"]), &p);
+    record(
+        p.run_env(
+            &["exec", "requests/list.yaml", "-vv"],
+            &[("SB_PASSWORD", "wrong-password-77")],
+        ),
+        &p,
+    );
+    record(
+        p.run_env(&["login", "-vv"], &[("SB_SECRET", "wrong-secret-88")]),
+        &p,
+    );
     let all = outputs.join("\n");
     assert!(all.contains("> Authorization: ***"), "{all}");
-    assert_no_secret(
-        &all,
-        &[&access, &refresh, "sandbox-secret", "wrong-password-77"],
-    );
-    // login, then the failed attempt with the wrong password.
-    assert_eq!(sb.stats()["token_requests"]["password"], json!(2));
+    assert!(all.contains("X-Api-Key: ***"), "{all}");
+    assert!(tokens.len() >= 6, "{} tokens seen", tokens.len());
+    let mut secrets: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    secrets.extend([
+        "sandbox-secret",
+        "wrong-password-77",
+        "wrong-secret-88",
+        "api-key-secret-55",
+    ]);
+    assert_no_secret(&all, &secrets);
+    // Nor in any file runner wrote outside the token store: reports, failed rows.
+    for f in ["r.xml", "r.json", "failed.csv"] {
+        let text = std::fs::read_to_string(p.path(f)).unwrap();
+        assert!(!text.is_empty(), "{f}");
+        assert_no_secret(&text, &secrets);
+    }
 }
 
 /// SIGKILL at random points of a refresh, 200 times: the cache always parses and
