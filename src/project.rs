@@ -17,6 +17,9 @@ use crate::model::request::RequestFile;
 use crate::paginate::PaginatePaths;
 use crate::template::{Origin, Renderer};
 
+/// Events that aliases may replay in one file (the library's default is 1,000,000).
+const MAX_ALIAS_REPLAY: usize = 20_000;
+
 /// Largest YAML file accepted: bigger ones are data, not configuration.
 const MAX_YAML_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -99,7 +102,12 @@ pub fn display_path(path: &Path) -> PathBuf {
 
 /// Parses YAML text into `T`, with serde-saphyr's limits on and unknown keys denied.
 pub fn parse_yaml<T: DeserializeOwned>(src: &SourceFile) -> Result<T, InputError> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    // Configuration files never need what aliases can expand to: the library's
+    // default replay budget let a fuzzed file take seconds before it was refused.
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        alias_limits: serde_saphyr::alias_limits! { max_total_replayed_events: MAX_ALIAS_REPLAY },
+    };
     serde_saphyr::from_str_with_options(&src.text, options).map_err(|e| {
         let (line, column) = e
             .location()
@@ -114,7 +122,7 @@ pub fn parse_yaml<T: DeserializeOwned>(src: &SourceFile) -> Result<T, InputError
 fn yaml_message(raw: &str) -> String {
     let first = raw.lines().next().unwrap_or(raw).trim();
     let cut = first
-        .rfind(" at line ")
+        .find(" at line ")
         .map(|i| &first[..i])
         .unwrap_or(first);
     // Hints addressed to programmers using the library, not to our users.
@@ -128,6 +136,11 @@ fn yaml_message(raw: &str) -> String {
         "unexpected end of input" => "unexpected end of input (is the file empty?)",
         "cannot deserialize null into string" => "expected a string, found null",
         "multiple YAML documents detected" => "a file holds one YAML document; found several (---)",
+        other if other.starts_with("alias replay limit exceeded") => {
+            return format!(
+                "the YAML expands too much through aliases (more than {MAX_ALIAS_REPLAY} replayed events)"
+            );
+        }
         other if other.starts_with("budget breached") => {
             return format!(
                 "the YAML is too large or expands too much through aliases ({})",
