@@ -129,22 +129,21 @@ pub struct TlsOptions {
 
 impl TlsOptions {
     /// `builder` with these settings applied.
-    pub fn apply(
-        &self,
-        mut builder: reqwest::ClientBuilder,
-    ) -> Result<reqwest::ClientBuilder, String> {
+    pub fn apply(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, String> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = Vec::new();
         for pem in &self.ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| format!("cannot read the CA certificate: {e}"))?;
-            if certs.is_empty() {
+            let before = roots.len();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                roots.push(cert.map_err(|e| format!("cannot read the CA certificate: {e}"))?);
+            }
+            if roots.len() == before {
                 return Err("the CA certificate file holds no PEM certificate".to_string());
             }
-            builder = builder.tls_certs_merge(certs);
         }
-        if self.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        Ok(builder)
+        let config = crate::tls::client_config(roots, self.insecure)?;
+        Ok(builder.tls_backend_preconfigured(config))
     }
 }
 

@@ -27,6 +27,7 @@ pub mod sandbox;
 pub mod schema;
 pub mod secret;
 pub mod template;
+pub mod tls;
 
 use cli::{Cli, Command};
 pub use error::Error;
