@@ -39,7 +39,12 @@ pub struct Origin<'a> {
 
 /// The variables a template sees, in SPEC order (later wins).
 #[derive(Debug, Clone, Default)]
-pub struct Vars(serde_json::Map<String, Json>);
+pub struct Vars {
+    map: serde_json::Map<String, Json>,
+    /// The map as a MiniJinja value, built once for every template rendered with
+    /// the same variables (a bulk row renders several), dropped on every change.
+    as_value: std::cell::OnceCell<Value>,
+}
 
 impl Vars {
     pub fn new() -> Self {
@@ -47,30 +52,31 @@ impl Vars {
     }
 
     pub fn set(&mut self, key: impl Into<String>, value: Json) {
-        self.0.insert(key.into(), value);
+        self.as_value.take();
+        self.map.insert(key.into(), value);
     }
 
     pub fn extend(&mut self, other: &Vars) {
-        for (k, v) in &other.0 {
-            self.0.insert(k.clone(), v.clone());
+        self.as_value.take();
+        for (k, v) in &other.map {
+            self.map.insert(k.clone(), v.clone());
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&Json> {
-        self.0.get(key)
+        self.map.get(key)
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.0.contains_key(key)
+        self.map.contains_key(key)
     }
 
     fn context(&self, dir: &Path) -> Value {
-        let mut map = self.0.clone();
-        map.insert(
-            DIR_VAR.to_string(),
-            Json::String(dir.to_string_lossy().into_owned()),
-        );
-        Value::from(minijinja::value::Serde(map))
+        let base = self
+            .as_value
+            .get_or_init(|| Value::from(minijinja::value::Serde(&self.map)))
+            .clone();
+        minijinja::context! { __runner_dir__ => dir.to_string_lossy(), ..base }
     }
 }
 
