@@ -40,7 +40,7 @@ pub struct Env {
     pub project: Project,
     pub profile_name: String,
     pub profile: LoadedProfile,
-    pub renderer: Renderer,
+    pub renderer: &'static Renderer,
     pub vars: Vars,
     pub base_url: Option<url::Url>,
     pub client: Client,
@@ -79,7 +79,7 @@ impl Env {
         profile: LoadedProfile,
         cacert: Option<&Path>,
     ) -> Result<Env, Error> {
-        let renderer = Renderer::new();
+        let renderer = Renderer::shared();
         let src = &profile.source;
         let dir = src.dir();
         let mut vars = Vars::new();
@@ -126,7 +126,7 @@ impl Env {
         let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
         let auth = build_auth(
-            &renderer,
+            renderer,
             &vars,
             &profile,
             &profile_name,

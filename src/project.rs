@@ -260,7 +260,7 @@ pub fn load_profile_file(path: &Path) -> Result<LoadedProfile, Vec<InputError>> 
 pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError>> {
     let profile: Profile = parse_yaml(&source).map_err(|e| vec![e])?;
     let mut problems = Vec::new();
-    let renderer = Renderer::new();
+    let renderer = Renderer::shared();
     let mut check = |s: &Spanned<String>| {
         if let Err(e) = renderer.check_str(&s.value, source.origin(s)) {
             problems.push(InputError::at(e.place, e.message));
@@ -347,7 +347,7 @@ fn validate_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
             "a flow needs at least one step",
         ));
     }
-    let renderer = Renderer::new();
+    let renderer = Renderer::shared();
     for step in &flow.steps {
         for v in step.value.vars.values() {
             if let Err(e) = renderer.check_value(&v.value, src.origin(v)) {
@@ -385,7 +385,7 @@ pub fn prepare_request(
     source: SourceFile,
 ) -> Result<PreparedRequest, Vec<InputError>> {
     let mut problems = Vec::new();
-    let renderer = Renderer::new();
+    let renderer = Renderer::shared();
 
     let method = match &file.method {
         None => reqwest::Method::GET,

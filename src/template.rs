@@ -92,6 +92,13 @@ impl Default for Renderer {
 }
 
 impl Renderer {
+    /// One renderer for the whole process, for syntax checks while loading files
+    /// (`runner check` loads thousands).
+    pub fn shared() -> &'static Renderer {
+        static SHARED: std::sync::OnceLock<Renderer> = std::sync::OnceLock::new();
+        SHARED.get_or_init(Renderer::new)
+    }
+
     pub fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
