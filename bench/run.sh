@@ -4,7 +4,8 @@
 #   bench/run.sh b1 b3      a subset
 # Environment: RUNS (default 10) for fast workloads; RUNS_SLOW (default 5) for the
 # seconds-long ones; BENCH_KEEP=1 keeps the temp dir; BENCH_NO_INSTALL=1 skips
-# installing peers; RESULTS_OUT=DIR keeps the JSON exports; CARGO_TARGET_DIR as usual.
+# installing peers; BENCH_NO_BUILD=1 skips the release build; RESULTS_OUT=DIR keeps
+# the JSON exports; CARGO_TARGET_DIR as usual.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -33,8 +34,12 @@ done
 
 install_peers
 
-log "cargo build --release"
-(cd "$REPO" && cargo build --release >&2)
+if [ "${BENCH_NO_BUILD:-0}" = 1 ]; then
+  log "BENCH_NO_BUILD=1: using the runner binary already built"
+else
+  log "cargo build --release"
+  (cd "$REPO" && cargo build --release >&2)
+fi
 RUNNER="${CARGO_TARGET_DIR:-$REPO/target}/release/runner"
 [ -x "$RUNNER" ] || { warn "no binary at $RUNNER"; exit 1; }
 # Peers and runner alike: loopback only, no proxy in the way.
