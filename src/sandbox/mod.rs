@@ -4,6 +4,7 @@
 //! `sandbox: true`, and by the tests. Knows nothing else of the crate.
 
 mod api;
+mod big;
 mod clock;
 mod collection;
 mod control;
@@ -239,6 +240,7 @@ fn router(state: AppState) -> Router {
         .route("/oauth/v2/token", post(oauth::token))
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/revoke", post(control::revoke))
+        .route("/_sandbox/big", get(big::big))
         .route("/_sandbox/echo", any(control::echo))
         .route("/_sandbox/echo/{*rest}", any(control::echo))
         .merge(api)

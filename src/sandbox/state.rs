@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use serde::Serialize;
 
 use super::SandboxOptions;
+use super::big::BigDocuments;
 use super::clock::Clock;
 use super::collection::Collection;
 use super::seed;
@@ -27,6 +28,8 @@ pub(crate) struct Shared {
     pub documents: Arc<RwLock<Collection>>,
     /// Every collection, assets first; each gets list and get routes.
     pub collections: Vec<Arc<RwLock<Collection>>>,
+    /// Large documents for `GET /_sandbox/big`, generated on first request.
+    pub big: BigDocuments,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             reports,
             documents,
             collections,
+            big: BigDocuments::default(),
         }))
     }
 }

@@ -1049,3 +1049,34 @@ async fn documents_are_uploaded_as_multipart() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "uploads need a token too");
 }
+
+#[tokio::test]
+async fn big_documents_need_no_token_and_are_served_again_from_memory() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let response = h
+            .http
+            .get(h.url("/_sandbox/big?mb=1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        bodies.push(response.bytes().await.unwrap());
+    }
+    assert!(bodies[0].len() >= 1024 * 1024);
+    assert_eq!(bodies[0], bodies[1]);
+    let doc: Value = serde_json::from_slice(&bodies[0]).unwrap();
+    assert_eq!(doc["total_items"], doc["items"].as_array().unwrap().len());
+    let (status, answer) = split(
+        h.http
+            .get(h.url("/_sandbox/big?mb=0"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["error"], "invalid_request");
+}
