@@ -168,6 +168,7 @@ pub async fn run_request(
                 max_pages: pg.and_then(|p| p.max_pages).unwrap_or(1000).max(1),
                 concurrency: overrides.concurrency.unwrap_or(DEFAULT_PAGE_CONCURRENCY),
                 page_param: pg.and_then(|p| p.page_param.as_deref()).unwrap_or("page"),
+                raw: matches!(items, Items::Stream(_)),
             };
             let send_page =
                 |r: RenderedRequest| -> std::pin::Pin<
@@ -180,16 +181,20 @@ pub async fn run_request(
                 Items::Stream(o) => Some(o),
                 Items::Keep => None,
             };
-            let mut sink = |page: Vec<Value>| -> Result<(), Error> {
-                match out.as_deref_mut() {
-                    Some(o) => {
-                        for item in &page {
-                            write_or_pipe(o.json_line(item))?;
-                        }
+            let mut sink = |page: paginate::PageItems<'_>| -> Result<(), Error> {
+                match (out.as_deref_mut(), page) {
+                    (Some(o), page) => {
+                        write_or_pipe(o.items(page))?;
                         write_or_pipe(o.flush())
                     }
-                    None => {
-                        kept.extend(page);
+                    (None, paginate::PageItems::Values(items)) => {
+                        kept.extend(items);
+                        Ok(())
+                    }
+                    (None, paginate::PageItems::Raw(items)) => {
+                        for raw in items {
+                            kept.push(serde_json::from_str(raw.get()).unwrap_or(Value::Null));
+                        }
                         Ok(())
                     }
                 }
@@ -227,6 +232,16 @@ pub async fn run_request(
         failures,
         streamed,
     })
+}
+
+/// Frees a large response on another thread: a 100 MB JSON tree takes longer to free
+/// than to use, and the process often exits right after (a detached thread does not
+/// hold the exit up).
+fn drop_large(outcome: Outcome) {
+    const LARGE: usize = 8 * 1024 * 1024;
+    if outcome.exchange.body.len() >= LARGE {
+        std::thread::spawn(move || drop(outcome));
+    }
 }
 
 fn write_or_pipe(r: std::io::Result<()>) -> Result<(), Error> {
@@ -336,7 +351,9 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
             time: started.elapsed(),
             failure,
         });
-        failed.extend(result?.failures);
+        let mut outcome = result?;
+        failed.append(&mut outcome.failures);
+        drop_large(outcome);
     }
     if failed.is_empty() {
         Ok(0)
@@ -544,6 +561,9 @@ async fn exec_bulk(
                 time: result.elapsed,
                 failure: result.error.clone(),
             });
+            if args.output == OutputMode::None {
+                return Ok(());
+            }
             write_or_pipe(out.json_line(&result.to_json()))
         },
     )

@@ -47,6 +47,31 @@ impl Output {
         self.out.write_all(b"\n")
     }
 
+    /// A page's items as JSON lines. Raw items are written as the server sent them,
+    /// unless they span lines.
+    pub fn items(&mut self, page: crate::paginate::PageItems<'_>) -> std::io::Result<()> {
+        match page {
+            crate::paginate::PageItems::Values(items) => {
+                for item in &items {
+                    self.json_line(item)?;
+                }
+            }
+            crate::paginate::PageItems::Raw(items) => {
+                for raw in items {
+                    let text = raw.get();
+                    if text.contains(['\n', '\r']) {
+                        let v: Value = serde_json::from_str(text).map_err(std::io::Error::other)?;
+                        self.json_line(&v)?;
+                    } else {
+                        self.out.write_all(text.as_bytes())?;
+                        self.out.write_all(b"\n")?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }

@@ -2,12 +2,13 @@
 //! concurrently once the first page tells how many there are. Items go to a sink as
 //! pages arrive, so memory grows with the items kept, never with page bodies.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::StreamExt;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::extract;
@@ -28,6 +29,97 @@ pub struct Paging<'a> {
     /// Pages in flight at once in page-number mode.
     pub concurrency: usize,
     pub page_param: &'a str,
+    /// The sink writes items as they are: pages whose paths are plain member names
+    /// (`$.items`, `$.next_page`) are then read without building their items' trees.
+    pub raw: bool,
+}
+
+/// One page's items: parsed, or each item's JSON text as the server sent it.
+pub enum PageItems<'a> {
+    Values(Vec<Value>),
+    Raw(Vec<&'a RawValue>),
+}
+
+/// Where each page's items go, in order.
+pub type Sink<'s> = dyn FnMut(PageItems<'_>) -> Result<(), Error> + 's;
+
+/// The member names of a path that is only names (`$.a.b`), if that is all it is.
+fn member_chain(path: &extract::Path) -> Option<Vec<String>> {
+    let rest = path.text().strip_prefix("$.")?;
+    let names: Vec<String> = rest.split('.').map(str::to_string).collect();
+    let plain = |n: &String| {
+        !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !n.starts_with(|c: char| c.is_ascii_digit())
+    };
+    names.iter().all(plain).then_some(names)
+}
+
+/// The member chains of a page read raw: items, and the next link if paging by links.
+struct RawChains {
+    items: Vec<String>,
+    next: Option<Vec<String>>,
+}
+
+impl RawChains {
+    fn of(paging: &Paging<'_>) -> Option<RawChains> {
+        if !paging.raw {
+            return None;
+        }
+        let next = match &paging.paths.next_url {
+            Some(p) => Some(member_chain(p)?),
+            None => None,
+        };
+        Some(RawChains {
+            items: member_chain(&paging.paths.items)?,
+            next,
+        })
+    }
+}
+
+/// The node at `chain` below the top-level object `root`: `None` when it is absent.
+fn member<'b>(root: &HashMap<String, &'b RawValue>, chain: &[String]) -> Option<&'b RawValue> {
+    let (first, rest) = chain.split_first()?;
+    let mut cur = *root.get(first)?;
+    for key in rest {
+        let map: HashMap<String, &'b RawValue> = serde_json::from_str(cur.get()).ok()?;
+        cur = *map.get(key)?;
+    }
+    Some(cur)
+}
+
+/// A page's next link and items, read raw; `None` when the page is not of the shape
+/// that allows it (then it is parsed whole, with the same result).
+fn raw_page<'b>(chains: &RawChains, bytes: &'b [u8]) -> Option<(Option<String>, PageItems<'b>)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let root: HashMap<String, &'b RawValue> = serde_json::from_str(text).ok()?;
+    let items: Vec<&'b RawValue> = match member(&root, &chains.items) {
+        Some(raw) => serde_json::from_str(raw.get()).ok()?,
+        None => Vec::new(),
+    };
+    let next = chains
+        .next
+        .as_ref()
+        .and_then(|c| member(&root, c))
+        .and_then(|raw| match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::String(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        });
+    Some((next, PageItems::Raw(items)))
+}
+
+/// A page's next link and items.
+fn read_page<'b>(
+    paths: &PaginatePaths,
+    chains: Option<&RawChains>,
+    bytes: &'b [u8],
+) -> (Option<String>, PageItems<'b>) {
+    if let Some(parts) = chains.and_then(|c| raw_page(c, bytes)) {
+        return parts;
+    }
+    let body: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    let next = next_link(paths, &body);
+    (next, PageItems::Values(take_items(&paths.items, body)))
 }
 
 /// Sends one page request (with the session's authentication).
@@ -93,17 +185,28 @@ pub async fn follow(
     first_body: Value,
     send: &SendPage<'_>,
     check: &dyn Fn(&Exchange) -> Option<String>,
-    sink: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
+    sink: &mut Sink<'_>,
 ) -> Result<Paged, Error> {
     let paths = paging.paths;
+    let chains = RawChains::of(paging);
     let total = paths
         .total_pages
         .as_ref()
         .and_then(|p| p.extract(&first_body).as_u64());
     let next = next_link(paths, &first_body);
-    sink(take_items(&paths.items, first_body))?;
+    sink(PageItems::Values(take_items(&paths.items, first_body)))?;
     if let Some(total) = total {
-        return numbered(paging, first_req, first, total, send, check, sink).await;
+        return numbered(
+            paging,
+            chains.as_ref(),
+            first_req,
+            first,
+            total,
+            send,
+            check,
+            sink,
+        )
+        .await;
     }
     let mut last = first;
     let mut current = first_req.url.clone();
@@ -138,9 +241,9 @@ pub async fn follow(
                 failure: Some(f),
             });
         }
-        let body = parse(&ex);
-        next = next_link(paths, &body);
-        sink(take_items(&paths.items, body))?;
+        let (link, items) = read_page(paths, chains.as_ref(), &ex.body);
+        sink(items)?;
+        next = link;
         last = ex;
     }
     Ok(Paged {
@@ -151,14 +254,16 @@ pub async fn follow(
 }
 
 /// Pages 2..=total, `concurrency` at a time, delivered in order.
+#[allow(clippy::too_many_arguments)]
 async fn numbered(
     paging: &Paging<'_>,
+    chains: Option<&RawChains>,
     first_req: &RenderedRequest,
     first: Exchange,
     total: u64,
     send: &SendPage<'_>,
     check: &dyn Fn(&Exchange) -> Option<String>,
-    sink: &mut dyn FnMut(Vec<Value>) -> Result<(), Error>,
+    sink: &mut Sink<'_>,
 ) -> Result<Paged, Error> {
     let last_page = total.min(u64::from(paging.max_pages)) as u32;
     let mut results = futures_util::stream::iter(2..=last_page)
@@ -182,7 +287,7 @@ async fn numbered(
                 failure: Some(f),
             });
         }
-        sink(take_items(&paging.paths.items, parse(&ex)))?;
+        sink(read_page(paging.paths, chains, &ex.body).1)?;
         last = ex;
     }
     Ok(Paged {
@@ -209,10 +314,6 @@ fn page_request(first: &RenderedRequest, url: url::Url, numbered: bool) -> Rende
     }
 }
 
-fn parse(ex: &Exchange) -> Value {
-    serde_json::from_slice(&ex.body).unwrap_or(Value::Null)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +328,41 @@ mod tests {
         );
         let u = url::Url::parse("http://h/a").unwrap();
         assert_eq!(page_url(&u, "p", 2).as_str(), "http://h/a?p=2");
+    }
+
+    #[test]
+    fn raw_pages_give_what_parsed_pages_give() {
+        let paths = PaginatePaths {
+            next_url: Some(extract::Path::parse("$.links.next").unwrap()),
+            total_pages: None,
+            items: extract::Path::parse("$.data.items").unwrap(),
+        };
+        let chains = RawChains {
+            items: vec!["data".into(), "items".into()],
+            next: Some(vec!["links".into(), "next".into()]),
+        };
+        let pages = [
+            r#"{"data": {"items": [{"id": 1, "t": "a\nb"}, 2, "x"]}, "links": {"next": "/p2"}}"#,
+            r#"{"data": {"items": []}, "links": {"next": null}}"#,
+            r#"{"data": {}, "links": {"next": ""}}"#,
+            r#"{"data": {"items": {"not": "a list"}}}"#,
+            r#"[1, 2]"#,
+        ];
+        for page in pages {
+            let (raw_next, raw_items) = read_page(&paths, Some(&chains), page.as_bytes());
+            let (next, items) = read_page(&paths, None, page.as_bytes());
+            assert_eq!(raw_next, next, "{page}");
+            let as_values = |items: PageItems<'_>| match items {
+                PageItems::Values(v) => v,
+                PageItems::Raw(r) => r
+                    .iter()
+                    .map(|x| serde_json::from_str(x.get()).unwrap())
+                    .collect(),
+            };
+            assert_eq!(as_values(raw_items), as_values(items), "{page}");
+        }
+        assert!(member_chain(&extract::Path::parse("$.items[*]").unwrap()).is_none());
+        assert!(member_chain(&extract::Path::parse("$['items']").unwrap()).is_none());
     }
 
     #[test]

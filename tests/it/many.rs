@@ -303,7 +303,9 @@ fn json_lines_and_json_array_data_with_typed_fields() {
 
 #[test]
 fn a_token_expiring_during_a_bulk_run_is_refreshed_without_reuse() {
-    let sb = SandboxProc::start(&["--access-ttl", "2", "--latency", "10"]);
+    // 250 rows x 20 ms at 4 in flight take over a second; a 1 s token is used for
+    // half a second.
+    let sb = SandboxProc::start(&["--access-ttl", "1", "--latency", "20"]);
     let p = Project::with_sandbox(&sb.url);
     p.write("requests/get.yaml", "url: \"/assets/{{ id }}\"\n");
     let mut csv = String::from("id\n");
