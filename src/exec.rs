@@ -86,6 +86,9 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
 
 fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
     tracing::info!("> {} {}", req.method, req.url);
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
     for (k, v) in &req.headers {
         if preview::is_sensitive_header(k) {
             tracing::debug!("> {k}: ***");
@@ -99,6 +102,9 @@ fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
 }
 
 fn log_response(ex: &Exchange) {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return;
+    }
     tracing::info!(
         "< {} ({} ms, {} bytes{})",
         ex.status_line(),
@@ -135,6 +141,8 @@ fn parse_json_body(ex: &Exchange) -> Option<Value> {
 pub enum Items<'o> {
     Keep,
     Stream(&'o mut Output),
+    /// Nobody will see the body (a bulk row): parse it only for extract or expect.
+    Discard,
 }
 
 /// Runs one request file: render, send, follow pages, extract, check expectations.
@@ -148,7 +156,16 @@ pub async fn run_request(
     let rendered = render_request(env, req, vars, overrides)?;
     let use_auth = req.file.auth == crate::model::request::RequestAuth::Profile;
     let first = send(env, &rendered, use_auth).await?;
-    let first_body = parse_json_body(&first);
+    // A bulk row shows only what it extracts: its body is parsed only when needed.
+    let need_body = !matches!(items, Items::Discard)
+        || !req.extract.is_empty()
+        || !req.expect_paths.is_empty()
+        || req.paginate.is_some();
+    let first_body = if need_body {
+        parse_json_body(&first)
+    } else {
+        None
+    };
     let mut failures = Vec::new();
     if let Some(f) = status_failure(req, &first) {
         failures.push(f);
@@ -179,7 +196,7 @@ pub async fn run_request(
             let streaming = matches!(items, Items::Stream(_));
             let mut out = match items {
                 Items::Stream(o) => Some(o),
-                Items::Keep => None,
+                Items::Keep | Items::Discard => None,
             };
             let mut sink = |page: paginate::PageItems<'_>| -> Result<(), Error> {
                 match (out.as_deref_mut(), page) {
@@ -554,13 +571,15 @@ async fn exec_bulk(
             if !result.ok {
                 failed_rows.push(row.number);
             }
-            report.push(Case {
-                name: format!("row {}", row.number),
-                file: file.display().to_string(),
-                status: result.status,
-                time: result.elapsed,
-                failure: result.error.clone(),
-            });
+            if !args.report.is_empty() {
+                report.push(Case {
+                    name: format!("row {}", row.number),
+                    file: file.display().to_string(),
+                    status: result.status,
+                    time: result.elapsed,
+                    failure: result.error.clone(),
+                });
+            }
             if args.output == OutputMode::None {
                 return Ok(());
             }
@@ -609,7 +628,7 @@ async fn run_row(
         vars.set(k.clone(), v.clone());
     }
     let outcome = match doc {
-        Document::Request(req) => run_request(env, req, &vars, overrides, Items::Keep).await,
+        Document::Request(req) => run_request(env, req, &vars, overrides, Items::Discard).await,
         Document::Flow(flow, src) => run_flow(env, flow, src, &mut vars, overrides, 1).await,
     };
     Ok(match outcome {
