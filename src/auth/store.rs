@@ -191,12 +191,14 @@ impl TokenStore {
         };
         let data = serde_json::to_vec_pretty(tokens)
             .map_err(|e| AuthError::Store(format!("cannot encode tokens: {e}")))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&self.temp_prefix)
-            .suffix(".tmp")
-            .permissions(private_file_permissions())
-            .tempfile_in(dir)
-            .map_err(|e| fail("temp file", e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&self.temp_prefix).suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o600));
+        }
+        let mut tmp = builder.tempfile_in(dir).map_err(|e| fail("temp file", e))?;
         tmp.write_all(&data).map_err(|e| fail("write", e))?;
         tmp.as_file().sync_all().map_err(|e| fail("fsync", e))?;
         tmp.persist(&self.file)
@@ -277,19 +279,6 @@ impl TokenStore {
             }
         }
     }
-}
-
-#[cfg(unix)]
-fn private_file_permissions() -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::Permissions::from_mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn private_file_permissions() -> std::fs::Permissions {
-    std::fs::metadata(".")
-        .map(|m| m.permissions())
-        .unwrap_or_else(|_| unreachable!())
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
