@@ -32,19 +32,12 @@ fn main() -> ExitCode {
     runner::logging::init(cli.global.verbose, cli.global.quiet, color);
     // A single-threaded runtime starts fastest; the sandbox server needs threads only
     // when it is the command.
-    // The sandbox serves many clients. A bulk run keeps many requests in flight:
-    // with a second worker, hyper's connection tasks run beside the rows' own work.
-    let threads = match &cli.command {
-        runner::cli::Command::Sandbox(_) => Some(0),
-        runner::cli::Command::Exec(a) if a.data.is_some() => Some(2),
-        _ => None,
-    };
-    let runtime = if let Some(n) = threads {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        if n > 0 {
-            b.worker_threads(n);
-        }
-        b.enable_all().build()
+    // The sandbox serves many clients; everything else runs on one thread (measured:
+    // a second worker made bulk runs slower on this 2-core machine, see BENCHMARKS.md).
+    let runtime = if matches!(cli.command, runner::cli::Command::Sandbox(_)) {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
     } else {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
