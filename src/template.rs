@@ -17,6 +17,9 @@ const FUEL: u64 = 2_000_000;
 /// The largest file `file()` reads.
 const FILE_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// The variable a single expression's value is captured in.
+const RESULT_VAR: &str = "__runner_value__";
+
 /// The name of the hidden variable holding the directory `file()` resolves against.
 const DIR_VAR: &str = "__runner_dir__";
 
@@ -104,6 +107,9 @@ impl Renderer {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_fuel(Some(FUEL));
+        // A template's name is its source: the environment compiles each distinct
+        // template string once and keeps it, so a bulk run renders, not parses, per row.
+        env.set_loader(|source| Ok(Some(source.to_string())));
         env.set_recursion_limit(64);
         env.add_function("env", env_fn);
         env.add_function("file", file_fn);
@@ -133,7 +139,7 @@ impl Renderer {
         }
         let tmpl = self
             .env
-            .template_from_str(source)
+            .get_template(source)
             .map_err(|e| self.error(e, source, vars, origin, None))?;
         tmpl.render(vars.context(dir))
             .map_err(|e| self.error(e, source, vars, origin, Some(&tmpl)))
@@ -214,18 +220,27 @@ impl Renderer {
         dir: &Path,
         origin: Origin<'_>,
     ) -> Result<Json, TemplateError> {
-        let compiled = self
+        // `{% set %}` keeps the expression's type; the wrapper is cached like any template.
+        let wrapper = format!("{{% set {RESULT_VAR} = ({expr}) %}}");
+        let tmpl = self
             .env
-            .compile_expression(expr)
+            .get_template(&wrapper)
             .map_err(|e| self.error(e, source, vars, origin, None))?;
-        let value = compiled.eval(vars.context(dir)).map_err(|e| {
-            let names = compiled.undeclared_variables(false);
-            self.error_with_names(e, source, vars, origin, names)
-        })?;
+        let names = || {
+            let mut n = tmpl.undeclared_variables(false);
+            n.remove(RESULT_VAR);
+            n
+        };
+        let captured = tmpl
+            .render_captured(vars.context(dir))
+            .map_err(|e| self.error_with_names(e, source, vars, origin, names()))?;
+        let value = captured
+            .state()
+            .lookup(RESULT_VAR)
+            .unwrap_or(Value::UNDEFINED);
         if value.is_undefined() {
-            let names = compiled.undeclared_variables(false);
             let err = minijinja::Error::from(ErrorKind::UndefinedError);
-            return Err(self.error_with_names(err, source, vars, origin, names));
+            return Err(self.error_with_names(err, source, vars, origin, names()));
         }
         serde_json::to_value(&value).map_err(|e| TemplateError {
             place: locate(origin, source, 1),
