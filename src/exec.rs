@@ -179,55 +179,15 @@ pub async fn run_request(
     }
     let (exchange, body, streamed) = match (&req.paginate, first_body) {
         (Some(paths), Some(body)) if failures.is_empty() => {
-            let pg = req.file.paginate.as_ref().map(|p| &p.value);
-            let paging = paginate::Paging {
+            let pages = Pages {
+                env,
+                req,
                 paths,
-                max_pages: pg.and_then(|p| p.max_pages).unwrap_or(1000).max(1),
-                concurrency: overrides.concurrency.unwrap_or(DEFAULT_PAGE_CONCURRENCY),
-                page_param: pg.and_then(|p| p.page_param.as_deref()).unwrap_or("page"),
-                raw: matches!(items, Items::Stream(_)),
+                rendered: &rendered,
+                use_auth,
+                overrides,
             };
-            let send_page =
-                |r: RenderedRequest| -> std::pin::Pin<
-                    Box<dyn std::future::Future<Output = Result<Exchange, Error>> + '_>,
-                > { Box::pin(async move { send(env, &r, use_auth).await }) };
-            let check = |ex: &Exchange| status_failure(req, ex);
-            let mut kept = Vec::new();
-            let streaming = matches!(items, Items::Stream(_));
-            let mut out = match items {
-                Items::Stream(o) => Some(o),
-                Items::Keep | Items::Discard => None,
-            };
-            let mut sink = |page: paginate::PageItems<'_>| -> Result<(), Error> {
-                match (out.as_deref_mut(), page) {
-                    (Some(o), page) => {
-                        write_or_pipe(o.items(page))?;
-                        write_or_pipe(o.flush())
-                    }
-                    (None, paginate::PageItems::Values(items)) => {
-                        kept.extend(items);
-                        Ok(())
-                    }
-                    (None, paginate::PageItems::Raw(items)) => {
-                        for raw in items {
-                            kept.push(serde_json::from_str(raw.get()).unwrap_or(Value::Null));
-                        }
-                        Ok(())
-                    }
-                }
-            };
-            let paged = paginate::follow(
-                &paging, &rendered, first, body, &send_page, &check, &mut sink,
-            )
-            .await?;
-            tracing::info!("{} pages", paged.pages);
-            if let Some(f) = paged.failure {
-                failures.push(f);
-                let b = parse_json_body(&paged.last);
-                (paged.last, b, false)
-            } else {
-                (paged.last, Some(Value::Array(kept)), streaming)
-            }
+            pages.follow(first, body, items, &mut failures).await?
         }
         (_, body) => (first, body, false),
     };
@@ -249,6 +209,88 @@ pub async fn run_request(
         failures,
         streamed,
     })
+}
+
+/// What following a request's pages needs.
+struct Pages<'a> {
+    env: &'a Env,
+    req: &'a PreparedRequest,
+    paths: &'a paginate::PaginatePaths,
+    rendered: &'a RenderedRequest,
+    use_auth: bool,
+    overrides: &'a Overrides,
+}
+
+impl Pages<'_> {
+    /// Follows the pages after `first`: the last exchange, the items kept (unless
+    /// they were streamed to `items`), and whether they were streamed.
+    async fn follow(
+        &self,
+        first: Exchange,
+        body: Value,
+        items: Items<'_>,
+        failures: &mut Vec<String>,
+    ) -> Result<(Exchange, Option<Value>, bool), Error> {
+        let pg = self.req.file.paginate.as_ref().map(|p| &p.value);
+        let mut out = match items {
+            Items::Stream(o) => Some(o),
+            Items::Keep | Items::Discard => None,
+        };
+        let streaming = out.is_some();
+        let paging = paginate::Paging {
+            paths: self.paths,
+            max_pages: pg.and_then(|p| p.max_pages).unwrap_or(1000).max(1),
+            concurrency: self
+                .overrides
+                .concurrency
+                .unwrap_or(DEFAULT_PAGE_CONCURRENCY),
+            page_param: pg.and_then(|p| p.page_param.as_deref()).unwrap_or("page"),
+            raw: streaming,
+        };
+        let (env, use_auth) = (self.env, self.use_auth);
+        let send_page = |r: RenderedRequest| -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Exchange, Error>> + '_>,
+        > { Box::pin(async move { send(env, &r, use_auth).await }) };
+        let check = |ex: &Exchange| status_failure(self.req, ex);
+        let mut kept = Vec::new();
+        let mut sink = |page: paginate::PageItems<'_>| -> Result<(), Error> {
+            match (out.as_deref_mut(), page) {
+                (Some(o), page) => {
+                    write_or_pipe(o.items(page))?;
+                    write_or_pipe(o.flush())
+                }
+                (None, paginate::PageItems::Values(items)) => {
+                    kept.extend(items);
+                    Ok(())
+                }
+                (None, paginate::PageItems::Raw(items)) => {
+                    for raw in items {
+                        kept.push(serde_json::from_str(raw.get()).unwrap_or(Value::Null));
+                    }
+                    Ok(())
+                }
+            }
+        };
+        let paged = paginate::follow(
+            &paging,
+            self.rendered,
+            first,
+            body,
+            &send_page,
+            &check,
+            &mut sink,
+        )
+        .await?;
+        tracing::info!("{} pages", paged.pages);
+        Ok(match paged.failure {
+            Some(f) => {
+                failures.push(f);
+                let b = parse_json_body(&paged.last);
+                (paged.last, b, false)
+            }
+            None => (paged.last, Some(Value::Array(kept)), streaming),
+        })
+    }
 }
 
 /// Frees a large response on another thread: a 100 MB JSON tree takes longer to free
