@@ -16,36 +16,35 @@ pub fn client_config(
     insecure: bool,
 ) -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier: Arc<dyn ServerCertVerifier> = if insecure {
-        Arc::new(AcceptAny(provider.clone()))
-    } else {
-        Arc::new(LazyPlatformVerifier {
-            provider: provider.clone(),
-            extra_roots,
-            inner: OnceLock::new(),
-        })
+    let verifier = Verifier {
+        provider: provider.clone(),
+        insecure,
+        extra_roots,
+        platform: OnceLock::new(),
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup: {e}"))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
 
-/// The platform verifier, created on first use.
+/// Checks servers' certificates with the platform verifier, created on first use, or
+/// accepts any certificate with `insecure` (handshake signatures are checked either way).
 #[derive(Debug)]
-struct LazyPlatformVerifier {
+struct Verifier {
     provider: Arc<CryptoProvider>,
+    insecure: bool,
     extra_roots: Vec<CertificateDer<'static>>,
-    inner: OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
+    platform: OnceLock<Result<rustls_platform_verifier::Verifier, rustls::Error>>,
 }
 
-impl LazyPlatformVerifier {
-    fn get(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
-        self.inner
+impl Verifier {
+    fn platform(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+        self.platform
             .get_or_init(|| {
                 rustls_platform_verifier::Verifier::new_with_extra_roots(
                     self.extra_roots.iter().cloned(),
@@ -57,7 +56,7 @@ impl LazyPlatformVerifier {
     }
 }
 
-impl ServerCertVerifier for LazyPlatformVerifier {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -66,8 +65,16 @@ impl ServerCertVerifier for LazyPlatformVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.get()?
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        if self.insecure {
+            return Ok(ServerCertVerified::assertion());
+        }
+        self.platform()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
     }
 
     fn verify_tls12_signature(
@@ -102,54 +109,5 @@ impl ServerCertVerifier for LazyPlatformVerifier {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
-    }
-}
-
-/// `http.insecure`: any certificate passes (signatures are still checked).
-#[derive(Debug)]
-struct AcceptAny(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
