@@ -134,18 +134,9 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
     // Eight processes at once after expiry: all succeed and, with reuse protection on,
     // no refresh token is ever presented twice (that would revoke the whole family).
     wait(Duration::from_millis(2100));
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            let mut c = p.cmd(&["exec", "requests/me.yaml"]);
-            c.env("DOT_SECRET", SECRET).env("DOT_PW", "");
-            c.stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        me_ok(&c.wait_with_output().unwrap().into(), "\"interop\"");
+    let no_password = [("DOT_SECRET", SECRET), ("DOT_PW", "")];
+    for r in p.run_at_once(8, &["exec", "requests/me.yaml"], &no_password) {
+        me_ok(&r, "\"interop\"");
     }
     let s4 = stats(&url);
     assert_eq!(s4["token_errors"], s0["token_errors"], "{s4}");
@@ -188,25 +179,15 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
         "url: \"/me?n={{ n }}\"\nextract: {user: $.username}\n",
     );
     let s6 = stats(&url);
-    let children: Vec<_> = (0..32)
-        .map(|_| {
-            let mut c = p.cmd(&[
-                "exec",
-                "requests/me_row.yaml",
-                "--data",
-                "rows.csv",
-                "--concurrency",
-                "2",
-            ]);
-            c.env("DOT_SECRET", SECRET).env("DOT_PW", "");
-            c.stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        let r: Run = c.wait_with_output().unwrap().into();
+    let bulk = [
+        "exec",
+        "requests/me_row.yaml",
+        "--data",
+        "rows.csv",
+        "--concurrency",
+        "2",
+    ];
+    for r in p.run_at_once(32, &bulk, &no_password) {
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(
             r.stdout

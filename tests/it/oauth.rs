@@ -115,17 +115,7 @@ fn sixteen_processes_with_an_expired_token_share_exactly_one_refresh() {
     let p = project(&sb, "");
     ok(&p.run(&["exec", "requests/list.yaml"]));
     wait(Duration::from_millis(5100));
-    let children: Vec<_> = (0..16)
-        .map(|_| {
-            p.cmd(&["exec", "requests/list.yaml"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        let r: crate::support::Run = c.wait_with_output().unwrap().into();
+    for r in p.run_at_once(16, &["exec", "requests/list.yaml"], &[]) {
         ok(&r);
     }
     let stats = sb.stats();
@@ -511,24 +501,15 @@ fn thirty_two_processes_share_one_session_under_load() {
     }
     p.write("ids.csv", &csv);
     ok(&p.run(&["exec", "requests/list.yaml"]));
-    let children: Vec<_> = (0..32)
-        .map(|_| {
-            p.cmd(&[
-                "exec",
-                "requests/get.yaml",
-                "--data",
-                "ids.csv",
-                "--concurrency",
-                "2",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-        })
-        .collect();
-    for c in children {
-        let r: crate::support::Run = c.wait_with_output().unwrap().into();
+    let bulk = [
+        "exec",
+        "requests/get.yaml",
+        "--data",
+        "ids.csv",
+        "--concurrency",
+        "2",
+    ];
+    for r in p.run_at_once(32, &bulk, &[]) {
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(
             r.stdout

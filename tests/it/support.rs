@@ -221,6 +221,26 @@ impl Project {
         c.output().expect("run runner").into()
     }
 
+    /// `n` copies of `runner ARGS` (with `env`) started at once, and what each gave.
+    pub fn run_at_once(&self, n: usize, args: &[&str], env: &[(&str, &str)]) -> Vec<Run> {
+        let children: Vec<_> = (0..n)
+            .map(|_| {
+                let mut c = self.cmd(args);
+                for (k, v) in env {
+                    c.env(k, v);
+                }
+                c.stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn runner")
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().expect("wait for runner").into())
+            .collect()
+    }
+
     /// Every token-cache file (not locks, not temp files).
     pub fn cache_files(&self) -> Vec<PathBuf> {
         let dir = self.state.path().join("tokens");
