@@ -125,15 +125,43 @@ fn log_response(ex: &Exchange) {
     }
 }
 
-fn parse_json_body(ex: &Exchange) -> Option<Value> {
-    if ex.body.is_empty() {
-        return None;
-    }
+/// The body's text if it may be JSON: a JSON content type, or it starts like JSON.
+fn json_text(ex: &Exchange) -> Option<&[u8]> {
     let looks_json = ex.is_json() || matches!(ex.body.first(), Some(b'{' | b'['));
-    if !looks_json {
-        return None;
-    }
-    serde_json::from_slice(&ex.body).ok()
+    (!ex.body.is_empty() && looks_json).then_some(&ex.body[..])
+}
+
+fn parse_json_body(ex: &Exchange) -> Option<Value> {
+    serde_json::from_slice(json_text(ex)?).ok()
+}
+
+/// From this size on, a body nobody shows is not parsed into a tree: `extract` and
+/// `expect.jsonpath` read it in one pass each (`Path::extract_json`), so its memory is
+/// the text and what the paths select.
+const ONE_PASS_MIN: usize = 1024 * 1024;
+
+/// `extract` and `expect.jsonpath` on a large body nobody shows, without its tree.
+fn extract_one_pass(req: &PreparedRequest, ex: &Exchange) -> (Option<Value>, Vec<String>) {
+    let text = json_text(ex).unwrap_or(b"");
+    let failures = if req.expect_paths.is_empty() {
+        Vec::new()
+    } else {
+        match extract::check_jsonpaths_json(text, &req.expect_paths) {
+            Some(f) => f.into_iter().map(|f| f.0).collect(),
+            None => vec!["expected a JSON body for expect.jsonpath".to_string()],
+        }
+    };
+    let extracted = (!req.extract.is_empty()).then(|| {
+        let mut map = serde_json::Map::new();
+        for (name, path) in &req.extract {
+            let v = path
+                .extract_json(text)
+                .unwrap_or_else(|| path.extract(&Value::Null));
+            map.insert(name.clone(), v);
+        }
+        Value::Object(map)
+    });
+    (extracted, failures)
 }
 
 /// Where a paginated request's items go: kept for `extract` and the output, or
@@ -141,7 +169,8 @@ fn parse_json_body(ex: &Exchange) -> Option<Value> {
 pub enum Items<'o> {
     Keep,
     Stream(&'o mut Output),
-    /// Nobody will see the body (a bulk row): parse it only for extract or expect.
+    /// Nobody will see the body (a bulk row, or a request printed as what it
+    /// extracts): parse it only for extract or expect, and a large one not into a tree.
     Discard,
 }
 
@@ -156,6 +185,24 @@ pub async fn run_request(
     let rendered = render_request(env, req, vars, overrides)?;
     let use_auth = req.file.auth == crate::model::request::RequestAuth::Profile;
     let first = send(env, &rendered, use_auth).await?;
+    if matches!(items, Items::Discard) && req.paginate.is_none() && first.body.len() >= ONE_PASS_MIN
+    {
+        tracing::info!(
+            "{} bytes: extract and expect read the body in one pass each",
+            first.body.len()
+        );
+        let (extracted, mut failures) = extract_one_pass(req, &first);
+        if let Some(f) = status_failure(req, &first) {
+            failures.insert(0, f);
+        }
+        return Ok(Outcome {
+            exchange: first,
+            body: None,
+            extracted,
+            failures,
+            streamed: false,
+        });
+    }
     // A bulk row shows only what it extracts: its body is parsed only when needed.
     let need_body = !matches!(items, Items::Discard)
         || !req.extract.is_empty()
@@ -435,8 +482,12 @@ async fn exec_file(job: &Job<'_>, file: &Path, out: &mut Output) -> Result<Outco
             // JSON lines of a paginated request stream as pages arrive, unless
             // `extract` needs them all.
             let stream = args.output == OutputMode::Jsonl && req.extract.is_empty();
+            // `-o json` shows the body beside what was extracted; the other modes
+            // show only the extracted values when there are any.
             let items = if stream {
                 Items::Stream(&mut *out)
+            } else if !req.extract.is_empty() && args.output != OutputMode::Json {
+                Items::Discard
             } else {
                 Items::Keep
             };

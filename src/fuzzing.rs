@@ -69,3 +69,18 @@ pub fn template(input: &str) {
     );
     let _ = renderer.check_str(tmpl, origin);
 }
+
+/// A JSONPath on the first line, a JSON text after it: when both parse, the one-pass
+/// extraction of large bodies must give what the tree gives. Panics when they differ
+/// (a differential check: that is the bug the fuzzer looks for).
+pub fn extract(input: &str) {
+    let (path, json) = input.split_once('\n').unwrap_or((input, ""));
+    let Ok(path) = crate::extract::Path::parse(path) else {
+        return;
+    };
+    let tree = serde_json::from_str::<serde_json::Value>(json)
+        .map(|doc| path.extract(&doc))
+        .ok();
+    let one_pass = path.extract_json(json.as_bytes());
+    assert_eq!(one_pass, tree, "{} over {json}", path.text());
+}

@@ -13,6 +13,7 @@ fn jsonpath_compliance_suite() {
     let suite: Value = serde_json::from_str(&text).unwrap();
     let tests = suite["tests"].as_array().unwrap();
     let mut failures = Vec::new();
+    let mut one_pass = 0;
     for t in tests {
         let name = t["name"].as_str().unwrap_or("?");
         let selector = t["selector"].as_str().unwrap();
@@ -39,7 +40,19 @@ fn jsonpath_compliance_suite() {
         if !ok {
             failures.push(format!("{name}: {selector} gave {got}"));
         }
+        // The one-pass evaluation of large responses must agree with the tree.
+        let text = serde_json::to_vec(&t["document"]).unwrap();
+        let tree = path.extract(&t["document"]);
+        match path.extract_json(&text) {
+            Some(v) if v == tree => {}
+            other => failures.push(format!(
+                "{name}: {selector} in one pass gave {other:?}, the tree {tree}"
+            )),
+        }
+        one_pass += usize::from(path.is_one_pass());
     }
+    eprintln!("{one_pass} cases ran in one pass");
+    assert!(one_pass > 350, "only {one_pass} cases ran in one pass");
     assert!(tests.len() > 700, "suite has {} cases", tests.len());
     assert!(
         failures.is_empty(),

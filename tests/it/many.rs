@@ -387,3 +387,64 @@ fn a_server_that_never_answers_hits_the_timeout() {
     assert!(started.elapsed() < Duration::from_secs(3));
     hold.join().unwrap();
 }
+
+#[test]
+fn a_large_response_is_extracted_in_one_pass_as_from_the_whole_tree() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    let url = format!("{}/_sandbox/big?mb=2", sb.url);
+    p.write(
+        "requests/whole.yaml",
+        &format!("url: \"{url}\"\nauth: none\n"),
+    );
+    let whole = p.run(&["exec", "requests/whole.yaml"]);
+    assert_eq!(whole.code, 0, "{}", whole.stderr);
+    let doc = whole.json();
+    let items = doc["items"].as_array().unwrap();
+    let active: Vec<Value> = items
+        .iter()
+        .filter(|i| i["status"] == "active")
+        .map(|i| i["id"].clone())
+        .collect();
+    assert!(active.len() > 1000 && active.len() < items.len());
+    let total = &doc["total_items"];
+
+    p.write(
+        "requests/ids.yaml",
+        &format!(
+            "url: \"{url}\"\nauth: none\n\
+             extract: {{ids: \"$.items[?@.status=='active'].id\", total: $.total_items, \
+             third: \"$.items[2].name\", deep: \"$..tags[1]\", none: \"$.items[?@.status=='gone']\"}}\n\
+             expect: {{status: 200, jsonpath: {{\"$.total_items\": {total}}}}}\n"
+        ),
+    );
+    let r = p.run(&["exec", "requests/ids.yaml", "-v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("in one pass"), "{}", r.stderr);
+    let deep: Vec<Value> = items.iter().map(|i| i["tags"][1].clone()).collect();
+    assert_eq!(
+        r.json(),
+        json!({"ids": active, "total": total, "third": items[2]["name"], "deep": deep, "none": []})
+    );
+
+    // An expectation that fails names the path and what it found.
+    p.write(
+        "requests/wrong.yaml",
+        &format!("url: \"{url}\"\nauth: none\nextract: {{total: $.total_items}}\nexpect: {{jsonpath: {{\"$.total_items\": 1}}}}\n"),
+    );
+    let r = p.run(&["exec", "requests/wrong.yaml"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("expected $.total_items to be 1, got {total}")),
+        "{}",
+        r.stderr
+    );
+
+    // `-o json` shows the body beside the extracted values.
+    let r = p.run(&["exec", "requests/ids.yaml", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["body"]["items"].as_array().unwrap().len(), items.len());
+    assert_eq!(v["extract"]["total"], *total);
+}
