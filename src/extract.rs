@@ -26,9 +26,9 @@ pub struct Path {
 
 impl Path {
     pub fn parse(text: &str) -> Result<Path, ExtractError> {
-        let compiled = JsonPath::parse(text).map_err(|e| ExtractError {
+        let compiled = parse_query(text).map_err(|reason| ExtractError {
             path: text.to_string(),
-            reason: e.to_string(),
+            reason,
         })?;
         Ok(Path {
             text: text.to_string(),
@@ -99,6 +99,32 @@ impl Path {
     }
 }
 
+/// `JsonPath::parse`, minus its one panic: serde_json_path 0.7.2 parses `\\u` escapes
+/// with a streaming `nom` parser, and a path that ends inside one (`$["\\u`) reaches
+/// an `unreachable!`. Only an unclosed string can end there, and no valid path has
+/// one, so those are refused first.
+fn parse_query(text: &str) -> Result<JsonPath, String> {
+    let mut open: Option<(char, usize)> = None;
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (open, c) {
+            (None, '\'' | '"') => open = Some((c, i)),
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some((q, _)), c) if c == q => open = None,
+            _ => {}
+        }
+    }
+    if let Some((_, at)) = open {
+        return Err(format!(
+            "the string literal at position {} is not closed",
+            at + 1
+        ));
+    }
+    JsonPath::parse(text).map_err(|e| e.to_string())
+}
+
 /// How to evaluate a path in one pass over a JSON text without building the whole
 /// tree: walk down the leading member names, then build only the node they reach or,
 /// for a wildcard or filter over its children, one child at a time. Only paths whose
@@ -162,7 +188,7 @@ impl Plan {
             }
         }
         let rest = &text[i..];
-        let rooted = |s: &str| JsonPath::parse(&format!("${s}")).ok();
+        let rooted = |s: &str| parse_query(&format!("${s}")).ok();
         let target = if rest.starts_with(".*") || rest.starts_with("[*]") || rest.starts_with("[?")
         {
             if !single_selector(rest) {
@@ -586,7 +612,17 @@ mod tests {
 
     #[test]
     fn invalid_paths_are_errors() {
-        for bad in ["items", "$.items[", "$[?@.a ==]", " $"] {
+        for bad in [
+            "items",
+            "$.items[",
+            "$[?@.a ==]",
+            " $",
+            // Found by fuzzing: serde_json_path panics on these.
+            "$[\"\\u",
+            "$['\\uD83",
+            "$[?@.a == 'x\\u",
+            "$['a",
+        ] {
             assert!(Path::parse(bad).is_err(), "{bad}");
         }
     }

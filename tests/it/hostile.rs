@@ -48,6 +48,12 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     ),
     // Found by the request fuzzer: took seconds before the alias replay budget was cut.
     (
+        "request/fuzz_unclosed_escape.yaml",
+        Kind::Exec,
+        "the string literal at position 3 is not closed",
+        true,
+    ),
+    (
         "request/fuzz_slow_aliases.yaml",
         Kind::Exec,
         "expands too much through aliases",
@@ -602,5 +608,6 @@ fn fuzz_entry_points_survive_the_committed_corpus() {
         runner::fuzzing::profile(&text);
         runner::fuzzing::data(&bytes);
         runner::fuzzing::template(&text);
+        runner::fuzzing::extract(&text);
     }
 }
