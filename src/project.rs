@@ -377,6 +377,35 @@ pub struct PreparedRequest {
     pub extract: Vec<(String, extract::Path)>,
     pub expect_paths: Vec<(extract::Path, serde_json::Value)>,
     pub paginate: Option<PaginatePaths>,
+    /// The last URL resolved for this request: a bulk run whose URL does not change
+    /// from row to row parses it once.
+    pub url_cache: UrlCache,
+}
+
+/// One resolved URL, by the base and the rendered text it came from.
+#[derive(Debug, Default)]
+pub struct UrlCache(std::sync::Mutex<Option<(String, String, url::Url)>>);
+
+impl UrlCache {
+    /// The URL for `base` and `raw`: the cached one when both are unchanged, else
+    /// `resolve()`'s (then cached).
+    pub fn get_or_resolve<E>(
+        &self,
+        base: &str,
+        raw: &str,
+        resolve: impl FnOnce() -> Result<url::Url, E>,
+    ) -> Result<url::Url, E> {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((b, r, url)) = slot.as_ref()
+            && b == base
+            && r == raw
+        {
+            return Ok(url.clone());
+        }
+        let url = resolve()?;
+        *slot = Some((base.to_string(), raw.to_string(), url.clone()));
+        Ok(url)
+    }
 }
 
 /// Validates `file` and compiles its JSONPaths; every problem is reported.
@@ -514,6 +543,7 @@ pub fn prepare_request(
             extract: extract_paths,
             expect_paths,
             paginate,
+            url_cache: UrlCache::default(),
         })
     } else {
         Err(problems)

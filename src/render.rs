@@ -69,7 +69,12 @@ pub fn render_request(
     let dir = src.dir();
     let f = &req.file;
     let raw_url = r.render_str(&f.url.value, vars, &dir, src.origin(&f.url))?;
-    let mut url = resolve_url(env.base_url.as_ref(), &raw_url, src.place(&f.url))?;
+    let base = env.base_url.as_ref();
+    let mut url =
+        req.url_cache
+            .get_or_resolve(base.map_or("", |b| b.as_str()), &raw_url, || {
+                resolve_url(base, &raw_url, src.place(&f.url))
+            })?;
     if !f.query.is_empty() {
         let mut pairs = url.query_pairs_mut();
         for (k, v) in &f.query {

@@ -86,6 +86,9 @@ impl Vars {
 /// The one MiniJinja environment of a run.
 pub struct Renderer {
     env: Environment<'static>,
+    /// The names of the environment's globals and functions, which a variable of
+    /// the same name does not reach through [`Renderer::plain_lookup`].
+    globals: Vec<String>,
 }
 
 impl Default for Renderer {
@@ -115,7 +118,8 @@ impl Renderer {
         env.add_function("file", file_fn);
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now", now_fn);
-        Renderer { env }
+        let globals = env.globals().map(|(name, _)| name.to_string()).collect();
+        Renderer { env, globals }
     }
 
     /// Renders `source` to a string.
@@ -126,7 +130,7 @@ impl Renderer {
         dir: &Path,
         origin: Origin<'_>,
     ) -> Result<String, TemplateError> {
-        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+        if !has_markup(source) {
             return Ok(source.to_string());
         }
         if let Some(expr) = single_expression(source) {
@@ -194,7 +198,7 @@ impl Renderer {
 
     /// Checks the syntax of one template string.
     pub fn check_str(&self, source: &str, origin: Origin<'_>) -> Result<(), TemplateError> {
-        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+        if !has_markup(source) {
             return Ok(());
         }
         let vars = Vars::new();
@@ -220,6 +224,9 @@ impl Renderer {
         dir: &Path,
         origin: Origin<'_>,
     ) -> Result<Json, TemplateError> {
+        if let Some(value) = self.plain_lookup(expr, vars) {
+            return Ok(value.clone());
+        }
         // `{% set %}` keeps the expression's type; the wrapper is cached like any template.
         let wrapper = format!("{{% set {RESULT_VAR} = ({expr}) %}}");
         let tmpl = self
@@ -246,6 +253,29 @@ impl Renderer {
             place: locate(origin, source, 1),
             message: format!("template value cannot be used as data: {e}"),
         })
+    }
+
+    /// The value of `name` or `name.member…` when it names a variable that is set:
+    /// what MiniJinja would give, without running it (a bulk run renders `{{ column }}`
+    /// for every row). Anything else, a missing variable included (for its error),
+    /// goes through MiniJinja.
+    fn plain_lookup<'v>(&self, expr: &str, vars: &'v Vars) -> Option<&'v Json> {
+        let mut parts = expr.split('.');
+        let first = parts.next()?;
+        let reserved = matches!(first, "true" | "false" | "none" | "True" | "False" | "None")
+            || is_function(first)
+            || self.globals.iter().any(|g| g == first);
+        if !is_identifier(first) || reserved {
+            return None;
+        }
+        let mut value = vars.get(first)?;
+        for member in parts {
+            if !is_identifier(member) {
+                return None;
+            }
+            value = value.as_object()?.get(member)?;
+        }
+        Some(value)
     }
 
     fn error(
@@ -318,11 +348,25 @@ fn is_function(name: &str) -> bool {
     )
 }
 
+/// Whether `s` holds template markup: `{{`, `{%` or `{#`.
+pub fn has_markup(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'{' && matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')))
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
 /// The inner expression of a string that is exactly `{{ expression }}`.
 pub fn single_expression(s: &str) -> Option<&str> {
     let t = s.trim();
     let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+    if has_markup(inner) || inner.contains("}}") {
         return None;
     }
     let inner = inner.trim_start_matches('-').trim_end_matches('-');
@@ -411,6 +455,51 @@ mod tests {
         v.set("n", json!(5));
         v.set("name", json!("Pump"));
         v
+    }
+
+    #[test]
+    fn plain_names_give_what_minijinja_gives() {
+        let r = Renderer::new();
+        let mut v = vars();
+        v.set("text", json!("a \"quoted\" {{ not a template }}"));
+        v.set("big", json!(18446744073709551615u64));
+        v.set("neg", json!(-7));
+        v.set("pi", json!(3.25));
+        v.set("whole", json!(2.0));
+        v.set("yes", json!(true));
+        v.set("nothing", json!(null));
+        v.set("list", json!([1, "two", {"three": 3}]));
+        v.set("row", json!({"b": {"c": [1]}, "a": "x", "_id": 4}));
+        let o = origin("x");
+        let dir = Path::new(".");
+        for name in [
+            "text", "big", "neg", "pi", "whole", "yes", "nothing", "list", "row", "row.a",
+            "row.b.c", "row._id", "n", "name",
+        ] {
+            assert!(r.plain_lookup(name, &v).is_some(), "{name}");
+            // Parentheses make it an expression MiniJinja evaluates.
+            let fast = r.render_value(&json!(format!("{{{{ {name} }}}}")), &v, dir, o);
+            let slow = r.render_value(&json!(format!("{{{{ ({name}) }}}}")), &v, dir, o);
+            assert_eq!(fast.unwrap(), slow.unwrap(), "{name}");
+            let fast = r.render_str(&format!("<{{{{{name}}}}}>"), &v, dir, o);
+            let slow = r.render_str(&format!("<{{{{({name})}}}}>"), &v, dir, o);
+            assert_eq!(fast.unwrap(), slow.unwrap(), "{name} in a string");
+        }
+        // Missing names, keywords, functions and expressions take MiniJinja's path.
+        v.set("env", json!("shadowed?"));
+        for expr in [
+            "missing", "row.zz", "list.0", "true", "none", "env", "range", "n + 1",
+        ] {
+            assert!(r.plain_lookup(expr, &v).is_none(), "{expr}");
+        }
+        let e = r
+            .render_value(&json!("{{ missing }}"), &v, dir, o)
+            .unwrap_err();
+        assert!(
+            e.message.contains("undefined variable `missing`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
