@@ -84,7 +84,7 @@ impl Env {
         let dir = src.dir();
         let mut vars = Vars::new();
         for (k, v) in &profile.profile.vars {
-            let value = renderer.render_value(&v.value, &vars, &dir, src.origin(v))?;
+            let value = renderer.render_value(&v.value, &vars, dir, src.origin(v))?;
             vars.set(k.clone(), value);
         }
         let sandbox = if profile.profile.sandbox {
@@ -101,7 +101,7 @@ impl Env {
         };
         let base_url = match (&sandbox, &profile.profile.base_url) {
             (Some(sb), _) => Some(format!("{}/api/v1", sb.url())),
-            (None, Some(b)) => Some(renderer.render_str(&b.value, &vars, &dir, src.origin(b))?),
+            (None, Some(b)) => Some(renderer.render_str(&b.value, &vars, dir, src.origin(b))?),
             (None, None) => None,
         };
         let base_url = match base_url {
@@ -221,7 +221,7 @@ fn build_auth(
             Some(s) => Ok(Some(renderer.render_str(
                 &s.value,
                 vars,
-                &dir,
+                dir,
                 src.origin(s),
             )?)),
         }

@@ -584,7 +584,7 @@ fn preview_flow(
         for (k, v) in &step.value.vars {
             let value = env
                 .renderer
-                .render_value(&v.value, vars, &src.dir(), src.origin(v))?;
+                .render_value(&v.value, vars, src.dir(), src.origin(v))?;
             vars.set(k.clone(), value);
         }
         let path = src.dir().join(&step.value.run);
@@ -804,7 +804,7 @@ pub fn run_flow<'a>(
             for (k, v) in &step.value.vars {
                 let value = env
                     .renderer
-                    .render_value(&v.value, vars, &src.dir(), src.origin(v))?;
+                    .render_value(&v.value, vars, src.dir(), src.origin(v))?;
                 vars.set(k.clone(), value);
             }
             let doc = project::load_document(&path).map_err(|list| {

@@ -76,7 +76,7 @@ pub enum PartValue {
 #[derive(Debug, Clone)]
 pub struct Exchange {
     pub status: u16,
-    pub version: String,
+    pub version: &'static str,
     pub headers: Vec<(String, String)>,
     pub body: bytes::Bytes,
     pub elapsed: Duration,
@@ -269,7 +269,7 @@ impl Client {
         attempts: u32,
     ) -> Result<Exchange, HttpError> {
         let status = resp.status().as_u16();
-        let version = format!("{:?}", resp.version());
+        let version = version_name(resp.version());
         let headers = resp
             .headers()
             .iter()
@@ -312,6 +312,16 @@ impl Client {
             elapsed: started.elapsed(),
             attempts,
         })
+    }
+}
+
+fn version_name(v: reqwest::Version) -> &'static str {
+    match v {
+        reqwest::Version::HTTP_09 => "HTTP/0.9",
+        reqwest::Version::HTTP_10 => "HTTP/1.0",
+        reqwest::Version::HTTP_2 => "HTTP/2.0",
+        reqwest::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
     }
 }
 

@@ -81,10 +81,10 @@ impl SourceFile {
     }
 
     /// The directory relative paths in this file resolve against.
-    pub fn dir(&self) -> PathBuf {
+    pub fn dir(&self) -> &Path {
         match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
         }
     }
 }

@@ -68,7 +68,7 @@ pub fn render_request(
     let src = &req.source;
     let dir = src.dir();
     let f = &req.file;
-    let raw_url = r.render_str(&f.url.value, vars, &dir, src.origin(&f.url))?;
+    let raw_url = r.render_str(&f.url.value, vars, dir, src.origin(&f.url))?;
     let base = env.base_url.as_ref();
     let mut url =
         req.url_cache
@@ -78,7 +78,7 @@ pub fn render_request(
     if !f.query.is_empty() {
         let mut pairs = url.query_pairs_mut();
         for (k, v) in &f.query {
-            match r.render_value(&v.value, vars, &dir, src.origin(v))? {
+            match r.render_value(&v.value, vars, dir, src.origin(v))? {
                 Value::Null => {}
                 Value::Array(items) => {
                     for item in items {
@@ -94,18 +94,15 @@ pub fn render_request(
     let mut headers = Vec::new();
     let profile_src = &env.profile.source;
     for (k, v) in &env.profile.profile.http.headers {
-        let value = r.render_str(&v.value, vars, &profile_src.dir(), profile_src.origin(v))?;
+        let value = r.render_str(&v.value, vars, profile_src.dir(), profile_src.origin(v))?;
         headers.push((k.clone(), value));
     }
     for (k, v) in &f.headers {
-        headers.push((
-            k.clone(),
-            r.render_str(&v.value, vars, &dir, src.origin(v))?,
-        ));
+        headers.push((k.clone(), r.render_str(&v.value, vars, dir, src.origin(v))?));
     }
     let body = match &f.body {
         None => RenderedBody::Empty,
-        Some(b) => render_body(r, &b.value, vars, src, &dir)?,
+        Some(b) => render_body(r, &b.value, vars, src, dir)?,
     };
     let timeout = overrides.timeout.or(f.timeout).unwrap_or(env.timeout);
     let retries = overrides.retries.or(f.retries).unwrap_or(env.retries);
