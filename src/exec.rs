@@ -310,8 +310,8 @@ impl Pages<'_> {
                     kept.extend(items);
                     Ok(())
                 }
-                (None, paginate::PageItems::Raw(items)) => {
-                    for raw in items {
+                (None, paginate::PageItems::Raw(raw_items)) => {
+                    for raw in raw_items.items {
                         kept.push(serde_json::from_str(raw.get()).unwrap_or(Value::Null));
                     }
                     Ok(())

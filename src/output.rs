@@ -56,10 +56,12 @@ impl Output {
                     self.json_line(item)?;
                 }
             }
-            crate::paginate::PageItems::Raw(items) => {
-                for raw in items {
-                    let text = raw.get();
-                    if text.contains(['\n', '\r']) {
+            crate::paginate::PageItems::Raw(raw) => {
+                for item in raw.items {
+                    let text = item.get();
+                    let spans_lines =
+                        !raw.one_line && memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some();
+                    if spans_lines {
                         let v: Value = serde_json::from_str(text).map_err(std::io::Error::other)?;
                         self.json_line(&v)?;
                     } else {

@@ -2,11 +2,13 @@
 //! concurrently once the first page tells how many there are. Items go to a sink as
 //! pages arrive, so memory grows with the items kept, never with page bodies.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::StreamExt;
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -37,7 +39,14 @@ pub struct Paging<'a> {
 /// One page's items: parsed, or each item's JSON text as the server sent it.
 pub enum PageItems<'a> {
     Values(Vec<Value>),
-    Raw(Vec<&'a RawValue>),
+    Raw(RawItems<'a>),
+}
+
+/// Items as the server sent them.
+pub struct RawItems<'a> {
+    pub items: Vec<&'a RawValue>,
+    /// No line break anywhere in the page: every item is one line as it is.
+    pub one_line: bool,
 }
 
 /// Where each page's items go, in order.
@@ -77,35 +86,140 @@ impl RawChains {
     }
 }
 
-/// The node at `chain` below the top-level object `root`: `None` when it is absent.
-fn member<'b>(root: &HashMap<String, &'b RawValue>, chain: &[String]) -> Option<&'b RawValue> {
-    let (first, rest) = chain.split_first()?;
-    let mut cur = *root.get(first)?;
-    for key in rest {
-        let map: HashMap<String, &'b RawValue> = serde_json::from_str(cur.get()).ok()?;
-        cur = *map.get(key)?;
-    }
-    Some(cur)
-}
-
-/// A page's next link and items, read raw; `None` when the page is not of the shape
-/// that allows it (then it is parsed whole, with the same result).
+/// A page's next link and items, read raw in one pass; `None` when the page is not
+/// of the shape that allows it (then it is parsed whole, with the same result).
 fn raw_page<'b>(chains: &RawChains, bytes: &'b [u8]) -> Option<(Option<String>, PageItems<'b>)> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let root: HashMap<String, &'b RawValue> = serde_json::from_str(text).ok()?;
-    let items: Vec<&'b RawValue> = match member(&root, &chains.items) {
-        Some(raw) => serde_json::from_str(raw.get()).ok()?,
-        None => Vec::new(),
+    let mut found = Found::default();
+    let mut de = serde_json::Deserializer::from_str(text);
+    Walk {
+        items: Some(&chains.items),
+        next: chains.next.as_deref(),
+        found: &mut found,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    if found.odd {
+        return None;
+    }
+    let next = match found.next {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
     };
-    let next = chains
-        .next
-        .as_ref()
-        .and_then(|c| member(&root, c))
-        .and_then(|raw| match serde_json::from_str::<Value>(raw.get()) {
-            Ok(Value::String(s)) if !s.is_empty() => Some(s),
-            _ => None,
-        });
+    let items = RawItems {
+        items: found.items.unwrap_or_default(),
+        one_line: memchr::memchr2(b'\n', b'\r', bytes).is_none(),
+    };
     Some((next, PageItems::Raw(items)))
+}
+
+/// What one pass over a page found at the items and next-link chains.
+#[derive(Default)]
+struct Found<'b> {
+    items: Option<Vec<&'b RawValue>>,
+    next: Option<Value>,
+    /// The items were not an array, or the chains meet: parse the page whole.
+    odd: bool,
+}
+
+/// A seed that follows the items and next-link member chains down a page, skipping
+/// every other member unparsed. A chain that has run out names the node to take.
+struct Walk<'c, 'f, 'b> {
+    items: Option<&'c [String]>,
+    next: Option<&'c [String]>,
+    found: &'f mut Found<'b>,
+}
+
+impl<'de, 'c, 'f> DeserializeSeed<'de> for Walk<'c, 'f, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        match (self.items, self.next) {
+            (Some([]), Some([])) => {
+                self.found.odd = true;
+                IgnoredAny::deserialize(de).map(drop)
+            }
+            (Some([]), _) => {
+                // The last of duplicate keys wins, as in a parsed page.
+                match Option::<Vec<&'de RawValue>>::deserialize(de) {
+                    Ok(Some(items)) => self.found.items = Some(items),
+                    Ok(None) | Err(_) => self.found.odd = true,
+                }
+                Ok(())
+            }
+            (None, Some([])) => {
+                self.found.next = Some(Value::deserialize(de)?);
+                Ok(())
+            }
+            (Some(_), Some([])) => {
+                // The items lie below the next link: only a parsed page says.
+                self.found.odd = true;
+                IgnoredAny::deserialize(de).map(drop)
+            }
+            _ => de.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de, 'c, 'f> Visitor<'de> for Walk<'c, 'f, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON page")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let below = |chain: Option<&'c [String]>| match chain {
+                Some([first, rest @ ..]) if *first == key => Some(rest),
+                _ => None,
+            };
+            let (items, next) = (below(self.items), below(self.next));
+            if items.is_none() && next.is_none() {
+                map.next_value::<IgnoredAny>()?;
+            } else {
+                // A later duplicate key replaces all that was found below the first.
+                if items.is_some() {
+                    self.found.items = None;
+                }
+                if next.is_some() {
+                    self.found.next = None;
+                }
+                map.next_value_seed(Walk {
+                    items,
+                    next,
+                    found: &mut *self.found,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // No member chain goes through an array.
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// A page's next link and items.
@@ -347,6 +461,13 @@ mod tests {
             r#"{"data": {}, "links": {"next": ""}}"#,
             r#"{"data": {"items": {"not": "a list"}}}"#,
             r#"[1, 2]"#,
+            // Duplicate keys (the last wins), a null or scalar where the chains lead,
+            // the items below the next link, and escapes in keys.
+            r#"{"data": {"items": [1]}, "data": {"items": [2, 3]}, "links": {"next": "/a", "next": "/b"}}"#,
+            r#"{"data": {"items": [1]}, "links": {"next": "/a"}, "data": {}, "links": 1}"#,
+            r#"{"data": {"items": null}, "links": {"next": 5}}"#,
+            r#"{"data": 7, "links": []}"#,
+            r#"{"d\u0061ta": {"items": [4]}, "links": {"n\u0065xt": "/c"}}"#,
         ];
         for page in pages {
             let (raw_next, raw_items) = read_page(&paths, Some(&chains), page.as_bytes());
@@ -355,12 +476,26 @@ mod tests {
             let as_values = |items: PageItems<'_>| match items {
                 PageItems::Values(v) => v,
                 PageItems::Raw(r) => r
+                    .items
                     .iter()
                     .map(|x| serde_json::from_str(x.get()).unwrap())
                     .collect(),
             };
             assert_eq!(as_values(raw_items), as_values(items), "{page}");
         }
+        let paths = PaginatePaths {
+            next_url: Some(extract::Path::parse("$.links").unwrap()),
+            total_pages: None,
+            items: extract::Path::parse("$.links.items").unwrap(),
+        };
+        let chains = RawChains {
+            items: vec!["links".into(), "items".into()],
+            next: Some(vec!["links".into()]),
+        };
+        let page = br#"{"links": {"items": [1, 2]}}"#;
+        assert!(raw_page(&chains, page).is_none());
+        let (_, items) = read_page(&paths, Some(&chains), page);
+        assert!(matches!(items, PageItems::Values(v) if v == vec![json!(1), json!(2)]));
         assert!(member_chain(&extract::Path::parse("$.items[*]").unwrap()).is_none());
         assert!(member_chain(&extract::Path::parse("$['items']").unwrap()).is_none());
     }

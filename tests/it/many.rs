@@ -448,3 +448,55 @@ fn a_large_response_is_extracted_in_one_pass_as_from_the_whole_tree() {
     assert_eq!(v["body"]["items"].as_array().unwrap().len(), items.len());
     assert_eq!(v["extract"]["total"], *total);
 }
+
+#[test]
+fn json_lines_of_pretty_printed_pages_are_one_item_per_line() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Page 1 is pretty-printed (items span lines); page 2 is compact, with a "\n"
+    // escape inside a string, which stays as it is.
+    let page1 = "{\n  \"items\": [\n    {\n      \"id\": 1,\n      \"tags\": [\"a\", \"b\"]\n    },\n    2\n  ],\n  \"next\": \"/p2\"\n}\n";
+    let page2 = r#"{"items":[{"id":3,"note":"line\nbreak"},"four"],"next":null}"#;
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(2).flatten() {
+            let mut conn = conn;
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let body = if request.starts_with("GET /p2") {
+                page2
+            } else {
+                page1
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!("base_url: http://{addr}\n"),
+    );
+    p.write(
+        "requests/pages.yaml",
+        "url: /p1\nauth: none\npaginate: {next_url: $.next, items: $.items}\n",
+    );
+    let r = p.run(&["exec", "requests/pages.yaml", "-o", "jsonl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"id":1,"tags":["a","b"]}"#,
+            "2",
+            r#"{"id":3,"note":"line\nbreak"}"#,
+            r#""four""#
+        ],
+        "{}",
+        r.stdout
+    );
+}
