@@ -313,12 +313,18 @@ where
         let result = result?;
         if !result.ok {
             failed += 1;
-            bar.set_message(format!("{failed} failed"));
+            if let Some(bar) = &bar {
+                bar.set_message(format!("{failed} failed"));
+            }
         }
         on_result(row, &result)?;
-        bar.inc(1);
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
     }
-    bar.finish_and_clear();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     Ok(Summary {
         rows: rows.len(),
         failed,
@@ -326,9 +332,11 @@ where
     })
 }
 
-fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
+/// A bar on stderr when it is a terminal; none otherwise (not even a hidden one,
+/// whose updates still cost a lock per row).
+fn progress_bar(len: usize, show: bool) -> Option<indicatif::ProgressBar> {
     if !show || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
+        return None;
     }
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(len as u64),
@@ -340,7 +348,7 @@ fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar.set_message("0 failed");
-    bar
+    Some(bar)
 }
 
 #[cfg(test)]
