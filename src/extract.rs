@@ -99,8 +99,8 @@ impl Path {
     }
 }
 
-/// `JsonPath::parse`, minus its one panic: serde_json_path 0.7.2 parses `\\u` escapes
-/// with a streaming `nom` parser, and a path that ends inside one (`$["\\u`) reaches
+/// `JsonPath::parse`, minus its one panic: serde_json_path 0.7.2 parses `\u` escapes
+/// with a streaming `nom` parser, and a path that ends inside one (`$["\u`) reaches
 /// an `unreachable!`. Only an unclosed string can end there, and no valid path has
 /// one, so those are refused first.
 fn parse_query(text: &str) -> Result<JsonPath, String> {
