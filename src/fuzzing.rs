@@ -84,3 +84,16 @@ pub fn extract(input: &str) {
     let one_pass = path.extract_json(json.as_bytes());
     assert_eq!(one_pass, tree, "{} over {json}", path.text());
 }
+
+/// A JSON page: read raw in one pass (as `-o jsonl` does), its items and next link must
+/// be what the parsed page gives, for chains at the top level and one level down. The
+/// first byte picks the chains. Panics when they differ.
+pub fn page(bytes: &[u8]) {
+    let (items, next, rest) = match bytes.split_first() {
+        Some((b, rest)) if b % 3 == 0 => ("items", "next", rest),
+        Some((b, rest)) if b % 3 == 1 => ("data.items", "links.next", rest),
+        Some((_, rest)) => ("a.items", "a", rest),
+        None => ("items", "next", bytes),
+    };
+    crate::paginate::check_raw_page(items, next, rest);
+}

@@ -222,6 +222,36 @@ impl<'de, 'c, 'f> Visitor<'de> for Walk<'c, 'f, 'de> {
     }
 }
 
+/// For fuzzing: a page read raw (items at `items`, next link at `next`, member names
+/// separated by dots) must give what the parsed page gives. Panics when not.
+pub(crate) fn check_raw_page(items: &str, next: &str, bytes: &[u8]) {
+    let names = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+    let paths = PaginatePaths {
+        next_url: extract::Path::parse(&format!("$.{next}")).ok(),
+        total_pages: None,
+        items: match extract::Path::parse(&format!("$.{items}")) {
+            Ok(p) => p,
+            Err(_) => return,
+        },
+    };
+    let chains = RawChains {
+        items: names(items),
+        next: Some(names(next)),
+    };
+    let values = |items: PageItems<'_>| match items {
+        PageItems::Values(v) => v,
+        PageItems::Raw(r) => r
+            .items
+            .iter()
+            .map(|x| serde_json::from_str(x.get()).unwrap_or(Value::Null))
+            .collect(),
+    };
+    let (raw_next, raw_items) = read_page(&paths, Some(&chains), bytes);
+    let (next_link, parsed_items) = read_page(&paths, None, bytes);
+    assert_eq!(raw_next, next_link, "next link");
+    assert_eq!(values(raw_items), values(parsed_items), "items");
+}
+
 /// A page's next link and items.
 fn read_page<'b>(
     paths: &PaginatePaths,

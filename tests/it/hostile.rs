@@ -609,5 +609,6 @@ fn fuzz_entry_points_survive_the_committed_corpus() {
         runner::fuzzing::data(&bytes);
         runner::fuzzing::template(&text);
         runner::fuzzing::extract(&text);
+        runner::fuzzing::page(&bytes);
     }
 }
