@@ -141,10 +141,11 @@ impl<'de, 'c, 'f> DeserializeSeed<'de> for Walk<'c, 'f, 'de> {
                 IgnoredAny::deserialize(de).map(drop)
             }
             (Some([]), _) => {
+                // Not an array (an error here) or null: the page is parsed whole.
                 // The last of duplicate keys wins, as in a parsed page.
-                match Option::<Vec<&'de RawValue>>::deserialize(de) {
-                    Ok(Some(items)) => self.found.items = Some(items),
-                    Ok(None) | Err(_) => self.found.odd = true,
+                match Option::<Vec<&'de RawValue>>::deserialize(de)? {
+                    Some(items) => self.found.items = Some(items),
+                    None => self.found.odd = true,
                 }
                 Ok(())
             }
