@@ -151,17 +151,28 @@ fn extract_one_pass(req: &PreparedRequest, ex: &Exchange) -> (Option<Value>, Vec
             None => vec!["expected a JSON body for expect.jsonpath".to_string()],
         }
     };
-    let extracted = (!req.extract.is_empty()).then(|| {
-        let mut map = serde_json::Map::new();
-        for (name, path) in &req.extract {
-            let v = path
-                .extract_json(text)
-                .unwrap_or_else(|| path.extract(&Value::Null));
-            map.insert(name.clone(), v);
-        }
-        Value::Object(map)
+    let extracted = extract_object(req, |path| {
+        path.extract_json(text)
+            .unwrap_or_else(|| path.extract(&Value::Null))
     });
     (extracted, failures)
+}
+
+/// The `extract` object of `req`, each path's value from `value_of`; `None` when the
+/// file extracts nothing.
+fn extract_object(
+    req: &PreparedRequest,
+    value_of: impl Fn(&extract::Path) -> Value,
+) -> Option<Value> {
+    if req.extract.is_empty() {
+        return None;
+    }
+    let map = req
+        .extract
+        .iter()
+        .map(|(name, path)| (name.clone(), value_of(path)))
+        .collect();
+    Some(Value::Object(map))
 }
 
 /// Where a paginated request's items go: kept for `extract` and the output, or
@@ -238,17 +249,8 @@ pub async fn run_request(
         }
         (_, body) => (first, body, false),
     };
-    let extracted = if req.extract.is_empty() {
-        None
-    } else {
-        let mut map = serde_json::Map::new();
-        let empty = Value::Null;
-        let source = body.as_ref().unwrap_or(&empty);
-        for (name, path) in &req.extract {
-            map.insert(name.clone(), path.extract(source));
-        }
-        Some(Value::Object(map))
-    };
+    let source = body.as_ref().unwrap_or(&Value::Null);
+    let extracted = extract_object(req, |path| path.extract(source));
     Ok(Outcome {
         exchange,
         body,

@@ -270,6 +270,32 @@ fn leading_index(rest: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
+/// The `Visitor` methods of a walk over JSON that finds nothing under a scalar: each
+/// accepts it and gives `()`. Used here and by `paginate`'s page walk.
+macro_rules! scalars_select_nothing {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    };
+}
+pub(crate) use scalars_select_nothing;
+
 /// A deserializer seed that walks `names` down a JSON text and collects what the
 /// target selects into `out`.
 struct Walk<'p> {
@@ -371,24 +397,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 
     // Scalars have no members or children: the path selects nothing under them.
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    scalars_select_nothing!();
 }
 
 /// The nodes `rest` (a wildcard or filter, then more) selects from one child.
