@@ -156,7 +156,8 @@ pub enum OutputMode {
     Body,
     /// One JSON object per request: status, headers, body, extract, elapsed_ms
     Json,
-    /// Paginated items, one JSON value per line
+    /// Paginated items (or a JSON array's elements), one JSON value per line, streamed
+    /// as pages arrive; `extract` does not apply (it shapes body, json and yaml)
     Jsonl,
     /// The body (or extracted values) as YAML
     Yaml,

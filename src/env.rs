@@ -119,9 +119,18 @@ impl Env {
         };
         let http_cfg = &profile.profile.http;
         let tls = tls_options(&project, &profile, &profile_name, cacert)?;
+        let credentials =
+            credential_policy(renderer, &vars, &profile, &profile_name, base_url.as_ref())?;
         let client = Client::new(ClientOptions {
             max_body: http_cfg.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
             tls: tls.clone(),
+            credentials,
+            redirects: http::RedirectPolicy {
+                follow: http_cfg.follow_redirects.unwrap_or(true),
+                max: http_cfg
+                    .max_redirects
+                    .unwrap_or(http::DEFAULT_MAX_REDIRECTS),
+            },
         })?;
         let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
@@ -194,6 +203,74 @@ fn tls_options(
         );
     }
     Ok(http::TlsOptions { ca_pem, insecure })
+}
+
+/// Where the profile's credentials may go (SPEC §4): the origins of `base_url` and
+/// `auth.origins`. Plain http to a host that is not loopback is refused for them
+/// unless `http.allow_plain_http`, which warns on every run.
+fn credential_policy(
+    renderer: &Renderer,
+    vars: &Vars,
+    profile: &LoadedProfile,
+    profile_name: &str,
+    base_url: Option<&url::Url>,
+) -> Result<http::CredentialPolicy, Error> {
+    let src = &profile.source;
+    let p = &profile.profile;
+    let auth = p.auth.as_ref().map(|a| &a.value);
+    let mut listed = Vec::new();
+    if let Some(base) = base_url {
+        let place = p
+            .base_url
+            .as_ref()
+            .map(|b| src.place(b))
+            .unwrap_or_else(|| Place::file(&src.path));
+        listed.push(("base_url", base.clone(), place));
+    }
+    for o in auth.map(|a| a.origins.as_slice()).unwrap_or_default() {
+        let text = renderer.render_str(&o.value, vars, src.dir(), src.origin(o))?;
+        let url = parse_url(&text, src.place(o))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(InputError::at(
+                src.place(o),
+                format!("auth.origins: `{text}` is not an http or https origin"),
+            )
+            .into());
+        }
+        listed.push(("auth.origins", url, src.place(o)));
+    }
+    let has_credentials = auth.is_some_and(|a| a.kind != AuthType::None)
+        || p.http
+            .headers
+            .keys()
+            .any(|k| http::is_sensitive_header(k) || p.http.sensitive_headers.contains(k));
+    for (key, url, place) in &listed {
+        if !has_credentials || url.scheme() != "http" || http::is_loopback(url) {
+            continue;
+        }
+        if p.http.allow_plain_http {
+            eprintln!(
+                "warning: profile `{profile_name}` sets http.allow_plain_http: credentials travel unencrypted to {}",
+                url.origin().ascii_serialization()
+            );
+        } else {
+            return Err(InputError::at(
+                place.clone(),
+                format!(
+                    "profile `{profile_name}`: {key} `{url}` is plain http to a host that is not loopback, and the profile sends credentials; use https, or set http.allow_plain_http: true to send them unencrypted"
+                ),
+            )
+            .into());
+        }
+    }
+    let mut sensitive = p.http.sensitive_headers.clone();
+    if let Some(name) = auth.and_then(|a| a.header.clone()) {
+        sensitive.push(name);
+    }
+    Ok(http::CredentialPolicy {
+        origins: listed.into_iter().map(|(_, url, _)| url.origin()).collect(),
+        sensitive,
+    })
 }
 
 pub fn parse_url(s: &str, place: Place) -> Result<url::Url, InputError> {

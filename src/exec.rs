@@ -63,7 +63,8 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
                     .client
                     .send(req, Some((header.name.as_str(), &value)))
                     .await?;
-                if ex.status != 401 {
+                // A 401 from a host that was not sent the token says nothing of it.
+                if ex.status != 401 || !ex.auth_sent {
                     break ex;
                 }
                 attempts += 1;
@@ -89,11 +90,11 @@ fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
-    for (k, v) in &req.headers {
-        if preview::is_sensitive_header(k) {
-            tracing::debug!("> {k}: ***");
+    for h in &req.headers {
+        if preview::is_sensitive_header(&h.name) {
+            tracing::debug!("> {}: ***", h.name);
         } else {
-            tracing::debug!("> {k}: {v}");
+            tracing::debug!("> {}: {}", h.name, h.value);
         }
     }
     if let Some(name) = auth_header {
@@ -481,14 +482,14 @@ async fn exec_file(job: &Job<'_>, file: &Path, out: &mut Output) -> Result<Outco
     let mut vars = vars.clone();
     let outcome = match &doc {
         Document::Request(req) => {
-            // JSON lines of a paginated request stream as pages arrive, unless
-            // `extract` needs them all.
-            let stream = args.output == OutputMode::Jsonl && req.extract.is_empty();
+            // JSON lines are the items, streamed as pages arrive, whether or not
+            // the file has an `extract` (which shapes only body, json and yaml).
+            let jsonl = args.output == OutputMode::Jsonl;
             // `-o json` shows the body beside what was extracted; the other modes
             // show only the extracted values when there are any.
-            let items = if stream {
+            let items = if jsonl && req.paginate.is_some() {
                 Items::Stream(&mut *out)
-            } else if !req.extract.is_empty() && args.output != OutputMode::Json {
+            } else if !jsonl && args.output != OutputMode::Json && !req.extract.is_empty() {
                 Items::Discard
             } else {
                 Items::Keep

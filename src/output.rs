@@ -138,7 +138,8 @@ impl Output {
                 let v = exchange_json(ex, body, extracted);
                 self.json(&v)?;
             }
-            OutputMode::Jsonl => match shown {
+            // JSON lines are the items (or the body), never the extract object.
+            OutputMode::Jsonl => match body {
                 Some(Value::Array(items)) => {
                     for item in items {
                         self.json_line(item)?;

@@ -4,17 +4,7 @@
 use crate::http::{PartValue, RenderedBody, RenderedRequest};
 use crate::secret;
 
-/// Headers whose values are credentials, whatever a profile calls its own.
-pub fn is_sensitive_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || n.contains("token")
-        || n.contains("api-key")
-        || n.contains("apikey")
-        || n.contains("secret")
-}
+pub use crate::http::is_sensitive_header;
 
 /// The headers to show: the request's, then the authentication header, masked unless
 /// `show_secrets`.
@@ -33,8 +23,8 @@ fn shown_headers(
         out.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         out.push((k.to_string(), v));
     };
-    for (k, v) in &req.headers {
-        add(k, v);
+    for h in &req.headers {
+        add(&h.name, &h.value);
     }
     if let Some((k, v)) = auth {
         add(k, v);
@@ -157,10 +147,17 @@ mod tests {
         RenderedRequest {
             method: reqwest::Method::POST,
             url: url::Url::parse("https://api.example.com/a?x=1").unwrap(),
-            headers: vec![("Accept".into(), "application/json".into())],
+            headers: vec![crate::http::Header::new(
+                "Accept",
+                "application/json",
+                false,
+            )],
             body: RenderedBody::Json(serde_json::json!({"name": "O'Brien"})),
             timeout: Duration::from_secs(30),
             retries: 0,
+            file_origin: url::Url::parse("https://api.example.com/")
+                .unwrap()
+                .origin(),
         }
     }
 

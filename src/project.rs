@@ -287,6 +287,9 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
         {
             check(s);
         }
+        for o in &a.origins {
+            check(o);
+        }
         for p in a.shape_problems(profile.sandbox) {
             problems.push(InputError::at(source.place(auth), p));
         }

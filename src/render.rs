@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::cli::ExecArgs;
 use crate::env::{Env, parse_url};
 use crate::error::{Error, InputError, Place};
-use crate::http::{Part, PartValue, RenderedBody, RenderedRequest};
+use crate::http::{Header, Part, PartValue, RenderedBody, RenderedRequest};
 use crate::model::request::MultipartField;
 use crate::project::{self, PreparedRequest, SourceFile};
 use crate::template::{Renderer, Vars};
@@ -95,10 +95,11 @@ pub fn render_request(
     let profile_src = &env.profile.source;
     for (k, v) in &env.profile.profile.http.headers {
         let value = r.render_str(&v.value, vars, profile_src.dir(), profile_src.origin(v))?;
-        headers.push((k.clone(), value));
+        headers.push(Header::new(k.clone(), value, true));
     }
     for (k, v) in &f.headers {
-        headers.push((k.clone(), r.render_str(&v.value, vars, dir, src.origin(v))?));
+        let value = r.render_str(&v.value, vars, dir, src.origin(v))?;
+        headers.push(Header::new(k.clone(), value, false));
     }
     let body = match &f.body {
         None => RenderedBody::Empty,
@@ -108,6 +109,7 @@ pub fn render_request(
     let retries = overrides.retries.or(f.retries).unwrap_or(env.retries);
     Ok(RenderedRequest {
         method: req.method.clone(),
+        file_origin: url.origin(),
         url,
         headers,
         body,

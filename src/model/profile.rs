@@ -76,6 +76,11 @@ pub struct AuthConfig {
     pub client_auth: ClientAuth,
     pub header: Option<String>,
     pub scheme: Option<String>,
+    /// Origins besides `base_url`'s that may receive the credentials, e.g.
+    /// `https://files.example.com`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub origins: Vec<Spanned<String>>,
 }
 
 impl AuthConfig {
@@ -166,4 +171,16 @@ pub struct HttpConfig {
     /// Skip certificate verification (a warning is printed on every run).
     #[serde(default)]
     pub insecure: bool,
+    /// Redirects followed per request (default 10); runner follows them itself.
+    pub max_redirects: Option<u32>,
+    /// `false` returns a 3xx as the response (default true).
+    pub follow_redirects: Option<bool>,
+    /// Allow credentials over plain http to a host that is not loopback (a warning
+    /// is printed on every run).
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// Headers (from `headers` here or in request files) that carry credentials:
+    /// masked in output and sent only to the profile's origins, like the auth header.
+    #[serde(default)]
+    pub sensitive_headers: Vec<String>,
 }

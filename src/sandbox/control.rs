@@ -90,3 +90,29 @@ fn add_repeated(map: &mut Map<String, Value>, key: String, value: Value) {
         }
     }
 }
+
+/// `/_sandbox/redirect?to=URL&status=N` (any method): a redirect, for tests of how
+/// clients follow them. `status` defaults to 302 and must be a 3xx; without `to` the
+/// Location is the request's own path, a loop.
+pub(crate) async fn redirect(uri: Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut to = None;
+    let mut status = 302u16;
+    for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "to" => to = Some(value.into_owned()),
+            "status" => status = value.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let status = match axum::http::StatusCode::from_u16(status) {
+        Ok(s) if s.is_redirection() => s,
+        _ => {
+            return super::error::ApiError::invalid_request("status must be a 3xx code")
+                .into_response();
+        }
+    };
+    // Without `to`, the redirect names itself: a loop.
+    let to = to.unwrap_or_else(|| uri.to_string());
+    (status, [(axum::http::header::LOCATION, to)]).into_response()
+}

@@ -241,6 +241,7 @@ fn router(state: AppState) -> Router {
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/revoke", post(control::revoke))
         .route("/_sandbox/big", get(big::big))
+        .route("/_sandbox/redirect", any(control::redirect))
         .route("/_sandbox/echo", any(control::echo))
         .route("/_sandbox/echo/{*rest}", any(control::echo))
         .merge(api)

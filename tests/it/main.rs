@@ -8,4 +8,5 @@ mod hostile;
 mod interop;
 mod many;
 mod oauth;
+mod origins;
 mod support;
