@@ -108,6 +108,14 @@ pub enum Error {
         context: String,
         source: std::io::Error,
     },
+    /// A signal stopped the run. `cut`: a request was in flight past the grace period
+    /// (it may or may not have been processed).
+    #[error("{message}")]
+    Interrupted {
+        signal: i32,
+        cut: bool,
+        message: String,
+    },
 }
 
 impl Error {
@@ -139,6 +147,7 @@ impl Error {
             // Writing our own files (output, reports) failed: treat as invalid input
             // of the environment rather than a transport failure.
             Error::Io { .. } => 2,
+            Error::Interrupted { signal, .. } => crate::interrupt::exit_code(*signal),
         }
     }
 
@@ -169,6 +178,9 @@ impl Error {
             }
             Error::Io { context, source } => {
                 let _ = writeln!(out, "error: {context}: {source}");
+            }
+            Error::Interrupted { message, .. } => {
+                let _ = writeln!(out, "{message}");
             }
         }
         secret::redact(&out)

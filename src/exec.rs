@@ -11,7 +11,8 @@ use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
 use crate::env::{Auth, Env};
 use crate::error::{Error, InputError, Place};
 use crate::extract;
-use crate::http::{Exchange, RenderedRequest};
+use crate::interrupt;
+use crate::http::{Exchange, Incoming, RenderedRequest, StreamError};
 use crate::model::flow::FlowFile;
 use crate::model::request::StatusSet;
 use crate::output::Output;
@@ -41,31 +42,50 @@ pub struct Outcome {
     pub streamed: bool,
 }
 
-/// Sends `req` with the profile's authentication, refreshing once on a 401.
+/// Sends `req` with the profile's authentication and reads the whole answer.
 pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Exchange, Error> {
+    let incoming = open(env, req, use_auth).await?;
+    let ex = within_grace(req, incoming.read()).await?;
+    log_response(&ex);
+    Ok(ex)
+}
+
+/// Sends `req` with the profile's authentication, up to the head of the answer,
+/// refreshing the token on a 401 from a host that was sent it. After an interrupt
+/// nothing new is sent.
+pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Incoming, Error> {
+    if let Some(signal) = interrupt::requested() {
+        return Err(Error::Interrupted {
+            signal,
+            cut: false,
+            message: format!("interrupted: {} {} was not sent", req.method, req.url),
+        });
+    }
     let auth_header = match (&env.auth, use_auth) {
         (Auth::Static { header, .. }, true) => Some(header.as_str()),
         (Auth::OAuth { header, .. }, true) => Some(header.name.as_str()),
         _ => None,
     };
     log_request(req, auth_header);
-    let ex = match (&env.auth, use_auth) {
-        (Auth::None, _) | (_, false) => env.client.send(req, None).await?,
+    let incoming = match (&env.auth, use_auth) {
+        (Auth::None, _) | (_, false) => within_grace(req, env.client.open(req, None)).await?,
         (Auth::Static { header, value }, true) => {
-            env.client.send(req, Some((header.as_str(), value))).await?
+            within_grace(req, env.client.open(req, Some((header.as_str(), value)))).await?
         }
         (Auth::OAuth { session, header }, true) => {
+            // Not cut by an interrupt: a refresh in flight must be saved.
             let (mut token, _) = session.token(None).await?;
             let mut attempts = 0;
             loop {
                 let value = header.value(&token);
-                let ex = env
-                    .client
-                    .send(req, Some((header.name.as_str(), &value)))
-                    .await?;
+                let incoming = within_grace(
+                    req,
+                    env.client.open(req, Some((header.name.as_str(), &value))),
+                )
+                .await?;
                 // A 401 from a host that was not sent the token says nothing of it.
-                if ex.status != 401 || !ex.auth_sent {
-                    break ex;
+                if incoming.head.status != 401 || !incoming.head.auth_sent {
+                    break incoming;
                 }
                 attempts += 1;
                 if attempts > MAX_UNAUTHORIZED_RETRIES {
@@ -81,8 +101,28 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
             }
         }
     };
-    log_response(&ex);
-    Ok(ex)
+    Ok(incoming)
+}
+
+/// `fut`, unless an interrupt's grace period runs out first.
+async fn within_grace<T, E: Into<Error>>(
+    req: &RenderedRequest,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        biased;
+        out = fut => out.map_err(Into::into),
+        () = interrupt::grace_over() => Err(Error::Interrupted {
+            signal: interrupt::requested().unwrap_or(2),
+            cut: true,
+            message: format!(
+                "interrupted: {} {} was cut {} s after the signal, its outcome unknown",
+                req.method,
+                req.url,
+                interrupt::GRACE.as_secs()
+            ),
+        }),
+    }
 }
 
 fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
@@ -110,7 +150,7 @@ fn log_response(ex: &Exchange) {
         "< {} ({} ms, {} bytes{})",
         ex.status_line(),
         ex.elapsed.as_millis(),
-        ex.body.len(),
+        ex.size,
         if ex.attempts > 1 {
             format!(", {} attempts", ex.attempts)
         } else {
@@ -181,6 +221,13 @@ fn extract_object(
 pub enum Items<'o> {
     Keep,
     Stream(&'o mut Output),
+    /// The body goes to stdout as it arrives and is never held (`-o raw`, `-o body`
+    /// off a terminal without `extract`), unless paging or `expect.jsonpath` need it
+    /// parsed; `include` writes the status line and headers first.
+    Pass {
+        out: &'o mut Output,
+        include: bool,
+    },
     /// Nobody will see the body (a bulk row, or a request printed as what it
     /// extracts): parse it only for extract or expect, and a large one not into a tree.
     Discard,
@@ -196,6 +243,16 @@ pub async fn run_request(
 ) -> Result<Outcome, Error> {
     let rendered = render_request(env, req, vars, overrides)?;
     let use_auth = req.file.auth == crate::model::request::RequestAuth::Profile;
+    let held = req.paginate.is_some() || !req.expect_paths.is_empty();
+    let items = match items {
+        Items::Pass { out, include } if !held => {
+            return pass_through(env, req, &rendered, use_auth, Some((out, include))).await;
+        }
+        Items::Discard if !held && req.extract.is_empty() => {
+            return pass_through(env, req, &rendered, use_auth, None).await;
+        }
+        other => other,
+    };
     let first = send(env, &rendered, use_auth).await?;
     if matches!(items, Items::Discard) && req.paginate.is_none() && first.body.len() >= ONE_PASS_MIN
     {
@@ -261,6 +318,54 @@ pub async fn run_request(
     })
 }
 
+/// Sends a request whose body nobody needs parsed, streaming the body to `out` (with
+/// the head first when asked) or to nowhere, so that its size never matters.
+async fn pass_through(
+    env: &Env,
+    req: &PreparedRequest,
+    rendered: &RenderedRequest,
+    use_auth: bool,
+    out: Option<(&mut Output, bool)>,
+) -> Result<Outcome, Error> {
+    let incoming = open(env, rendered, use_auth).await?;
+    let head = incoming.head.clone();
+    let streamed = out.is_some();
+    let result = match out {
+        Some((out, include)) => {
+            if include {
+                write_or_pipe(out.head(&incoming.head))?;
+            }
+            let result = within_grace(rendered, async {
+                Ok::<_, Error>(incoming.stream(&mut |b| out.chunk(b)).await)
+            })
+            .await?;
+            write_or_pipe(out.flush())?;
+            result
+        }
+        None => {
+            within_grace(rendered, async {
+                Ok::<_, Error>(incoming.stream(&mut |_| Ok(())).await)
+            })
+            .await?
+        }
+    };
+    let exchange = match result {
+        Ok(ex) => ex,
+        // The reader went away (`| head`): what it wanted is written.
+        Err(StreamError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => head,
+        Err(StreamError::Write(e)) => return Err(Error::io("cannot write to stdout", e)),
+        Err(StreamError::Http(e)) => return Err(e.into()),
+    };
+    log_response(&exchange);
+    Ok(Outcome {
+        failures: status_failure(req, &exchange).into_iter().collect(),
+        exchange,
+        body: None,
+        extracted: None,
+        streamed,
+    })
+}
+
 /// What following a request's pages needs.
 struct Pages<'a> {
     env: &'a Env,
@@ -284,7 +389,7 @@ impl Pages<'_> {
         let pg = self.req.file.paginate.as_ref().map(|p| &p.value);
         let mut out = match items {
             Items::Stream(o) => Some(o),
-            Items::Keep | Items::Discard => None,
+            Items::Keep | Items::Discard | Items::Pass { .. } => None,
         };
         let streaming = out.is_some();
         let paging = paginate::Paging {
@@ -487,9 +592,23 @@ async fn exec_file(job: &Job<'_>, file: &Path, out: &mut Output) -> Result<Outco
             let jsonl = args.output == OutputMode::Jsonl;
             // `-o json` shows the body beside what was extracted; the other modes
             // show only the extracted values when there are any.
+            // What nobody needs as JSON streams through: raw bytes, and the body off
+            // a terminal (where it is not pretty-printed) when no `extract` replaces it.
+            let pass = match args.output {
+                OutputMode::Raw => true,
+                OutputMode::Body => !out.is_terminal() && req.extract.is_empty(),
+                _ => false,
+            };
             let items = if jsonl && req.paginate.is_some() {
                 Items::Stream(&mut *out)
-            } else if !jsonl && args.output != OutputMode::Json && !req.extract.is_empty() {
+            } else if pass {
+                Items::Pass {
+                    out: &mut *out,
+                    include: args.include,
+                }
+            } else if args.output == OutputMode::None
+                || (!jsonl && args.output != OutputMode::Json && !req.extract.is_empty())
+            {
                 Items::Discard
             } else {
                 Items::Keep

@@ -22,7 +22,9 @@ pub enum HttpError {
         "TLS error talking to {url}: {detail} (a private certificate authority? trust it with --cacert FILE or http.ca_cert)"
     )]
     Tls { url: String, detail: String },
-    #[error("response from {url} is larger than the limit of {limit} bytes (http.max_body)")]
+    #[error(
+        "response from {url} is larger than {limit} bytes (http.max_body), the most runner holds to parse or pretty-print a body; -o raw, -o none, or -o body off a terminal stream any size"
+    )]
     TooLarge { url: String, limit: u64 },
     #[error("request to {url} failed: {detail}")]
     Other { url: String, detail: String },
@@ -124,6 +126,8 @@ pub struct Exchange {
     pub version: &'static str,
     pub headers: Vec<(String, String)>,
     pub body: bytes::Bytes,
+    /// Bytes of body received: `body.len()`, or what was streamed past it.
+    pub size: u64,
     pub elapsed: Duration,
     pub attempts: u32,
     /// The auth header went with the request that answered: only then does a 401
@@ -287,14 +291,23 @@ impl Client {
         })
     }
 
-    /// Sends `req`, following redirects hop by hop and retrying each hop as SPEC §7
-    /// allows. `auth` is the profile's auth header (name and value), sent marked
-    /// sensitive and only where the credential policy allows.
+    /// Sends `req` and reads the whole response body (at most `http.max_body`).
     pub async fn send(
         &self,
         req: &RenderedRequest,
         auth: Option<(&str, &Secret)>,
     ) -> Result<Exchange, HttpError> {
+        self.open(req, auth).await?.read().await
+    }
+
+    /// Sends `req`, following redirects hop by hop and retrying each hop as SPEC §7
+    /// allows, up to the head of the answer. `auth` is the profile's auth header (name
+    /// and value), sent marked sensitive and only where the credential policy allows.
+    pub async fn open(
+        &self,
+        req: &RenderedRequest,
+        auth: Option<(&str, &Secret)>,
+    ) -> Result<Incoming, HttpError> {
         let started = Instant::now();
         let mut hop = Hop {
             method: req.method.clone(),
@@ -311,9 +324,15 @@ impl Client {
             attempts += tries;
             let Some(next) = self.next_hop(req, &hop, &resp, visited.len() as u32)? else {
                 let auth_sent = auth.is_some() && hop.profile_creds;
-                return self
-                    .read(resp, req, hop.url, started, attempts, auth_sent)
-                    .await;
+                return Ok(Incoming::new(
+                    resp,
+                    hop.url,
+                    started,
+                    attempts,
+                    auth_sent,
+                    self.max_body,
+                    req.timeout,
+                ));
             };
             if visited.contains(&(next.method.clone(), next.url.clone())) {
                 return Err(HttpError::Protocol {
@@ -474,7 +493,7 @@ impl Client {
             }
             return outcome
                 .map(|resp| (resp, attempt))
-                .map_err(|e| classify(e, &hop.url, req));
+                .map_err(|e| classify(e, &hop.url, req.timeout));
         }
     }
 
@@ -534,17 +553,36 @@ impl Client {
         builder.send().await
     }
 
-    async fn read(
-        &self,
-        mut resp: reqwest::Response,
-        req: &RenderedRequest,
+}
+
+/// A response whose head has arrived and whose body has not been read yet.
+pub struct Incoming {
+    /// Status, headers and URL; the body is empty until read.
+    pub head: Exchange,
+    resp: reqwest::Response,
+    started: Instant,
+    max_body: u64,
+    timeout: Duration,
+}
+
+/// Why streaming a body stopped.
+#[derive(Debug)]
+pub enum StreamError {
+    Http(HttpError),
+    /// The sink could not take the bytes (stdout closed, disk full).
+    Write(std::io::Error),
+}
+
+impl Incoming {
+    fn new(
+        resp: reqwest::Response,
         url: url::Url,
         started: Instant,
         attempts: u32,
         auth_sent: bool,
-    ) -> Result<Exchange, HttpError> {
-        let status = resp.status().as_u16();
-        let version = version_name(resp.version());
+        max_body: u64,
+        timeout: Duration,
+    ) -> Incoming {
         let headers = resp
             .headers()
             .iter()
@@ -555,44 +593,89 @@ impl Client {
                 )
             })
             .collect();
-        let too_large = || HttpError::TooLarge {
+        let head = Exchange {
+            url,
+            status: resp.status().as_u16(),
+            version: version_name(resp.version()),
+            headers,
+            body: bytes::Bytes::new(),
+            size: 0,
+            elapsed: started.elapsed(),
+            attempts,
+            auth_sent,
+        };
+        Incoming {
+            head,
+            resp,
+            started,
+            max_body,
+            timeout,
+        }
+    }
+
+    fn error(&self, e: reqwest::Error) -> HttpError {
+        classify(e, &self.head.url, self.timeout)
+    }
+
+    /// Reads the whole body, refusing one larger than `http.max_body`.
+    pub async fn read(mut self) -> Result<Exchange, HttpError> {
+        let too_large = |url: &url::Url| HttpError::TooLarge {
             url: url.to_string(),
             limit: self.max_body,
         };
-        if let Some(len) = resp.content_length()
+        if let Some(len) = self.resp.content_length()
             && len > self.max_body
         {
-            return Err(too_large());
+            return Err(too_large(&self.head.url));
         }
         // A server's Content-Length is a claim, not bytes: reserve little up front.
-        let reserve = resp
+        let reserve = self
+            .resp
             .content_length()
             .unwrap_or(0)
             .min(MAX_PREALLOCATION)
             .min(self.max_body);
         let mut body = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
         loop {
-            match resp.chunk().await {
+            match self.resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() as u64 + chunk.len() as u64 > self.max_body {
-                        return Err(too_large());
+                        return Err(too_large(&self.head.url));
                     }
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(classify(e, &url, req)),
+                Err(e) => return Err(self.error(e)),
             }
         }
-        Ok(Exchange {
-            url,
-            status,
-            version,
-            headers,
-            body: body.into(),
-            elapsed: started.elapsed(),
-            attempts,
-            auth_sent,
-        })
+        let mut ex = self.head;
+        ex.size = body.len() as u64;
+        ex.body = body.into();
+        ex.elapsed = self.started.elapsed();
+        Ok(ex)
+    }
+
+    /// Hands the body to `sink` chunk by chunk as it arrives, holding none of it:
+    /// `http.max_body` does not apply. The exchange's body stays empty; `size` counts.
+    pub async fn stream(
+        mut self,
+        sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+    ) -> Result<Exchange, StreamError> {
+        let mut size = 0u64;
+        loop {
+            match self.resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    size += chunk.len() as u64;
+                    sink(&chunk).map_err(StreamError::Write)?;
+                }
+                Ok(None) => break,
+                Err(e) => return Err(StreamError::Http(self.error(e))),
+            }
+        }
+        let mut ex = self.head;
+        ex.size = size;
+        ex.elapsed = self.started.elapsed();
+        Ok(ex)
     }
 }
 
@@ -698,7 +781,7 @@ pub fn root_cause(e: &dyn std::error::Error) -> String {
     last
 }
 
-fn classify(e: reqwest::Error, url: &url::Url, req: &RenderedRequest) -> HttpError {
+fn classify(e: reqwest::Error, url: &url::Url, timeout: Duration) -> HttpError {
     let url = url.to_string();
     let detail = if e.is_connect() {
         root_cause(&e)
@@ -708,7 +791,7 @@ fn classify(e: reqwest::Error, url: &url::Url, req: &RenderedRequest) -> HttpErr
     if e.is_timeout() {
         HttpError::Timeout {
             url,
-            secs: req.timeout.as_secs_f64(),
+            secs: timeout.as_secs_f64(),
         }
     } else if is_tls(&e) {
         HttpError::Tls { url, detail }

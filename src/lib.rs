@@ -15,6 +15,7 @@ pub mod exec;
 pub mod extract;
 pub mod fuzzing;
 pub mod http;
+pub mod interrupt;
 pub mod logging;
 pub mod model;
 pub mod output;
