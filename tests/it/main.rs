@@ -9,3 +9,4 @@ mod interop;
 mod many;
 mod oauth;
 mod support;
+mod token_response;
