@@ -838,7 +838,14 @@ mod tests {
     fn answers_are_sorted_before_oauth2_parses_them() {
         let ok = r#"{"access_token":"SECRET-AT","token_type":"bearer"}"#;
         let html = "<html>SECRET-AT</html>";
-        let cases: &[(u16, &str, Option<&str>, Result<(u16, &str), &str>)] = &[
+        // (status, content type, body, what oauth2 is given: status and body, or the error)
+        type Case<'a> = (
+            u16,
+            &'a str,
+            Option<&'a str>,
+            Result<(u16, &'a str), &'a str>,
+        );
+        let cases: &[Case] = &[
             (200, "application/json", Some(ok), Ok((200, ok))),
             // The body decides, not the content type; any 2xx is a success.
             (200, "text/plain", Some(ok), Ok((200, ok))),
