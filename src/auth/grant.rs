@@ -28,7 +28,7 @@ const MAX_RESPONSE: usize = 1024 * 1024;
 
 /// The longest `expires_in` believed: ten years. Past it, a value is a server's way
 /// of saying "never", or a bug; either way ten years is a usable answer.
-pub const MAX_LIFETIME: u64 = 10 * 365 * 86_400;
+const MAX_LIFETIME: u64 = 10 * 365 * 86_400;
 
 /// A token endpoint's 2xx answer: any JSON object. The oauth2 crate only needs it to
 /// deserialize; [`check_token_response`] decides whether it is a usable token.
