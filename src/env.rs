@@ -357,6 +357,7 @@ fn build_auth(
                 },
                 username: render(&a.username)?.unwrap_or_default(),
                 password,
+                explicit_scheme: a.scheme.is_some(),
             };
             let persistence = if sandbox.is_some() {
                 Persistence::Memory

@@ -10,3 +10,4 @@ mod many;
 mod oauth;
 mod origins;
 mod support;
+mod token_response;
