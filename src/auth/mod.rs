@@ -118,13 +118,7 @@ pub fn check_token_url(url: &url::Url) -> Result<(), AuthError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback {
+            if crate::http::is_loopback(url) {
                 Ok(())
             } else {
                 Err(AuthError::InsecureTokenUrl(url.to_string()))
