@@ -133,9 +133,14 @@ pub struct ExecArgs {
     /// Requests in flight at once (bulk rows, numbered pages)
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
-    /// With --data: write the rows that failed here, in the input's format
+    /// With --data: write the rows that failed, and after a signal those never run,
+    /// here, in the input's format: `--data FILE` then finishes the job exactly
     #[arg(long, value_name = "FILE", requires = "data")]
     pub failed: Option<PathBuf>,
+    /// With --data: skip the rows that this earlier output (JSON lines) says
+    /// succeeded, to continue a run that was killed
+    #[arg(long, value_name = "OUT.jsonl", requires = "data")]
+    pub resume: Option<PathBuf>,
     /// Print the rendered request (method, URL, headers, body); send nothing
     #[arg(long, conflicts_with = "curl")]
     pub dry_run: bool,

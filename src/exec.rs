@@ -505,6 +505,7 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
         None => None,
     };
     let env = Env::open(global).await?;
+    interrupt::install();
     let mut vars = env.vars.clone();
     vars.extend(&cli_vars(args)?);
     let overrides = Overrides {
@@ -568,6 +569,16 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
         let mut outcome = result?;
         failed.append(&mut outcome.failures);
         drop_large(outcome);
+    }
+    // A signal during the last request let it finish; the run still did not end as
+    // asked.
+    if let Some(signal) = interrupt::requested() {
+        return Err(Error::Interrupted {
+            signal,
+            cut: false,
+            message: "interrupted: the request in flight finished; nothing more was sent"
+                .to_string(),
+        });
     }
     if failed.is_empty() {
         Ok(0)
@@ -755,7 +766,8 @@ fn preview_auth(env: &Env, show_secrets: bool) -> Option<(String, String)> {
     }
 }
 
-/// `exec --data`: one run of the file per row, one JSON line per row.
+/// `exec --data`: one run of the file per row, one JSON line per row, each flushed as
+/// it is written so that even a killed run leaves a line for every row it finished.
 async fn exec_bulk(
     job: &Job<'_>,
     global: &GlobalArgs,
@@ -776,15 +788,33 @@ async fn exec_bulk(
         .into());
     };
     let doc = project::load_document(file).map_err(Error::from_inputs)?;
-    let mut failed_rows = Vec::new();
-    let summary = bulk::run(
-        &data.rows,
+    let done_before = match &args.resume {
+        Some(path) => resumed_rows(path)?,
+        None => Default::default(),
+    };
+    let rows: Vec<bulk::Row> = data
+        .rows
+        .iter()
+        .filter(|r| !done_before.contains(&r.number))
+        .cloned()
+        .collect();
+    if !global.quiet && args.resume.is_some() {
+        eprintln!(
+            "resuming: {} rows already done, {} to run",
+            data.rows.len() - rows.len(),
+            rows.len()
+        );
+    }
+    // Rows that ran and succeeded; every other row is written to --failed.
+    let mut succeeded = std::collections::HashSet::new();
+    let result = bulk::run(
+        &rows,
         usize::from(args.concurrency),
         !global.quiet,
         |row| run_row(env, &doc, vars, row, overrides),
         |row, result| {
-            if !result.ok {
-                failed_rows.push(row.number);
+            if result.ok {
+                succeeded.insert(row.number);
             }
             if !args.report.is_empty() {
                 report.push(Case {
@@ -798,25 +828,35 @@ async fn exec_bulk(
             if args.output == OutputMode::None {
                 return Ok(());
             }
-            write_or_pipe(out.json_line(&result.to_json()))
+            write_or_pipe(out.json_line(&result.to_json()))?;
+            write_or_pipe(out.flush())
         },
     )
-    .await?;
+    .await;
     write_or_pipe(out.flush())?;
+    // Written whatever happened: an authentication error or a signal mid-run must not
+    // lose the record of which rows are left.
+    if let Some(path) = &args.failed {
+        let left: Vec<&bulk::Row> = rows
+            .iter()
+            .filter(|r| !succeeded.contains(&r.number))
+            .collect();
+        data.write_rows(path, &left)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        if !global.quiet && !left.is_empty() {
+            eprintln!("{} rows to run again written to {}", left.len(), path.display());
+        }
+    }
+    let summary = result?;
+    if let Some(signal) = summary.interrupted {
+        return Err(Error::Interrupted {
+            signal,
+            cut: false,
+            message: summary.line(),
+        });
+    }
     if !global.quiet {
         eprintln!("{}", summary.line());
-    }
-    if let Some(path) = &args.failed {
-        let rows: Vec<&bulk::Row> = data
-            .rows
-            .iter()
-            .filter(|r| failed_rows.contains(&r.number))
-            .collect();
-        data.write_rows(path, &rows)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-        if !global.quiet && !rows.is_empty() {
-            eprintln!("{} failed rows written to {}", rows.len(), path.display());
-        }
     }
     if summary.failed > 0 {
         Err(Error::Expectation(format!(
@@ -826,6 +866,14 @@ async fn exec_bulk(
     } else {
         Ok(0)
     }
+}
+
+/// `--resume OUT.jsonl`: the rows an earlier run's output says succeeded.
+fn resumed_rows(path: &Path) -> Result<std::collections::HashSet<usize>, Error> {
+    let shown = project::display_path(path);
+    let bytes = crate::limits::read(path, crate::limits::DATA_FILE)
+        .map_err(|e| InputError::at(Place::file(&shown), e.describe("the --resume file")))?;
+    Ok(bulk::succeeded_rows(&bytes))
 }
 
 /// One row of a bulk run. Authentication errors stop the run; any other failure is
@@ -858,7 +906,7 @@ async fn run_row(
                 elapsed: started.elapsed(),
             }
         }
-        Err(e @ Error::Auth(_)) => return Err(e),
+        Err(e @ (Error::Auth(_) | Error::Interrupted { cut: false, .. })) => return Err(e),
         Err(e) => bulk::RowResult {
             row: row.number,
             status: None,

@@ -116,3 +116,57 @@ pub(crate) async fn redirect(uri: Uri) -> axum::response::Response {
     let to = to.unwrap_or_else(|| uri.to_string());
     (status, [(axum::http::header::LOCATION, to)]).into_response()
 }
+
+/// `GET /_sandbox/bytes?n=N`: N bytes (a repeating `0`–`9` pattern, then a newline),
+/// generated as they are sent: a download of any size for tests and benchmarks.
+pub(crate) async fn bytes(uri: Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let n = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "n")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let Some(n) = n else {
+        return super::error::ApiError::invalid_request("`n` (the number of bytes) is required")
+            .into_response();
+    };
+    const CHUNK: usize = 256 * 1024;
+    let block = Bytes::from(
+        (0..CHUNK)
+            .map(|i| if i % 64 == 63 { b'\n' } else { b'0' + (i % 10) as u8 })
+            .collect::<Vec<u8>>(),
+    );
+    let chunks = futures_util::stream::unfold(n, move |left| {
+        let block = block.clone();
+        async move {
+            if left == 0 {
+                return None;
+            }
+            let take = left.min(CHUNK as u64) as usize;
+            Some((Ok::<_, std::io::Error>(block.slice(..take)), left - take as u64))
+        }
+    });
+    (
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_string()),
+            (axum::http::header::CONTENT_LENGTH, n.to_string()),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// `/_sandbox/sink` (any method): reads the body as it streams and answers how many
+/// bytes came, keeping none: an upload of any size.
+pub(crate) async fn sink(body: axum::body::Body) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut bytes = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return super::error::ApiError::invalid_request("the body was cut short")
+                .into_response();
+        };
+        bytes += chunk.len() as u64;
+    }
+    Json(json!({ "bytes": bytes })).into_response()
+}

@@ -10,7 +10,6 @@ mod collection;
 mod control;
 mod error;
 mod faults;
-mod multipart;
 mod oauth;
 mod seed;
 mod state;
@@ -224,7 +223,8 @@ fn router(state: AppState) -> Router {
         .route(read(&state.reports).spec().path, post(api::create_report))
         .route(
             read(&state.documents).spec().path,
-            post(api::upload_document),
+            // Uploads of any size stream through: their bytes are counted, not kept.
+            post(api::upload_document).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(path, post(api::create_asset))
         .route(&format!("{path}/search"), post(api::search_assets))
@@ -242,6 +242,11 @@ fn router(state: AppState) -> Router {
         .route("/_sandbox/revoke", post(control::revoke))
         .route("/_sandbox/big", get(big::big))
         .route("/_sandbox/redirect", any(control::redirect))
+        .route("/_sandbox/bytes", get(control::bytes))
+        .route(
+            "/_sandbox/sink",
+            any(control::sink).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/_sandbox/echo", any(control::echo))
         .route("/_sandbox/echo/{*rest}", any(control::echo))
         .merge(api)
