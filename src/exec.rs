@@ -22,6 +22,8 @@ use crate::render::{Overrides, cli_vars, render_request};
 use crate::report::{Case, Report};
 use crate::template::Vars;
 
+/// Pages followed when the request does not say (`paginate.max_pages`).
+const DEFAULT_MAX_PAGES: u32 = 1000;
 /// Numbered pages fetched at once when the request does not say.
 const DEFAULT_PAGE_CONCURRENCY: usize = 4;
 /// Retries after a 401 when the new token came from another process, which a server
@@ -288,7 +290,7 @@ impl Pages<'_> {
         let streaming = out.is_some();
         let paging = paginate::Paging {
             paths: self.paths,
-            max_pages: pg.and_then(|p| p.max_pages).unwrap_or(1000).max(1),
+            max_pages: self.req.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
             concurrency: self
                 .overrides
                 .concurrency
@@ -389,11 +391,6 @@ fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
 
 /// `runner exec`.
 pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
-    if let Some(t) = args.timeout
-        && !(t > 0.0 && t.is_finite())
-    {
-        return Err(InputError::usage("--timeout must be a positive number of seconds").into());
-    }
     let data = match &args.data {
         Some(path) => Some(DataSet::load(path)?),
         None => None,

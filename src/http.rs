@@ -52,7 +52,11 @@ pub enum RenderedBody {
     Json(serde_json::Value),
     Form(Vec<(String, String)>),
     Text(String),
-    Bytes(Vec<u8>),
+    /// A file's bytes (`body: {file: …}`), and where they came from.
+    File {
+        path: std::path::PathBuf,
+        data: Vec<u8>,
+    },
     Multipart(Vec<Part>),
 }
 
@@ -231,10 +235,13 @@ impl Client {
             .request(req.method.clone(), req.url.clone())
             .timeout(req.timeout);
         let mut headers = reqwest::header::HeaderMap::new();
+        // Rendering refused every name that is not a token and every value with a
+        // control character (`crate::header`), so nothing is skipped here; values are
+        // taken as bytes, as non-ASCII text is sent (`from_str` would refuse it).
         for (k, v) in &req.headers {
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(k.as_bytes()),
-                HeaderValue::from_str(v),
+                HeaderValue::from_bytes(v.as_bytes()),
             ) {
                 headers.insert(name, value);
             }
@@ -253,7 +260,7 @@ impl Client {
             RenderedBody::Json(v) => builder.json(v),
             RenderedBody::Form(pairs) => builder.form(pairs),
             RenderedBody::Text(t) => builder.body(t.clone()),
-            RenderedBody::Bytes(b) => builder.body(b.clone()),
+            RenderedBody::File { data, .. } => builder.body(data.clone()),
             RenderedBody::Multipart(parts) => builder.multipart(multipart_form(parts)?),
         };
         // Headers last, so the user's Content-Type wins over the body's default.
