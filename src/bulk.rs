@@ -11,10 +11,8 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::error::{Error, InputError, Place};
+use crate::limits;
 use crate::project::display_path;
-
-/// Largest data file read whole.
-const MAX_DATA_BYTES: u64 = 1024 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataFormat {
@@ -50,16 +48,9 @@ impl DataSet {
     /// Reads `path`, by extension (`.csv`, `.jsonl`/`.ndjson`, `.json`) or, failing
     /// that, by its first character.
     pub fn load(path: &Path) -> Result<DataSet, InputError> {
-        let shown = display_path(path);
-        let fail = |m: String| InputError::at(Place::file(&shown), m);
-        let meta =
-            std::fs::metadata(path).map_err(|e| fail(format!("cannot read data file: {e}")))?;
-        if meta.len() > MAX_DATA_BYTES {
-            return Err(fail(format!(
-                "data file is larger than {MAX_DATA_BYTES} bytes"
-            )));
-        }
-        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read data file: {e}")))?;
+        let bytes = limits::read(path, limits::DATA_FILE).map_err(|e| {
+            InputError::at(Place::file(display_path(path)), e.describe("data file"))
+        })?;
         DataSet::parse(path, &bytes)
     }
 
@@ -328,10 +319,7 @@ where
         .buffered(concurrency.max(1));
     while let Some((row, result)) = results.next().await {
         let result = match result {
-            None
-            | Some(Err(Error::Interrupted {
-                cut: false, ..
-            })) => {
+            None | Some(Err(Error::Interrupted { cut: false, .. })) => {
                 not_run += 1;
                 continue;
             }

@@ -11,7 +11,9 @@ use crate::auth::grant::EndpointConfig;
 use crate::auth::{AuthHeader, GrantKind, OAuthSettings, Persistence, Session};
 use crate::cli::GlobalArgs;
 use crate::error::{Error, InputError, Place};
+use crate::header;
 use crate::http::{self, Client, ClientOptions};
+use crate::limits;
 use crate::model::Spanned;
 use crate::model::profile::AuthType;
 use crate::project::{self, LoadedProfile, Project};
@@ -19,7 +21,7 @@ use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::secret::Secret;
 use crate::template::{Renderer, Vars};
 
-const DEFAULT_TIMEOUT: f64 = 30.0;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_RETRIES: u32 = 2;
 
 /// How requests authenticate.
@@ -45,7 +47,7 @@ pub struct Env {
     pub base_url: Option<url::Url>,
     pub client: Client,
     pub auth: Auth,
-    pub timeout: f64,
+    pub timeout: Duration,
     pub retries: u32,
     /// Keeps the in-process sandbox alive for profiles with `sandbox: true`.
     pub sandbox: Option<Sandbox>,
@@ -117,23 +119,21 @@ impl Env {
                 Some(parse_url(&s, place)?)
             }
         };
-        let http_cfg = &profile.profile.http;
+        let numbers = profile.http;
         let tls = tls_options(&project, &profile, &profile_name, cacert)?;
         let credentials =
             credential_policy(renderer, &vars, &profile, &profile_name, base_url.as_ref())?;
         let client = Client::new(ClientOptions {
-            max_body: http_cfg.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
+            max_body: numbers.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
             tls: tls.clone(),
             credentials,
             redirects: http::RedirectPolicy {
-                follow: http_cfg.follow_redirects.unwrap_or(true),
-                max: http_cfg
-                    .max_redirects
-                    .unwrap_or(http::DEFAULT_MAX_REDIRECTS),
+                follow: profile.profile.http.follow_redirects.unwrap_or(true),
+                max: numbers.max_redirects.unwrap_or(http::DEFAULT_MAX_REDIRECTS),
             },
         })?;
-        let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
+        let timeout = numbers.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let retries = numbers.retries.unwrap_or(DEFAULT_RETRIES);
         let auth = build_auth(
             renderer,
             &vars,
@@ -188,10 +188,10 @@ fn tls_options(
     }
     let mut ca_pem = Vec::new();
     for f in files {
-        let pem = std::fs::read(&f).map_err(|e| {
+        let pem = limits::read(&f, limits::CA_CERT_FILE).map_err(|e| {
             InputError::at(
                 Place::file(project::display_path(&f)),
-                format!("cannot read the CA certificate: {e}"),
+                e.describe("the CA certificate"),
             )
         })?;
         ca_pem.push(pem);
@@ -283,7 +283,7 @@ fn build_auth(
     profile: &LoadedProfile,
     profile_name: &str,
     sandbox: Option<&Sandbox>,
-    timeout: f64,
+    timeout: Duration,
     tls: &http::TlsOptions,
 ) -> Result<Auth, Error> {
     let Some(auth) = &profile.profile.auth else {
@@ -316,9 +316,17 @@ fn build_auth(
         AuthType::None => Ok(Auth::None),
         AuthType::Bearer => {
             let token = Secret::new(render(&a.token)?.unwrap_or_default());
+            let value = header.value(&token);
+            if let Some(p) = header::value_problem(&header_name, value.expose()) {
+                let place = a
+                    .token
+                    .as_ref()
+                    .map_or_else(|| src.place(auth), |t| src.place(t));
+                return Err(InputError::at(place, format!("auth.token: {p}")).into());
+            }
             Ok(Auth::Static {
                 header: header_name,
-                value: header.value(&token),
+                value,
             })
         }
         AuthType::Oauth2Password | AuthType::Oauth2ClientCredentials => {
@@ -352,7 +360,7 @@ fn build_auth(
                     scopes: a.scopes.clone(),
                     token_request: a.token_request,
                     client_auth: a.client_auth,
-                    timeout: Duration::from_secs_f64(timeout),
+                    timeout,
                     tls: tls.clone(),
                 },
                 username: render(&a.username)?.unwrap_or_default(),

@@ -202,11 +202,11 @@ fn snippet(path: &Path, line: u32, column: u32) -> Option<String> {
     if line == 0 {
         return None;
     }
-    let meta = std::fs::metadata(path).ok()?;
-    if meta.len() > 16 * 1024 * 1024 {
+    // A pipe or a device cannot be read twice (and may never end): only files are.
+    if !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = crate::limits::read(path, crate::limits::YAML_FILE).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     let src = text.lines().nth(line as usize - 1)?;
     // Long lines are cut: a snippet is for reading, not for dumping data.

@@ -11,8 +11,8 @@ use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
 use crate::env::{Auth, Env};
 use crate::error::{Error, InputError, Place};
 use crate::extract;
-use crate::interrupt;
 use crate::http::{Exchange, Incoming, RenderedRequest, StreamError};
+use crate::interrupt;
 use crate::model::flow::FlowFile;
 use crate::model::request::StatusSet;
 use crate::output::Output;
@@ -23,6 +23,8 @@ use crate::render::{Overrides, cli_vars, render_request};
 use crate::report::{Case, Report};
 use crate::template::Vars;
 
+/// Pages followed when the request does not say (`paginate.max_pages`).
+const DEFAULT_MAX_PAGES: u32 = 1000;
 /// Numbered pages fetched at once when the request does not say.
 const DEFAULT_PAGE_CONCURRENCY: usize = 4;
 /// Retries after a 401 when the new token came from another process, which a server
@@ -394,7 +396,7 @@ impl Pages<'_> {
         let streaming = out.is_some();
         let paging = paginate::Paging {
             paths: self.paths,
-            max_pages: pg.and_then(|p| p.max_pages).unwrap_or(1000).max(1),
+            max_pages: self.req.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
             concurrency: self
                 .overrides
                 .concurrency
@@ -495,11 +497,6 @@ fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
 
 /// `runner exec`.
 pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
-    if let Some(t) = args.timeout
-        && !(t > 0.0 && t.is_finite())
-    {
-        return Err(InputError::usage("--timeout must be a positive number of seconds").into());
-    }
     let data = match &args.data {
         Some(path) => Some(DataSet::load(path)?),
         None => None,
@@ -844,7 +841,11 @@ async fn exec_bulk(
         data.write_rows(path, &left)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         if !global.quiet && !left.is_empty() {
-            eprintln!("{} rows to run again written to {}", left.len(), path.display());
+            eprintln!(
+                "{} rows to run again written to {}",
+                left.len(),
+                path.display()
+            );
         }
     }
     let summary = result?;

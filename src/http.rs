@@ -97,7 +97,11 @@ pub enum RenderedBody {
     Json(serde_json::Value),
     Form(Vec<(String, String)>),
     Text(String),
-    Bytes(Vec<u8>),
+    /// A file's bytes (`body: {file: …}`), and where they came from.
+    File {
+        path: std::path::PathBuf,
+        data: Vec<u8>,
+    },
     Multipart(Vec<Part>),
 }
 
@@ -521,10 +525,12 @@ impl Client {
             if !allowed || (describes_body && !hop.with_body) {
                 continue;
             }
-            // Rendering refused names and values that do not parse (SPEC §7).
+            // Rendering refused every name that is not a token and every value with a
+            // control character (`crate::header`), so nothing is skipped here; values
+            // are taken as bytes, as non-ASCII text is sent (`from_str` would refuse it).
             if let (Ok(name), Ok(mut value)) = (
                 HeaderName::from_bytes(h.name.as_bytes()),
-                HeaderValue::from_str(&h.value),
+                HeaderValue::from_bytes(h.value.as_bytes()),
             ) {
                 value.set_sensitive(self.credentials.is_sensitive(&h.name));
                 headers.insert(name, value);
@@ -545,14 +551,13 @@ impl Client {
             (RenderedBody::Json(v), _) => builder.json(v),
             (RenderedBody::Form(pairs), _) => builder.form(pairs),
             (RenderedBody::Text(t), _) => builder.body(t.clone()),
-            (RenderedBody::Bytes(b), _) => builder.body(b.clone()),
+            (RenderedBody::File { data, .. }, _) => builder.body(data.clone()),
             (RenderedBody::Multipart(parts), _) => builder.multipart(multipart_form(parts)?),
         };
         // Headers last, so the user's Content-Type wins over the body's default.
         builder = builder.headers(headers);
         builder.send().await
     }
-
 }
 
 /// A response whose head has arrived and whose body has not been read yet.

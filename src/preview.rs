@@ -68,7 +68,7 @@ pub fn dry_run(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: 
                 .finish(),
         ),
         RenderedBody::Text(t) => Some(t.clone()),
-        RenderedBody::Bytes(b) => Some(match std::str::from_utf8(b) {
+        RenderedBody::File { data: b, .. } => Some(match std::str::from_utf8(b) {
             Ok(t) => t.to_string(),
             Err(_) => format!("<{} bytes of binary data>", b.len()),
         }),
@@ -93,35 +93,65 @@ pub fn dry_run(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: 
     mask(&s, show_secrets)
 }
 
-/// A curl command that sends the same request.
+/// A curl command that sends the same request, byte for byte: every argument is
+/// quoted for a POSIX shell, bodies go as runner encodes them (a file as `@PATH`), and
+/// what curl would add on its own (URL globbing, a form Content-Type, dropping an
+/// empty header) is taken back.
 pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: bool) -> String {
     let mut args = vec!["curl".to_string()];
-    if req.method != reqwest::Method::GET {
-        args.push(format!("-X {}", req.method));
+    let has_body = !matches!(req.body, RenderedBody::Empty);
+    if req.method == reqwest::Method::HEAD && !has_body {
+        args.push("--head".to_string());
+    } else if req.method != reqwest::Method::GET || has_body {
+        // With a body and no -X, curl would send a POST.
+        args.push(format!("-X {}", word(req.method.as_str())));
+    }
+    if req.url.as_str().contains(['[', ']', '{', '}']) {
+        args.push("--globoff".to_string());
     }
     args.push(quote(req.url.as_str()));
-    for (k, v) in shown_headers(req, auth, show_secrets) {
-        args.push(format!("-H {}", quote(&format!("{k}: {v}"))));
+    let headers = shown_headers(req, auth, show_secrets);
+    let sends_type = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    for (k, v) in headers {
+        // `-H 'Name:'` would remove the header from curl's request; `Name;` sends it
+        // empty.
+        let header = if v.is_empty() {
+            format!("{k};")
+        } else {
+            format!("{k}: {v}")
+        };
+        args.push(format!("-H {}", quote(&header)));
+    }
+    if !sends_type && matches!(req.body, RenderedBody::Text(_) | RenderedBody::File { .. }) {
+        // runner sends these without a Content-Type; curl's --data-* would add one.
+        args.push(format!("-H {}", quote("Content-Type:")));
     }
     match &req.body {
         RenderedBody::Empty => {}
         RenderedBody::Json(v) => args.push(format!("--data-raw {}", quote(&v.to_string()))),
         RenderedBody::Form(pairs) => {
-            for (k, v) in pairs {
-                args.push(format!("--data-urlencode {}", quote(&format!("{k}={v}"))));
-            }
+            // Encoded here as runner encodes it: curl's --data-urlencode differs
+            // (spaces, `~`, `*`) and leaves names as they are.
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            args.push(format!("--data-raw {}", quote(&encoded)));
         }
         RenderedBody::Text(t) => args.push(format!("--data-raw {}", quote(t))),
-        RenderedBody::Bytes(b) => args.push(format!(
+        RenderedBody::File { path, .. } => args.push(format!(
             "--data-binary {}",
-            quote(&String::from_utf8_lossy(b))
+            quote(&format!("@{}", path.to_string_lossy()))
         )),
         RenderedBody::Multipart(parts) => {
             for p in parts {
                 match &p.value {
-                    PartValue::Text(t) => {
-                        args.push(format!("-F {}", quote(&format!("{}={t}", p.name))))
-                    }
+                    // --form-string: a value starting with @ or < is not a file.
+                    PartValue::Text(t) => args.push(format!(
+                        "--form-string {}",
+                        quote(&format!("{}={t}", p.name))
+                    )),
                     PartValue::File { filename, .. } => {
                         args.push(format!("-F {}", quote(&format!("{}=@{filename}", p.name))))
                     }
@@ -133,9 +163,17 @@ pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: boo
     mask(&(args.join(" \\\n  ") + "\n"), show_secrets)
 }
 
-/// `s` single-quoted for a POSIX shell.
+/// `s` single-quoted for a POSIX shell: every byte but `'` stands for itself there.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `s` bare when the shell gives none of its characters a meaning, else quoted.
+fn word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if plain { s.to_string() } else { quote(s) }
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use serde_json::Value;
 use crate::cli::ExecArgs;
 use crate::env::{Env, parse_url};
 use crate::error::{Error, InputError, Place};
+use crate::header;
 use crate::http::{Header, Part, PartValue, RenderedBody, RenderedRequest};
+use crate::limits;
 use crate::model::request::MultipartField;
 use crate::project::{self, PreparedRequest, SourceFile};
 use crate::template::{Renderer, Vars};
@@ -95,27 +97,39 @@ pub fn render_request(
     let profile_src = &env.profile.source;
     for (k, v) in &env.profile.profile.http.headers {
         let value = r.render_str(&v.value, vars, profile_src.dir(), profile_src.origin(v))?;
-        headers.push(Header::new(k.clone(), value, true));
+        headers.push(checked_header(k, value, true, profile_src.place(v))?);
     }
     for (k, v) in &f.headers {
         let value = r.render_str(&v.value, vars, dir, src.origin(v))?;
-        headers.push(Header::new(k.clone(), value, false));
+        headers.push(checked_header(k, value, false, src.place(v))?);
     }
     let body = match &f.body {
         None => RenderedBody::Empty,
         Some(b) => render_body(r, &b.value, vars, src, dir)?,
     };
-    let timeout = overrides.timeout.or(f.timeout).unwrap_or(env.timeout);
-    let retries = overrides.retries.or(f.retries).unwrap_or(env.retries);
     Ok(RenderedRequest {
         method: req.method.clone(),
         file_origin: url.origin(),
         url,
         headers,
         body,
-        timeout: Duration::from_secs_f64(timeout),
-        retries,
+        timeout: overrides.timeout.or(req.timeout).unwrap_or(env.timeout),
+        retries: overrides.retries.or(req.retries).unwrap_or(env.retries),
     })
+}
+
+/// `(name, value)` when it can be sent as a header; else an error at `place`, the
+/// header's entry in its file (never a header silently dropped or split).
+fn checked_header(
+    name: &str,
+    value: String,
+    from_profile: bool,
+    place: Place,
+) -> Result<Header, Error> {
+    match header::problem(name, &value) {
+        None => Ok(Header::new(name, value, from_profile)),
+        Some(p) => Err(InputError::at(place, p).into()),
+    }
 }
 
 fn render_body(
@@ -151,8 +165,9 @@ fn render_body(
     }
     if let Some(p) = &b.file {
         let rel = r.render_str(&p.value, vars, dir, src.origin(p))?;
-        let data = read_body_file(&dir.join(&rel), src.place(p))?;
-        return Ok(RenderedBody::Bytes(data));
+        let path = dir.join(&rel);
+        let data = read_body_file(&path, src.place(p))?;
+        return Ok(RenderedBody::File { path, data });
     }
     if let Some(parts) = &b.multipart {
         let mut out = Vec::new();
@@ -185,13 +200,10 @@ fn render_body(
     Ok(RenderedBody::Empty)
 }
 
+/// A file to send, held in memory: at most [`limits::BODY_FILE`].
 fn read_body_file(path: &Path, place: Place) -> Result<Vec<u8>, InputError> {
-    std::fs::read(path).map_err(|e| {
-        InputError::at(
-            place,
-            format!("cannot read body file {}: {e}", path.display()),
-        )
-    })
+    limits::read(path, limits::BODY_FILE)
+        .map_err(|e| InputError::at(place, e.describe(&format!("body file {}", path.display()))))
 }
 
 /// A JSON scalar as text for a query string or form: strings bare, others as JSON.
@@ -225,7 +237,7 @@ fn resolve_url(base: Option<&url::Url>, raw: &str, place: Place) -> Result<url::
 /// Command-line settings that win over files.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Overrides {
-    pub timeout: Option<f64>,
+    pub timeout: Option<Duration>,
     pub retries: Option<u32>,
     /// Requests in flight at once (bulk rows, numbered pages).
     pub concurrency: Option<usize>,

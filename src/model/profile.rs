@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::Spanned;
+use super::{Number, Spanned};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -158,13 +158,16 @@ impl AuthConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Seconds per request.
-    pub timeout: Option<f64>,
-    pub retries: Option<u32>,
+    #[schemars(with = "Option<f64>")]
+    pub timeout: Option<Spanned<Number>>,
+    #[schemars(with = "Option<u32>")]
+    pub retries: Option<Spanned<Number>>,
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub headers: BTreeMap<String, Spanned<String>>,
     /// Largest response body accepted, in bytes (default 256 MB).
-    pub max_body: Option<u64>,
+    #[schemars(with = "Option<u64>")]
+    pub max_body: Option<Spanned<Number>>,
     /// A PEM file of certificate authorities to trust besides the system's, relative
     /// to the project root.
     pub ca_cert: Option<String>,
@@ -172,7 +175,8 @@ pub struct HttpConfig {
     #[serde(default)]
     pub insecure: bool,
     /// Redirects followed per request (default 10); runner follows them itself.
-    pub max_redirects: Option<u32>,
+    #[schemars(with = "Option<u32>")]
+    pub max_redirects: Option<Spanned<Number>>,
     /// `false` returns a 3xx as the response (default true).
     pub follow_redirects: Option<bool>,
     /// Allow credentials over plain http to a host that is not loopback (a warning

@@ -14,9 +14,9 @@ use serde_json::{Map, Value};
 use super::clock::rfc3339;
 use super::collection::{Collection, CollectionSpec, ListQuery};
 use super::error::ApiError;
-use axum::extract::Multipart;
-use axum::extract::rejection::MultipartRejection;
 use super::state::{AppState, lock, read, write};
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartRejection;
 
 /// Fields the server owns: ignored in request bodies.
 const SERVER_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
@@ -94,13 +94,17 @@ pub(crate) async fn create_report(State(state): State<AppState>, body: Bytes) ->
 /// overrides the file name; the type is the part's own, else guessed from the name.
 pub(crate) async fn upload_document(
     State(state): State<AppState>,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let fields = match multipart {
         Ok(m) => document_fields(m).await,
-        Err(e) => Err(ApiError::invalid_request(format!(
-            "The body is not multipart/form-data: {}",
-            e.body_text()
+        Err(_) => Err(ApiError::invalid_request(format!(
+            "Expected a multipart/form-data body, got {:?}",
+            headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
         ))),
     };
     let fields = match fields {
@@ -138,8 +142,8 @@ async fn document_fields(mut multipart: Multipart) -> Result<Map<String, Value>,
             _ => while field.chunk().await.map_err(malformed)?.is_some() {},
         }
     }
-    let (filename, content_type, size) = file
-        .ok_or_else(|| ApiError::invalid_request("The multipart body has no \"file\" part"))?;
+    let (filename, content_type, size) =
+        file.ok_or_else(|| ApiError::invalid_request("The multipart body has no \"file\" part"))?;
     let name = name_part.or(filename).unwrap_or_default();
     if name.is_empty() {
         return Err(ApiError::invalid_request(

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, Uri};
+use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use super::state::{AppState, Stats, lock};
@@ -22,7 +23,9 @@ pub(crate) async fn revoke(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "revoked": revoked }))
 }
 
-/// `/_sandbox/echo` (any method, any sub-path): what the server received.
+/// `/_sandbox/echo` (any method, any sub-path): what the server received. Besides the
+/// parsed parts, `target` is the path and query as they came and `body_base64` the
+/// body's bytes, for tests that compare two requests byte for byte.
 pub(crate) async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Json<Value> {
     let mut query = Map::new();
     for (key, value) in
@@ -63,9 +66,11 @@ pub(crate) async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: Byt
     let mut echo = json!({
         "method": method.as_str(),
         "path": uri.path(),
+        "target": uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()),
         "query": query,
         "headers": header_map,
         "body": parsed,
+        "body_base64": base64::engine::general_purpose::STANDARD.encode(&body),
     });
     if content_type == "application/x-www-form-urlencoded" {
         let mut form = Map::new();
@@ -131,7 +136,13 @@ pub(crate) async fn bytes(uri: Uri) -> axum::response::Response {
     const CHUNK: usize = 256 * 1024;
     let block = Bytes::from(
         (0..CHUNK)
-            .map(|i| if i % 64 == 63 { b'\n' } else { b'0' + (i % 10) as u8 })
+            .map(|i| {
+                if i % 64 == 63 {
+                    b'\n'
+                } else {
+                    b'0' + (i % 10) as u8
+                }
+            })
             .collect::<Vec<u8>>(),
     );
     let chunks = futures_util::stream::unfold(n, move |left| {
@@ -141,7 +152,10 @@ pub(crate) async fn bytes(uri: Uri) -> axum::response::Response {
                 return None;
             }
             let take = left.min(CHUNK as u64) as usize;
-            Some((Ok::<_, std::io::Error>(block.slice(..take)), left - take as u64))
+            Some((
+                Ok::<_, std::io::Error>(block.slice(..take)),
+                left - take as u64,
+            ))
         }
     });
     (
