@@ -97,12 +97,39 @@ pub enum RenderedBody {
     Json(serde_json::Value),
     Form(Vec<(String, String)>),
     Text(String),
-    /// A file's bytes (`body: {file: …}`), and where they came from.
-    File {
-        path: std::path::PathBuf,
-        data: Vec<u8>,
-    },
+    /// `body: {file: …}`.
+    File(FileBody),
     Multipart(Vec<Part>),
+}
+
+/// A file to upload. A regular file is read from disk as it is sent, in bounded
+/// memory, with its size as the `Content-Length` (every attempt opens it again); what
+/// has no size (a pipe, `/dev/stdin`) is read first and held, so that a retry can
+/// send it again.
+#[derive(Debug, Clone)]
+pub struct FileBody {
+    pub path: std::path::PathBuf,
+    pub len: u64,
+    /// The bytes, for what is not a regular file.
+    pub held: Option<bytes::Bytes>,
+}
+
+/// Bytes read from an upload's file at a time.
+const UPLOAD_CHUNK: usize = 256 * 1024;
+
+impl FileBody {
+    /// The body for one attempt: the held bytes, or the file streamed from disk.
+    fn body(&self) -> reqwest::Body {
+        use futures_util::TryStreamExt;
+        if let Some(bytes) = &self.held {
+            return reqwest::Body::from(bytes.clone());
+        }
+        let path = self.path.clone();
+        let chunks = futures_util::stream::once(tokio::fs::File::open(path))
+            .map_ok(|f| tokio_util::io::ReaderStream::with_capacity(f, UPLOAD_CHUNK))
+            .try_flatten();
+        reqwest::Body::wrap_stream(chunks)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -117,7 +144,7 @@ pub enum PartValue {
     File {
         filename: String,
         content_type: Option<String>,
-        data: Vec<u8>,
+        file: FileBody,
     },
 }
 
@@ -551,7 +578,9 @@ impl Client {
             (RenderedBody::Json(v), _) => builder.json(v),
             (RenderedBody::Form(pairs), _) => builder.form(pairs),
             (RenderedBody::Text(t), _) => builder.body(t.clone()),
-            (RenderedBody::File { data, .. }, _) => builder.body(data.clone()),
+            (RenderedBody::File(file), _) => builder
+                .header(reqwest::header::CONTENT_LENGTH, file.len)
+                .body(file.body()),
             (RenderedBody::Multipart(parts), _) => builder.multipart(multipart_form(parts)?),
         };
         // Headers last, so the user's Content-Type wins over the body's default.
@@ -702,10 +731,10 @@ fn multipart_form(parts: &[Part]) -> Result<reqwest::multipart::Form, reqwest::E
             PartValue::File {
                 filename,
                 content_type,
-                data,
+                file,
             } => {
-                let mut part =
-                    reqwest::multipart::Part::bytes(data.clone()).file_name(filename.clone());
+                let mut part = reqwest::multipart::Part::stream_with_length(file.body(), file.len)
+                    .file_name(filename.clone());
                 if let Some(ct) = content_type {
                     part = part.mime_str(ct)?;
                 }

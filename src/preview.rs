@@ -68,18 +68,18 @@ pub fn dry_run(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: 
                 .finish(),
         ),
         RenderedBody::Text(t) => Some(t.clone()),
-        RenderedBody::File { data: b, .. } => Some(match std::str::from_utf8(b) {
-            Ok(t) => t.to_string(),
-            Err(_) => format!("<{} bytes of binary data>", b.len()),
-        }),
+        RenderedBody::File(f) => Some(format!("<file {} ({} bytes)>", f.path.display(), f.len)),
         RenderedBody::Multipart(parts) => Some(
             parts
                 .iter()
                 .map(|p| match &p.value {
                     PartValue::Text(t) => format!("--part {}: {t}", p.name),
-                    PartValue::File { filename, data, .. } => {
-                        format!("--part {}: file {filename} ({} bytes)", p.name, data.len())
-                    }
+                    PartValue::File { filename, file, .. } => format!(
+                        "--part {}: file {} as {filename} ({} bytes)",
+                        p.name,
+                        file.path.display(),
+                        file.len
+                    ),
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
@@ -124,7 +124,7 @@ pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: boo
         };
         args.push(format!("-H {}", quote(&header)));
     }
-    if !sends_type && matches!(req.body, RenderedBody::Text(_) | RenderedBody::File { .. }) {
+    if !sends_type && matches!(req.body, RenderedBody::Text(_) | RenderedBody::File(_)) {
         // runner sends these without a Content-Type; curl's --data-* would add one.
         args.push(format!("-H {}", quote("Content-Type:")));
     }
@@ -140,9 +140,9 @@ pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: boo
             args.push(format!("--data-raw {}", quote(&encoded)));
         }
         RenderedBody::Text(t) => args.push(format!("--data-raw {}", quote(t))),
-        RenderedBody::File { path, .. } => args.push(format!(
+        RenderedBody::File(f) => args.push(format!(
             "--data-binary {}",
-            quote(&format!("@{}", path.to_string_lossy()))
+            quote(&format!("@{}", f.path.to_string_lossy()))
         )),
         RenderedBody::Multipart(parts) => {
             for p in parts {
@@ -152,8 +152,23 @@ pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: boo
                         "--form-string {}",
                         quote(&format!("{}={t}", p.name))
                     )),
-                    PartValue::File { filename, .. } => {
-                        args.push(format!("-F {}", quote(&format!("{}=@{filename}", p.name))))
+                    PartValue::File {
+                        filename,
+                        content_type,
+                        file,
+                    } => {
+                        let ty = content_type
+                            .as_ref()
+                            .map(|t| format!(";type={t}"))
+                            .unwrap_or_default();
+                        args.push(format!(
+                            "-F {}",
+                            quote(&format!(
+                                "{}=@{};filename={filename}{ty}",
+                                p.name,
+                                file.path.to_string_lossy()
+                            ))
+                        ))
                     }
                 }
             }

@@ -10,7 +10,7 @@ use crate::cli::ExecArgs;
 use crate::env::{Env, parse_url};
 use crate::error::{Error, InputError, Place};
 use crate::header;
-use crate::http::{Header, Part, PartValue, RenderedBody, RenderedRequest};
+use crate::http::{FileBody, Header, Part, PartValue, RenderedBody, RenderedRequest};
 use crate::limits;
 use crate::model::request::MultipartField;
 use crate::project::{self, PreparedRequest, SourceFile};
@@ -166,8 +166,7 @@ fn render_body(
     if let Some(p) = &b.file {
         let rel = r.render_str(&p.value, vars, dir, src.origin(p))?;
         let path = dir.join(&rel);
-        let data = read_body_file(&path, src.place(p))?;
-        return Ok(RenderedBody::File { path, data });
+        return Ok(RenderedBody::File(file_body(path, src.place(p))?));
     }
     if let Some(parts) = &b.multipart {
         let mut out = Vec::new();
@@ -179,14 +178,13 @@ fn render_body(
                 MultipartField::File(file) => {
                     let rel = r.render_str(&file.file, vars, dir, src.origin(field))?;
                     let path = dir.join(&rel);
-                    let data = read_body_file(&path, src.place(field))?;
                     PartValue::File {
                         filename: path
                             .file_name()
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_else(|| "file".into()),
                         content_type: file.content_type.clone(),
-                        data,
+                        file: file_body(path, src.place(field))?,
                     }
                 }
             };
@@ -200,10 +198,26 @@ fn render_body(
     Ok(RenderedBody::Empty)
 }
 
-/// A file to send, held in memory: at most [`limits::BODY_FILE`].
-fn read_body_file(path: &Path, place: Place) -> Result<Vec<u8>, InputError> {
-    limits::read(path, limits::BODY_FILE)
-        .map_err(|e| InputError::at(place, e.describe(&format!("body file {}", path.display()))))
+/// A file to send: a regular file streams from disk (its size read now); anything
+/// else (a pipe, `/dev/stdin`) is held, at most [`limits::BODY_FILE`].
+fn file_body(path: std::path::PathBuf, place: Place) -> Result<FileBody, InputError> {
+    let subject = format!("body file {}", path.display());
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| InputError::at(place.clone(), limits::ReadError::Io(e).describe(&subject)))?;
+    if meta.is_file() {
+        return Ok(FileBody {
+            path,
+            len: meta.len(),
+            held: None,
+        });
+    }
+    let data = limits::read(&path, limits::BODY_FILE)
+        .map_err(|e| InputError::at(place, e.describe(&subject)))?;
+    Ok(FileBody {
+        len: data.len() as u64,
+        held: Some(data.into()),
+        path,
+    })
 }
 
 /// A JSON scalar as text for a query string or form: strings bare, others as JSON.
