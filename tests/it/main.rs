@@ -11,5 +11,6 @@ mod limits;
 mod many;
 mod oauth;
 mod origins;
+mod streams;
 mod support;
 mod token_response;
