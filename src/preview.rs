@@ -214,6 +214,25 @@ mod tests {
     }
 
     #[test]
+    fn curl_sends_files_from_disk_and_takes_back_what_curl_adds() {
+        let r = RenderedRequest {
+            method: reqwest::Method::GET,
+            url: url::Url::parse("https://h/a?x=[1]").unwrap(),
+            headers: vec![("X-Empty".into(), String::new())],
+            body: RenderedBody::File {
+                path: "data/it's.bin".into(),
+                data: vec![0, 1],
+            },
+            timeout: Duration::from_millis(1500),
+            retries: 0,
+        };
+        assert_eq!(
+            curl(&r, None, true),
+            "curl \\\n  -X GET \\\n  --globoff \\\n  'https://h/a?x=[1]' \\\n  -H 'X-Empty;' \\\n  -H 'Content-Type:' \\\n  --data-binary '@data/it'\\''s.bin' \\\n  --max-time 1.5\n"
+        );
+    }
+
+    #[test]
     fn curl_quotes_for_the_shell() {
         let text = curl(&req(), None, false);
         assert_eq!(

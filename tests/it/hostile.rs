@@ -305,7 +305,7 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/wrong_type_timeout.yaml",
         Kind::Exec,
-        "expected a number",
+        "timeout must be a number from 0.001 to 86400 seconds",
         true,
     ),
     (
