@@ -130,7 +130,9 @@ pub fn numbers(bytes: &[u8]) {
     let max_secs = Duration::from_secs(86_400);
     match pick % 6 {
         0 => {
-            if let Some(t) = loaded(format!("url: /x\ntimeout: {text}\n")).and_then(|r| r.timeout) {
+            if let Some(t) =
+                loaded(format!("url: /x\ntimeout: {text}\n")).and_then(|r| r.numbers.timeout)
+            {
                 assert!(
                     t >= Duration::from_millis(1) && t <= max_secs,
                     "timeout {text:?} gave {t:?}"
@@ -138,14 +140,16 @@ pub fn numbers(bytes: &[u8]) {
             }
         }
         1 => {
-            if let Some(n) = loaded(format!("url: /x\nretries: {text}\n")).and_then(|r| r.retries) {
+            if let Some(n) =
+                loaded(format!("url: /x\nretries: {text}\n")).and_then(|r| r.numbers.retries)
+            {
                 assert!(n <= 100, "retries {text:?} gave {n}");
             }
         }
         2 => {
             let yaml =
                 format!("url: /x\npaginate: {{next_url: $.n, items: $.i, max_pages: {text}}}\n");
-            if let Some(n) = loaded(yaml).and_then(|r| r.max_pages) {
+            if let Some(n) = loaded(yaml).and_then(|r| r.numbers.max_pages) {
                 assert!((1..=1_000_000).contains(&n), "max_pages {text:?} gave {n}");
             }
         }
