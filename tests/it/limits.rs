@@ -230,6 +230,30 @@ fn a_request_from_a_pipe_that_never_ends_stops_at_the_yaml_limit() {
     let written = writer.join().unwrap();
     assert!(written > 16 * 1024 * 1024, "{written}");
 
+    // A mistake in a pipe's text is located without reading the pipe again (which
+    // would wait for a writer that never comes).
+    let fifo = p.path("requests/once.yaml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        f.write_all(b"url: /x\nbogus: 1\n").unwrap();
+    });
+    let r = bounded(&p, &["exec", "requests/once.yaml"], Stdio::null());
+    writer.join().unwrap();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error: unknown field `bogus`")
+            && r.stderr.ends_with("  --> requests/once.yaml:2:1\n"),
+        "{}",
+        r.stderr
+    );
+
     // /dev/stdin is read the same way: a request from a pipe works...
     let mut child = Command::new(bin())
         .args(["exec", "/dev/stdin", "--dry-run"])
