@@ -16,23 +16,33 @@ const GIB: u64 = 1 << 30;
 /// What a streaming run may peak at, whatever the body's size.
 const MAX_RSS_KIB: i64 = 64 * 1024;
 
-/// Waits for `child` and returns its exit code and peak resident memory in KiB, from
-/// the kernel's own accounting of that one process (`wait4`).
-fn wait_with_peak(child: Child) -> (i32, i64) {
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own child, not yet waited for; both pointers are valid.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    std::mem::forget(child);
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
-    (code, usage.ru_maxrss)
+/// Watches `child`'s peak resident memory (VmHWM, in KiB) until it exits. The
+/// kernel's own rusage for a child would count the test process too: a child starts
+/// as a copy of its parent, and the peak survives exec.
+fn watch_peak(child: &Child) -> std::thread::JoinHandle<i64> {
+    let status = format!("/proc/{}/status", child.id());
+    std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Ok(text) = std::fs::read_to_string(&status) {
+            // A zombie has no memory lines: the last value read is the peak.
+            let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            else {
+                break;
+            };
+            peak = kib;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        peak
+    })
+}
+
+/// Waits for `child`: its exit code and the peak that `watch` saw.
+fn wait_with_peak(mut child: Child, watch: std::thread::JoinHandle<i64>) -> (i32, i64) {
+    let status = child.wait().unwrap();
+    (status.code().unwrap_or(-1), watch.join().unwrap())
 }
 
 /// Reads `child`'s stdout to the end, counting the bytes and keeping the last few.
@@ -75,8 +85,9 @@ fn a_gigabyte_download_streams_in_bounded_memory() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let watch = watch_peak(&child);
         let (bytes, tail) = drain(&mut child);
-        let (code, peak) = wait_with_peak(child);
+        let (code, peak) = wait_with_peak(child, watch);
         assert_eq!(code, 0, "{mode}");
         let expected = if mode == "none" { 0 } else { GIB };
         assert_eq!(bytes, expected, "{mode}: every byte as sent");
@@ -124,6 +135,7 @@ fn a_gigabyte_upload_streams_from_disk() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let watch = watch_peak(&child);
         let mut out = String::new();
         child
             .stdout
@@ -131,7 +143,7 @@ fn a_gigabyte_upload_streams_from_disk() {
             .unwrap()
             .read_to_string(&mut out)
             .unwrap();
-        let (code, peak) = wait_with_peak(child);
+        let (code, peak) = wait_with_peak(child, watch);
         assert_eq!(code, 0, "{file}: {out}");
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["body"][key], GIB, "{file}: {v}");
