@@ -1,7 +1,8 @@
 //! The session commands: `login`, `logout`, `token`, `profiles`.
 
 use crate::auth::store::CachedTokens;
-use crate::cli::GlobalArgs;
+use crate::auth::AuthError;
+use crate::cli::{GlobalArgs, LoginArgs, LogoutArgs};
 use crate::clock::{now_unix, rfc3339};
 use crate::env::{Auth, Env};
 use crate::error::Error;
@@ -29,13 +30,16 @@ fn describe(t: &CachedTokens) -> String {
         (Some(_), None) => "refresh token held".to_string(),
         (None, _) => "no refresh token".to_string(),
     };
-    format!("{access}; {refresh}")
+    match &t.subject {
+        Some(who) => format!("logged in as {who}; {access}; {refresh}"),
+        None => format!("{access}; {refresh}"),
+    }
 }
 
-pub async fn login(global: &GlobalArgs) -> Result<u8, Error> {
+pub async fn login(global: &GlobalArgs, args: &LoginArgs) -> Result<u8, Error> {
     let env = Env::open(global).await?;
     let session = env.session()?;
-    let tokens = session.login().await?;
+    let tokens = session.login(args.no_browser).await?;
     if !global.quiet {
         eprintln!(
             "logged in with profile `{}`: {}",
@@ -46,17 +50,47 @@ pub async fn login(global: &GlobalArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-pub async fn logout(global: &GlobalArgs) -> Result<u8, Error> {
+/// `runner logout`: revokes, then forgets; says what it did. A failed revocation
+/// still forgets, and is exit 3.
+pub async fn logout(global: &GlobalArgs, args: &LogoutArgs) -> Result<u8, Error> {
     let env = Env::open(global).await?;
-    let had = env.session()?.logout().await?;
+    let name = &env.profile_name;
+    let report = env.session()?.logout(!args.local).await?;
+    if !report.had {
+        if !global.quiet {
+            eprintln!("profile `{name}` had no cached tokens");
+        }
+        return Ok(0);
+    }
+    let revoked = match report.revoked.as_slice() {
+        [] => None,
+        kinds => Some(
+            kinds
+                .iter()
+                .map(|k| k.replace('_', " "))
+                .collect::<Vec<_>>()
+                .join(" and "),
+        ),
+    };
+    let at = report.revocation_url.as_deref().unwrap_or("");
+    if let Some(e) = report.failure {
+        let done = revoked.map(|r| format!(" (revoked the {r} first)")).unwrap_or_default();
+        return Err(AuthError::Interactive(format!(
+            "revoking the tokens of profile `{name}` at {at} failed{done}: {e}; they are forgotten here all the same"
+        ))
+        .into());
+    }
     if !global.quiet {
-        if had {
-            eprintln!(
-                "logged out of profile `{}`: cached tokens removed",
-                env.profile_name
-            );
-        } else {
-            eprintln!("profile `{}` had no cached tokens", env.profile_name);
+        match (args.local, revoked) {
+            (true, _) => eprintln!(
+                "logged out of profile `{name}`: cached tokens forgotten (not revoked: --local)"
+            ),
+            (false, Some(r)) => eprintln!(
+                "logged out of profile `{name}`: revoked the {r} at {at}, then forgot them"
+            ),
+            (false, None) => eprintln!(
+                "logged out of profile `{name}`: cached tokens forgotten (the server names no revocation endpoint)"
+            ),
         }
     }
     Ok(0)

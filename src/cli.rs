@@ -61,14 +61,16 @@ pub enum Command {
         after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo"
     )]
     Exec(ExecArgs),
-    /// Log in with the password grant and cache the tokens
+    /// Log in with the profile's grant and cache the tokens
     #[command(
-        after_help = "Example:\n  runner login -p ermeo     # asks for the password if the profile has none"
+        after_help = "Examples:\n  runner login -p ermeo               # password grant: asks for the password if the profile has none\n  runner login -p sandbox_browser     # authorization code + PKCE: opens a browser\n  runner login -p sandbox_device      # device code: prints a code to enter on another device\n  runner login -p work --no-browser   # over SSH: paste the address the browser ends on\n\nThe browser is $RUNNER_BROWSER (a command; the URL is its last argument), else\n$BROWSER, else the platform's opener. The URL is always printed on stderr."
     )]
-    Login,
-    /// Forget the cached tokens of a profile
-    #[command(after_help = "Example:\n  runner logout -p ermeo")]
-    Logout,
+    Login(LoginArgs),
+    /// Revoke (RFC 7009, where the server offers it) and forget a profile's tokens
+    #[command(
+        after_help = "Examples:\n  runner logout -p sandbox_browser    # revokes the refresh and access tokens, then forgets them\n  runner logout -p ermeo --local      # only forgets them\n\nExit 3 when revocation failed (the tokens are forgotten all the same)."
+    )]
+    Logout(LogoutArgs),
     /// Print a valid access token (refreshing it if needed), for other tools
     #[command(
         after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p ermeo)\" https://api.ermeo.com/api/v1/assets"
@@ -181,6 +183,21 @@ pub enum SchemaKind {
     Request,
     /// Profiles
     Profile,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Print the login URL without opening a browser, then read the address the
+    /// browser was sent to (or the bare code) from stdin, for SSH sessions
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Only forget the tokens here; do not revoke them at the server
+    #[arg(long)]
+    pub local: bool,
 }
 
 #[derive(Debug, Args)]

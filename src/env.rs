@@ -8,14 +8,16 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::auth::grant::EndpointConfig;
-use crate::auth::{AuthHeader, GrantKind, OAuthSettings, Persistence, Session};
+use crate::auth::{
+    AuthHeader, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence, Session,
+};
 use crate::cli::GlobalArgs;
 use crate::error::{Error, InputError, Place};
 use crate::header;
 use crate::http::{self, Client, ClientOptions};
 use crate::limits;
 use crate::model::Spanned;
-use crate::model::profile::AuthType;
+use crate::model::profile::{AuthType, ClientAuth};
 use crate::project::{self, LoadedProfile, Project};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::secret::Secret;
@@ -329,44 +331,17 @@ fn build_auth(
                 value,
             })
         }
-        AuthType::Oauth2Password | AuthType::Oauth2ClientCredentials => {
-            let token_url = match sandbox {
-                Some(sb) => format!("{}/oauth/v2/token", sb.url()),
-                None => render(&a.token_url)?.unwrap_or_default(),
-            };
-            let place = a
-                .token_url
-                .as_ref()
-                .map(|t| src.place(t))
-                .unwrap_or_else(|| src.place(auth));
-            let token_url = parse_url(&token_url, place)?;
-            let client_secret = render(&a.client_secret)?
-                .filter(|s| !s.is_empty())
-                .map(Secret::new);
-            let password = render(&a.password)?
-                .filter(|s| !s.is_empty())
-                .map(Secret::new);
-            let settings = OAuthSettings {
-                profile: profile_name.to_string(),
-                grant: if a.kind == AuthType::Oauth2Password {
-                    GrantKind::Password
-                } else {
-                    GrantKind::ClientCredentials
-                },
-                endpoint: EndpointConfig {
-                    token_url,
-                    client_id: render(&a.client_id)?.unwrap_or_default(),
-                    client_secret,
-                    scopes: a.scopes.clone(),
-                    token_request: a.token_request,
-                    client_auth: a.client_auth,
-                    timeout,
-                    tls: tls.clone(),
-                },
-                username: render(&a.username)?.unwrap_or_default(),
-                password,
-                explicit_scheme: a.scheme.is_some(),
-            };
+        AuthType::Oauth2Password
+        | AuthType::Oauth2ClientCredentials
+        | AuthType::Oauth2AuthorizationCode
+        | AuthType::Oauth2DeviceCode => {
+            let settings = OAuthRender {
+                renderer,
+                vars,
+                profile,
+                auth,
+            }
+            .settings(profile_name, sandbox, timeout, tls)?;
             let persistence = if sandbox.is_some() {
                 Persistence::Memory
             } else {
@@ -378,5 +353,129 @@ fn build_auth(
                 header,
             })
         }
+    }
+}
+
+/// What rendering a profile's OAuth2 block needs.
+struct OAuthRender<'a> {
+    renderer: &'a Renderer,
+    vars: &'a Vars,
+    profile: &'a LoadedProfile,
+    auth: &'a Spanned<crate::model::profile::AuthConfig>,
+}
+
+impl OAuthRender<'_> {
+    /// A template value of the auth block, rendered.
+    fn text(&self, v: &Option<Spanned<String>>) -> Result<Option<String>, Error> {
+        let src = &self.profile.source;
+        match v {
+            None => Ok(None),
+            Some(s) => Ok(Some(self.renderer.render_str(
+                &s.value,
+                self.vars,
+                src.dir(),
+                src.origin(s),
+            )?)),
+        }
+    }
+
+    /// A URL of the auth block, rendered and parsed (`None`: not given).
+    fn url(&self, v: &Option<Spanned<String>>) -> Result<Option<url::Url>, Error> {
+        match (self.text(v)?, v) {
+            (Some(text), Some(spanned)) => {
+                Ok(Some(parse_url(&text, self.profile.source.place(spanned))?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The session's settings. The sandbox serves every endpoint itself.
+    fn settings(
+        &self,
+        profile_name: &str,
+        sandbox: Option<&Sandbox>,
+        timeout: Duration,
+        tls: &http::TlsOptions,
+    ) -> Result<OAuthSettings, Error> {
+        let a = &self.auth.value;
+        let src = &self.profile.source;
+        let at = |path: &str| {
+            sandbox.map(|sb| url::Url::parse(&format!("{}{path}", sb.url())))
+                .transpose()
+                .map_err(|e| Error::Input(InputError::usage(format!("sandbox URL: {e}"))))
+        };
+        let mut endpoints = Endpoints {
+            issuer: self.url(&a.issuer)?,
+            token_given: true,
+            authorization: at("/oauth/v2/auth")?.or(self.url(&a.authorization_url)?),
+            device: at("/oauth/v2/device")?.or(self.url(&a.device_authorization_url)?),
+            revocation: at("/oauth/v2/revoke")?.or(self.url(&a.revocation_url)?),
+        };
+        // With an issuer and no token URL, the issuer keys the cache until discovery
+        // names the token endpoint (only when a token is needed).
+        let token_url = match (at("/oauth/v2/token")?, self.url(&a.token_url)?, &endpoints.issuer) {
+            (Some(u), _, _) | (None, Some(u), _) => u,
+            (None, None, Some(issuer)) => {
+                endpoints.token_given = false;
+                issuer.clone()
+            }
+            (None, None, None) => {
+                return Err(InputError::at(
+                    src.place(self.auth),
+                    format!("auth type `{}` needs `token_url` (or `issuer`)", a.kind_name()),
+                )
+                .into());
+            }
+        };
+        let secret = |v| -> Result<Option<Secret>, Error> {
+            Ok(self.text(v)?.filter(|s| !s.is_empty()).map(Secret::new))
+        };
+        let client_secret = secret(&a.client_secret)?;
+        // A public client (no secret) sends only its id.
+        let client_auth = if client_secret.is_none() {
+            ClientAuth::None
+        } else {
+            a.client_auth
+        };
+        let numbers = &self.profile.auth;
+        let login = LoginSettings {
+            redirect_port: numbers.redirect_port.unwrap_or(0),
+            redirect_path: a
+                .redirect_path
+                .clone()
+                .unwrap_or_else(|| "/callback".to_string()),
+            timeout: numbers.login_timeout.unwrap_or(Duration::from_secs(300)),
+        };
+        Ok(OAuthSettings {
+            profile: profile_name.to_string(),
+            grant: match a.kind {
+                AuthType::Oauth2Password => GrantKind::Password,
+                AuthType::Oauth2AuthorizationCode => GrantKind::AuthorizationCode,
+                AuthType::Oauth2DeviceCode => GrantKind::DeviceCode,
+                _ => GrantKind::ClientCredentials,
+            },
+            endpoint: EndpointConfig {
+                token_url,
+                client_id: self.text(&a.client_id)?.unwrap_or_default(),
+                client_secret,
+                scopes: a.scopes.clone(),
+                token_request: a.token_request,
+                client_auth,
+                timeout,
+                tls: tls.clone(),
+                params: a.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            },
+            username: self.text(&a.username)?.unwrap_or_default(),
+            password: secret(&a.password)?,
+            explicit_scheme: a.scheme.is_some(),
+            endpoints,
+            login,
+            discovery_cache: match sandbox {
+                Some(_) => None,
+                None => crate::auth::store::TokenStore::default_dir()?
+                    .parent()
+                    .map(|p| p.join("discovery")),
+            },
+        })
     }
 }

@@ -40,8 +40,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     let g = &cli.global;
     match &cli.command {
         Command::Exec(args) => exec::exec(g, args).await,
-        Command::Login => account::login(g).await,
-        Command::Logout => account::logout(g).await,
+        Command::Login(args) => account::login(g, args).await,
+        Command::Logout(args) => account::logout(g, args).await,
         Command::Token => account::token(g).await,
         Command::Profiles => account::profiles(g).await,
         Command::Check(args) => {

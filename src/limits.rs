@@ -41,6 +41,10 @@ pub const LATENCY_MS: Range = Range::whole(0, 60_000, "milliseconds");
 pub const ASSETS: Range = Range::whole(0, 1_000_000, "");
 /// `runner sandbox --fail-rate`: a fraction.
 pub const FAIL_RATE: Range = Range::decimal(0.0, 1.0, "");
+/// `auth.redirect_port` (0: a free port).
+pub const PORT: Range = Range::whole(0, 65_535, "");
+/// `auth.login_timeout`: up to a day.
+pub const LOGIN_TIMEOUT_SECS: Range = Range::whole(1, 86_400, "seconds");
 /// `runner sandbox --rate-limit`, requests per second.
 pub const RATE_LIMIT: Range = Range::whole(1, 1_000_000, "");
 

@@ -14,7 +14,7 @@ use crate::extract;
 use crate::header;
 use crate::limits::{self, Range};
 use crate::model::flow::FlowFile;
-use crate::model::profile::{HttpConfig, Profile};
+use crate::model::profile::{AuthConfig, HttpConfig, Profile};
 use crate::model::request::RequestFile;
 use crate::model::{Number, Spanned};
 use crate::paginate::PaginatePaths;
@@ -241,6 +241,38 @@ pub struct LoadedProfile {
     pub source: SourceFile,
     /// The numbers of `http:`, range-checked.
     pub http: HttpNumbers,
+    /// The numbers of `auth:`, range-checked.
+    pub auth: AuthNumbers,
+}
+
+/// A profile's `auth:` numbers, checked against their ranges (`None`: not set).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthNumbers {
+    pub redirect_port: Option<u16>,
+    pub login_timeout: Option<Duration>,
+}
+
+impl AuthNumbers {
+    fn check(a: &AuthConfig, src: &SourceFile, problems: &mut Vec<InputError>) -> AuthNumbers {
+        AuthNumbers {
+            redirect_port: number(
+                src,
+                "auth.redirect_port",
+                &a.redirect_port,
+                Range::count_as,
+                &limits::PORT,
+                problems,
+            ),
+            login_timeout: number(
+                src,
+                "auth.login_timeout",
+                &a.login_timeout,
+                Range::duration,
+                &limits::LOGIN_TIMEOUT_SECS,
+                problems,
+            ),
+        }
+    }
 }
 
 /// A profile's `http:` numbers, checked against their ranges (`None`: not set).
@@ -422,6 +454,11 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
     }
     let h = &profile.http;
     let http = HttpNumbers::check(h, &source, &mut problems);
+    let auth_numbers = profile
+        .auth
+        .as_ref()
+        .map(|a| AuthNumbers::check(&a.value, &source, &mut problems))
+        .unwrap_or_default();
     header_problems(&source, &h.headers, &mut problems);
     if let Some(auth) = &profile.auth {
         let a = &auth.value;
@@ -436,6 +473,7 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
             profile,
             source,
             http,
+            auth: auth_numbers,
         })
     } else {
         Err(problems)

@@ -71,6 +71,9 @@ pub struct CachedTokens {
     pub refresh_token: Option<Secret>,
     pub refresh_obtained_at: Option<u64>,
     pub scope: Option<String>,
+    /// The account the server named (an `id_token`'s), shown by `runner profiles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 impl CachedTokens {

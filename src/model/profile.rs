@@ -31,6 +31,35 @@ pub enum AuthType {
     Bearer,
     Oauth2Password,
     Oauth2ClientCredentials,
+    /// RFC 6749 §4.1 with PKCE (S256, always), a browser and a loopback redirect.
+    Oauth2AuthorizationCode,
+    /// RFC 8628: a code to enter on another device.
+    Oauth2DeviceCode,
+}
+
+impl AuthType {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthType::None => "none",
+            AuthType::Bearer => "bearer",
+            AuthType::Oauth2Password => "oauth2_password",
+            AuthType::Oauth2ClientCredentials => "oauth2_client_credentials",
+            AuthType::Oauth2AuthorizationCode => "oauth2_authorization_code",
+            AuthType::Oauth2DeviceCode => "oauth2_device_code",
+        }
+    }
+
+    pub fn is_oauth2(self) -> bool {
+        !matches!(self, AuthType::None | AuthType::Bearer)
+    }
+
+    /// Grants that need a person at a browser.
+    pub fn is_interactive(self) -> bool {
+        matches!(
+            self,
+            AuthType::Oauth2AuthorizationCode | AuthType::Oauth2DeviceCode
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -47,6 +76,8 @@ pub enum ClientAuth {
     #[default]
     Body,
     Basic,
+    /// A public client: `client_id` in the body, no secret.
+    None,
 }
 
 /// The `auth:` block. One flat struct for every type, so unknown keys and places are
@@ -58,6 +89,18 @@ pub struct AuthConfig {
     pub kind: AuthType,
     #[schemars(with = "Option<String>")]
     pub token_url: Option<Spanned<String>>,
+    /// The authorization server's issuer: discovery fills the endpoints not given.
+    #[schemars(with = "Option<String>")]
+    pub issuer: Option<Spanned<String>>,
+    /// `oauth2_authorization_code`: where the browser logs in.
+    #[schemars(with = "Option<String>")]
+    pub authorization_url: Option<Spanned<String>>,
+    /// `oauth2_device_code`: where the device code is asked for.
+    #[schemars(with = "Option<String>")]
+    pub device_authorization_url: Option<Spanned<String>>,
+    /// RFC 7009: where `runner logout` revokes the tokens.
+    #[schemars(with = "Option<String>")]
+    pub revocation_url: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     pub client_id: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
@@ -76,6 +119,17 @@ pub struct AuthConfig {
     pub client_auth: ClientAuth,
     pub header: Option<String>,
     pub scheme: Option<String>,
+    /// Extra parameters of the authorize and token requests (e.g. Auth0's `audience`).
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// The loopback port of the redirect (default: a free one).
+    #[schemars(with = "Option<u16>")]
+    pub redirect_port: Option<Spanned<Number>>,
+    /// The path of the redirect (default `/callback`).
+    pub redirect_path: Option<String>,
+    /// Seconds an interactive login may take (default 300).
+    #[schemars(with = "Option<u64>")]
+    pub login_timeout: Option<Spanned<Number>>,
     /// Origins besides `base_url`'s that may receive the credentials, e.g.
     /// `https://files.example.com`.
     #[serde(default)]
@@ -89,68 +143,112 @@ impl AuthConfig {
     pub fn shape_problems(&self, sandbox: bool) -> Vec<String> {
         let mut problems = Vec::new();
         let has = |v: &Option<Spanned<String>>| v.is_some();
+        let interactive = [
+            ("authorization_url", has(&self.authorization_url)),
+            ("device_authorization_url", has(&self.device_authorization_url)),
+            ("redirect_port", self.redirect_port.is_some()),
+            ("redirect_path", self.redirect_path.is_some()),
+            ("login_timeout", self.login_timeout.is_some()),
+        ];
+        let oauth = [
+            ("token_url", has(&self.token_url)),
+            ("issuer", has(&self.issuer)),
+            ("revocation_url", has(&self.revocation_url)),
+            ("client_id", has(&self.client_id)),
+            ("client_secret", has(&self.client_secret)),
+            ("params", !self.params.is_empty()),
+        ];
         type Keys<'a> = Vec<(&'a str, bool)>;
-        let (needed, unused): (Keys, Keys) = match self.kind {
+        // Endpoints, which discovery (`issuer`) or the sandbox can fill instead.
+        let (endpoints, needed, mut unused): (Keys, Keys, Keys) = match self.kind {
             AuthType::None => (
                 vec![],
-                vec![
-                    ("token_url", has(&self.token_url)),
-                    ("client_id", has(&self.client_id)),
-                    ("token", has(&self.token)),
-                ],
+                vec![],
+                vec![("token", has(&self.token)), ("username", has(&self.username))],
             ),
             AuthType::Bearer => (
+                vec![],
                 vec![("token", has(&self.token))],
-                vec![
-                    ("token_url", has(&self.token_url)),
-                    ("client_id", has(&self.client_id)),
-                    ("username", has(&self.username)),
-                ],
+                vec![("username", has(&self.username))],
             ),
             AuthType::Oauth2Password => (
+                vec![("token_url", has(&self.token_url))],
                 vec![
-                    ("token_url", has(&self.token_url)),
                     ("client_id", has(&self.client_id)),
                     ("username", has(&self.username)),
                 ],
                 vec![("token", has(&self.token))],
             ),
             AuthType::Oauth2ClientCredentials => (
-                vec![
-                    ("token_url", has(&self.token_url)),
-                    ("client_id", has(&self.client_id)),
-                ],
+                vec![("token_url", has(&self.token_url))],
+                vec![("client_id", has(&self.client_id))],
                 vec![
                     ("token", has(&self.token)),
                     ("username", has(&self.username)),
                     ("password", has(&self.password)),
                 ],
             ),
+            AuthType::Oauth2AuthorizationCode => (
+                vec![
+                    ("authorization_url", has(&self.authorization_url)),
+                    ("token_url", has(&self.token_url)),
+                ],
+                vec![("client_id", has(&self.client_id))],
+                vec![
+                    ("token", has(&self.token)),
+                    ("username", has(&self.username)),
+                    ("password", has(&self.password)),
+                    ("device_authorization_url", has(&self.device_authorization_url)),
+                ],
+            ),
+            AuthType::Oauth2DeviceCode => (
+                vec![
+                    ("device_authorization_url", has(&self.device_authorization_url)),
+                    ("token_url", has(&self.token_url)),
+                ],
+                vec![("client_id", has(&self.client_id))],
+                vec![
+                    ("token", has(&self.token)),
+                    ("username", has(&self.username)),
+                    ("password", has(&self.password)),
+                    ("authorization_url", has(&self.authorization_url)),
+                    ("redirect_port", self.redirect_port.is_some()),
+                    ("redirect_path", self.redirect_path.is_some()),
+                ],
+            ),
         };
-        for (key, present) in needed {
-            let sandbox_url = sandbox && key == "token_url";
-            if !present && !sandbox_url {
-                problems.push(format!("auth type `{}` needs `{key}`", self.kind_name()));
+        if !self.kind.is_oauth2() {
+            unused.extend(oauth);
+            unused.extend(interactive);
+        } else if !self.kind.is_interactive() {
+            unused.extend(interactive);
+        }
+        let name = self.kind.name();
+        let filled = sandbox || self.issuer.is_some();
+        for (key, present) in endpoints {
+            if !present && !filled {
+                problems.push(format!(
+                    "auth type `{name}` needs `{key}` (or `issuer`, whose discovery document names it)"
+                ));
             }
         }
+        for (key, present) in needed {
+            if !present {
+                problems.push(format!("auth type `{name}` needs `{key}`"));
+            }
+        }
+        let mut said = Vec::new();
         for (key, present) in unused {
-            if present {
-                problems.push(format!(
-                    "auth type `{}` does not use `{key}`",
-                    self.kind_name()
-                ));
+            if present && !said.contains(&key) {
+                said.push(key);
+                problems.push(format!("auth type `{name}` does not use `{key}`"));
             }
         }
         problems
     }
 
     pub fn kind_name(&self) -> &'static str {
-        match self.kind {
-            AuthType::None => "none",
-            AuthType::Bearer => "bearer",
-            AuthType::Oauth2Password => "oauth2_password",
-            AuthType::Oauth2ClientCredentials => "oauth2_client_credentials",
-        }
+        self.kind.name()
     }
 }
 
