@@ -5,6 +5,7 @@ mod core;
 mod cts;
 mod guide;
 mod hostile;
+mod hostile_server;
 mod interop;
 mod many;
 mod oauth;
