@@ -792,7 +792,7 @@ fn refresh_against(fault: TokenFault, env: &[(&str, &str)]) -> (HostileServer, P
     let server = HostileServer::start(Behaviour::TokenFault(fault));
     let p = logged_in(&server, NO_RETRIES);
     p.write("requests/get.yaml", "url: /me\n");
-    p.expire_access_token();
+    p.expire_access_tokens();
     let r = p.run_limited(&["exec", "requests/get.yaml"], env, LIMITS);
     (server, p, r)
 }

@@ -53,7 +53,7 @@ fn an_expired_access_token_is_refreshed_once_and_the_old_refresh_token_dies() {
     // Fresh, the token is used as is.
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("refresh_token"), 0);
-    p.expire_access_token();
+    p.expire_access_tokens();
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("password"), 1);
     assert_eq!(sb.token_requests("refresh_token"), 1);
@@ -86,14 +86,14 @@ fn an_expired_refresh_token_falls_back_to_the_password_or_exit_3() {
     let p = project(&sb, "");
     ok(&p.run(&["exec", "requests/list.yaml"]));
     sb.advance_clock(120);
-    p.expire_access_token();
+    p.expire_access_tokens();
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("refresh_token"), 1);
     assert_eq!(sb.token_requests("password"), 2);
     assert_eq!(sb.stats()["token_errors"], 1, "the expired refresh token");
 
     sb.advance_clock(120);
-    p.expire_access_token();
+    p.expire_access_tokens();
     // No password without asking, and no terminal to ask on.
     let r = p.run_env(&["exec", "requests/list.yaml"], &[("SB_PASSWORD", "")]);
     assert_eq!(r.code, 3, "{}", r.stderr);
@@ -124,7 +124,7 @@ fn sixteen_processes_with_an_expired_token_share_exactly_one_refresh() {
     let sb = SandboxProc::start(&[]);
     let p = project(&sb, "");
     ok(&p.run(&["exec", "requests/list.yaml"]));
-    p.expire_access_token();
+    p.expire_access_tokens();
     for r in p.run_at_once(16, &["exec", "requests/list.yaml"], &[]) {
         ok(&r);
     }
@@ -328,7 +328,7 @@ fn no_secret_reaches_any_output_even_at_vv() {
         &p,
     );
     // A refresh at -vv.
-    p.expire_access_token();
+    p.expire_access_tokens();
     let refreshes = sb.token_requests("refresh_token");
     record(p.run(&["exec", "requests/list.yaml", "-vv"]), &p);
     assert_eq!(sb.token_requests("refresh_token"), refreshes + 1);
@@ -436,7 +436,7 @@ fn killed_refreshes_never_corrupt_the_cache() {
     // is not called): the kills are spread over 1.5 times that.
     let mut took = Vec::new();
     for _ in 0..3 {
-        p.expire_access_token();
+        p.expire_access_tokens();
         let started = std::time::Instant::now();
         assert_eq!(p.run(&["token"]).code, 0);
         took.push(started.elapsed());
@@ -449,7 +449,7 @@ fn killed_refreshes_never_corrupt_the_cache() {
     let mut i = 0;
     while i < 120 || ((old < 3 || new < 3) && i < 400) {
         i += 1;
-        p.expire_access_token();
+        p.expire_access_tokens();
         let before = read_cache(&format!("iteration {i}"));
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -526,7 +526,7 @@ fn thirty_two_processes_share_one_session_under_load() {
     ok(&p.run(&["exec", "requests/list.yaml"]));
     // Every process starts with an expired token, so the first wave contends for the
     // lock at once; 2-second tokens expire again while the run goes on.
-    p.expire_access_token();
+    p.expire_access_tokens();
     let bulk = [
         "exec",
         "requests/get.yaml",

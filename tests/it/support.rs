@@ -374,16 +374,20 @@ impl Project {
             .collect()
     }
 
-    /// Makes the cached access token look expired to runner (the server still takes
-    /// it), so that the next run must refresh: expiry without waiting.
-    pub fn expire_access_token(&self) {
+    /// Makes every cached access token look expired to runner (the server still takes
+    /// them), so that the next run must refresh: expiry without waiting.
+    pub fn expire_access_tokens(&self) {
         let files = self.cache_files();
-        assert_eq!(files.len(), 1, "one cache file expected: {files:?}");
-        let mut cache: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap())
-            .expect("the token cache parses");
-        cache["expires_at"] = Value::from(1);
-        cache["obtained_at"] = Value::from(0);
-        std::fs::write(&files[0], serde_json::to_vec(&cache).unwrap()).unwrap();
+        assert!(!files.is_empty(), "no token cache to expire");
+        for file in files {
+            let mut cache: Value = serde_json::from_slice(&std::fs::read(&file).unwrap())
+                .unwrap_or_else(|e| {
+                    panic!("{}: the token cache does not parse: {e}", file.display())
+                });
+            cache["expires_at"] = Value::from(1);
+            cache["obtained_at"] = Value::from(0);
+            std::fs::write(&file, serde_json::to_vec(&cache).unwrap()).unwrap();
+        }
     }
 
     /// The token folder holds one cache file, which parses as JSON and holds an access
