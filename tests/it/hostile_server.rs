@@ -290,7 +290,7 @@ fn serve(mut conn: TcpStream, shared: &Shared) {
         let _ = conn.write_all(&json_prefix(500));
         let _ = conn.flush();
         // Long enough for the client to read the headers and wait for the rest.
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(300));
         drop(conn);
         return;
     }
@@ -612,13 +612,15 @@ fn a_huge_content_length_reserves_no_memory() {
     assert_eq!(server.count("GET", "/api/"), 1);
 }
 
-fn reset_message(server: &HostileServer, path: &str) -> String {
-    format!(
-        "error: request to {}{path} failed: error decoding response body: request or response \
-         body error: error reading a body from connection: Connection reset by peer (os error \
-         104)\n",
-        server.url
-    )
+/// What runner says of a reset: the head may have been read or not when the reset
+/// arrived (the kernel may drop what was not read yet), so the middle of the message
+/// varies; its ends do not.
+fn assert_reset_reported(server: &HostileServer, path: &str, stderr: &str) {
+    assert!(
+        stderr.starts_with(&format!("error: request to {}{path} failed: ", server.url))
+            && stderr.ends_with(": Connection reset by peer (os error 104)\n"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -631,7 +633,7 @@ fn a_reset_mid_body_is_retried_for_a_get() {
     let r = exec(&p, "get", &[]);
     assert_survived(&p, &server, &r);
     assert_eq!((r.code, r.stdout.as_str()), (4, ""), "{}", r.stderr);
-    assert_eq!(r.stderr, reset_message(&server, "/api/reset"));
+    assert_reset_reported(&server, "/api/reset", &r.stderr);
     assert_eq!(server.count("GET", "/api/"), 1 + 2, "1 + retries attempts");
 }
 
@@ -646,7 +648,7 @@ fn a_reset_mid_body_is_not_retried_for_a_post() {
     let r = exec(&p, "post", &[]);
     assert_survived(&p, &server, &r);
     assert_eq!((r.code, r.stdout.as_str()), (4, ""), "{}", r.stderr);
-    assert_eq!(r.stderr, reset_message(&server, "/api/reset"));
+    assert_reset_reported(&server, "/api/reset", &r.stderr);
     // The request was sent: it may have been processed, so it is not sent again, on
     // this connection or another (one connection for the login, one for the POST).
     assert_eq!(server.count("POST", "/api/"), 1);

@@ -216,8 +216,10 @@ impl Limits {
 /// What every `runner` of a test may take at most, unless the test says otherwise.
 pub const DEFAULT_LIMITS: Limits = Limits::deadline(120);
 
-/// Waits for `child` (stdout and stderr piped) and collects what it wrote; kills it
-/// and fails the test if it is still running after `deadline`.
+/// Waits for runner's `child` (stdout and stderr piped) and collects what it wrote;
+/// kills it and fails the test if it is still running after `deadline`. A panic fails
+/// the test too, whatever the test asserts next: no input may make runner panic
+/// (SPEC §7).
 pub fn finish(mut child: Child, deadline: Duration, what: &str) -> Run {
     fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
         std::thread::spawn(move || {
@@ -245,11 +247,15 @@ pub fn finish(mut child: Child, deadline: Duration, what: &str) -> Run {
     let stdout = String::from_utf8_lossy(&stdout.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
     match status {
-        Some(status) => Run {
-            code: status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-        },
+        Some(status) => {
+            let r = Run {
+                code: status.code().unwrap_or(-1),
+                stdout,
+                stderr,
+            };
+            assert_no_panic(&r);
+            r
+        }
         None => panic!(
             "{what} was still running after {deadline:?}, and was killed\nstdout: {stdout}\nstderr: {stderr}"
         ),
