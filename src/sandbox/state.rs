@@ -90,6 +90,9 @@ pub(crate) struct Stats {
     pub token_content_types: BTreeMap<String, u64>,
     /// The Content-Type of the latest token request of each grant type.
     pub last_token_content_type: BTreeMap<String, String>,
+    /// Token requests whose client authenticated, by where its credentials were:
+    /// `basic` (the Authorization header) or `body`.
+    pub token_client_auth: BTreeMap<String, u64>,
     /// Refresh tokens presented again after they were spent.
     pub refresh_reuse: u64,
     pub assets_created: u64,
@@ -113,6 +116,7 @@ impl Default for Stats {
             token_errors: 0,
             token_content_types: BTreeMap::new(),
             last_token_content_type: BTreeMap::new(),
+            token_client_auth: BTreeMap::new(),
             refresh_reuse: 0,
             assets_created: 0,
             assets_updated: 0,

@@ -172,6 +172,7 @@ async fn password_grant_with_a_json_body() {
         stats["last_token_content_type"],
         json!({"password": "application/json"})
     );
+    assert_eq!(stats["token_client_auth"], json!({"body": 1}));
     assert_eq!(stats["token_errors"], 0);
     h.sandbox.shutdown().await;
 }
@@ -264,6 +265,8 @@ async fn client_authenticates_with_http_basic() {
         body,
         json!({"error": "invalid_client", "error_description": "The client credentials are invalid"})
     );
+    // Only the clients that authenticated are counted.
+    assert_eq!(h.stats().await["token_client_auth"], json!({"basic": 2}));
 }
 
 #[tokio::test]

@@ -742,11 +742,23 @@ fn a_redirect_loop_is_exit_4_naming_the_loop() {
     let server = HostileServer::start(Behaviour::RedirectLoop);
     let p = logged_in(&server, "");
     p.write("requests/get.yaml", "url: /loop/a\n");
-    let r = exec(&p, "get", &[]);
+    let r = exec(&p, "get", &["-v"]);
     assert_survived(&p, &server, &r);
     assert_eq!((r.code, r.stdout.as_str()), (4, ""), "{}", r.stderr);
-    assert!(r.stderr.contains("redirect loop"), "{}", r.stderr);
-    assert!(r.stderr.contains("/api/loop/a"), "{}", r.stderr);
+    let last = r.stderr.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: ")
+            && last.contains("redirect loop")
+            && last.contains("/api/loop/a"),
+        "{}",
+        r.stderr
+    );
+    // `-v` shows the hop.
+    assert!(
+        r.stderr.lines().any(|l| l.contains("/api/loop/b")),
+        "{}",
+        r.stderr
+    );
     // Stopped at the first page seen twice, and not retried: a loop stays a loop.
     let seen = server.count("GET", "/api/loop/");
     assert!((2..=3).contains(&seen), "{seen} requests");

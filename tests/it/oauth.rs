@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::support::{Project, SandboxProc, assert_no_secret, http_json, sandbox_profile, wait};
 
 const LIST: &str = "url: /assets\nquery: {limit: 2}\nextract: {total: $.total_items}\n";
@@ -25,6 +27,7 @@ fn the_first_run_logs_in_and_the_second_reuses_the_cached_token() {
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("password"), 1);
     assert_eq!(sb.stats()["token_content_types"]["application/json"], 1);
+    assert_eq!(sb.stats()["token_client_auth"], json!({"body": 1}));
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("password"), 1);
     assert_eq!(sb.token_requests("refresh_token"), 0);
@@ -240,6 +243,8 @@ fn client_credentials_and_basic_client_auth() {
     ok(&p.run(&["exec", "requests/list.yaml"]));
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("client_credentials"), 1);
+    // The credentials went in the Authorization header, as the profile asks.
+    assert_eq!(sb.stats()["token_client_auth"], json!({"basic": 1}));
     assert_eq!(p.cache()["refresh_token"], serde_json::Value::Null);
 }
 
