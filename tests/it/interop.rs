@@ -152,6 +152,13 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
     // Basic client authentication for the password grant.
     let r = run(&p, &["login", "-p", "basic"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    let auth = |v: &Value, key: &str| v["token_client_auth"][key].as_u64().unwrap_or(0);
+    let s4b = stats(&url);
+    assert_eq!(
+        auth(&s4b, "password basic") - auth(&s4, "password basic"),
+        1,
+        "{s4b}"
+    );
     me_ok(
         &run(&p, &["exec", "requests/me.yaml", "-p", "basic"]),
         "\"interop\"",
@@ -171,6 +178,10 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
         2,
         "{s5}"
     );
+    // One of each, as the two profiles say.
+    for key in ["client_credentials basic", "client_credentials body"] {
+        assert_eq!(auth(&s5, key) - auth(&s4, key), 1, "{key}: {s5}");
+    }
     assert_eq!(s5["token_errors"], s0["token_errors"], "{s5}");
 
     // Load on one session: 32 processes x 20 requests while 2-second tokens expire;
