@@ -11,10 +11,8 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::error::{Error, InputError, Place};
+use crate::limits;
 use crate::project::display_path;
-
-/// Largest data file read whole.
-const MAX_DATA_BYTES: u64 = 1024 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataFormat {
@@ -50,16 +48,9 @@ impl DataSet {
     /// Reads `path`, by extension (`.csv`, `.jsonl`/`.ndjson`, `.json`) or, failing
     /// that, by its first character.
     pub fn load(path: &Path) -> Result<DataSet, InputError> {
-        let shown = display_path(path);
-        let fail = |m: String| InputError::at(Place::file(&shown), m);
-        let meta =
-            std::fs::metadata(path).map_err(|e| fail(format!("cannot read data file: {e}")))?;
-        if meta.len() > MAX_DATA_BYTES {
-            return Err(fail(format!(
-                "data file is larger than {MAX_DATA_BYTES} bytes"
-            )));
-        }
-        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read data file: {e}")))?;
+        let bytes = limits::read(path, limits::DATA_FILE).map_err(|e| {
+            InputError::at(Place::file(display_path(path)), e.describe("data file"))
+        })?;
         DataSet::parse(path, &bytes)
     }
 
@@ -260,16 +251,28 @@ impl RowResult {
     }
 }
 
-/// Counts of a finished run.
+/// Counts of a finished (or interrupted) run.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {
+    /// Rows this run was given.
     pub rows: usize,
     pub failed: usize,
+    /// Rows never started because a signal came first.
+    pub not_run: usize,
+    /// The signal that stopped the run, if one did.
+    pub interrupted: Option<i32>,
     pub elapsed: Duration,
 }
 
 impl Summary {
     pub fn line(&self) -> String {
+        let done = self.rows - self.failed - self.not_run;
+        if self.interrupted.is_some() {
+            return format!(
+                "interrupted: {done} done, {} failed, {} not run",
+                self.failed, self.not_run
+            );
+        }
         let secs = self.elapsed.as_secs_f64();
         let rate = if secs > 0.0 {
             self.rows as f64 / secs
@@ -277,18 +280,16 @@ impl Summary {
             0.0
         };
         format!(
-            "{} rows: {} ok, {} failed in {:.2} s ({:.1} rows/s)",
-            self.rows,
-            self.rows - self.failed,
-            self.failed,
-            secs,
-            rate
+            "{} rows: {done} ok, {} failed in {:.2} s ({:.1} rows/s)",
+            self.rows, self.failed, secs, rate
         )
     }
 }
 
 /// Runs `each` over `rows`, `concurrency` at a time; `on_result` sees the results in
-/// input order. An `Err` from `each` (e.g. authentication) stops the run.
+/// input order. An `Err` from `each` (e.g. authentication) stops the run. After a
+/// signal no row starts: those not started are counted, not run, and never reach
+/// `on_result`; those in flight finish and do.
 pub async fn run<'a, F, Fut>(
     rows: &'a [Row],
     concurrency: usize,
@@ -303,14 +304,27 @@ where
     let started = Instant::now();
     let bar = progress_bar(rows.len(), show_progress);
     let mut failed = 0;
+    let mut not_run = 0;
     let mut results = futures_util::stream::iter(rows.iter())
         .map(|r| {
             let fut = each(r);
-            async move { (r, fut.await) }
+            async move {
+                // A row that had not started when the signal came never will.
+                if crate::interrupt::requested().is_some() {
+                    return (r, None);
+                }
+                (r, Some(fut.await))
+            }
         })
         .buffered(concurrency.max(1));
     while let Some((row, result)) = results.next().await {
-        let result = result?;
+        let result = match result {
+            None | Some(Err(Error::Interrupted { cut: false, .. })) => {
+                not_run += 1;
+                continue;
+            }
+            Some(r) => r?,
+        };
         if !result.ok {
             failed += 1;
             if let Some(bar) = &bar {
@@ -328,8 +342,22 @@ where
     Ok(Summary {
         rows: rows.len(),
         failed,
+        not_run,
+        interrupted: crate::interrupt::requested(),
         elapsed: started.elapsed(),
     })
+}
+
+/// The rows an earlier run's output (`--resume OUT.jsonl`) says succeeded: lines with
+/// `"ok": true` and a `row` number. Lines that do not parse (the last one of a killed
+/// run may be cut short) are passed over.
+pub fn succeeded_rows(output: &[u8]) -> std::collections::HashSet<usize> {
+    output
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
+        .filter(|v| v["ok"] == Value::Bool(true))
+        .filter_map(|v| v["row"].as_u64().and_then(|n| usize::try_from(n).ok()))
+        .collect()
 }
 
 /// A bar on stderr when it is a terminal; none otherwise (not even a hidden one,

@@ -1,8 +1,11 @@
 //! The command line (clap types only: no I/O, no HTTP).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::limits::{self, Range};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -121,21 +124,26 @@ pub struct ExecArgs {
     /// Print the status line and headers before the body
     #[arg(short, long)]
     pub include: bool,
-    /// Seconds per request (overrides profile and request)
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<f64>,
-    /// Retries for connection errors, 429, 502, 503, 504
-    #[arg(long, value_name = "N")]
+    /// Seconds per request (overrides profile and request; at most 86400)
+    #[arg(long, value_name = "SECONDS", value_parser = timeout)]
+    pub timeout: Option<Duration>,
+    /// Retries for connection errors, 429, 502, 503, 504 (0 to 100)
+    #[arg(long, value_name = "N", value_parser = retries)]
     pub retries: Option<u32>,
     /// Run once per row of a CSV (header row), JSON-lines or JSON-array file
     #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Requests in flight at once (bulk rows, numbered pages)
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// Requests in flight at once (bulk rows, numbered pages; 1 to 1024)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = concurrency)]
     pub concurrency: u16,
-    /// With --data: write the rows that failed here, in the input's format
+    /// With --data: write the rows that failed, and after a signal those never run,
+    /// here, in the input's format: `--data FILE` then finishes the job exactly
     #[arg(long, value_name = "FILE", requires = "data")]
     pub failed: Option<PathBuf>,
+    /// With --data: skip the rows that this earlier output (JSON lines) says
+    /// succeeded, to continue a run that was killed
+    #[arg(long, value_name = "OUT.jsonl", requires = "data")]
+    pub resume: Option<PathBuf>,
     /// Print the rendered request (method, URL, headers, body); send nothing
     #[arg(long, conflicts_with = "curl")]
     pub dry_run: bool,
@@ -156,7 +164,8 @@ pub enum OutputMode {
     Body,
     /// One JSON object per request: status, headers, body, extract, elapsed_ms
     Json,
-    /// Paginated items, one JSON value per line
+    /// Paginated items (or a JSON array's elements), one JSON value per line, streamed
+    /// as pages arrive; `extract` does not apply (it shapes body, json and yaml)
     Jsonl,
     /// The body (or extracted values) as YAML
     Yaml,
@@ -186,26 +195,26 @@ pub struct SandboxArgs {
     /// Port on 127.0.0.1; 0 picks a free one
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
-    /// Access-token lifetime in seconds
-    #[arg(long, default_value_t = 7200, value_name = "SECONDS")]
+    /// Access-token lifetime in seconds (at most a year)
+    #[arg(long, default_value_t = 7200, value_name = "SECONDS", value_parser = token_ttl)]
     pub access_ttl: u64,
-    /// Refresh-token lifetime in seconds
-    #[arg(long, default_value_t = 14 * 24 * 3600, value_name = "SECONDS")]
+    /// Refresh-token lifetime in seconds (at most a year)
+    #[arg(long, default_value_t = 14 * 24 * 3600, value_name = "SECONDS", value_parser = token_ttl)]
     pub refresh_ttl: u64,
-    /// Number of seeded assets
-    #[arg(long, default_value_t = 250, value_name = "N")]
+    /// Number of seeded assets (at most 1000000)
+    #[arg(long, default_value_t = 250, value_name = "N", value_parser = assets)]
     pub assets: usize,
-    /// Added latency per API response, in milliseconds
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    /// Added latency per API response, in milliseconds (at most 60000)
+    #[arg(long, default_value_t = 0, value_name = "MS", value_parser = latency)]
     pub latency: u64,
-    /// Fraction of API requests answered 503
-    #[arg(long, default_value_t = 0.0, value_name = "FRACTION")]
+    /// Fraction of API requests answered 503 (0 to 1)
+    #[arg(long, default_value_t = 0.0, value_name = "FRACTION", value_parser = fail_rate)]
     pub fail_rate: f64,
     /// API requests allowed per second; over it, 429 with Retry-After
-    #[arg(long, value_name = "PER_SECOND")]
+    #[arg(long, value_name = "PER_SECOND", value_parser = rate_limit)]
     pub rate_limit: Option<u32>,
-    /// Answer the first N API requests with --fail-status, whatever they ask
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Answer the first N API requests with --fail-status, whatever they ask (at most 1000000)
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = fail_first)]
     pub fail_first: u64,
     /// The status of the --fail-first failures (429 comes with Retry-After: 0)
     #[arg(long, default_value_t = 503, value_name = "CODE", value_parser = fail_status)]
@@ -219,6 +228,49 @@ pub struct SandboxArgs {
     /// With --tls: write the authority's certificate (PEM) here, for --cacert
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca_out: Option<PathBuf>,
+}
+
+// Every number on the command line is checked against its range in `limits`; clap
+// names the option in the error (exit 2).
+
+fn whole<T: TryFrom<u64>>(range: &Range, text: &str) -> Result<T, String> {
+    range.count_as(range.parse(text)?)
+}
+
+fn timeout(text: &str) -> Result<Duration, String> {
+    limits::TIMEOUT_SECS.duration(limits::TIMEOUT_SECS.parse(text)?)
+}
+
+fn retries(text: &str) -> Result<u32, String> {
+    whole(&limits::RETRIES, text)
+}
+
+fn concurrency(text: &str) -> Result<u16, String> {
+    whole(&limits::CONCURRENCY, text)
+}
+
+fn token_ttl(text: &str) -> Result<u64, String> {
+    whole(&limits::TOKEN_TTL_SECS, text)
+}
+
+fn assets(text: &str) -> Result<usize, String> {
+    whole(&limits::ASSETS, text)
+}
+
+fn latency(text: &str) -> Result<u64, String> {
+    whole(&limits::LATENCY_MS, text)
+}
+
+fn fail_rate(text: &str) -> Result<f64, String> {
+    limits::FAIL_RATE.parse(text)
+}
+
+fn rate_limit(text: &str) -> Result<u32, String> {
+    whole(&limits::RATE_LIMIT, text)
+}
+
+fn fail_first(text: &str) -> Result<u64, String> {
+    whole(&limits::FAIL_FIRST, text)
 }
 
 /// `--fail-status`: one of the statuses the sandbox can fail a request with.

@@ -11,7 +11,9 @@ use crate::auth::grant::EndpointConfig;
 use crate::auth::{AuthHeader, GrantKind, OAuthSettings, Persistence, Session};
 use crate::cli::GlobalArgs;
 use crate::error::{Error, InputError, Place};
+use crate::header;
 use crate::http::{self, Client, ClientOptions};
+use crate::limits;
 use crate::model::Spanned;
 use crate::model::profile::AuthType;
 use crate::project::{self, LoadedProfile, Project};
@@ -19,7 +21,7 @@ use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::secret::Secret;
 use crate::template::{Renderer, Vars};
 
-const DEFAULT_TIMEOUT: f64 = 30.0;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_RETRIES: u32 = 2;
 
 /// How requests authenticate.
@@ -45,7 +47,7 @@ pub struct Env {
     pub base_url: Option<url::Url>,
     pub client: Client,
     pub auth: Auth,
-    pub timeout: f64,
+    pub timeout: Duration,
     pub retries: u32,
     /// Keeps the in-process sandbox alive for profiles with `sandbox: true`.
     pub sandbox: Option<Sandbox>,
@@ -117,14 +119,21 @@ impl Env {
                 Some(parse_url(&s, place)?)
             }
         };
-        let http_cfg = &profile.profile.http;
+        let numbers = profile.http;
         let tls = tls_options(&project, &profile, &profile_name, cacert)?;
+        let credentials =
+            credential_policy(renderer, &vars, &profile, &profile_name, base_url.as_ref())?;
         let client = Client::new(ClientOptions {
-            max_body: http_cfg.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
+            max_body: numbers.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
             tls: tls.clone(),
+            credentials,
+            redirects: http::RedirectPolicy {
+                follow: profile.profile.http.follow_redirects.unwrap_or(true),
+                max: numbers.max_redirects.unwrap_or(http::DEFAULT_MAX_REDIRECTS),
+            },
         })?;
-        let timeout = http_cfg.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let retries = http_cfg.retries.unwrap_or(DEFAULT_RETRIES);
+        let timeout = numbers.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let retries = numbers.retries.unwrap_or(DEFAULT_RETRIES);
         let auth = build_auth(
             renderer,
             &vars,
@@ -179,10 +188,10 @@ fn tls_options(
     }
     let mut ca_pem = Vec::new();
     for f in files {
-        let pem = std::fs::read(&f).map_err(|e| {
+        let pem = limits::read(&f, limits::CA_CERT_FILE).map_err(|e| {
             InputError::at(
                 Place::file(project::display_path(&f)),
-                format!("cannot read the CA certificate: {e}"),
+                e.describe("the CA certificate"),
             )
         })?;
         ca_pem.push(pem);
@@ -196,6 +205,74 @@ fn tls_options(
     Ok(http::TlsOptions { ca_pem, insecure })
 }
 
+/// Where the profile's credentials may go (SPEC §4): the origins of `base_url` and
+/// `auth.origins`. Plain http to a host that is not loopback is refused for them
+/// unless `http.allow_plain_http`, which warns on every run.
+fn credential_policy(
+    renderer: &Renderer,
+    vars: &Vars,
+    profile: &LoadedProfile,
+    profile_name: &str,
+    base_url: Option<&url::Url>,
+) -> Result<http::CredentialPolicy, Error> {
+    let src = &profile.source;
+    let p = &profile.profile;
+    let auth = p.auth.as_ref().map(|a| &a.value);
+    let mut listed = Vec::new();
+    if let Some(base) = base_url {
+        let place = p
+            .base_url
+            .as_ref()
+            .map(|b| src.place(b))
+            .unwrap_or_else(|| Place::file(&src.path));
+        listed.push(("base_url", base.clone(), place));
+    }
+    for o in auth.map(|a| a.origins.as_slice()).unwrap_or_default() {
+        let text = renderer.render_str(&o.value, vars, src.dir(), src.origin(o))?;
+        let url = parse_url(&text, src.place(o))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(InputError::at(
+                src.place(o),
+                format!("auth.origins: `{text}` is not an http or https origin"),
+            )
+            .into());
+        }
+        listed.push(("auth.origins", url, src.place(o)));
+    }
+    let has_credentials = auth.is_some_and(|a| a.kind != AuthType::None)
+        || p.http
+            .headers
+            .keys()
+            .any(|k| http::is_sensitive_header(k) || p.http.sensitive_headers.contains(k));
+    for (key, url, place) in &listed {
+        if !has_credentials || url.scheme() != "http" || http::is_loopback(url) {
+            continue;
+        }
+        if p.http.allow_plain_http {
+            eprintln!(
+                "warning: profile `{profile_name}` sets http.allow_plain_http: credentials travel unencrypted to {}",
+                url.origin().ascii_serialization()
+            );
+        } else {
+            return Err(InputError::at(
+                place.clone(),
+                format!(
+                    "profile `{profile_name}`: {key} `{url}` is plain http to a host that is not loopback, and the profile sends credentials; use https, or set http.allow_plain_http: true to send them unencrypted"
+                ),
+            )
+            .into());
+        }
+    }
+    let mut sensitive = p.http.sensitive_headers.clone();
+    if let Some(name) = auth.and_then(|a| a.header.clone()) {
+        sensitive.push(name);
+    }
+    Ok(http::CredentialPolicy {
+        origins: listed.into_iter().map(|(_, url, _)| url.origin()).collect(),
+        sensitive,
+    })
+}
+
 pub fn parse_url(s: &str, place: Place) -> Result<url::Url, InputError> {
     url::Url::parse(s).map_err(|e| InputError::at(place, format!("invalid URL `{s}`: {e}")))
 }
@@ -206,7 +283,7 @@ fn build_auth(
     profile: &LoadedProfile,
     profile_name: &str,
     sandbox: Option<&Sandbox>,
-    timeout: f64,
+    timeout: Duration,
     tls: &http::TlsOptions,
 ) -> Result<Auth, Error> {
     let Some(auth) = &profile.profile.auth else {
@@ -239,9 +316,17 @@ fn build_auth(
         AuthType::None => Ok(Auth::None),
         AuthType::Bearer => {
             let token = Secret::new(render(&a.token)?.unwrap_or_default());
+            let value = header.value(&token);
+            if let Some(p) = header::value_problem(&header_name, value.expose()) {
+                let place = a
+                    .token
+                    .as_ref()
+                    .map_or_else(|| src.place(auth), |t| src.place(t));
+                return Err(InputError::at(place, format!("auth.token: {p}")).into());
+            }
             Ok(Auth::Static {
                 header: header_name,
-                value: header.value(&token),
+                value,
             })
         }
         AuthType::Oauth2Password | AuthType::Oauth2ClientCredentials => {
@@ -275,11 +360,12 @@ fn build_auth(
                     scopes: a.scopes.clone(),
                     token_request: a.token_request,
                     client_auth: a.client_auth,
-                    timeout: Duration::from_secs_f64(timeout),
+                    timeout,
                     tls: tls.clone(),
                 },
                 username: render(&a.username)?.unwrap_or_default(),
                 password,
+                explicit_scheme: a.scheme.is_some(),
             };
             let persistence = if sandbox.is_some() {
                 Persistence::Memory

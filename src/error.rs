@@ -108,6 +108,14 @@ pub enum Error {
         context: String,
         source: std::io::Error,
     },
+    /// A signal stopped the run. `cut`: a request was in flight past the grace period
+    /// (it may or may not have been processed).
+    #[error("{message}")]
+    Interrupted {
+        signal: i32,
+        cut: bool,
+        message: String,
+    },
 }
 
 impl Error {
@@ -139,6 +147,7 @@ impl Error {
             // Writing our own files (output, reports) failed: treat as invalid input
             // of the environment rather than a transport failure.
             Error::Io { .. } => 2,
+            Error::Interrupted { signal, .. } => crate::interrupt::exit_code(*signal),
         }
     }
 
@@ -170,6 +179,9 @@ impl Error {
             Error::Io { context, source } => {
                 let _ = writeln!(out, "error: {context}: {source}");
             }
+            Error::Interrupted { message, .. } => {
+                let _ = writeln!(out, "{message}");
+            }
         }
         secret::redact(&out)
     }
@@ -190,11 +202,11 @@ fn snippet(path: &Path, line: u32, column: u32) -> Option<String> {
     if line == 0 {
         return None;
     }
-    let meta = std::fs::metadata(path).ok()?;
-    if meta.len() > 16 * 1024 * 1024 {
+    // A pipe or a device cannot be read twice (and may never end): only files are.
+    if !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = crate::limits::read(path, crate::limits::YAML_FILE).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     let src = text.lines().nth(line as usize - 1)?;
     // Long lines are cut: a snippet is for reading, not for dumping data.

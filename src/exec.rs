@@ -11,7 +11,8 @@ use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
 use crate::env::{Auth, Env};
 use crate::error::{Error, InputError, Place};
 use crate::extract;
-use crate::http::{Exchange, RenderedRequest};
+use crate::http::{Exchange, Incoming, RenderedRequest, StreamError};
+use crate::interrupt;
 use crate::model::flow::FlowFile;
 use crate::model::request::StatusSet;
 use crate::output::Output;
@@ -22,6 +23,8 @@ use crate::render::{Overrides, cli_vars, render_request};
 use crate::report::{Case, Report};
 use crate::template::Vars;
 
+/// Pages followed when the request does not say (`paginate.max_pages`).
+const DEFAULT_MAX_PAGES: u32 = 1000;
 /// Numbered pages fetched at once when the request does not say.
 const DEFAULT_PAGE_CONCURRENCY: usize = 4;
 /// Retries after a 401 when the new token came from another process, which a server
@@ -41,30 +44,50 @@ pub struct Outcome {
     pub streamed: bool,
 }
 
-/// Sends `req` with the profile's authentication, refreshing once on a 401.
+/// Sends `req` with the profile's authentication and reads the whole answer.
 pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Exchange, Error> {
+    let incoming = open(env, req, use_auth).await?;
+    let ex = within_grace(req, incoming.read()).await?;
+    log_response(&ex);
+    Ok(ex)
+}
+
+/// Sends `req` with the profile's authentication, up to the head of the answer,
+/// refreshing the token on a 401 from a host that was sent it. After an interrupt
+/// nothing new is sent.
+pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Incoming, Error> {
+    if let Some(signal) = interrupt::requested() {
+        return Err(Error::Interrupted {
+            signal,
+            cut: false,
+            message: format!("interrupted: {} {} was not sent", req.method, req.url),
+        });
+    }
     let auth_header = match (&env.auth, use_auth) {
         (Auth::Static { header, .. }, true) => Some(header.as_str()),
         (Auth::OAuth { header, .. }, true) => Some(header.name.as_str()),
         _ => None,
     };
     log_request(req, auth_header);
-    let ex = match (&env.auth, use_auth) {
-        (Auth::None, _) | (_, false) => env.client.send(req, None).await?,
+    let incoming = match (&env.auth, use_auth) {
+        (Auth::None, _) | (_, false) => within_grace(req, env.client.open(req, None)).await?,
         (Auth::Static { header, value }, true) => {
-            env.client.send(req, Some((header.as_str(), value))).await?
+            within_grace(req, env.client.open(req, Some((header.as_str(), value)))).await?
         }
         (Auth::OAuth { session, header }, true) => {
+            // Not cut by an interrupt: a refresh in flight must be saved.
             let (mut token, _) = session.token(None).await?;
             let mut attempts = 0;
             loop {
                 let value = header.value(&token);
-                let ex = env
-                    .client
-                    .send(req, Some((header.name.as_str(), &value)))
-                    .await?;
-                if ex.status != 401 {
-                    break ex;
+                let incoming = within_grace(
+                    req,
+                    env.client.open(req, Some((header.name.as_str(), &value))),
+                )
+                .await?;
+                // A 401 from a host that was not sent the token says nothing of it.
+                if incoming.head.status != 401 || !incoming.head.auth_sent {
+                    break incoming;
                 }
                 attempts += 1;
                 if attempts > MAX_UNAUTHORIZED_RETRIES {
@@ -80,8 +103,28 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
             }
         }
     };
-    log_response(&ex);
-    Ok(ex)
+    Ok(incoming)
+}
+
+/// `fut`, unless an interrupt's grace period runs out first.
+async fn within_grace<T, E: Into<Error>>(
+    req: &RenderedRequest,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        biased;
+        out = fut => out.map_err(Into::into),
+        () = interrupt::grace_over() => Err(Error::Interrupted {
+            signal: interrupt::requested().unwrap_or(2),
+            cut: true,
+            message: format!(
+                "interrupted: {} {} was cut {} s after the signal, its outcome unknown",
+                req.method,
+                req.url,
+                interrupt::GRACE.as_secs()
+            ),
+        }),
+    }
 }
 
 fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
@@ -89,11 +132,11 @@ fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
-    for (k, v) in &req.headers {
-        if preview::is_sensitive_header(k) {
-            tracing::debug!("> {k}: ***");
+    for h in &req.headers {
+        if preview::is_sensitive_header(&h.name) {
+            tracing::debug!("> {}: ***", h.name);
         } else {
-            tracing::debug!("> {k}: {v}");
+            tracing::debug!("> {}: {}", h.name, h.value);
         }
     }
     if let Some(name) = auth_header {
@@ -109,7 +152,7 @@ fn log_response(ex: &Exchange) {
         "< {} ({} ms, {} bytes{})",
         ex.status_line(),
         ex.elapsed.as_millis(),
-        ex.body.len(),
+        ex.size,
         if ex.attempts > 1 {
             format!(", {} attempts", ex.attempts)
         } else {
@@ -180,6 +223,13 @@ fn extract_object(
 pub enum Items<'o> {
     Keep,
     Stream(&'o mut Output),
+    /// The body goes to stdout as it arrives and is never held (`-o raw`, `-o body`
+    /// off a terminal without `extract`), unless paging or `expect.jsonpath` need it
+    /// parsed; `include` writes the status line and headers first.
+    Pass {
+        out: &'o mut Output,
+        include: bool,
+    },
     /// Nobody will see the body (a bulk row, or a request printed as what it
     /// extracts): parse it only for extract or expect, and a large one not into a tree.
     Discard,
@@ -195,6 +245,16 @@ pub async fn run_request(
 ) -> Result<Outcome, Error> {
     let rendered = render_request(env, req, vars, overrides)?;
     let use_auth = req.file.auth == crate::model::request::RequestAuth::Profile;
+    let held = req.paginate.is_some() || !req.expect_paths.is_empty();
+    let items = match items {
+        Items::Pass { out, include } if !held => {
+            return pass_through(env, req, &rendered, use_auth, Some((out, include))).await;
+        }
+        Items::Discard if !held && req.extract.is_empty() => {
+            return pass_through(env, req, &rendered, use_auth, None).await;
+        }
+        other => other,
+    };
     let first = send(env, &rendered, use_auth).await?;
     if matches!(items, Items::Discard) && req.paginate.is_none() && first.body.len() >= ONE_PASS_MIN
     {
@@ -260,6 +320,54 @@ pub async fn run_request(
     })
 }
 
+/// Sends a request whose body nobody needs parsed, streaming the body to `out` (with
+/// the head first when asked) or to nowhere, so that its size never matters.
+async fn pass_through(
+    env: &Env,
+    req: &PreparedRequest,
+    rendered: &RenderedRequest,
+    use_auth: bool,
+    out: Option<(&mut Output, bool)>,
+) -> Result<Outcome, Error> {
+    let incoming = open(env, rendered, use_auth).await?;
+    let head = incoming.head.clone();
+    let streamed = out.is_some();
+    let result = match out {
+        Some((out, include)) => {
+            if include {
+                write_or_pipe(out.head(&incoming.head))?;
+            }
+            let result = within_grace(rendered, async {
+                Ok::<_, Error>(incoming.stream(&mut |b| out.chunk(b)).await)
+            })
+            .await?;
+            write_or_pipe(out.flush())?;
+            result
+        }
+        None => {
+            within_grace(rendered, async {
+                Ok::<_, Error>(incoming.stream(&mut |_| Ok(())).await)
+            })
+            .await?
+        }
+    };
+    let exchange = match result {
+        Ok(ex) => ex,
+        // The reader went away (`| head`): what it wanted is written.
+        Err(StreamError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => head,
+        Err(StreamError::Write(e)) => return Err(Error::io("cannot write to stdout", e)),
+        Err(StreamError::Http(e)) => return Err(e.into()),
+    };
+    log_response(&exchange);
+    Ok(Outcome {
+        failures: status_failure(req, &exchange).into_iter().collect(),
+        exchange,
+        body: None,
+        extracted: None,
+        streamed,
+    })
+}
+
 /// What following a request's pages needs.
 struct Pages<'a> {
     env: &'a Env,
@@ -283,12 +391,12 @@ impl Pages<'_> {
         let pg = self.req.file.paginate.as_ref().map(|p| &p.value);
         let mut out = match items {
             Items::Stream(o) => Some(o),
-            Items::Keep | Items::Discard => None,
+            Items::Keep | Items::Discard | Items::Pass { .. } => None,
         };
         let streaming = out.is_some();
         let paging = paginate::Paging {
             paths: self.paths,
-            max_pages: pg.and_then(|p| p.max_pages).unwrap_or(1000).max(1),
+            max_pages: self.req.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
             concurrency: self
                 .overrides
                 .concurrency
@@ -389,16 +497,12 @@ fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
 
 /// `runner exec`.
 pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
-    if let Some(t) = args.timeout
-        && !(t > 0.0 && t.is_finite())
-    {
-        return Err(InputError::usage("--timeout must be a positive number of seconds").into());
-    }
     let data = match &args.data {
         Some(path) => Some(DataSet::load(path)?),
         None => None,
     };
     let env = Env::open(global).await?;
+    interrupt::install();
     let mut vars = env.vars.clone();
     vars.extend(&cli_vars(args)?);
     let overrides = Overrides {
@@ -463,6 +567,16 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
         failed.append(&mut outcome.failures);
         drop_large(outcome);
     }
+    // A signal during the last request let it finish; the run still did not end as
+    // asked.
+    if let Some(signal) = interrupt::requested() {
+        return Err(Error::Interrupted {
+            signal,
+            cut: false,
+            message: "interrupted: the request in flight finished; nothing more was sent"
+                .to_string(),
+        });
+    }
     if failed.is_empty() {
         Ok(0)
     } else {
@@ -481,14 +595,28 @@ async fn exec_file(job: &Job<'_>, file: &Path, out: &mut Output) -> Result<Outco
     let mut vars = vars.clone();
     let outcome = match &doc {
         Document::Request(req) => {
-            // JSON lines of a paginated request stream as pages arrive, unless
-            // `extract` needs them all.
-            let stream = args.output == OutputMode::Jsonl && req.extract.is_empty();
+            // JSON lines are the items, streamed as pages arrive, whether or not
+            // the file has an `extract` (which shapes only body, json and yaml).
+            let jsonl = args.output == OutputMode::Jsonl;
             // `-o json` shows the body beside what was extracted; the other modes
             // show only the extracted values when there are any.
-            let items = if stream {
+            // What nobody needs as JSON streams through: raw bytes, and the body off
+            // a terminal (where it is not pretty-printed) when no `extract` replaces it.
+            let pass = match args.output {
+                OutputMode::Raw => true,
+                OutputMode::Body => !out.is_terminal() && req.extract.is_empty(),
+                _ => false,
+            };
+            let items = if jsonl && req.paginate.is_some() {
                 Items::Stream(&mut *out)
-            } else if !req.extract.is_empty() && args.output != OutputMode::Json {
+            } else if pass {
+                Items::Pass {
+                    out: &mut *out,
+                    include: args.include,
+                }
+            } else if args.output == OutputMode::None
+                || (!jsonl && args.output != OutputMode::Json && !req.extract.is_empty())
+            {
                 Items::Discard
             } else {
                 Items::Keep
@@ -635,7 +763,8 @@ fn preview_auth(env: &Env, show_secrets: bool) -> Option<(String, String)> {
     }
 }
 
-/// `exec --data`: one run of the file per row, one JSON line per row.
+/// `exec --data`: one run of the file per row, one JSON line per row, each flushed as
+/// it is written so that even a killed run leaves a line for every row it finished.
 async fn exec_bulk(
     job: &Job<'_>,
     global: &GlobalArgs,
@@ -656,15 +785,33 @@ async fn exec_bulk(
         .into());
     };
     let doc = project::load_document(file).map_err(Error::from_inputs)?;
-    let mut failed_rows = Vec::new();
-    let summary = bulk::run(
-        &data.rows,
+    let done_before = match &args.resume {
+        Some(path) => resumed_rows(path)?,
+        None => Default::default(),
+    };
+    let rows: Vec<bulk::Row> = data
+        .rows
+        .iter()
+        .filter(|r| !done_before.contains(&r.number))
+        .cloned()
+        .collect();
+    if !global.quiet && args.resume.is_some() {
+        eprintln!(
+            "resuming: {} rows already done, {} to run",
+            data.rows.len() - rows.len(),
+            rows.len()
+        );
+    }
+    // Rows that ran and succeeded; every other row is written to --failed.
+    let mut succeeded = std::collections::HashSet::new();
+    let result = bulk::run(
+        &rows,
         usize::from(args.concurrency),
         !global.quiet,
         |row| run_row(env, &doc, vars, row, overrides),
         |row, result| {
-            if !result.ok {
-                failed_rows.push(row.number);
+            if result.ok {
+                succeeded.insert(row.number);
             }
             if !args.report.is_empty() {
                 report.push(Case {
@@ -678,25 +825,39 @@ async fn exec_bulk(
             if args.output == OutputMode::None {
                 return Ok(());
             }
-            write_or_pipe(out.json_line(&result.to_json()))
+            write_or_pipe(out.json_line(&result.to_json()))?;
+            write_or_pipe(out.flush())
         },
     )
-    .await?;
+    .await;
     write_or_pipe(out.flush())?;
+    // Written whatever happened: an authentication error or a signal mid-run must not
+    // lose the record of which rows are left.
+    if let Some(path) = &args.failed {
+        let left: Vec<&bulk::Row> = rows
+            .iter()
+            .filter(|r| !succeeded.contains(&r.number))
+            .collect();
+        data.write_rows(path, &left)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        if !global.quiet && !left.is_empty() {
+            eprintln!(
+                "{} rows to run again written to {}",
+                left.len(),
+                path.display()
+            );
+        }
+    }
+    let summary = result?;
+    if let Some(signal) = summary.interrupted {
+        return Err(Error::Interrupted {
+            signal,
+            cut: false,
+            message: summary.line(),
+        });
+    }
     if !global.quiet {
         eprintln!("{}", summary.line());
-    }
-    if let Some(path) = &args.failed {
-        let rows: Vec<&bulk::Row> = data
-            .rows
-            .iter()
-            .filter(|r| failed_rows.contains(&r.number))
-            .collect();
-        data.write_rows(path, &rows)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-        if !global.quiet && !rows.is_empty() {
-            eprintln!("{} failed rows written to {}", rows.len(), path.display());
-        }
     }
     if summary.failed > 0 {
         Err(Error::Expectation(format!(
@@ -706,6 +867,14 @@ async fn exec_bulk(
     } else {
         Ok(0)
     }
+}
+
+/// `--resume OUT.jsonl`: the rows an earlier run's output says succeeded.
+fn resumed_rows(path: &Path) -> Result<std::collections::HashSet<usize>, Error> {
+    let shown = project::display_path(path);
+    let bytes = crate::limits::read(path, crate::limits::DATA_FILE)
+        .map_err(|e| InputError::at(Place::file(&shown), e.describe("the --resume file")))?;
+    Ok(bulk::succeeded_rows(&bytes))
 }
 
 /// One row of a bulk run. Authentication errors stop the run; any other failure is
@@ -738,7 +907,7 @@ async fn run_row(
                 elapsed: started.elapsed(),
             }
         }
-        Err(e @ Error::Auth(_)) => return Err(e),
+        Err(e @ (Error::Auth(_) | Error::Interrupted { cut: false, .. })) => return Err(e),
         Err(e) => bulk::RowResult {
             row: row.number,
             status: None,

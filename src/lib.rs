@@ -14,7 +14,10 @@ pub mod error;
 pub mod exec;
 pub mod extract;
 pub mod fuzzing;
+pub mod header;
 pub mod http;
+pub mod interrupt;
+pub mod limits;
 pub mod logging;
 pub mod model;
 pub mod output;
@@ -96,9 +99,6 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 manual_clock: a.manual_clock,
                 tls: a.tls,
             };
-            if !(0.0..=1.0).contains(&opts.fail_rate) {
-                return Err(error::InputError::usage("--fail-rate must be between 0 and 1").into());
-            }
             sandbox::serve_forever(opts, a.ca_out.as_deref())
                 .await
                 .map_err(|e| Error::io("sandbox", e))?;

@@ -96,7 +96,18 @@ impl Output {
         Ok(())
     }
 
-    fn head(&mut self, ex: &Exchange) -> std::io::Result<()> {
+    /// Whether stdout is a terminal (JSON is then pretty-printed).
+    pub fn is_terminal(&self) -> bool {
+        self.pretty
+    }
+
+    /// Part of a body, as it arrives; flushed by [`Output::flush`].
+    pub fn chunk(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(data)
+    }
+
+    /// The status line and headers, then a blank line (`-i`).
+    pub fn head(&mut self, ex: &Exchange) -> std::io::Result<()> {
         writeln!(self.out, "{}", ex.status_line())?;
         for (k, v) in &ex.headers {
             writeln!(self.out, "{k}: {v}")?;
@@ -138,7 +149,8 @@ impl Output {
                 let v = exchange_json(ex, body, extracted);
                 self.json(&v)?;
             }
-            OutputMode::Jsonl => match shown {
+            // JSON lines are the items (or the body), never the extract object.
+            OutputMode::Jsonl => match body {
                 Some(Value::Array(items)) => {
                     for item in items {
                         self.json_line(item)?;

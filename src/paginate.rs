@@ -336,8 +336,8 @@ pub async fn follow(
         )
         .await;
     }
+    let mut current = first.url.clone();
     let mut last = first;
-    let mut current = first_req.url.clone();
     let mut pages = 1u32;
     let mut seen: HashSet<String> = HashSet::new();
     seen.insert(first_req.url.to_string());
@@ -359,8 +359,9 @@ pub async fn follow(
             }
             .into());
         }
-        let ex = send(page_request(first_req, url.clone(), false)).await?;
-        current = url;
+        let ex = send(page_request(first_req, url, false)).await?;
+        // The page that answered, after any redirects, is what its links are relative to.
+        current = ex.url.clone();
         pages += 1;
         if let Some(f) = check(&ex) {
             return Ok(Paged {

@@ -4,17 +4,7 @@
 use crate::http::{PartValue, RenderedBody, RenderedRequest};
 use crate::secret;
 
-/// Headers whose values are credentials, whatever a profile calls its own.
-pub fn is_sensitive_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || n.contains("token")
-        || n.contains("api-key")
-        || n.contains("apikey")
-        || n.contains("secret")
-}
+pub use crate::http::is_sensitive_header;
 
 /// The headers to show: the request's, then the authentication header, masked unless
 /// `show_secrets`.
@@ -33,8 +23,8 @@ fn shown_headers(
         out.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         out.push((k.to_string(), v));
     };
-    for (k, v) in &req.headers {
-        add(k, v);
+    for h in &req.headers {
+        add(&h.name, &h.value);
     }
     if let Some((k, v)) = auth {
         add(k, v);
@@ -78,18 +68,18 @@ pub fn dry_run(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: 
                 .finish(),
         ),
         RenderedBody::Text(t) => Some(t.clone()),
-        RenderedBody::Bytes(b) => Some(match std::str::from_utf8(b) {
-            Ok(t) => t.to_string(),
-            Err(_) => format!("<{} bytes of binary data>", b.len()),
-        }),
+        RenderedBody::File(f) => Some(format!("<file {} ({} bytes)>", f.path.display(), f.len)),
         RenderedBody::Multipart(parts) => Some(
             parts
                 .iter()
                 .map(|p| match &p.value {
                     PartValue::Text(t) => format!("--part {}: {t}", p.name),
-                    PartValue::File { filename, data, .. } => {
-                        format!("--part {}: file {filename} ({} bytes)", p.name, data.len())
-                    }
+                    PartValue::File { filename, file, .. } => format!(
+                        "--part {}: file {} as {filename} ({} bytes)",
+                        p.name,
+                        file.path.display(),
+                        file.len
+                    ),
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
@@ -103,37 +93,82 @@ pub fn dry_run(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: 
     mask(&s, show_secrets)
 }
 
-/// A curl command that sends the same request.
+/// A curl command that sends the same request, byte for byte: every argument is
+/// quoted for a POSIX shell, bodies go as runner encodes them (a file as `@PATH`), and
+/// what curl would add on its own (URL globbing, a form Content-Type, dropping an
+/// empty header) is taken back.
 pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: bool) -> String {
     let mut args = vec!["curl".to_string()];
-    if req.method != reqwest::Method::GET {
-        args.push(format!("-X {}", req.method));
+    let has_body = !matches!(req.body, RenderedBody::Empty);
+    if req.method == reqwest::Method::HEAD && !has_body {
+        args.push("--head".to_string());
+    } else if req.method != reqwest::Method::GET || has_body {
+        // With a body and no -X, curl would send a POST.
+        args.push(format!("-X {}", word(req.method.as_str())));
+    }
+    if req.url.as_str().contains(['[', ']', '{', '}']) {
+        args.push("--globoff".to_string());
     }
     args.push(quote(req.url.as_str()));
-    for (k, v) in shown_headers(req, auth, show_secrets) {
-        args.push(format!("-H {}", quote(&format!("{k}: {v}"))));
+    let headers = shown_headers(req, auth, show_secrets);
+    let sends_type = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    for (k, v) in headers {
+        // `-H 'Name:'` would remove the header from curl's request; `Name;` sends it
+        // empty.
+        let header = if v.is_empty() {
+            format!("{k};")
+        } else {
+            format!("{k}: {v}")
+        };
+        args.push(format!("-H {}", quote(&header)));
+    }
+    if !sends_type && matches!(req.body, RenderedBody::Text(_) | RenderedBody::File(_)) {
+        // runner sends these without a Content-Type; curl's --data-* would add one.
+        args.push(format!("-H {}", quote("Content-Type:")));
     }
     match &req.body {
         RenderedBody::Empty => {}
         RenderedBody::Json(v) => args.push(format!("--data-raw {}", quote(&v.to_string()))),
         RenderedBody::Form(pairs) => {
-            for (k, v) in pairs {
-                args.push(format!("--data-urlencode {}", quote(&format!("{k}={v}"))));
-            }
+            // Encoded here as runner encodes it: curl's --data-urlencode differs
+            // (spaces, `~`, `*`) and leaves names as they are.
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            args.push(format!("--data-raw {}", quote(&encoded)));
         }
         RenderedBody::Text(t) => args.push(format!("--data-raw {}", quote(t))),
-        RenderedBody::Bytes(b) => args.push(format!(
+        RenderedBody::File(f) => args.push(format!(
             "--data-binary {}",
-            quote(&String::from_utf8_lossy(b))
+            quote(&format!("@{}", f.path.to_string_lossy()))
         )),
         RenderedBody::Multipart(parts) => {
             for p in parts {
                 match &p.value {
-                    PartValue::Text(t) => {
-                        args.push(format!("-F {}", quote(&format!("{}={t}", p.name))))
-                    }
-                    PartValue::File { filename, .. } => {
-                        args.push(format!("-F {}", quote(&format!("{}=@{filename}", p.name))))
+                    // --form-string: a value starting with @ or < is not a file.
+                    PartValue::Text(t) => args.push(format!(
+                        "--form-string {}",
+                        quote(&format!("{}={t}", p.name))
+                    )),
+                    PartValue::File {
+                        filename,
+                        content_type,
+                        file,
+                    } => {
+                        let ty = content_type
+                            .as_ref()
+                            .map(|t| format!(";type={t}"))
+                            .unwrap_or_default();
+                        args.push(format!(
+                            "-F {}",
+                            quote(&format!(
+                                "{}=@{};filename={filename}{ty}",
+                                p.name,
+                                file.path.to_string_lossy()
+                            ))
+                        ))
                     }
                 }
             }
@@ -143,9 +178,17 @@ pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: boo
     mask(&(args.join(" \\\n  ") + "\n"), show_secrets)
 }
 
-/// `s` single-quoted for a POSIX shell.
+/// `s` single-quoted for a POSIX shell: every byte but `'` stands for itself there.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `s` bare when the shell gives none of its characters a meaning, else quoted.
+fn word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if plain { s.to_string() } else { quote(s) }
 }
 
 #[cfg(test)]
@@ -157,10 +200,17 @@ mod tests {
         RenderedRequest {
             method: reqwest::Method::POST,
             url: url::Url::parse("https://api.example.com/a?x=1").unwrap(),
-            headers: vec![("Accept".into(), "application/json".into())],
+            headers: vec![crate::http::Header::new(
+                "Accept",
+                "application/json",
+                false,
+            )],
             body: RenderedBody::Json(serde_json::json!({"name": "O'Brien"})),
             timeout: Duration::from_secs(30),
             retries: 0,
+            file_origin: url::Url::parse("https://api.example.com/")
+                .unwrap()
+                .origin(),
         }
     }
 

@@ -5,23 +5,23 @@
 //! template syntax. `runner check` and `runner exec` share this code path.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use crate::error::{InputError, Place};
 use crate::extract;
-use crate::model::Spanned;
+use crate::header;
+use crate::limits::{self, Range};
 use crate::model::flow::FlowFile;
 use crate::model::profile::Profile;
 use crate::model::request::RequestFile;
+use crate::model::{Number, Spanned};
 use crate::paginate::PaginatePaths;
 use crate::template::{Origin, Renderer};
 
 /// Events that aliases may replay in one file (the library's default is 1,000,000).
 const MAX_ALIAS_REPLAY: usize = 20_000;
-
-/// Largest YAML file accepted: bigger ones are data, not configuration.
-const MAX_YAML_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A file's path (as the user should see it) and its text.
 #[derive(Debug, Clone)]
@@ -31,28 +31,12 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// Reads `path` as UTF-8, naming the place of the first invalid byte.
+    /// Reads `path` as UTF-8 (at most [`limits::YAML_FILE`]), naming the place of the
+    /// first invalid byte.
     pub fn read(path: &Path) -> Result<SourceFile, InputError> {
         let shown = display_path(path);
-        let meta = std::fs::metadata(path)
-            .map_err(|e| InputError::at(Place::file(&shown), format!("cannot read file: {e}")))?;
-        if meta.is_dir() {
-            return Err(InputError::at(
-                Place::file(&shown),
-                "is a directory, not a file",
-            ));
-        }
-        if meta.len() > MAX_YAML_BYTES {
-            return Err(InputError::at(
-                Place::file(&shown),
-                format!(
-                    "file is {} bytes; at most {MAX_YAML_BYTES} are accepted",
-                    meta.len()
-                ),
-            ));
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|e| InputError::at(Place::file(&shown), format!("cannot read file: {e}")))?;
+        let bytes = limits::read(path, limits::YAML_FILE)
+            .map_err(|e| InputError::at(Place::file(&shown), e.describe("file")))?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let good = String::from_utf8_lossy(good);
@@ -139,6 +123,12 @@ fn yaml_message(raw: &str) -> String {
         other if other.starts_with("alias replay limit exceeded") => {
             return format!(
                 "the YAML expands too much through aliases (more than {MAX_ALIAS_REPLAY} replayed events)"
+            );
+        }
+        other if other.starts_with("non-finite float") => {
+            return other.replace(
+                " rejected by the configured policy",
+                " is not allowed here: expected a finite number",
             );
         }
         other if other.starts_with("budget breached") => {
@@ -249,6 +239,57 @@ impl Project {
 pub struct LoadedProfile {
     pub profile: Profile,
     pub source: SourceFile,
+    /// The numbers of `http:`, range-checked.
+    pub http: HttpNumbers,
+}
+
+/// A profile's `http:` numbers, checked against their ranges (`None`: not set).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HttpNumbers {
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub max_body: Option<u64>,
+    pub max_redirects: Option<u32>,
+}
+
+/// `n` converted by `convert` (which checks its range), or a problem at its place
+/// saying what `key` allows.
+fn number<T>(
+    src: &SourceFile,
+    key: &str,
+    n: &Option<Spanned<Number>>,
+    convert: impl Fn(&Range, f64) -> Result<T, String>,
+    range: &Range,
+    problems: &mut Vec<InputError>,
+) -> Option<T> {
+    let n = n.as_ref()?;
+    match convert(range, n.value.0) {
+        Ok(v) => Some(v),
+        Err(why) => {
+            problems.push(InputError::at(src.place(n), format!("{key} {why}")));
+            None
+        }
+    }
+}
+
+/// A problem for each header whose name is not a token, or whose value has no
+/// template and holds a control character (templated values are checked once
+/// rendered).
+fn header_problems<'a>(
+    src: &SourceFile,
+    headers: impl IntoIterator<Item = (&'a String, &'a Spanned<String>)>,
+    problems: &mut Vec<InputError>,
+) {
+    for (name, value) in headers {
+        let problem = if crate::template::has_markup(&value.value) {
+            header::name_problem(name)
+        } else {
+            header::problem(name, &value.value)
+        };
+        if let Some(p) = problem {
+            problems.push(InputError::at(src.place(value), p));
+        }
+    }
 }
 
 /// Loads and validates one profile file.
@@ -287,6 +328,9 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
         {
             check(s);
         }
+        for o in &a.origins {
+            check(o);
+        }
         for p in a.shape_problems(profile.sandbox) {
             problems.push(InputError::at(source.place(auth), p));
         }
@@ -296,16 +340,56 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
             problems.push(InputError::at(e.place, e.message));
         }
     }
-    if let Some(t) = profile.http.timeout
-        && !(t > 0.0 && t.is_finite())
-    {
-        problems.push(InputError::at(
-            Place::file(&source.path),
-            "http.timeout must be a positive number of seconds",
-        ));
+    let h = &profile.http;
+    let http = HttpNumbers {
+        timeout: number(
+            &source,
+            "http.timeout",
+            &h.timeout,
+            Range::duration,
+            &limits::TIMEOUT_SECS,
+            &mut problems,
+        ),
+        retries: number(
+            &source,
+            "http.retries",
+            &h.retries,
+            Range::count_as,
+            &limits::RETRIES,
+            &mut problems,
+        ),
+        max_body: number(
+            &source,
+            "http.max_body",
+            &h.max_body,
+            Range::count,
+            &limits::MAX_BODY,
+            &mut problems,
+        ),
+        max_redirects: number(
+            &source,
+            "http.max_redirects",
+            &h.max_redirects,
+            Range::count_as,
+            &limits::MAX_REDIRECTS,
+            &mut problems,
+        ),
+    };
+    header_problems(&source, &h.headers, &mut problems);
+    if let Some(auth) = &profile.auth {
+        let a = &auth.value;
+        // The auth header is `header: scheme token`; the token is checked once known.
+        let name = a.header.as_deref().unwrap_or("Authorization");
+        if let Some(p) = header::problem(name, a.scheme.as_deref().unwrap_or("")) {
+            problems.push(InputError::at(source.place(auth), format!("auth: {p}")));
+        }
     }
     if problems.is_empty() {
-        Ok(LoadedProfile { profile, source })
+        Ok(LoadedProfile {
+            profile,
+            source,
+            http,
+        })
     } else {
         Err(problems)
     }
@@ -377,6 +461,10 @@ pub struct PreparedRequest {
     pub extract: Vec<(String, extract::Path)>,
     pub expect_paths: Vec<(extract::Path, serde_json::Value)>,
     pub paginate: Option<PaginatePaths>,
+    /// `timeout`, `retries` and `paginate.max_pages`, range-checked.
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub max_pages: Option<u32>,
     /// The last URL resolved for this request: a bulk run whose URL does not change
     /// from row to row parses it once.
     pub url_cache: UrlCache,
@@ -526,14 +614,33 @@ pub fn prepare_request(
             items,
         })
     });
-    for t in [file.timeout].into_iter().flatten() {
-        if !(t > 0.0 && t.is_finite()) {
-            problems.push(InputError::at(
-                Place::file(&source.path),
-                "timeout must be a positive number of seconds",
-            ));
-        }
-    }
+    let timeout = number(
+        &source,
+        "timeout",
+        &file.timeout,
+        Range::duration,
+        &limits::TIMEOUT_SECS,
+        &mut problems,
+    );
+    let retries = number(
+        &source,
+        "retries",
+        &file.retries,
+        Range::count_as,
+        &limits::RETRIES,
+        &mut problems,
+    );
+    let max_pages = file.paginate.as_ref().and_then(|pg| {
+        number(
+            &source,
+            "paginate.max_pages",
+            &pg.value.max_pages,
+            Range::count_as,
+            &limits::MAX_PAGES,
+            &mut problems,
+        )
+    });
+    header_problems(&source, &file.headers, &mut problems);
 
     if problems.is_empty() {
         Ok(PreparedRequest {
@@ -543,6 +650,9 @@ pub fn prepare_request(
             extract: extract_paths,
             expect_paths,
             paginate,
+            timeout,
+            retries,
+            max_pages,
             url_cache: UrlCache::default(),
         })
     } else {

@@ -9,7 +9,9 @@ use serde_json::Value;
 use crate::cli::ExecArgs;
 use crate::env::{Env, parse_url};
 use crate::error::{Error, InputError, Place};
-use crate::http::{Part, PartValue, RenderedBody, RenderedRequest};
+use crate::header;
+use crate::http::{FileBody, Header, Part, PartValue, RenderedBody, RenderedRequest};
+use crate::limits;
 use crate::model::request::MultipartField;
 use crate::project::{self, PreparedRequest, SourceFile};
 use crate::template::{Renderer, Vars};
@@ -95,25 +97,39 @@ pub fn render_request(
     let profile_src = &env.profile.source;
     for (k, v) in &env.profile.profile.http.headers {
         let value = r.render_str(&v.value, vars, profile_src.dir(), profile_src.origin(v))?;
-        headers.push((k.clone(), value));
+        headers.push(checked_header(k, value, true, profile_src.place(v))?);
     }
     for (k, v) in &f.headers {
-        headers.push((k.clone(), r.render_str(&v.value, vars, dir, src.origin(v))?));
+        let value = r.render_str(&v.value, vars, dir, src.origin(v))?;
+        headers.push(checked_header(k, value, false, src.place(v))?);
     }
     let body = match &f.body {
         None => RenderedBody::Empty,
         Some(b) => render_body(r, &b.value, vars, src, dir)?,
     };
-    let timeout = overrides.timeout.or(f.timeout).unwrap_or(env.timeout);
-    let retries = overrides.retries.or(f.retries).unwrap_or(env.retries);
     Ok(RenderedRequest {
         method: req.method.clone(),
+        file_origin: url.origin(),
         url,
         headers,
         body,
-        timeout: Duration::from_secs_f64(timeout),
-        retries,
+        timeout: overrides.timeout.or(req.timeout).unwrap_or(env.timeout),
+        retries: overrides.retries.or(req.retries).unwrap_or(env.retries),
     })
+}
+
+/// `(name, value)` when it can be sent as a header; else an error at `place`, the
+/// header's entry in its file (never a header silently dropped or split).
+fn checked_header(
+    name: &str,
+    value: String,
+    from_profile: bool,
+    place: Place,
+) -> Result<Header, Error> {
+    match header::problem(name, &value) {
+        None => Ok(Header::new(name, value, from_profile)),
+        Some(p) => Err(InputError::at(place, p).into()),
+    }
 }
 
 fn render_body(
@@ -149,8 +165,8 @@ fn render_body(
     }
     if let Some(p) = &b.file {
         let rel = r.render_str(&p.value, vars, dir, src.origin(p))?;
-        let data = read_body_file(&dir.join(&rel), src.place(p))?;
-        return Ok(RenderedBody::Bytes(data));
+        let path = dir.join(&rel);
+        return Ok(RenderedBody::File(file_body(path, src.place(p))?));
     }
     if let Some(parts) = &b.multipart {
         let mut out = Vec::new();
@@ -162,14 +178,13 @@ fn render_body(
                 MultipartField::File(file) => {
                     let rel = r.render_str(&file.file, vars, dir, src.origin(field))?;
                     let path = dir.join(&rel);
-                    let data = read_body_file(&path, src.place(field))?;
                     PartValue::File {
                         filename: path
                             .file_name()
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_else(|| "file".into()),
                         content_type: file.content_type.clone(),
-                        data,
+                        file: file_body(path, src.place(field))?,
                     }
                 }
             };
@@ -183,12 +198,25 @@ fn render_body(
     Ok(RenderedBody::Empty)
 }
 
-fn read_body_file(path: &Path, place: Place) -> Result<Vec<u8>, InputError> {
-    std::fs::read(path).map_err(|e| {
-        InputError::at(
-            place,
-            format!("cannot read body file {}: {e}", path.display()),
-        )
+/// A file to send: a regular file streams from disk (its size read now); anything
+/// else (a pipe, `/dev/stdin`) is held, at most [`limits::BODY_FILE`].
+fn file_body(path: std::path::PathBuf, place: Place) -> Result<FileBody, InputError> {
+    let subject = format!("body file {}", path.display());
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| InputError::at(place.clone(), limits::ReadError::Io(e).describe(&subject)))?;
+    if meta.is_file() {
+        return Ok(FileBody {
+            path,
+            len: meta.len(),
+            held: None,
+        });
+    }
+    let data = limits::read(&path, limits::BODY_FILE)
+        .map_err(|e| InputError::at(place, e.describe(&subject)))?;
+    Ok(FileBody {
+        len: data.len() as u64,
+        held: Some(data.into()),
+        path,
     })
 }
 
@@ -223,7 +251,7 @@ fn resolve_url(base: Option<&url::Url>, raw: &str, place: Place) -> Result<url::
 /// Command-line settings that win over files.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Overrides {
-    pub timeout: Option<f64>,
+    pub timeout: Option<Duration>,
     pub retries: Option<u32>,
     /// Requests in flight at once (bulk rows, numbered pages).
     pub concurrency: Option<usize>,

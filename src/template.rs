@@ -14,9 +14,6 @@ use crate::error::Place;
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
 
-/// The largest file `file()` reads.
-const FILE_LIMIT: u64 = 64 * 1024 * 1024;
-
 /// The variable a single expression's value is captured in.
 const RESULT_VAR: &str = "__runner_value__";
 
@@ -417,19 +414,9 @@ fn file_fn(state: &minijinja::State, path: String) -> Result<String, minijinja::
             format!("file(`{}`): {e}", full.display()),
         )
     };
-    let meta = std::fs::metadata(&full).map_err(|e| fail(e.to_string()))?;
-    if meta.is_dir() {
-        return Err(fail("is a directory".to_string()));
-    }
-    // Devices and pipes report a length of 0: the read itself is bounded too.
-    let file = std::fs::File::open(&full).map_err(|e| fail(e.to_string()))?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut std::io::Read::take(file, FILE_LIMIT + 1), &mut text)
-        .map_err(|e| fail(e.to_string()))?;
-    if text.len() as u64 > FILE_LIMIT {
-        return Err(fail("larger than 64 MB".to_string()));
-    }
-    Ok(text)
+    let bytes = crate::limits::read(&full, crate::limits::TEMPLATE_FILE)
+        .map_err(|e| fail(e.describe("the file")))?;
+    String::from_utf8(bytes).map_err(|_| fail("the file is not valid UTF-8".to_string()))
 }
 
 fn now_fn() -> String {

@@ -9,37 +9,78 @@ use oauth2::basic::{
     BasicTokenType,
 };
 use oauth2::{
-    AccessToken, AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    RefreshToken, RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername, Scope,
-    StandardRevocableToken, TokenResponse, TokenUrl,
+    AccessToken, AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RefreshToken,
+    RequestTokenError, ResourceOwnerPassword, ResourceOwnerUsername, Scope, StandardRevocableToken,
+    TokenResponse, TokenUrl,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::AuthError;
 use crate::model::profile::{ClientAuth, TokenRequest};
 use crate::secret::Secret;
 
-/// A token response as servers really send them: `expires_in` as a number or a
-/// string, `scope` possibly null, extra fields kept.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The fields of a token endpoint's JSON answer, as sent.
+type Fields = serde_json::Map<String, serde_json::Value>;
+
+/// How much of a token endpoint's answer is read: token and error responses are a
+/// few hundred bytes; anything past this is not one.
+const MAX_RESPONSE: usize = 1024 * 1024;
+
+/// The longest `expires_in` believed: ten years. Past it, a value is a server's way
+/// of saying "never", or a bug; either way ten years is a usable answer.
+const MAX_LIFETIME: u64 = 10 * 365 * 86_400;
+
+/// A token endpoint's 2xx answer: any JSON object. The oauth2 crate only needs it to
+/// deserialize; [`check_token_response`] decides whether it is a usable token.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(from = "Fields", into = "Fields")]
 pub struct RunnerTokenResponse {
+    fields: Fields,
     access_token: AccessToken,
-    #[serde(deserialize_with = "token_type_any_case")]
     token_type: BasicTokenType,
-    #[serde(default, deserialize_with = "number_or_string")]
-    expires_in: Option<u64>,
-    #[serde(default)]
     refresh_token: Option<RefreshToken>,
-    #[serde(default, deserialize_with = "scope_list")]
-    scope: Option<Vec<Scope>>,
-    #[serde(flatten)]
-    extra: Extra,
+    scopes: Option<Vec<Scope>>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Extra(serde_json::Map<String, serde_json::Value>);
+impl From<Fields> for RunnerTokenResponse {
+    fn from(fields: Fields) -> Self {
+        let text = |k: &str| fields.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+        let access_token = AccessToken::new(text("access_token").to_string());
+        let token_type = match text("token_type") {
+            t if t.eq_ignore_ascii_case("mac") => BasicTokenType::Mac,
+            t if t.is_empty() || t.eq_ignore_ascii_case("bearer") => BasicTokenType::Bearer,
+            t => BasicTokenType::Extension(t.to_string()),
+        };
+        let refresh_token = Some(text("refresh_token"))
+            .filter(|t| !t.is_empty())
+            .map(|t| RefreshToken::new(t.to_string()));
+        let scopes = fields.get("scope").and_then(|v| v.as_str()).map(|s| {
+            s.split_whitespace()
+                .map(|x| Scope::new(x.to_string()))
+                .collect()
+        });
+        RunnerTokenResponse {
+            fields,
+            access_token,
+            token_type,
+            refresh_token,
+            scopes,
+        }
+    }
+}
 
-impl ExtraTokenFields for Extra {}
+impl From<RunnerTokenResponse> for Fields {
+    fn from(r: RunnerTokenResponse) -> Fields {
+        r.fields
+    }
+}
+
+// Not derived: the fields hold the tokens.
+impl std::fmt::Debug for RunnerTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RunnerTokenResponse({} fields)", self.fields.len())
+    }
+}
 
 impl TokenResponse for RunnerTokenResponse {
     type TokenType = BasicTokenType;
@@ -51,53 +92,155 @@ impl TokenResponse for RunnerTokenResponse {
         &self.token_type
     }
     fn expires_in(&self) -> Option<Duration> {
-        self.expires_in.map(Duration::from_secs)
+        lifetime(self.fields.get("expires_in"))
+            .0
+            .map(Duration::from_secs)
     }
     fn refresh_token(&self) -> Option<&RefreshToken> {
         self.refresh_token.as_ref()
     }
     fn scopes(&self) -> Option<&Vec<Scope>> {
-        self.scope.as_ref()
+        self.scopes.as_ref()
     }
 }
 
-fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Int(u64),
-        Float(f64),
-        Text(String),
+/// A token response that can be used, and what runner made of its odd parts.
+#[derive(Debug)]
+struct Checked {
+    granted: Granted,
+    /// There was no `token_type`: Bearer was assumed.
+    token_type_missing: bool,
+    /// How an odd `expires_in` was read, for a warning.
+    lifetime_note: Option<String>,
+}
+
+/// The tokens in a 2xx answer that has an `access_token` field, or why they cannot
+/// be used (completing "answered the … grant with …").
+fn check_token_response(fields: &Fields) -> Result<Checked, String> {
+    use serde_json::Value;
+    let access_token = match fields.get("access_token") {
+        None | Some(Value::Null) => return Err("no `access_token` field".into()),
+        Some(Value::String(s)) if s.is_empty() => return Err("an empty `access_token`".into()),
+        Some(Value::String(s)) if s.chars().any(char::is_control) => {
+            return Err("an `access_token` that holds control characters".into());
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => return Err(format!("an `access_token` that is {}", json_kind(v))),
+    };
+    let (token_type, token_type_missing) = match fields.get("token_type") {
+        None | Some(Value::Null) => ("bearer".to_string(), true),
+        Some(Value::String(s)) if s.trim().is_empty() => ("bearer".to_string(), true),
+        Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("bearer") => {
+            ("bearer".to_string(), false)
+        }
+        Some(Value::String(s)) => (server_text(s.trim(), 40), false),
+        Some(v) => return Err(format!("a `token_type` that is {}", json_kind(v))),
+    };
+    let (expires_in, lifetime_note) = lifetime(fields.get("expires_in"));
+    let refresh_token = fields
+        .get("refresh_token")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(Secret::new);
+    let scope = fields
+        .get("scope")
+        .and_then(Value::as_str)
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
+    Ok(Checked {
+        granted: Granted {
+            access_token: Secret::new(access_token),
+            token_type,
+            expires_in,
+            refresh_token,
+            scope,
+        },
+        token_type_missing,
+        lifetime_note,
+    })
+}
+
+/// `expires_in` (a number or a string) as whole seconds in `1..=MAX_LIFETIME`, and a
+/// note when the value had to be bent. Zero, negative and non-numbers read as
+/// "unknown": the token is used until the API refuses it (SPEC §4), rather than
+/// refreshed before every request.
+fn lifetime(v: Option<&serde_json::Value>) -> (Option<u64>, Option<String>) {
+    use serde_json::Value;
+    let shown = || {
+        format!(
+            "`expires_in: {}`",
+            server_text(&v.map(|v| v.to_string()).unwrap_or_default(), 40)
+        )
+    };
+    let unknown = |why: &str| {
+        (
+            None,
+            Some(format!(
+                "{}{why}: the token is used until the API refuses it",
+                shown()
+            )),
+        )
+    };
+    let secs = match v {
+        None | Some(Value::Null) => return (None, None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(whole) => whole as f64,
+            None => n.as_f64().unwrap_or(f64::NAN),
+        },
+        Some(Value::String(s)) => s.trim().parse::<f64>().unwrap_or(f64::NAN),
+        Some(_) => f64::NAN,
+    };
+    if secs.is_nan() {
+        unknown(", not a number")
+    } else if secs <= 0.0 {
+        unknown("")
+    } else if secs > MAX_LIFETIME as f64 {
+        (
+            Some(MAX_LIFETIME),
+            Some(format!(
+                "{}: taken as ten years ({MAX_LIFETIME} s)",
+                shown()
+            )),
+        )
+    } else if secs.fract() != 0.0 {
+        // In range, so the cast is exact after the floor; a fraction of a second is 1 s.
+        let whole = (secs.floor() as u64).max(1);
+        (
+            Some(whole),
+            Some(format!(
+                "{}, not whole seconds: taken as {whole} s",
+                shown()
+            )),
+        )
+    } else {
+        (Some(secs as u64), None)
     }
-    Ok(match Option::<Raw>::deserialize(d)? {
-        None => None,
-        Some(Raw::Int(n)) => Some(n),
-        Some(Raw::Float(f)) if f >= 0.0 && f.is_finite() => Some(f as u64),
-        Some(Raw::Float(_)) => None,
-        Some(Raw::Text(s)) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|f| *f >= 0.0)
-            .map(|f| f as u64),
-    })
 }
 
-fn token_type_any_case<'de, D: Deserializer<'de>>(d: D) -> Result<BasicTokenType, D::Error> {
-    let raw = String::deserialize(d)?;
-    Ok(match raw.to_ascii_lowercase().as_str() {
-        "bearer" => BasicTokenType::Bearer,
-        "mac" => BasicTokenType::Mac,
-        _ => BasicTokenType::Extension(raw),
-    })
+/// What kind of JSON value `v` is, for messages that must not show it.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean, not a string",
+        Value::Number(_) => "a number, not a string",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array, not a string",
+        Value::Object(_) => "an object, not a string",
+    }
 }
 
-fn scope_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Scope>>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.map(|s| {
-        s.split_whitespace()
-            .map(|x| Scope::new(x.to_string()))
-            .collect()
-    }))
+/// Text a server sent, fit for a terminal: control characters (escape sequences
+/// included) replaced, at most `max` characters.
+fn server_text(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if s.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 type OAuthClient = oauth2::Client<
@@ -143,9 +286,32 @@ pub struct TokenEndpoint {
     config: EndpointConfig,
 }
 
+/// Why the adapter gives the oauth2 crate no response to parse.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct AdapterError(String);
+pub enum AdapterError {
+    /// The request did not reach the server.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The request went out and no whole answer came back: the server may have acted
+    /// on it (spent a refresh token).
+    #[error("{0}")]
+    NoAnswer(String),
+    /// An answer that is neither a token response nor an OAuth2 error.
+    #[error("{status} ({content_type}), which is not a token response ({why})")]
+    NotToken {
+        status: http::StatusCode,
+        content_type: String,
+        why: String,
+    },
+    /// A 5xx: the server failed, whatever the body says.
+    #[error("{status} ({content_type}){}", error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    ServerFailure {
+        status: http::StatusCode,
+        content_type: String,
+        /// The OAuth2 `error` and `error_description`, when the body has them.
+        error: Option<String>,
+    },
+}
 
 impl TokenEndpoint {
     pub fn new(config: EndpointConfig) -> Result<TokenEndpoint, AuthError> {
@@ -214,19 +380,20 @@ impl TokenEndpoint {
         let url = self.config.token_url.to_string();
         match result {
             Ok(r) => {
-                let scope = r.scope.as_ref().map(|list| {
-                    list.iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                });
-                Ok(Granted {
-                    access_token: Secret::new(r.access_token.secret().clone()),
-                    token_type: r.token_type.as_ref().to_string(),
-                    expires_in: r.expires_in,
-                    refresh_token: r.refresh_token.map(|t| Secret::new(t.secret().clone())),
-                    scope,
-                })
+                let checked = check_token_response(&r.fields).map_err(|why| {
+                    AuthError::BadResponse(format!(
+                        "the token endpoint {url} answered the {grant} grant with {why}"
+                    ))
+                })?;
+                if checked.token_type_missing {
+                    tracing::info!(
+                        "the token endpoint {url} sent no `token_type`: taken as Bearer"
+                    );
+                }
+                if let Some(note) = checked.lifetime_note {
+                    eprintln!("warning: the token endpoint {url} sent {note}");
+                }
+                Ok(checked.granted)
             }
             Err(RequestTokenError::ServerResponse(r)) => Err(AuthError::Server {
                 grant: grant.to_string(),
@@ -234,8 +401,8 @@ impl TokenEndpoint {
                 error: r.error().as_ref().to_string(),
                 description: r.error_description().cloned(),
             }),
-            Err(RequestTokenError::Request(e)) => {
-                let hint = if e.0.contains("certificate") {
+            Err(RequestTokenError::Request(AdapterError::Unreachable(e))) => {
+                let hint = if e.contains("certificate") {
                     " (a private certificate authority? trust it with --cacert FILE or http.ca_cert)"
                 } else {
                     ""
@@ -244,13 +411,38 @@ impl TokenEndpoint {
                     "token request to {url} failed: {e}{hint}"
                 )))
             }
-            // Neither the body nor serde's excerpt of it is shown: it may hold tokens.
+            Err(RequestTokenError::Request(AdapterError::NoAnswer(cause))) => {
+                if grant == "refresh_token" {
+                    Err(AuthError::RefreshUnanswered { url, cause })
+                } else {
+                    Err(AuthError::Transport(format!(
+                        "token request to {url} failed: {cause}"
+                    )))
+                }
+            }
+            Err(RequestTokenError::Request(e @ AdapterError::ServerFailure { .. })) => {
+                Err(AuthError::Transport(format!(
+                    "the token endpoint {url} failed on the {grant} grant: {e}"
+                )))
+            }
+            Err(RequestTokenError::Request(e @ AdapterError::NotToken { status, .. })) => {
+                let hint = if status.is_redirection() {
+                    "; token requests do not follow redirects: is token_url right?"
+                } else {
+                    ""
+                };
+                Err(AuthError::BadResponse(format!(
+                    "the token endpoint {url} answered the {grant} grant with {e}{hint}"
+                )))
+            }
+            // The adapter passes on only JSON objects, so these are not expected; neither
+            // the body nor serde's excerpt of it is shown: it may hold tokens.
             Err(RequestTokenError::Parse(_, body)) => Err(AuthError::BadResponse(format!(
-                "the token endpoint {url} answered with something that is not a token response ({} bytes)",
+                "the token endpoint {url} answered the {grant} grant with something that is not a token response ({} bytes)",
                 body.len()
             ))),
             Err(RequestTokenError::Other(msg)) => Err(AuthError::BadResponse(format!(
-                "the token endpoint {url} answered unexpectedly: {msg}"
+                "the token endpoint {url} answered the {grant} grant unexpectedly: {msg}"
             ))),
         }
     }
@@ -288,65 +480,503 @@ async fn send(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/json"),
         );
-        serde_json::to_vec(&map).map_err(|e| AdapterError(e.to_string()))?
+        serde_json::to_vec(&map).map_err(|e| AdapterError::Unreachable(e.to_string()))?
     } else {
         body
     };
     if let Some(v) = headers.get_mut(http::header::AUTHORIZATION) {
         v.set_sensitive(true);
     }
-    let resp = http
+    let mut resp = http
         .request(parts.method, parts.uri.to_string())
         .headers(headers)
         .body(body)
         .send()
         .await
-        .map_err(|e| AdapterError(crate::http::root_cause(&e)))?;
+        .map_err(|e| {
+            if e.is_connect() {
+                AdapterError::Unreachable(crate::http::root_cause(&e))
+            } else {
+                AdapterError::NoAnswer(crate::http::root_cause(&e))
+            }
+        })?;
     let status = resp.status();
-    let resp_headers = resp.headers().clone();
-    let bytes = resp
-        .bytes()
+    let content_type = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| server_text(&String::from_utf8_lossy(v.as_bytes()), 80))
+        .unwrap_or_else(|| "no content type".to_string());
+    let mut bytes = Vec::new();
+    let mut complete = true;
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|e| AdapterError(crate::http::error_chain(&e)))?;
-    let mut out = http::Response::builder().status(status);
-    if let Some(h) = out.headers_mut() {
-        *h = resp_headers;
+        .map_err(|e| AdapterError::NoAnswer(crate::http::error_chain(&e)))?
+    {
+        if bytes.len() + chunk.len() > MAX_RESPONSE {
+            complete = false;
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
     }
-    out.body(bytes.to_vec())
-        .map_err(|e| AdapterError(e.to_string()))
+    let body = if complete { Some(bytes) } else { None };
+    classify(status, content_type, body)
+}
+
+/// What the oauth2 crate is given to parse: a token response (any 2xx JSON object
+/// with an `access_token` field, as 200) or an OAuth2 error (re-encoded, as 400);
+/// anything else is an [`AdapterError`] that names the status and content type and
+/// never shows the body. `body` is `None` when it was larger than [`MAX_RESPONSE`].
+fn classify(
+    status: http::StatusCode,
+    content_type: String,
+    body: Option<Vec<u8>>,
+) -> Result<oauth2::HttpResponse, AdapterError> {
+    use serde_json::Value;
+    let not_token = |why: &str| AdapterError::NotToken {
+        status,
+        content_type: content_type.clone(),
+        why: why.to_string(),
+    };
+    let fields: Result<Fields, &str> = match &body {
+        None => Err("more than 1 MiB"),
+        Some(b) if b.iter().all(u8::is_ascii_whitespace) => Err("an empty body"),
+        Some(b) => match serde_json::from_slice::<Value>(b) {
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Err("JSON, but not an object"),
+            Err(_) => Err("not JSON"),
+        },
+    };
+    // The OAuth2 error fields, cleaned for a terminal.
+    let oauth_error = |m: &Fields| {
+        let error = m.get("error").and_then(Value::as_str)?;
+        let description = m
+            .get("error_description")
+            .and_then(Value::as_str)
+            .map(|d| server_text(d, 300));
+        Some((server_text(error, 80), description))
+    };
+    if status.is_server_error() {
+        let error = fields
+            .ok()
+            .as_ref()
+            .and_then(oauth_error)
+            .map(|(e, d)| match d {
+                Some(d) => format!("{e}: {d}"),
+                None => e,
+            });
+        return Err(AdapterError::ServerFailure {
+            status,
+            content_type,
+            error,
+        });
+    }
+    let fields = fields.map_err(not_token)?;
+    let token = status.is_success() && fields.contains_key("access_token");
+    let (status, body) = if token {
+        (http::StatusCode::OK, serde_json::to_vec(&fields))
+    } else if let Some((error, description)) = oauth_error(&fields) {
+        // Also a 2xx without a token: some servers (GitHub's) send errors as 200.
+        let mut clean = Fields::new();
+        clean.insert("error".into(), Value::String(error));
+        if let Some(d) = description {
+            clean.insert("error_description".into(), Value::String(d));
+        }
+        (http::StatusCode::BAD_REQUEST, serde_json::to_vec(&clean))
+    } else if status.is_success() {
+        return Err(not_token("no `access_token` field"));
+    } else {
+        return Err(not_token("no `error` field"));
+    };
+    let body = body.map_err(|e| AdapterError::NoAnswer(e.to_string()))?;
+    http::Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .map_err(|e| AdapterError::NoAnswer(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn fields(json: &str) -> Fields {
+        serde_json::from_str(json).unwrap()
+    }
+
     #[test]
     fn token_responses_as_servers_send_them() {
+        // (body, token_type stored, Bearer assumed, expires_in, refresh token, scope)
         let cases = [
             (
                 r#"{"access_token":"a","token_type":"bearer","expires_in":3600,"scope":null,"refresh_token":"r"}"#,
+                "bearer",
+                false,
                 Some(3600),
+                Some("r"),
+                None,
             ),
             (
                 r#"{"access_token":"a","token_type":"Bearer","expires_in":"3600"}"#,
+                "bearer",
+                false,
                 Some(3600),
+                None,
+                None,
             ),
             (
                 r#"{"access_token":"a","token_type":"BEARER","expires_in":3600.0,"x":1}"#,
+                "bearer",
+                false,
                 Some(3600),
+                None,
+                None,
             ),
-            (r#"{"access_token":"a","token_type":"bearer"}"#, None),
+            (
+                r#"{"access_token":"a","token_type":"bearer","scope":"read  write"}"#,
+                "bearer",
+                false,
+                None,
+                None,
+                Some("read write"),
+            ),
+            (
+                r#"{"access_token":"a","expires_in":60,"refresh_token":""}"#,
+                "bearer",
+                true,
+                Some(60),
+                None,
+                None,
+            ),
+            (
+                r#"{"access_token":"a","token_type":null}"#,
+                "bearer",
+                true,
+                None,
+                None,
+                None,
+            ),
+            (
+                r#"{"access_token":"a","token_type":" "}"#,
+                "bearer",
+                true,
+                None,
+                None,
+                None,
+            ),
+            (
+                r#"{"access_token":"a","token_type":"mac"}"#,
+                "mac",
+                false,
+                None,
+                None,
+                None,
+            ),
+            (
+                r#"{"access_token":"a","token_type":"DPoP"}"#,
+                "DPoP",
+                false,
+                None,
+                None,
+                None,
+            ),
         ];
-        for (json, exp) in cases {
-            let r: RunnerTokenResponse = serde_json::from_str(json).unwrap();
-            assert_eq!(r.expires_in, exp, "{json}");
-            assert_eq!(r.token_type, BasicTokenType::Bearer, "{json}");
+        for (json, token_type, assumed, expires_in, refresh, scope) in cases {
+            let c = check_token_response(&fields(json)).unwrap();
+            assert_eq!(c.granted.access_token.expose(), "a", "{json}");
+            assert_eq!(c.granted.token_type, token_type, "{json}");
+            assert_eq!(c.token_type_missing, assumed, "{json}");
+            assert_eq!(c.granted.expires_in, expires_in, "{json}");
+            assert_eq!(
+                c.granted.refresh_token.as_ref().map(|t| t.expose()),
+                refresh,
+                "{json}"
+            );
+            assert_eq!(c.granted.scope.as_deref(), scope, "{json}");
+            assert_eq!(c.lifetime_note, None, "{json}");
         }
+    }
+
+    #[test]
+    fn unusable_token_responses_say_why() {
+        let cases = [
+            (r#"{"token_type":"bearer"}"#, "no `access_token` field"),
+            (r#"{"access_token":null}"#, "no `access_token` field"),
+            (r#"{"access_token":""}"#, "an empty `access_token`"),
+            (
+                r#"{"access_token":42}"#,
+                "an `access_token` that is a number, not a string",
+            ),
+            (
+                r#"{"access_token":{"a":"b"}}"#,
+                "an `access_token` that is an object, not a string",
+            ),
+            (
+                r#"{"access_token":"a\r\nX-Injected: 1"}"#,
+                "an `access_token` that holds control characters",
+            ),
+            (
+                r#"{"access_token":"a","token_type":1}"#,
+                "a `token_type` that is a number, not a string",
+            ),
+        ];
+        for (json, why) in cases {
+            assert_eq!(
+                check_token_response(&fields(json)).unwrap_err(),
+                why,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn odd_lifetimes_are_bent_with_a_note() {
+        let unknown = ": the token is used until the API refuses it";
+        let cases: &[(&str, Option<u64>, Option<String>)] = &[
+            ("3600", Some(3600), None),
+            ("\"3600\"", Some(3600), None),
+            ("\" 60 \"", Some(60), None),
+            ("1", Some(1), None),
+            ("315360000", Some(MAX_LIFETIME), None),
+            ("null", None, None),
+            (
+                "18446744073709551615",
+                Some(MAX_LIFETIME),
+                Some("`expires_in: 18446744073709551615`: taken as ten years (315360000 s)".into()),
+            ),
+            (
+                "315360001",
+                Some(MAX_LIFETIME),
+                Some("`expires_in: 315360001`: taken as ten years (315360000 s)".into()),
+            ),
+            (
+                "1e300",
+                Some(MAX_LIFETIME),
+                Some("`expires_in: 1e+300`: taken as ten years (315360000 s)".into()),
+            ),
+            (
+                "\"inf\"",
+                Some(MAX_LIFETIME),
+                Some("`expires_in: \"inf\"`: taken as ten years (315360000 s)".into()),
+            ),
+            ("0", None, Some(format!("`expires_in: 0`{unknown}"))),
+            ("-5", None, Some(format!("`expires_in: -5`{unknown}"))),
+            ("-0.5", None, Some(format!("`expires_in: -0.5`{unknown}"))),
+            (
+                "\"-inf\"",
+                None,
+                Some(format!("`expires_in: \"-inf\"`{unknown}")),
+            ),
+            (
+                "-18446744073709551615",
+                None,
+                Some(format!("`expires_in: -1.8446744073709552e+19`{unknown}")),
+            ),
+            (
+                "1.5",
+                Some(1),
+                Some("`expires_in: 1.5`, not whole seconds: taken as 1 s".into()),
+            ),
+            (
+                "0.25",
+                Some(1),
+                Some("`expires_in: 0.25`, not whole seconds: taken as 1 s".into()),
+            ),
+            (
+                "\"3599.9\"",
+                Some(3599),
+                Some("`expires_in: \"3599.9\"`, not whole seconds: taken as 3599 s".into()),
+            ),
+            (
+                "\"nan\"",
+                None,
+                Some(format!("`expires_in: \"nan\"`, not a number{unknown}")),
+            ),
+            (
+                "\"soon\"",
+                None,
+                Some(format!("`expires_in: \"soon\"`, not a number{unknown}")),
+            ),
+            (
+                "true",
+                None,
+                Some(format!("`expires_in: true`, not a number{unknown}")),
+            ),
+            (
+                "[1]",
+                None,
+                Some(format!("`expires_in: [1]`, not a number{unknown}")),
+            ),
+        ];
+        for (raw, secs, note) in cases {
+            let v: serde_json::Value = serde_json::from_str(raw).unwrap();
+            assert_eq!(lifetime(Some(&v)), (*secs, note.clone()), "{raw}");
+        }
+        assert_eq!(lifetime(None), (None, None));
+        // A long or hostile string is cut and cleaned before it is shown.
+        let v = serde_json::json!(format!("\u{1b}[2J{}", "9".repeat(100)));
+        let note = lifetime(Some(&v)).1.unwrap();
+        assert!(!note.contains('\u{1b}') && note.contains('…'), "{note}");
+    }
+
+    fn classified(status: u16, ct: &str, body: Option<&str>) -> Result<(u16, String), String> {
+        classify(
+            http::StatusCode::from_u16(status).unwrap(),
+            ct.to_string(),
+            body.map(|b| b.as_bytes().to_vec()),
+        )
+        .map(|r| {
+            (
+                r.status().as_u16(),
+                String::from_utf8(r.body().clone()).unwrap(),
+            )
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn answers_are_sorted_before_oauth2_parses_them() {
+        let ok = r#"{"access_token":"SECRET-AT","token_type":"bearer"}"#;
+        let html = "<html>SECRET-AT</html>";
+        // (status, content type, body, what oauth2 is given: status and body, or the error)
+        type Case<'a> = (
+            u16,
+            &'a str,
+            Option<&'a str>,
+            Result<(u16, &'a str), &'a str>,
+        );
+        let cases: &[Case] = &[
+            (200, "application/json", Some(ok), Ok((200, ok))),
+            // The body decides, not the content type; any 2xx is a success.
+            (200, "text/plain", Some(ok), Ok((200, ok))),
+            (201, "application/json", Some(ok), Ok((200, ok))),
+            // OAuth2 errors, cleaned; a 2xx without a token but with `error` is one too.
+            (
+                400,
+                "application/json",
+                Some(
+                    r#"{"error":"invalid_grant","error_description":"bad\u001b[31m","x":"SECRET-AT"}"#,
+                ),
+                Ok((
+                    400,
+                    "{\"error\":\"invalid_grant\",\"error_description\":\"bad\u{fffd}[31m\"}",
+                )),
+            ),
+            (
+                401,
+                "application/json",
+                Some(r#"{"error":"invalid_client"}"#),
+                Ok((400, r#"{"error":"invalid_client"}"#)),
+            ),
+            (
+                200,
+                "application/json",
+                Some(r#"{"error":"invalid_scope","error_description":"no"}"#),
+                Ok((400, r#"{"error":"invalid_scope","error_description":"no"}"#)),
+            ),
+            (
+                200,
+                "text/html; charset=utf-8",
+                Some(html),
+                Err("200 OK (text/html; charset=utf-8), which is not a token response (not JSON)"),
+            ),
+            (
+                200,
+                "application/json",
+                Some(" \n"),
+                Err("200 OK (application/json), which is not a token response (an empty body)"),
+            ),
+            (
+                200,
+                "application/json",
+                Some(r#"["SECRET-AT"]"#),
+                Err(
+                    "200 OK (application/json), which is not a token response (JSON, but not an object)",
+                ),
+            ),
+            (
+                200,
+                "application/json",
+                Some(r#"{"token":"SECRET-AT"}"#),
+                Err(
+                    "200 OK (application/json), which is not a token response (no `access_token` field)",
+                ),
+            ),
+            (
+                200,
+                "application/json",
+                None,
+                Err("200 OK (application/json), which is not a token response (more than 1 MiB)"),
+            ),
+            (
+                404,
+                "text/html",
+                Some(html),
+                Err("404 Not Found (text/html), which is not a token response (not JSON)"),
+            ),
+            (
+                400,
+                "application/json",
+                Some(r#"{"error":{"code":"SECRET-AT"}}"#),
+                Err(
+                    "400 Bad Request (application/json), which is not a token response (no `error` field)",
+                ),
+            ),
+            (
+                302,
+                "no content type",
+                Some(""),
+                Err("302 Found (no content type), which is not a token response (an empty body)"),
+            ),
+            (
+                500,
+                "text/html",
+                Some(html),
+                Err("500 Internal Server Error (text/html)"),
+            ),
+            (
+                502,
+                "no content type",
+                None,
+                Err("502 Bad Gateway (no content type)"),
+            ),
+            (
+                503,
+                "application/json",
+                Some(r#"{"error":"temporarily_unavailable","error_description":"later"}"#),
+                Err("503 Service Unavailable (application/json): temporarily_unavailable: later"),
+            ),
+            // Even with a token in it, a 5xx is a failure.
+            (
+                500,
+                "application/json",
+                Some(ok),
+                Err("500 Internal Server Error (application/json)"),
+            ),
+        ];
+        for (status, ct, body, want) in cases {
+            let got = classified(*status, ct, *body);
+            let want = want
+                .map(|(s, b)| (s, b.to_string()))
+                .map_err(str::to_string);
+            assert_eq!(got, want, "{status} {ct} {body:?}");
+        }
+    }
+
+    #[test]
+    fn the_oauth2_crate_reads_what_the_adapter_passes_on() {
         let r: RunnerTokenResponse = serde_json::from_str(
-            r#"{"access_token":"a","token_type":"bearer","scope":"read write","ext":"x"}"#,
+            r#"{"access_token":"a","token_type":"MAC","scope":"read write","refresh_token":"r","expires_in":"60"}"#,
         )
         .unwrap();
+        assert_eq!(r.access_token().secret(), "a");
+        assert_eq!(r.token_type(), &BasicTokenType::Mac);
         assert_eq!(r.scopes().map(|s| s.len()), Some(2));
-        assert_eq!(r.extra.0.get("ext"), Some(&serde_json::json!("x")));
+        assert_eq!(r.refresh_token().map(|t| t.secret().as_str()), Some("r"));
+        assert_eq!(r.expires_in(), Some(Duration::from_secs(60)));
+        // Its Debug (which the crate may print) holds no token.
+        assert_eq!(format!("{r:?}"), "RunnerTokenResponse(5 fields)");
+        let r: RunnerTokenResponse = serde_json::from_str(r#"{"access_token":"a"}"#).unwrap();
+        assert_eq!(r.token_type(), &BasicTokenType::Bearer);
     }
 }

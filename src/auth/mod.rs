@@ -36,6 +36,29 @@ pub enum AuthError {
     Transport(String),
     #[error("{0}")]
     BadResponse(String),
+    /// The refresh request went out and its answer was lost: the server may have
+    /// spent (rotated) the refresh token. [`Session`] falls back to a new grant.
+    #[error(
+        "the token endpoint {url} gave no answer to the refresh_token grant ({cause}); the refresh token may be spent"
+    )]
+    RefreshUnanswered { url: String, cause: String },
+    /// As `RefreshUnanswered`, with no password to fall back on.
+    #[error(
+        "the token endpoint {url} gave no answer to the refresh_token grant ({cause}); the refresh token may be spent: run `runner login -p {profile}`"
+    )]
+    RefreshLost {
+        profile: String,
+        url: String,
+        cause: String,
+    },
+    #[error(
+        "the token endpoint {url} issued a `{token_type}` token, which profile `{profile}` would send as Bearer: set `auth.scheme` to the scheme the API expects"
+    )]
+    TokenType {
+        profile: String,
+        url: String,
+        token_type: String,
+    },
     #[error("token cache: {0}")]
     Store(String),
     #[error("waited {secs} s for the token-cache lock {} (another runner is refreshing?); giving up", path.display())]
@@ -75,6 +98,9 @@ pub struct OAuthSettings {
     pub username: String,
     /// `None` when it must be asked for.
     pub password: Option<Secret>,
+    /// The profile sets `auth.scheme`, which then wins over the server's `token_type`;
+    /// with the default (Bearer), a token of another type is refused.
+    pub explicit_scheme: bool,
 }
 
 impl OAuthSettings {
@@ -92,13 +118,7 @@ pub fn check_token_url(url: &url::Url) -> Result<(), AuthError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback {
+            if crate::http::is_loopback(url) {
                 Ok(())
             } else {
                 Err(AuthError::InsecureTokenUrl(url.to_string()))
@@ -275,6 +295,19 @@ impl Session {
                         }
                     }
                 }
+                Err(AuthError::RefreshUnanswered { url, cause }) => {
+                    // Refreshing again could present a spent token (which some servers
+                    // punish by revoking the grant): get a new pair instead, once.
+                    tracing::info!("no answer to the refresh ({cause}): a new grant instead");
+                    return match self.grant_new(false).await {
+                        Err(AuthError::LoginRequired { profile }) => Err(AuthError::RefreshLost {
+                            profile,
+                            url,
+                            cause,
+                        }),
+                        other => other,
+                    };
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -323,6 +356,14 @@ impl Session {
         granted: Granted,
         previous: Option<&CachedTokens>,
     ) -> Result<CachedTokens, AuthError> {
+        // Refused before it is saved: a cached token would be sent the wrong way.
+        if !self.settings.explicit_scheme && !granted.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::TokenType {
+                profile: self.settings.profile.clone(),
+                url: self.settings.endpoint.token_url.to_string(),
+                token_type: granted.token_type,
+            });
+        }
         let now = now_unix();
         // A server that does not rotate keeps the old refresh token valid.
         let (refresh_token, refresh_obtained_at) = match granted.refresh_token {
@@ -337,7 +378,7 @@ impl Session {
             access_token: granted.access_token,
             token_type: granted.token_type,
             obtained_at: now,
-            expires_at: granted.expires_in.map(|s| now + s),
+            expires_at: granted.expires_in.map(|s| now.saturating_add(s)),
             refresh_token,
             refresh_obtained_at,
             scope: granted.scope,

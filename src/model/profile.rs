@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::Spanned;
+use super::{Number, Spanned};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +76,11 @@ pub struct AuthConfig {
     pub client_auth: ClientAuth,
     pub header: Option<String>,
     pub scheme: Option<String>,
+    /// Origins besides `base_url`'s that may receive the credentials, e.g.
+    /// `https://files.example.com`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub origins: Vec<Spanned<String>>,
 }
 
 impl AuthConfig {
@@ -153,17 +158,33 @@ impl AuthConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Seconds per request.
-    pub timeout: Option<f64>,
-    pub retries: Option<u32>,
+    #[schemars(with = "Option<f64>")]
+    pub timeout: Option<Spanned<Number>>,
+    #[schemars(with = "Option<u32>")]
+    pub retries: Option<Spanned<Number>>,
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub headers: BTreeMap<String, Spanned<String>>,
     /// Largest response body accepted, in bytes (default 256 MB).
-    pub max_body: Option<u64>,
+    #[schemars(with = "Option<u64>")]
+    pub max_body: Option<Spanned<Number>>,
     /// A PEM file of certificate authorities to trust besides the system's, relative
     /// to the project root.
     pub ca_cert: Option<String>,
     /// Skip certificate verification (a warning is printed on every run).
     #[serde(default)]
     pub insecure: bool,
+    /// Redirects followed per request (default 10); runner follows them itself.
+    #[schemars(with = "Option<u32>")]
+    pub max_redirects: Option<Spanned<Number>>,
+    /// `false` returns a 3xx as the response (default true).
+    pub follow_redirects: Option<bool>,
+    /// Allow credentials over plain http to a host that is not loopback (a warning
+    /// is printed on every run).
+    #[serde(default)]
+    pub allow_plain_http: bool,
+    /// Headers (from `headers` here or in request files) that carry credentials:
+    /// masked in output and sent only to the profile's origins, like the auth header.
+    #[serde(default)]
+    pub sensitive_headers: Vec<String>,
 }

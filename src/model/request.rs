@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Map, Spanned};
+use super::{Map, Number, Spanned};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -30,8 +30,10 @@ pub struct RequestFile {
     pub extract: Map<Spanned<String>>,
     pub expect: Option<Expect>,
     /// Seconds.
-    pub timeout: Option<f64>,
-    pub retries: Option<u32>,
+    #[schemars(with = "Option<f64>")]
+    pub timeout: Option<Spanned<Number>>,
+    #[schemars(with = "Option<u32>")]
+    pub retries: Option<Spanned<Number>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -109,7 +111,8 @@ pub struct Paginate {
     /// JSONPath to each page's items.
     #[schemars(with = "String")]
     pub items: Spanned<String>,
-    pub max_pages: Option<u32>,
+    #[schemars(with = "Option<u32>")]
+    pub max_pages: Option<Spanned<Number>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -14,8 +14,9 @@ use serde_json::{Map, Value};
 use super::clock::rfc3339;
 use super::collection::{Collection, CollectionSpec, ListQuery};
 use super::error::ApiError;
-use super::multipart;
 use super::state::{AppState, lock, read, write};
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartRejection;
 
 /// Fields the server owns: ignored in request bodies.
 const SERVER_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
@@ -88,15 +89,25 @@ pub(crate) async fn create_report(State(state): State<AppState>, body: Bytes) ->
 }
 
 /// `POST /api/v1/documents` with a `multipart/form-data` body: the part named `file`
-/// becomes a document (its metadata only: the bytes are counted, not kept). An
-/// optional `name` part overrides the file name; the type is the part's own, else
-/// guessed from the name's extension.
+/// becomes a document (its metadata only: the bytes are counted as they stream past,
+/// never kept, so any size uploads in little memory). An optional `name` part
+/// overrides the file name; the type is the part's own, else guessed from the name.
 pub(crate) async fn upload_document(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let fields = match document_fields(&headers, &body) {
+    let fields = match multipart {
+        Ok(m) => document_fields(m).await,
+        Err(_) => Err(ApiError::invalid_request(format!(
+            "Expected a multipart/form-data body, got {:?}",
+            headers
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        ))),
+    };
+    let fields = match fields {
         Ok(fields) => fields,
         Err(err) => return err.into_response(),
     };
@@ -106,33 +117,44 @@ pub(crate) async fn upload_document(
     response
 }
 
-fn document_fields(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let parts = multipart::parse(body, &multipart::boundary(content_type)?)?;
-    let file = parts
-        .iter()
-        .find(|p| p.name == "file")
-        .ok_or_else(|| ApiError::invalid_request("The multipart body has no \"file\" part"))?;
-    let name = match parts.iter().find(|p| p.name == "name") {
-        Some(part) => String::from_utf8_lossy(part.data).trim().to_owned(),
-        None => file.filename.clone().unwrap_or_default(),
+async fn document_fields(mut multipart: Multipart) -> Result<Map<String, Value>, ApiError> {
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        ApiError::invalid_request(format!("Malformed multipart body: {}", e.body_text()))
     };
+    // (file name, type, size) of the `file` part, and the `name` part's text.
+    let mut file: Option<(Option<String>, Option<String>, u64)> = None;
+    let mut name_part: Option<String> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        match field.name() {
+            Some("file") => {
+                let filename = field.file_name().map(str::to_owned);
+                let content_type = field.content_type().map(str::to_owned);
+                let mut size = 0u64;
+                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                    size += chunk.len() as u64;
+                }
+                file = Some((filename, content_type, size));
+            }
+            Some("name") => {
+                let text = field.text().await.map_err(malformed)?;
+                name_part = Some(text.trim().to_owned());
+            }
+            _ => while field.chunk().await.map_err(malformed)?.is_some() {},
+        }
+    }
+    let (filename, content_type, size) =
+        file.ok_or_else(|| ApiError::invalid_request("The multipart body has no \"file\" part"))?;
+    let name = name_part.or(filename).unwrap_or_default();
     if name.is_empty() {
         return Err(ApiError::invalid_request(
             "The document needs a name: a file name on the \"file\" part, or a \"name\" part",
         ));
     }
-    let mime_type = file
-        .content_type
-        .clone()
-        .unwrap_or_else(|| mime_from_name(&name).to_owned());
+    let mime_type = content_type.unwrap_or_else(|| mime_from_name(&name).to_owned());
     let mut fields = Map::new();
     fields.insert("name".into(), Value::String(name));
     fields.insert("mime_type".into(), Value::String(mime_type));
-    fields.insert("size".into(), Value::from(file.data.len()));
+    fields.insert("size".into(), Value::from(size));
     Ok(fields)
 }
 

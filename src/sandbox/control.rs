@@ -8,6 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
@@ -31,7 +32,7 @@ pub(crate) async fn fail(State(state): State<AppState>, RawQuery(query): RawQuer
     let mut status = 503u16;
     for (key, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
         match key.as_ref() {
-            "count" => count = value.parse::<u64>().ok(),
+            "count" => count = value.parse::<u64>().ok().filter(|n| *n <= 1_000_000),
             "status" => match value.parse::<u16>() {
                 Ok(s) if FAIL_STATUSES.contains(&s) => status = s,
                 _ => {
@@ -45,7 +46,8 @@ pub(crate) async fn fail(State(state): State<AppState>, RawQuery(query): RawQuer
         }
     }
     let Some(count) = count else {
-        return ApiError::invalid_request("\"count\" is required: a whole number").into_response();
+        return ApiError::invalid_request("\"count\" is required: a whole number up to 1000000")
+            .into_response();
     };
     let mut armed = lock(&state.fail_first);
     armed.remaining = count;
@@ -75,7 +77,9 @@ pub(crate) async fn clock(State(state): State<AppState>, RawQuery(query): RawQue
     }
 }
 
-/// `/_sandbox/echo` (any method, any sub-path): what the server received.
+/// `/_sandbox/echo` (any method, any sub-path): what the server received. Besides the
+/// parsed parts, `target` is the path and query as they came and `body_base64` the
+/// body's bytes, for tests that compare two requests byte for byte.
 pub(crate) async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Json<Value> {
     let mut query = Map::new();
     for (key, value) in
@@ -116,9 +120,11 @@ pub(crate) async fn echo(method: Method, uri: Uri, headers: HeaderMap, body: Byt
     let mut echo = json!({
         "method": method.as_str(),
         "path": uri.path(),
+        "target": uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()),
         "query": query,
         "headers": header_map,
         "body": parsed,
+        "body_base64": base64::engine::general_purpose::STANDARD.encode(&body),
     });
     if content_type == "application/x-www-form-urlencoded" {
         let mut form = Map::new();
@@ -142,4 +148,93 @@ fn add_repeated(map: &mut Map<String, Value>, key: String, value: Value) {
             *existing = Value::Array(vec![first, value]);
         }
     }
+}
+
+/// `/_sandbox/redirect?to=URL&status=N` (any method): a redirect, for tests of how
+/// clients follow them. `status` defaults to 302 and must be a 3xx; without `to` the
+/// Location is the request's own path, a loop.
+pub(crate) async fn redirect(uri: Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut to = None;
+    let mut status = 302u16;
+    for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "to" => to = Some(value.into_owned()),
+            "status" => status = value.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let status = match axum::http::StatusCode::from_u16(status) {
+        Ok(s) if s.is_redirection() => s,
+        _ => {
+            return super::error::ApiError::invalid_request("status must be a 3xx code")
+                .into_response();
+        }
+    };
+    // Without `to`, the redirect names itself: a loop.
+    let to = to.unwrap_or_else(|| uri.to_string());
+    (status, [(axum::http::header::LOCATION, to)]).into_response()
+}
+
+/// `GET /_sandbox/bytes?n=N`: N bytes (a repeating `0`–`9` pattern, then a newline),
+/// generated as they are sent: a download of any size for tests and benchmarks.
+pub(crate) async fn bytes(uri: Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let n = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "n")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let Some(n) = n else {
+        return super::error::ApiError::invalid_request("`n` (the number of bytes) is required")
+            .into_response();
+    };
+    const CHUNK: usize = 256 * 1024;
+    let block = Bytes::from(
+        (0..CHUNK)
+            .map(|i| {
+                if i % 64 == 63 {
+                    b'\n'
+                } else {
+                    b'0' + (i % 10) as u8
+                }
+            })
+            .collect::<Vec<u8>>(),
+    );
+    let chunks = futures_util::stream::unfold(n, move |left| {
+        let block = block.clone();
+        async move {
+            if left == 0 {
+                return None;
+            }
+            let take = left.min(CHUNK as u64) as usize;
+            Some((
+                Ok::<_, std::io::Error>(block.slice(..take)),
+                left - take as u64,
+            ))
+        }
+    });
+    (
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_string()),
+            (axum::http::header::CONTENT_LENGTH, n.to_string()),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+/// `/_sandbox/sink` (any method): reads the body as it streams and answers how many
+/// bytes came, keeping none: an upload of any size.
+pub(crate) async fn sink(body: axum::body::Body) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut bytes = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return super::error::ApiError::invalid_request("the body was cut short")
+                .into_response();
+        };
+        bytes += chunk.len() as u64;
+    }
+    Json(json!({ "bytes": bytes })).into_response()
 }

@@ -10,7 +10,6 @@ mod collection;
 mod control;
 mod error;
 mod faults;
-mod multipart;
 mod oauth;
 mod seed;
 mod state;
@@ -241,7 +240,8 @@ fn router(state: AppState) -> Router {
         .route(read(&state.reports).spec().path, post(api::create_report))
         .route(
             read(&state.documents).spec().path,
-            post(api::upload_document),
+            // Uploads of any size stream through: their bytes are counted, not kept.
+            post(api::upload_document).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route(path, post(api::create_asset))
         .route(&format!("{path}/search"), post(api::search_assets))
@@ -260,6 +260,12 @@ fn router(state: AppState) -> Router {
         .route("/_sandbox/fail", post(control::fail))
         .route("/_sandbox/clock", post(control::clock))
         .route("/_sandbox/big", get(big::big))
+        .route("/_sandbox/redirect", any(control::redirect))
+        .route("/_sandbox/bytes", get(control::bytes))
+        .route(
+            "/_sandbox/sink",
+            any(control::sink).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/_sandbox/echo", any(control::echo))
         .route("/_sandbox/echo/{*rest}", any(control::echo))
         .merge(api)

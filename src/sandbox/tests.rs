@@ -843,7 +843,12 @@ async fn fail_first_fails_exactly_that_many_api_requests() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
 
-    for bad in ["count=x", "status=503", "count=1&status=404"] {
+    for bad in [
+        "count=x",
+        "status=503",
+        "count=1&status=404",
+        "count=1000001",
+    ] {
         let response = h
             .http
             .post(h.url(&format!("/_sandbox/fail?{bad}")))
@@ -966,10 +971,12 @@ async fn echo_reports_what_was_sent() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(echo["method"], "POST");
     assert_eq!(echo["path"], "/_sandbox/echo/some/path");
+    assert_eq!(echo["target"], "/_sandbox/echo/some/path?a=1&b=x&b=y");
     assert_eq!(echo["query"], json!({"a": "1", "b": ["x", "y"]}));
     assert_eq!(echo["headers"]["x-custom"], "yes");
     assert_eq!(echo["headers"]["content-type"], "application/json");
     assert_eq!(echo["body"], json!({"k": [1, 2]}));
+    assert_eq!(echo["body_base64"], "eyJrIjpbMSwyXX0=");
 
     let response = h
         .http

@@ -98,7 +98,7 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/file_dev_zero.yaml",
         Kind::Exec,
-        "file(`/dev/zero`): larger than 64 MB",
+        "file(`/dev/zero`): the file is larger than 64 MiB, the limit for file()",
         true,
     ),
     (
@@ -116,13 +116,74 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/huge_float.yaml",
         Kind::Exec,
-        "expected a number",
+        "non-finite float `1e999` is not allowed here: expected a finite number",
         true,
     ),
     (
         "request/huge_int.yaml",
         Kind::Exec,
-        "expected a whole number",
+        "retries must be a whole number from 0 to 100",
+        true,
+    ),
+    // Issue 11: numbers out of their range, and headers that cannot be sent.
+    (
+        "request/huge_timeout.yaml",
+        Kind::Exec,
+        "timeout must be a number more than 0 and at most 86400 seconds",
+        true,
+    ),
+    (
+        "request/huge_retries.yaml",
+        Kind::Exec,
+        "retries must be a whole number from 0 to 100",
+        true,
+    ),
+    (
+        "request/fractional_retries.yaml",
+        Kind::Exec,
+        "retries must be a whole number from 0 to 100",
+        true,
+    ),
+    (
+        "request/zero_max_pages.yaml",
+        Kind::Exec,
+        "paginate.max_pages must be a whole number from 1 to 1000000",
+        true,
+    ),
+    (
+        "request/nan_timeout.yaml",
+        Kind::Exec,
+        "non-finite float `.nan` is not allowed here",
+        true,
+    ),
+    (
+        "request/header_crlf.yaml",
+        Kind::Exec,
+        "the value of header `X-A` holds a carriage return",
+        true,
+    ),
+    (
+        "request/header_bad_name.yaml",
+        Kind::Exec,
+        "header `X A` is not a valid header name",
+        true,
+    ),
+    (
+        "profile/huge_max_body.yaml",
+        Kind::Profile,
+        "http.max_body must be a whole number from 1 to 1099511627776 bytes",
+        true,
+    ),
+    (
+        "profile/bad_auth_header.yaml",
+        Kind::Profile,
+        "auth: header `X Key` is not a valid header name",
+        true,
+    ),
+    (
+        "profile/header_lf.yaml",
+        Kind::Profile,
+        "the value of header `X-A` holds a line feed",
         true,
     ),
     (
@@ -152,7 +213,7 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/negative_retries.yaml",
         Kind::Exec,
-        "expected a whole number",
+        "retries must be a whole number from 0 to 100",
         true,
     ),
     (
@@ -249,8 +310,8 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/zero_timeout.yaml",
         Kind::Exec,
-        "timeout must be a positive number",
-        false,
+        "timeout must be a number more than 0 and at most 86400 seconds",
+        true,
     ),
     (
         "flow/bad_step_extract.yaml",
@@ -304,8 +365,8 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "profile/negative_timeout.yaml",
         Kind::Profile,
-        "http.timeout must be a positive number",
-        false,
+        "http.timeout must be a number more than 0 and at most 86400 seconds",
+        true,
     ),
     (
         "profile/oauth_without_token_url.yaml",
@@ -541,11 +602,12 @@ fn bodies_over_max_body_and_bodies_that_never_end_are_stopped() {
         &format!("base_url: http://{addr}\n"),
     );
     p.write("requests/big.yaml", "url: /big\n");
-    let r = p.run(&["exec", "requests/big.yaml", "--retries", "0"]);
+    // max_body bounds what is held: a tree for -o json.
+    let r = p.run(&["exec", "requests/big.yaml", "--retries", "0", "-o", "json"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("is larger than the limit of 100000 bytes (http.max_body)"),
+            .contains("is larger than 100000 bytes (http.max_body), the most runner holds"),
         "{}",
         r.stderr
     );
