@@ -396,7 +396,7 @@ impl Pages<'_> {
         let streaming = out.is_some();
         let paging = paginate::Paging {
             paths: self.paths,
-            max_pages: self.req.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
+            max_pages: self.req.numbers.max_pages.unwrap_or(DEFAULT_MAX_PAGES),
             concurrency: self
                 .overrides
                 .concurrency

@@ -3,9 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use crate::bulk::DataSet;
 use crate::error::Error;
-use crate::project::{self, SourceFile};
+use crate::limits;
+use crate::project::{self, Document, SourceFile};
 use crate::template::{Origin, Renderer, Vars};
 
 fn source(text: &str) -> SourceFile {
@@ -96,4 +99,162 @@ pub fn page(bytes: &[u8]) {
         None => ("items", "next", bytes),
     };
     crate::paginate::check_raw_page(items, next, rest);
+}
+
+/// A number's text (the first line after the first byte) at one of the numeric keys of
+/// a request file or a profile (the first byte picks the key), and on the command line:
+/// it loads within its range or fails with a located error. Panics when a value out
+/// of its range is accepted (that is the bug the fuzzer looks for).
+pub fn numbers(bytes: &[u8]) {
+    let (pick, rest) = match bytes.split_first() {
+        Some((b, rest)) => (*b, rest),
+        None => (0, bytes),
+    };
+    let text = String::from_utf8_lossy(rest);
+    let text = text.lines().next().unwrap_or("");
+    let loaded = |yaml: String| match project::parse_document(source(&yaml)) {
+        Ok(Document::Request(r)) => Some(r),
+        Ok(Document::Flow(..)) => None,
+        Err(list) => {
+            let _ = Error::Inputs(list).render();
+            None
+        }
+    };
+    let profile = |yaml: String| match project::parse_profile(source(&yaml)) {
+        Ok(p) => Some(p.http),
+        Err(list) => {
+            let _ = Error::Inputs(list).render();
+            None
+        }
+    };
+    let max_secs = Duration::from_secs(86_400);
+    match pick % 6 {
+        0 => {
+            if let Some(t) =
+                loaded(format!("url: /x\ntimeout: {text}\n")).and_then(|r| r.numbers.timeout)
+            {
+                assert!(
+                    t >= Duration::from_millis(1) && t <= max_secs,
+                    "timeout {text:?} gave {t:?}"
+                );
+            }
+        }
+        1 => {
+            if let Some(n) =
+                loaded(format!("url: /x\nretries: {text}\n")).and_then(|r| r.numbers.retries)
+            {
+                assert!(n <= 100, "retries {text:?} gave {n}");
+            }
+        }
+        2 => {
+            let yaml =
+                format!("url: /x\npaginate: {{next_url: $.n, items: $.i, max_pages: {text}}}\n");
+            if let Some(n) = loaded(yaml).and_then(|r| r.numbers.max_pages) {
+                assert!((1..=1_000_000).contains(&n), "max_pages {text:?} gave {n}");
+            }
+        }
+        3 => {
+            if let Some(t) = profile(format!("http:\n  timeout: {text}\n")).and_then(|h| h.timeout)
+            {
+                assert!(
+                    t >= Duration::from_millis(1) && t <= max_secs,
+                    "http.timeout {text:?} gave {t:?}"
+                );
+            }
+        }
+        4 => {
+            if let Some(n) = profile(format!("http:\n  retries: {text}\n")).and_then(|h| h.retries)
+            {
+                assert!(n <= 100, "http.retries {text:?} gave {n}");
+            }
+        }
+        _ => {
+            if let Some(n) =
+                profile(format!("http:\n  max_body: {text}\n")).and_then(|h| h.max_body)
+            {
+                assert!(
+                    (1..=1 << 40).contains(&n),
+                    "http.max_body {text:?} gave {n}"
+                );
+            }
+        }
+    }
+    for range in [
+        limits::TIMEOUT_SECS,
+        limits::RETRIES,
+        limits::CONCURRENCY,
+        limits::TOKEN_TTL_SECS,
+        limits::LATENCY_MS,
+        limits::FAIL_RATE,
+    ] {
+        if let Ok(v) = range.parse(text) {
+            assert!(v >= range.min && v <= range.max, "{text:?} parsed to {v}");
+            let _ = range.count_as::<u16>(v);
+            let _ = range.duration(v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The edges the `numbers` fuzz target starts from, at every key.
+    #[test]
+    fn numbers_at_the_edges_never_load_out_of_range() {
+        let edges = [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "0.5",
+            "2.5",
+            "1e-300",
+            "1.5e-400",
+            "100",
+            "101",
+            "86400",
+            "86400.0001",
+            "1000000",
+            "1000001",
+            "1099511627776",
+            "1099511627777",
+            "4294967295",
+            "4294967296",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999999999",
+            "340282366920938463463374607431768211456",
+            "1e308",
+            "-1e308",
+            "1e309",
+            "1e999",
+            ".nan",
+            ".NaN",
+            ".inf",
+            "-.inf",
+            "\"inf\"",
+            "\"NaN\"",
+            "\"1e3\"",
+            "0x10",
+            "0o17",
+            "1_000",
+            "+5",
+            "~",
+            "null",
+            "true",
+            "[]",
+            "{}",
+            "\"\"",
+            "soon",
+            "1e",
+            "--1",
+            "0.1.2",
+        ];
+        for edge in edges {
+            for key in 0..6u8 {
+                let mut input = vec![key];
+                input.extend_from_slice(edge.as_bytes());
+                super::numbers(&input);
+            }
+        }
+    }
 }

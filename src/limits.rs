@@ -13,8 +13,6 @@ const GIB: u64 = 1024 * MIB;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Range {
     pub min: f64,
-    /// `min` itself is out of range (a timeout must be more than 0).
-    pub above_min: bool,
     pub max: f64,
     /// Only whole numbers (counts, bytes, milliseconds).
     pub whole: bool,
@@ -22,8 +20,9 @@ pub struct Range {
     pub unit: &'static str,
 }
 
-/// Seconds per request: `timeout`, `http.timeout`, `--timeout`.
-pub const TIMEOUT_SECS: Range = Range::decimal(0.0, true, 86_400.0, "seconds");
+/// Seconds per request: `timeout`, `http.timeout`, `--timeout`. From a millisecond
+/// (less would round to no time at all) to a day.
+pub const TIMEOUT_SECS: Range = Range::decimal(0.001, 86_400.0, "seconds");
 /// `retries`, `http.retries`, `--retries`.
 pub const RETRIES: Range = Range::whole(0, 100, "");
 /// `paginate.max_pages`.
@@ -41,7 +40,7 @@ pub const LATENCY_MS: Range = Range::whole(0, 60_000, "milliseconds");
 /// `runner sandbox --assets`.
 pub const ASSETS: Range = Range::whole(0, 1_000_000, "");
 /// `runner sandbox --fail-rate`: a fraction.
-pub const FAIL_RATE: Range = Range::decimal(0.0, false, 1.0, "");
+pub const FAIL_RATE: Range = Range::decimal(0.0, 1.0, "");
 /// `runner sandbox --rate-limit`, requests per second.
 pub const RATE_LIMIT: Range = Range::whole(1, 1_000_000, "");
 /// `runner sandbox --fail-first`, and `count` of `POST /_sandbox/fail`.
@@ -52,25 +51,22 @@ impl Range {
         Range {
             // Every bound here is far below 2^53: the conversion is exact.
             min: min as f64,
-            above_min: false,
             max: max as f64,
             whole: true,
             unit,
         }
     }
 
-    const fn decimal(min: f64, above_min: bool, max: f64, unit: &'static str) -> Range {
+    const fn decimal(min: f64, max: f64, unit: &'static str) -> Range {
         Range {
             min,
-            above_min,
             max,
             whole: false,
             unit,
         }
     }
 
-    /// What the range allows, e.g. "a whole number from 0 to 100" or "more than 0
-    /// and at most 86400 seconds".
+    /// What the range allows, e.g. "a whole number from 0 to 100".
     pub fn allowed(&self) -> String {
         let unit = if self.unit.is_empty() {
             String::new()
@@ -82,25 +78,13 @@ impl Range {
         } else {
             "a number"
         };
-        if self.above_min {
-            format!(
-                "{kind} more than {} and at most {}{unit}",
-                self.min, self.max
-            )
-        } else {
-            format!("{kind} from {} to {}{unit}", self.min, self.max)
-        }
+        format!("{kind} from {} to {}{unit}", self.min, self.max)
     }
 
     /// `value` when it is in range; else the sentence that says what is allowed.
     pub fn check(&self, value: f64) -> Result<f64, String> {
-        let low_ok = if self.above_min {
-            value > self.min
-        } else {
-            value >= self.min
-        };
         // NaN fails both comparisons; infinities fail one.
-        if low_ok && value <= self.max && (!self.whole || value.fract() == 0.0) {
+        if value >= self.min && value <= self.max && (!self.whole || value.fract() == 0.0) {
             Ok(value)
         } else {
             Err(format!("must be {}", self.allowed()))
@@ -240,6 +224,8 @@ mod tests {
     fn ranges_refuse_the_edges_and_say_what_they_allow() {
         for bad in [
             0.0,
+            0.0009,
+            1e-300,
             -1.0,
             86_400.5,
             1e308,
@@ -249,11 +235,12 @@ mod tests {
         ] {
             assert_eq!(
                 TIMEOUT_SECS.check(bad),
-                Err("must be a number more than 0 and at most 86400 seconds".to_string()),
+                Err("must be a number from 0.001 to 86400 seconds".to_string()),
                 "{bad}"
             );
         }
         assert_eq!(TIMEOUT_SECS.duration(0.25), Ok(Duration::from_millis(250)));
+        assert_eq!(TIMEOUT_SECS.duration(0.001), Ok(Duration::from_millis(1)));
         assert_eq!(
             TIMEOUT_SECS.duration(86_400.0),
             Ok(Duration::from_secs(86_400))

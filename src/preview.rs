@@ -226,6 +226,27 @@ mod tests {
     }
 
     #[test]
+    fn curl_sends_files_from_disk_and_takes_back_what_curl_adds() {
+        let r = RenderedRequest {
+            method: reqwest::Method::GET,
+            url: url::Url::parse("https://h/a?x=[1]").unwrap(),
+            headers: vec![crate::http::Header::new("X-Empty", "", false)],
+            body: RenderedBody::File(crate::http::FileBody {
+                path: "data/it's.bin".into(),
+                len: 2,
+                held: None,
+            }),
+            timeout: Duration::from_millis(1500),
+            retries: 0,
+            file_origin: url::Url::parse("https://h/").unwrap().origin(),
+        };
+        assert_eq!(
+            curl(&r, None, true),
+            "curl \\\n  -X GET \\\n  --globoff \\\n  'https://h/a?x=[1]' \\\n  -H 'X-Empty;' \\\n  -H 'Content-Type:' \\\n  --data-binary '@data/it'\\''s.bin' \\\n  --max-time 1.5\n"
+        );
+    }
+
+    #[test]
     fn curl_quotes_for_the_shell() {
         let text = curl(&req(), None, false);
         assert_eq!(

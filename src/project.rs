@@ -14,7 +14,7 @@ use crate::extract;
 use crate::header;
 use crate::limits::{self, Range};
 use crate::model::flow::FlowFile;
-use crate::model::profile::Profile;
+use crate::model::profile::{HttpConfig, Profile};
 use crate::model::request::RequestFile;
 use crate::model::{Number, Spanned};
 use crate::paginate::PaginatePaths;
@@ -252,6 +252,86 @@ pub struct HttpNumbers {
     pub max_redirects: Option<u32>,
 }
 
+impl HttpNumbers {
+    fn check(h: &HttpConfig, src: &SourceFile, problems: &mut Vec<InputError>) -> HttpNumbers {
+        HttpNumbers {
+            timeout: number(
+                src,
+                "http.timeout",
+                &h.timeout,
+                Range::duration,
+                &limits::TIMEOUT_SECS,
+                problems,
+            ),
+            retries: number(
+                src,
+                "http.retries",
+                &h.retries,
+                Range::count_as,
+                &limits::RETRIES,
+                problems,
+            ),
+            max_body: number(
+                src,
+                "http.max_body",
+                &h.max_body,
+                Range::count,
+                &limits::MAX_BODY,
+                problems,
+            ),
+            max_redirects: number(
+                src,
+                "http.max_redirects",
+                &h.max_redirects,
+                Range::count_as,
+                &limits::MAX_REDIRECTS,
+                problems,
+            ),
+        }
+    }
+}
+
+/// A request file's numbers, checked against their ranges (`None`: not set).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestNumbers {
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub max_pages: Option<u32>,
+}
+
+impl RequestNumbers {
+    fn check(f: &RequestFile, src: &SourceFile, problems: &mut Vec<InputError>) -> RequestNumbers {
+        RequestNumbers {
+            timeout: number(
+                src,
+                "timeout",
+                &f.timeout,
+                Range::duration,
+                &limits::TIMEOUT_SECS,
+                problems,
+            ),
+            retries: number(
+                src,
+                "retries",
+                &f.retries,
+                Range::count_as,
+                &limits::RETRIES,
+                problems,
+            ),
+            max_pages: f.paginate.as_ref().and_then(|pg| {
+                number(
+                    src,
+                    "paginate.max_pages",
+                    &pg.value.max_pages,
+                    Range::count_as,
+                    &limits::MAX_PAGES,
+                    problems,
+                )
+            }),
+        }
+    }
+}
+
 /// `n` converted by `convert` (which checks its range), or a problem at its place
 /// saying what `key` allows.
 fn number<T>(
@@ -341,40 +421,7 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
         }
     }
     let h = &profile.http;
-    let http = HttpNumbers {
-        timeout: number(
-            &source,
-            "http.timeout",
-            &h.timeout,
-            Range::duration,
-            &limits::TIMEOUT_SECS,
-            &mut problems,
-        ),
-        retries: number(
-            &source,
-            "http.retries",
-            &h.retries,
-            Range::count_as,
-            &limits::RETRIES,
-            &mut problems,
-        ),
-        max_body: number(
-            &source,
-            "http.max_body",
-            &h.max_body,
-            Range::count,
-            &limits::MAX_BODY,
-            &mut problems,
-        ),
-        max_redirects: number(
-            &source,
-            "http.max_redirects",
-            &h.max_redirects,
-            Range::count_as,
-            &limits::MAX_REDIRECTS,
-            &mut problems,
-        ),
-    };
+    let http = HttpNumbers::check(h, &source, &mut problems);
     header_problems(&source, &h.headers, &mut problems);
     if let Some(auth) = &profile.auth {
         let a = &auth.value;
@@ -461,10 +508,7 @@ pub struct PreparedRequest {
     pub extract: Vec<(String, extract::Path)>,
     pub expect_paths: Vec<(extract::Path, serde_json::Value)>,
     pub paginate: Option<PaginatePaths>,
-    /// `timeout`, `retries` and `paginate.max_pages`, range-checked.
-    pub timeout: Option<Duration>,
-    pub retries: Option<u32>,
-    pub max_pages: Option<u32>,
+    pub numbers: RequestNumbers,
     /// The last URL resolved for this request: a bulk run whose URL does not change
     /// from row to row parses it once.
     pub url_cache: UrlCache,
@@ -614,32 +658,7 @@ pub fn prepare_request(
             items,
         })
     });
-    let timeout = number(
-        &source,
-        "timeout",
-        &file.timeout,
-        Range::duration,
-        &limits::TIMEOUT_SECS,
-        &mut problems,
-    );
-    let retries = number(
-        &source,
-        "retries",
-        &file.retries,
-        Range::count_as,
-        &limits::RETRIES,
-        &mut problems,
-    );
-    let max_pages = file.paginate.as_ref().and_then(|pg| {
-        number(
-            &source,
-            "paginate.max_pages",
-            &pg.value.max_pages,
-            Range::count_as,
-            &limits::MAX_PAGES,
-            &mut problems,
-        )
-    });
+    let numbers = RequestNumbers::check(&file, &source, &mut problems);
     header_problems(&source, &file.headers, &mut problems);
 
     if problems.is_empty() {
@@ -650,9 +669,7 @@ pub fn prepare_request(
             extract: extract_paths,
             expect_paths,
             paginate,
-            timeout,
-            retries,
-            max_pages,
+            numbers,
             url_cache: UrlCache::default(),
         })
     } else {

@@ -113,8 +113,14 @@ pub fn render_request(
         url,
         headers,
         body,
-        timeout: overrides.timeout.or(req.timeout).unwrap_or(env.timeout),
-        retries: overrides.retries.or(req.retries).unwrap_or(env.retries),
+        timeout: overrides
+            .timeout
+            .or(req.numbers.timeout)
+            .unwrap_or(env.timeout),
+        retries: overrides
+            .retries
+            .or(req.numbers.retries)
+            .unwrap_or(env.retries),
     })
 }
 

@@ -41,11 +41,14 @@ impl<'de> serde::Deserialize<'de> for Number {
             fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
                 Ok(Number(v))
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Number, E> {
-                v.trim()
-                    .parse()
-                    .map(Number)
-                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            // Text that is no number (and true or false) is NaN, which no range
+            // holds: loading then says what the key allows, at the value's place (an
+            // error raised here would point at the key).
+            fn visit_str<E>(self, v: &str) -> Result<Number, E> {
+                Ok(Number(v.trim().parse().unwrap_or(f64::NAN)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Number, E> {
+                Ok(Number(f64::NAN))
             }
         }
         d.deserialize_any(Visitor)

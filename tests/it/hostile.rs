@@ -129,7 +129,7 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/huge_timeout.yaml",
         Kind::Exec,
-        "timeout must be a number more than 0 and at most 86400 seconds",
+        "timeout must be a number from 0.001 to 86400 seconds",
         true,
     ),
     (
@@ -304,13 +304,13 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/wrong_type_timeout.yaml",
         Kind::Exec,
-        "expected a number",
+        "timeout must be a number from 0.001 to 86400 seconds",
         true,
     ),
     (
         "request/zero_timeout.yaml",
         Kind::Exec,
-        "timeout must be a number more than 0 and at most 86400 seconds",
+        "timeout must be a number from 0.001 to 86400 seconds",
         true,
     ),
     (
@@ -365,7 +365,7 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "profile/negative_timeout.yaml",
         Kind::Profile,
-        "http.timeout must be a number more than 0 and at most 86400 seconds",
+        "http.timeout must be a number from 0.001 to 86400 seconds",
         true,
     ),
     (

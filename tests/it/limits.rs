@@ -57,7 +57,7 @@ fn numbers_in_files_are_checked_against_their_range_at_their_place() {
         "url: /x\ntimeout: 99999999999999999999999999999\nretries: 4294967295\npaginate: {next_url: $.next, items: $.items, max_pages: 0}\n",
     );
     let expected = "\
-error: timeout must be a number more than 0 and at most 86400 seconds
+error: timeout must be a number from 0.001 to 86400 seconds
   --> requests/numbers.yaml:2:10
   |
 2 | timeout: 99999999999999999999999999999
@@ -84,7 +84,7 @@ error: 3 problems found
         "base_url: http://127.0.0.1:1\nhttp:\n  timeout: 1e308\n  retries: -1\n  max_body: 18446744073709551616\n",
     );
     let expected = "\
-error: http.timeout must be a number more than 0 and at most 86400 seconds
+error: http.timeout must be a number from 0.001 to 86400 seconds
   --> profiles/numbers.yaml:3:12
   |
 3 |   timeout: 1e308
@@ -140,11 +140,11 @@ fn numbers_on_the_command_line_name_the_option_and_its_range() {
                 "--timeout",
                 "99999999999999999999999999999",
             ],
-            "error: invalid value '99999999999999999999999999999' for '--timeout <SECONDS>': must be a number more than 0 and at most 86400 seconds\n",
+            "error: invalid value '99999999999999999999999999999' for '--timeout <SECONDS>': must be a number from 0.001 to 86400 seconds\n",
         ),
         (
             &["exec", "requests/ok.yaml", "--timeout", "NaN"],
-            "error: invalid value 'NaN' for '--timeout <SECONDS>': must be a number more than 0 and at most 86400 seconds\n",
+            "error: invalid value 'NaN' for '--timeout <SECONDS>': must be a number from 0.001 to 86400 seconds\n",
         ),
         (
             &["exec", "requests/ok.yaml", "--concurrency", "0"],
@@ -229,6 +229,30 @@ fn a_request_from_a_pipe_that_never_ends_stops_at_the_yaml_limit() {
     );
     let written = writer.join().unwrap();
     assert!(written > 16 * 1024 * 1024, "{written}");
+
+    // A mistake in a pipe's text is located without reading the pipe again (which
+    // would wait for a writer that never comes).
+    let fifo = p.path("requests/once.yaml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        f.write_all(b"url: /x\nbogus: 1\n").unwrap();
+    });
+    let r = bounded(&p, &["exec", "requests/once.yaml"], Stdio::null());
+    writer.join().unwrap();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error: unknown field `bogus`")
+            && r.stderr.ends_with("  --> requests/once.yaml:2:1\n"),
+        "{}",
+        r.stderr
+    );
 
     // /dev/stdin is read the same way: a request from a pipe works...
     let mut child = Command::new(bin())

@@ -6,8 +6,6 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::process::{Child, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,53 +16,33 @@ const GIB: u64 = 1 << 30;
 /// What a streaming run may peak at, whatever the body's size.
 const MAX_RSS_KIB: i64 = 64 * 1024;
 
-/// Watches the peak resident memory of a child's own address space (`VmHWM` in
-/// /proc, KiB), sampled until stopped. Not `wait4`'s `ru_maxrss`: a child's maxrss
-/// includes the address space it had before its exec, the test binary's, so that the
-/// rest of the suite, running in the same binary, would count against runner.
-struct Peak {
-    stop: Arc<AtomicBool>,
-    sampler: std::thread::JoinHandle<i64>,
+/// Watches `child`'s peak resident memory (VmHWM, in KiB) until it exits. The
+/// kernel's own rusage for a child would count the test process too: a child starts
+/// as a copy of its parent, and the peak survives exec.
+fn watch_peak(child: &Child) -> std::thread::JoinHandle<i64> {
+    let status = format!("/proc/{}/status", child.id());
+    std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Ok(text) = std::fs::read_to_string(&status) {
+            // A zombie has no memory lines: the last value read is the peak.
+            let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            else {
+                break;
+            };
+            peak = kib;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        peak
+    })
 }
 
-impl Peak {
-    /// Starts sampling `child` (call it right after the spawn).
-    fn watch(child: &Child) -> Peak {
-        let status = format!("/proc/{}/status", child.id());
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = Arc::clone(&stop);
-        let sampler = std::thread::spawn(move || {
-            let mut peak = 0;
-            loop {
-                // Once the child is a zombie, VmHWM is gone; the last value stands.
-                let hwm = std::fs::read_to_string(&status).ok().and_then(|text| {
-                    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
-                    line.split_whitespace().nth(1)?.parse::<i64>().ok()
-                });
-                peak = peak.max(hwm.unwrap_or(0));
-                if stopped.load(Ordering::SeqCst) {
-                    return peak;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        });
-        Peak { stop, sampler }
-    }
-}
-
-/// Waits for `child` (its output read to the end) and returns its exit code and the
-/// peak `peak` saw, in KiB.
-fn wait_with_peak(mut child: Child, peak: Peak) -> (i32, i64) {
-    // Sampled to the end of the output, and once more, before the child is reaped
-    // (so its PID cannot be another process's yet).
-    peak.stop.store(true, Ordering::SeqCst);
-    let peak = peak.sampler.join().expect("the memory sampler");
-    let status = child.wait().expect("wait for runner");
-    let code = match status.code() {
-        Some(code) => code,
-        None => 128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0),
-    };
-    (code, peak)
+/// Waits for `child`: its exit code and the peak that `watch` saw.
+fn wait_with_peak(mut child: Child, watch: std::thread::JoinHandle<i64>) -> (i32, i64) {
+    let status = child.wait().unwrap();
+    (status.code().unwrap_or(-1), watch.join().unwrap())
 }
 
 /// Reads `child`'s stdout to the end, counting the bytes and keeping the last few.
@@ -107,9 +85,9 @@ fn a_gigabyte_download_streams_in_bounded_memory() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let peak = Peak::watch(&child);
+        let watch = watch_peak(&child);
         let (bytes, tail) = drain(&mut child);
-        let (code, peak) = wait_with_peak(child, peak);
+        let (code, peak) = wait_with_peak(child, watch);
         assert_eq!(code, 0, "{mode}");
         let expected = if mode == "none" { 0 } else { GIB };
         assert_eq!(bytes, expected, "{mode}: every byte as sent");
@@ -157,7 +135,7 @@ fn a_gigabyte_upload_streams_from_disk() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let peak = Peak::watch(&child);
+        let watch = watch_peak(&child);
         let mut out = String::new();
         child
             .stdout
@@ -165,7 +143,7 @@ fn a_gigabyte_upload_streams_from_disk() {
             .unwrap()
             .read_to_string(&mut out)
             .unwrap();
-        let (code, peak) = wait_with_peak(child, peak);
+        let (code, peak) = wait_with_peak(child, watch);
         assert_eq!(code, 0, "{file}: {out}");
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["body"][key], GIB, "{file}: {v}");
