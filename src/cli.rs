@@ -230,6 +230,15 @@ pub struct SandboxArgs {
     /// API requests allowed per second; over it, 429 with Retry-After
     #[arg(long, value_name = "PER_SECOND", value_parser = rate_limit)]
     pub rate_limit: Option<u32>,
+    /// Answer the first N API requests with --fail-status, whatever they ask (at most 1000000)
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = fail_first)]
+    pub fail_first: u64,
+    /// The status of the --fail-first failures (429 comes with Retry-After: 0)
+    #[arg(long, default_value_t = 503, value_name = "CODE", value_parser = fail_status)]
+    pub fail_status: u16,
+    /// Stop the server's clock; POST /_sandbox/clock?advance=SECONDS moves it
+    #[arg(long)]
+    pub manual_clock: bool,
     /// Serve HTTPS, with a certificate signed by a throwaway authority
     #[arg(long)]
     pub tls: bool,
@@ -275,4 +284,16 @@ fn fail_rate(text: &str) -> Result<f64, String> {
 
 fn rate_limit(text: &str) -> Result<u32, String> {
     whole(&limits::RATE_LIMIT, text)
+}
+
+fn fail_first(text: &str) -> Result<u64, String> {
+    whole(&limits::FAIL_FIRST, text)
+}
+
+/// `--fail-status`: one of the statuses the sandbox can fail a request with.
+fn fail_status(s: &str) -> Result<u16, String> {
+    match s.parse::<u16>() {
+        Ok(code @ (429 | 500 | 502 | 503 | 504)) => Ok(code),
+        _ => Err("expected one of 429, 500, 502, 503, 504".to_string()),
+    }
 }

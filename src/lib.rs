@@ -94,6 +94,9 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 latency_ms: a.latency,
                 fail_rate: a.fail_rate,
                 rate_limit: a.rate_limit,
+                fail_first: a.fail_first,
+                fail_status: a.fail_status,
+                manual_clock: a.manual_clock,
                 tls: a.tls,
             };
             sandbox::serve_forever(opts, a.ca_out.as_deref())

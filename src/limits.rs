@@ -47,6 +47,8 @@ pub const PORT: Range = Range::whole(0, 65_535, "");
 pub const LOGIN_TIMEOUT_SECS: Range = Range::whole(1, 86_400, "seconds");
 /// `runner sandbox --rate-limit`, requests per second.
 pub const RATE_LIMIT: Range = Range::whole(1, 1_000_000, "");
+/// `runner sandbox --fail-first`, and `count` of `POST /_sandbox/fail`.
+pub const FAIL_FIRST: Range = Range::whole(0, 1_000_000, "");
 
 impl Range {
     const fn whole(min: u64, max: u64, unit: &'static str) -> Range {

@@ -10,13 +10,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(crate) enum Clock {
     #[default]
     System,
-    #[cfg_attr(not(test), allow(dead_code))]
     Manual(Arc<AtomicU64>),
 }
 
 impl Clock {
     /// A manual clock that stands still at `unix_ms` until moved.
-    #[cfg(test)]
     pub(crate) fn manual(unix_ms: u64) -> Clock {
         Clock::Manual(Arc::new(AtomicU64::new(unix_ms)))
     }
@@ -37,11 +35,19 @@ impl Clock {
         self.now_ms() / 1000
     }
 
-    /// Moves a manual clock forward; the system clock cannot be moved.
-    #[cfg(test)]
-    pub(crate) fn advance_ms(&self, ms: u64) {
-        if let Clock::Manual(now) = self {
-            now.fetch_add(ms, Ordering::SeqCst);
+    /// Moves a manual clock forward and says where it is now; the system clock
+    /// cannot be moved (`None`).
+    pub(crate) fn advance_ms(&self, ms: u64) -> Option<u64> {
+        match self {
+            Clock::Manual(now) => {
+                let before = now
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                        Some(t.saturating_add(ms))
+                    })
+                    .unwrap_or_else(|t| t);
+                Some(before.saturating_add(ms))
+            }
+            Clock::System => None,
         }
     }
 }
@@ -88,7 +94,9 @@ mod tests {
     fn manual_clock_moves_only_when_told() {
         let clock = Clock::manual(5_000);
         assert_eq!(clock.now_secs(), 5);
-        clock.advance_ms(1_500);
+        assert_eq!(clock.advance_ms(1_500), Some(6_500));
         assert_eq!(clock.now_ms(), 6_500);
+        assert_eq!(clock.advance_ms(u64::MAX), Some(u64::MAX));
+        assert_eq!(Clock::System.advance_ms(1), None);
     }
 }

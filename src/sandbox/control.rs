@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use super::state::{AppState, Stats, lock};
+use super::error::ApiError;
+use super::state::{AppState, FAIL_STATUSES, Stats, lock};
 
 /// `GET /_sandbox/stats`.
 pub(crate) async fn stats(State(state): State<AppState>) -> Json<Stats> {
@@ -21,6 +23,58 @@ pub(crate) async fn stats(State(state): State<AppState>) -> Json<Stats> {
 pub(crate) async fn revoke(State(state): State<AppState>) -> Json<Value> {
     let revoked = lock(&state.tokens).revoke_access(state.clock.now_ms());
     Json(json!({ "revoked": revoked }))
+}
+
+/// `POST /_sandbox/fail?count=N[&status=S]`: the next N `/api/v1` requests are
+/// answered S (default 503; 429, 500, 502, 503 or 504), replacing what was armed.
+pub(crate) async fn fail(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let mut count = None;
+    let mut status = 503u16;
+    for (key, value) in url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "count" => count = value.parse::<u64>().ok().filter(|n| *n <= 1_000_000),
+            "status" => match value.parse::<u16>() {
+                Ok(s) if FAIL_STATUSES.contains(&s) => status = s,
+                _ => {
+                    return ApiError::invalid_request(format!(
+                        "Invalid status {value:?}: expected one of 429, 500, 502, 503, 504"
+                    ))
+                    .into_response();
+                }
+            },
+            _ => {}
+        }
+    }
+    let Some(count) = count else {
+        return ApiError::invalid_request("\"count\" is required: a whole number up to 1000000")
+            .into_response();
+    };
+    let mut armed = lock(&state.fail_first);
+    armed.remaining = count;
+    armed.status = status;
+    Json(json!({ "count": count, "status": status })).into_response()
+}
+
+/// `POST /_sandbox/clock?advance=SECONDS`: moves a manual clock (`--manual-clock`)
+/// forward; answers the clock's time in Unix milliseconds.
+pub(crate) async fn clock(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let advance = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "advance")
+        .and_then(|(_, v)| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 1e9);
+    let Some(seconds) = advance else {
+        return ApiError::invalid_request("\"advance\" is required: seconds, from 0 to 1000000000")
+            .into_response();
+    };
+    // Within 0..=1e9 s the product fits a u64 of milliseconds.
+    let ms = (seconds * 1000.0).round() as u64;
+    match state.clock.advance_ms(ms) {
+        Some(now_ms) => Json(json!({ "now_ms": now_ms })).into_response(),
+        None => ApiError::invalid_request(
+            "The sandbox runs on the system clock; start it with --manual-clock",
+        )
+        .into_response(),
+    }
 }
 
 /// `/_sandbox/echo` (any method, any sub-path): what the server received. Besides the

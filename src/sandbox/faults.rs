@@ -1,5 +1,6 @@
 //! The outermost `/api/v1` layer: counts the request by route, then applies the
-//! configured faults (latency, rate limit, random 503s) before the request goes on.
+//! configured faults (latency, the first N failed on purpose, rate limit, random
+//! 503s) before the request goes on.
 
 use std::time::Duration;
 
@@ -24,6 +25,10 @@ pub(crate) async fn faults(
     let opts = &state.opts;
     if opts.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(opts.latency_ms)).await;
+    }
+    let planned = lock(&state.fail_first).take();
+    if let Some(status) = planned {
+        return planned_failure(status);
     }
     if let Some(limit) = opts.rate_limit {
         let now = state.clock.now_secs();
@@ -51,6 +56,26 @@ pub(crate) async fn faults(
     let response = next.run(request).await;
     if response.status() == StatusCode::UNAUTHORIZED {
         lock(&state.stats).status_401 += 1;
+    }
+    response
+}
+
+/// The answer of a failure planned with `fail_first`: 429 comes with `Retry-After: 0`,
+/// so that a client's retry is immediate and a test stays fast.
+fn planned_failure(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let (error, description) = match status {
+        StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "Planned failure (sandbox fail-first)"),
+        _ => (
+            "service_unavailable",
+            "Planned failure (sandbox fail-first)",
+        ),
+    };
+    let mut response = ApiError::new(status, error, description).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("0"));
     }
     response
 }

@@ -59,6 +59,15 @@ pub struct SandboxOptions {
     pub fail_rate: f64,
     /// `/api/v1` requests allowed per second; over it, 429 with `Retry-After: 1`.
     pub rate_limit: Option<u32>,
+    /// The first this many `/api/v1` requests are answered `fail_status`, whatever
+    /// they ask: a fault tests can count on (`POST /_sandbox/fail` arms it again).
+    pub fail_first: u64,
+    /// The status of those failures: 429, 500, 502, 503 or 504 (429 with
+    /// `Retry-After: 0`).
+    pub fail_status: u16,
+    /// The server's clock stands still (at the start time) until
+    /// `POST /_sandbox/clock?advance=SECONDS` moves it: token expiry without sleeping.
+    pub manual_clock: bool,
     /// Serve HTTPS with a certificate from a throwaway authority (see `ca_pem`).
     pub tls: bool,
 }
@@ -73,6 +82,9 @@ impl Default for SandboxOptions {
             latency_ms: 0,
             fail_rate: 0.0,
             rate_limit: None,
+            fail_first: 0,
+            fail_status: 503,
+            manual_clock: false,
             tls: false,
         }
     }
@@ -89,7 +101,12 @@ pub struct Sandbox {
 impl Sandbox {
     /// Binds 127.0.0.1:port and serves in a spawned tokio task.
     pub async fn start(opts: SandboxOptions) -> std::io::Result<Sandbox> {
-        Sandbox::start_with_clock(opts, Clock::System).await
+        let clock = if opts.manual_clock {
+            Clock::manual(Clock::System.now_ms())
+        } else {
+            Clock::System
+        };
+        Sandbox::start_with_clock(opts, clock).await
     }
 
     async fn start_with_clock(opts: SandboxOptions, clock: Clock) -> std::io::Result<Sandbox> {
@@ -240,6 +257,8 @@ fn router(state: AppState) -> Router {
         .route("/oauth/v2/token", post(oauth::token))
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/revoke", post(control::revoke))
+        .route("/_sandbox/fail", post(control::fail))
+        .route("/_sandbox/clock", post(control::clock))
         .route("/_sandbox/big", get(big::big))
         .route("/_sandbox/redirect", any(control::redirect))
         .route("/_sandbox/bytes", get(control::bytes))

@@ -92,7 +92,11 @@ fn grant(
     let grant_type = grant_type.ok_or_else(|| {
         ApiError::invalid_request("Invalid grant_type parameter or parameter missing")
     })?;
-    authenticate_client(headers, &params)?;
+    let method = authenticate_client(headers, &params)?;
+    *lock(&state.stats)
+        .token_client_auth
+        .entry(method.to_owned())
+        .or_default() += 1;
     let scope = params.get("scope").cloned();
     let now = state.clock.now_ms();
     match grant_type.as_str() {
@@ -205,24 +209,28 @@ fn parse_params(content_type: &str, body: &[u8]) -> Result<HashMap<String, Strin
 }
 
 /// Client credentials from HTTP Basic (preferred, RFC 6749 §2.3.1) or from the body.
+/// Checks the client's credentials; says where they were: `basic` or `body`.
 fn authenticate_client(
     headers: &HeaderMap,
     params: &HashMap<String, String>,
-) -> Result<(), ApiError> {
-    let (id, secret) = match basic_credentials(headers)? {
-        Some(pair) => pair,
+) -> Result<&'static str, ApiError> {
+    let ((id, secret), method) = match basic_credentials(headers)? {
+        Some(pair) => (pair, "basic"),
         None => {
             let id = params
                 .get("client_id")
                 .ok_or_else(|| invalid_client("Client id was not found in the headers or body"))?;
             (
-                id.clone(),
-                params.get("client_secret").cloned().unwrap_or_default(),
+                (
+                    id.clone(),
+                    params.get("client_secret").cloned().unwrap_or_default(),
+                ),
+                "body",
             )
         }
     };
     if id == CLIENT_ID && secret == CLIENT_SECRET {
-        Ok(())
+        Ok(method)
     } else {
         Err(invalid_client("The client credentials are invalid"))
     }

@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub tokens: Mutex<TokenStore>,
     pub stats: Mutex<Stats>,
     pub rate: Mutex<RateWindow>,
+    /// The failures still to answer before requests go through.
+    pub fail_first: Mutex<FailFirst>,
     pub assets: Arc<RwLock<Collection>>,
     pub reports: Arc<RwLock<Collection>>,
     pub documents: Arc<RwLock<Collection>>,
@@ -56,6 +58,10 @@ impl AppState {
             tokens: Mutex::new(TokenStore::new(opts.access_ttl, opts.refresh_ttl)),
             stats: Mutex::new(Stats::default()),
             rate: Mutex::new(RateWindow::default()),
+            fail_first: Mutex::new(FailFirst {
+                remaining: opts.fail_first,
+                status: opts.fail_status,
+            }),
             opts,
             clock,
             assets,
@@ -84,6 +90,9 @@ pub(crate) struct Stats {
     pub token_content_types: BTreeMap<String, u64>,
     /// The Content-Type of the latest token request of each grant type.
     pub last_token_content_type: BTreeMap<String, String>,
+    /// Token requests whose client authenticated, by where its credentials were:
+    /// `basic` (the Authorization header) or `body`.
+    pub token_client_auth: BTreeMap<String, u64>,
     /// Refresh tokens presented again after they were spent.
     pub refresh_reuse: u64,
     pub assets_created: u64,
@@ -107,6 +116,7 @@ impl Default for Stats {
             token_errors: 0,
             token_content_types: BTreeMap::new(),
             last_token_content_type: BTreeMap::new(),
+            token_client_auth: BTreeMap::new(),
             refresh_reuse: 0,
             assets_created: 0,
             assets_updated: 0,
@@ -118,6 +128,27 @@ impl Default for Stats {
         }
     }
 }
+
+/// The next `remaining` `/api/v1` requests are answered `status`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FailFirst {
+    pub remaining: u64,
+    pub status: u16,
+}
+
+impl FailFirst {
+    /// The status to fail this request with, counting it; `None` once none are left.
+    pub(crate) fn take(&mut self) -> Option<u16> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        Some(self.status)
+    }
+}
+
+/// The statuses `fail_first` may answer: the ones SPEC §7 retries, and 500.
+pub(crate) const FAIL_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];
 
 /// A fixed one-second window for the rate limit.
 #[derive(Debug, Default)]

@@ -172,6 +172,7 @@ async fn password_grant_with_a_json_body() {
         stats["last_token_content_type"],
         json!({"password": "application/json"})
     );
+    assert_eq!(stats["token_client_auth"], json!({"body": 1}));
     assert_eq!(stats["token_errors"], 0);
     h.sandbox.shutdown().await;
 }
@@ -264,6 +265,8 @@ async fn client_authenticates_with_http_basic() {
         body,
         json!({"error": "invalid_client", "error_description": "The client credentials are invalid"})
     );
+    // Only the clients that authenticated are counted.
+    assert_eq!(h.stats().await["token_client_auth"], json!({"basic": 2}));
 }
 
 #[tokio::test]
@@ -388,13 +391,15 @@ async fn refresh_tokens_expire_after_refresh_ttl() {
 #[tokio::test]
 async fn access_tokens_expire_after_access_ttl() {
     let opts = SandboxOptions {
-        access_ttl: 1,
+        access_ttl: 60,
         ..SandboxOptions::default()
     };
-    let h = Harness::start(opts).await;
+    let clock = Clock::manual(1_700_000_000_000);
+    let h = Harness::with_clock(opts, clock.clone()).await;
     let (access, _) = h.login().await;
+    clock.advance_ms(59_999);
     assert_eq!(h.get("/api/v1/assets", &access).await.0, StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance_ms(1);
     let response = h
         .http
         .get(h.url("/api/v1/assets"))
@@ -784,9 +789,134 @@ async fn latency_delays_api_responses() {
     };
     let h = Harness::start(opts).await;
     let (token, _) = h.login().await;
+    // A lower bound that the server's own sleep guarantees: it cannot fail by chance.
     let started = std::time::Instant::now();
     assert_eq!(h.get("/api/v1/assets", &token).await.0, StatusCode::OK);
     assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn fail_first_fails_exactly_that_many_api_requests() {
+    let opts = SandboxOptions {
+        fail_first: 2,
+        ..SandboxOptions::default()
+    };
+    let h = Harness::start(opts).await;
+    // The token endpoint is spared, and does not use up the failures.
+    let (token, _) = h.login().await;
+    for _ in 0..2 {
+        let (status, body) = h.get("/api/v1/assets", &token).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"], "service_unavailable");
+    }
+    assert_eq!(h.get("/api/v1/users", &token).await.0, StatusCode::OK);
+    assert_eq!(h.get("/api/v1/assets", &token).await.0, StatusCode::OK);
+
+    // Armed again, with 429: a client may retry at once.
+    let response = h
+        .http
+        .post(h.url("/_sandbox/fail?count=1&status=429"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        split(response).await,
+        (StatusCode::OK, json!({"count": 1, "status": 429}))
+    );
+    let response = h
+        .http
+        .post(h.url("/api/v1/assets"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Pump"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["retry-after"], "0");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (status, _) = h
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/assets",
+            &token,
+            json!({"name": "Pump"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    for bad in [
+        "count=x",
+        "status=503",
+        "count=1&status=404",
+        "count=1000001",
+    ] {
+        let response = h
+            .http
+            .post(h.url(&format!("/_sandbox/fail?{bad}")))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = split(response).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["error"], "invalid_request", "{bad}");
+    }
+    let stats = h.stats().await;
+    assert_eq!(stats["assets_created"], 1);
+    assert_eq!(
+        stats["requests"],
+        json!({"GET /api/v1/assets": 3, "GET /api/v1/users": 1, "POST /api/v1/assets": 2})
+    );
+}
+
+#[tokio::test]
+async fn the_manual_clock_moves_only_through_the_control_route() {
+    let opts = SandboxOptions {
+        manual_clock: true,
+        access_ttl: 10,
+        ..SandboxOptions::default()
+    };
+    let sandbox = Sandbox::start(opts).await.unwrap();
+    let h = Harness {
+        sandbox,
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+    };
+    let (access, _) = h.login().await;
+    let advance = |seconds: &'static str| {
+        h.http
+            .post(h.url(&format!("/_sandbox/clock?advance={seconds}")))
+            .send()
+    };
+    let (status, first) = split(advance("9.5").await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(h.get("/api/v1/assets", &access).await.0, StatusCode::OK);
+    let (_, second) = split(advance("0.5").await.unwrap()).await;
+    assert_eq!(
+        second["now_ms"].as_u64().unwrap() - first["now_ms"].as_u64().unwrap(),
+        500
+    );
+    assert_eq!(
+        h.get("/api/v1/assets", &access).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    for bad in ["-1", "x", "inf", "1e10"] {
+        let (status, body) = split(advance(bad).await.unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["error"], "invalid_request", "{bad}");
+    }
+
+    // On the system clock, the route says how to get a manual one.
+    let h = Harness::start(SandboxOptions::default()).await;
+    let response = h
+        .http
+        .post(h.url("/_sandbox/clock?advance=1"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = split(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error_description"],
+        "The sandbox runs on the system clock; start it with --manual-clock"
+    );
 }
 
 #[tokio::test]

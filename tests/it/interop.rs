@@ -100,9 +100,10 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
     let s1 = stats(&url);
     assert_eq!(count(&s1, "password") - count(&s0, "password"), 1, "{s1}");
 
-    // Expiry: the 2 s token is refreshed once; DOT rotates the refresh token.
+    // Expiry (aged in the cache: runner refreshes before the server would refuse the
+    // token): refreshed once; DOT rotates the refresh token.
     let before = p.cache()["refresh_token"].as_str().unwrap().to_string();
-    wait(Duration::from_millis(1100));
+    p.expire_access_tokens();
     me_ok(&run(&p, &["exec", "requests/me.yaml"]), "\"interop\"");
     let s2 = stats(&url);
     assert_eq!(
@@ -133,7 +134,9 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
 
     // Eight processes at once after expiry: all succeed and, with reuse protection on,
     // no refresh token is ever presented twice (that would revoke the whole family).
+    // A real expiry, crossed on DOT's side too: the access token was revoked or ran out.
     wait(Duration::from_millis(2100));
+    let before_wave = stats(&url);
     let no_password = [("DOT_SECRET", SECRET), ("DOT_PW", "")];
     for r in p.run_at_once(8, &["exec", "requests/me.yaml"], &no_password) {
         me_ok(&r, "\"interop\"");
@@ -141,10 +144,21 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
     let s4 = stats(&url);
     assert_eq!(s4["token_errors"], s0["token_errors"], "{s4}");
     assert_eq!(count(&s4, "password"), count(&s3, "password"), "{s4}");
+    assert!(
+        count(&s4, "refresh_token") > count(&before_wave, "refresh_token"),
+        "no refresh happened: {s4}"
+    );
 
     // Basic client authentication for the password grant.
     let r = run(&p, &["login", "-p", "basic"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    let auth = |v: &Value, key: &str| v["token_client_auth"][key].as_u64().unwrap_or(0);
+    let s4b = stats(&url);
+    assert_eq!(
+        auth(&s4b, "password basic") - auth(&s4, "password basic"),
+        1,
+        "{s4b}"
+    );
     me_ok(
         &run(&p, &["exec", "requests/me.yaml", "-p", "basic"]),
         "\"interop\"",
@@ -164,6 +178,10 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
         2,
         "{s5}"
     );
+    // One of each, as the two profiles say.
+    for key in ["client_credentials basic", "client_credentials body"] {
+        assert_eq!(auth(&s5, key) - auth(&s4, key), 1, "{key}: {s5}");
+    }
     assert_eq!(s5["token_errors"], s0["token_errors"], "{s5}");
 
     // Load on one session: 32 processes x 20 requests while 2-second tokens expire;
@@ -178,6 +196,8 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
         "requests/me_row.yaml",
         "url: \"/me?n={{ n }}\"\nextract: {user: $.username}\n",
     );
+    // Every process starts with an expired token: the first wave contends for the lock.
+    p.expire_access_tokens();
     let s6 = stats(&url);
     let bulk = [
         "exec",
@@ -202,6 +222,10 @@ fn django_oauth_toolkit_login_exec_expiry_refresh_and_concurrency() {
     let s7 = stats(&url);
     assert_eq!(s7["token_errors"], s6["token_errors"], "{s7}");
     assert_eq!(count(&s7, "password"), count(&s6, "password"), "{s7}");
+    assert!(
+        count(&s7, "refresh_token") > count(&s6, "refresh_token"),
+        "no refresh happened: {s7}"
+    );
 
     // A wrong secret: DOT's own error words, exit 3.
     let r = p.run_env(

@@ -6,6 +6,7 @@ mod cts;
 mod guide;
 mod headers;
 mod hostile;
+mod hostile_server;
 mod interop;
 mod limits;
 mod many;

@@ -1,11 +1,10 @@
 //! Issue 4: pagination, flows, bulk runs, retries and timeouts.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Project, Run, SandboxProc, http_text};
+use crate::support::{Limits, Project, Run, SandboxProc, http_text};
 
 fn all_assets_by_hand(sb: &SandboxProc, token: &str) -> Vec<Value> {
     let mut all = Vec::new();
@@ -332,34 +331,94 @@ fn a_token_expiring_during_a_bulk_run_is_refreshed_without_reuse() {
     assert_eq!(stats["token_requests"]["password"], 1, "{stats}");
 }
 
+/// SPEC §7, counted: a GET is retried exactly `retries` times through 503s; a POST
+/// that was sent is not retried after a 503; a 429 (not processed) is retried for any
+/// method. The sandbox fails exactly the next N API requests, so nothing is left to
+/// chance.
 #[test]
-fn idempotent_requests_are_retried_through_503s() {
-    let sb = SandboxProc::start(&["--fail-rate", "0.5"]);
+fn retries_are_counted_per_method_and_status() {
+    let sb = SandboxProc::start(&[]);
     let p = Project::with_sandbox(&sb.url);
     p.write(
         "requests/list.yaml",
         "url: /assets\nextract: {total: $.total_items}\n",
     );
-    let r = p.run(&["exec", "requests/list.yaml", "--retries", "30", "-v"]);
+    p.write(
+        "requests/create.yaml",
+        "method: POST\nurl: /assets\nbody: {json: {name: Retried}}\nextract: {name: $.name}\n",
+    );
+    assert_eq!(p.run(&["login"]).code, 0);
+    let gets = || sb.requests("GET /api/v1/assets");
+    let posts = || sb.requests("POST /api/v1/assets");
+
+    // Two 503s, two retries: the third attempt is answered.
+    sb.fail_next(2, 503);
+    let r = p.run(&["exec", "requests/list.yaml", "--retries", "2", "-v"]);
     assert_eq!(
         (r.code, r.stdout.as_str()),
         (0, "{\"total\":250}\n"),
         "{}",
         r.stderr
     );
-    let r = p.run(&["exec", "requests/list.yaml", "--retries", "0"]);
-    // Without retries, a 503 is the answer about half the time: either way the exit
-    // code says what happened.
-    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert_eq!(gets(), 3);
+    assert_eq!(r.stderr.matches("retrying GET ").count(), 2, "{}", r.stderr);
+    assert!(r.stderr.contains("(attempt 3 of 3)"), "{}", r.stderr);
+
+    // One 503 more than the retries: the last 503 is the answer, after 1 + 2 attempts.
+    sb.fail_next(3, 503);
+    let r = p.run(&["exec", "requests/list.yaml", "--retries", "2"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("requests/list.yaml: status 503 (expected 2xx)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(gets(), 6);
+
+    // `--retries 0`: one attempt.
+    sb.fail_next(1, 503);
+    assert_eq!(
+        p.run(&["exec", "requests/list.yaml", "--retries", "0"])
+            .code,
+        1
+    );
+    assert_eq!(gets(), 7);
+
+    // A POST that reached the server is not sent again after a 503.
+    sb.fail_next(1, 503);
+    let r = p.run(&["exec", "requests/create.yaml", "--retries", "2"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("requests/create.yaml: status 503 (expected 2xx)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(posts(), 1);
+
+    // A 429 says the request was not processed: a POST is retried through it.
+    sb.fail_next(2, 429);
+    let r = p.run(&["exec", "requests/create.yaml", "--retries", "2"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "{\"name\":\"Retried\"}\n"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(posts(), 4);
+    assert_eq!(sb.stats()["assets_created"], 1);
 }
 
 #[test]
 fn a_server_that_never_answers_hits_the_timeout() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    // Holds the connection, silent, until the test is over.
+    let (done, over) = std::sync::mpsc::channel::<()>();
     let hold = std::thread::spawn(move || {
         let conn = listener.accept();
-        std::thread::sleep(Duration::from_secs(3));
+        let _ = over.recv();
         drop(conn);
     });
     let p = Project::new();
@@ -368,23 +427,25 @@ fn a_server_that_never_answers_hits_the_timeout() {
         &format!("base_url: http://{addr}\n"),
     );
     p.write("requests/slow.yaml", "url: /x\n");
-    let started = std::time::Instant::now();
-    let r = p.run(&[
-        "exec",
-        "requests/slow.yaml",
-        "--timeout",
-        "0.5",
-        "--retries",
-        "0",
-    ]);
-    assert_eq!(r.code, 4, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains(&format!("request to http://{addr}/x timed out after 0.5 s")),
-        "{}",
-        r.stderr
+    // The harness kills runner, failing the test, if the timeout does not end it.
+    let r = p.run_limited(
+        &[
+            "exec",
+            "requests/slow.yaml",
+            "--timeout",
+            "0.5",
+            "--retries",
+            "0",
+        ],
+        &[],
+        Limits::deadline(10),
     );
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!("error: request to http://{addr}/x timed out after 0.5 s\n")
+    );
+    done.send(()).unwrap();
     hold.join().unwrap();
 }
 

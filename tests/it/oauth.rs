@@ -27,6 +27,7 @@ fn the_first_run_logs_in_and_the_second_reuses_the_cached_token() {
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("password"), 1);
     assert_eq!(sb.stats()["token_content_types"]["application/json"], 1);
+    assert_eq!(sb.stats()["token_client_auth"], json!({"body": 1}));
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("password"), 1);
     assert_eq!(sb.token_requests("refresh_token"), 0);
@@ -48,12 +49,14 @@ fn the_first_run_logs_in_and_the_second_reuses_the_cached_token() {
 
 #[test]
 fn an_expired_access_token_is_refreshed_once_and_the_old_refresh_token_dies() {
-    let sb = SandboxProc::start(&["--access-ttl", "2"]);
+    let sb = SandboxProc::start(&[]);
     let p = project(&sb, "");
     ok(&p.run(&["exec", "requests/list.yaml"]));
     let old_refresh = p.cache()["refresh_token"].as_str().unwrap().to_string();
-    // A 2 s token is used for half its lifetime only.
-    wait(Duration::from_millis(1100));
+    // Fresh, the token is used as is.
+    ok(&p.run(&["exec", "requests/list.yaml"]));
+    assert_eq!(sb.token_requests("refresh_token"), 0);
+    p.expire_access_tokens();
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("password"), 1);
     assert_eq!(sb.token_requests("refresh_token"), 1);
@@ -75,15 +78,25 @@ fn an_expired_access_token_is_refreshed_once_and_the_old_refresh_token_dies() {
 
 #[test]
 fn an_expired_refresh_token_falls_back_to_the_password_or_exit_3() {
-    let sb = SandboxProc::start(&["--access-ttl", "1", "--refresh-ttl", "1"]);
+    // The sandbox's clock is moved past both lifetimes; runner's cache is aged by hand.
+    let sb = SandboxProc::start(&[
+        "--manual-clock",
+        "--access-ttl",
+        "60",
+        "--refresh-ttl",
+        "120",
+    ]);
     let p = project(&sb, "");
     ok(&p.run(&["exec", "requests/list.yaml"]));
-    wait(Duration::from_millis(1300));
+    sb.advance_clock(120);
+    p.expire_access_tokens();
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("refresh_token"), 1);
     assert_eq!(sb.token_requests("password"), 2);
+    assert_eq!(sb.stats()["token_errors"], 1, "the expired refresh token");
 
-    wait(Duration::from_millis(1300));
+    sb.advance_clock(120);
+    p.expire_access_tokens();
     // No password without asking, and no terminal to ask on.
     let r = p.run_env(&["exec", "requests/list.yaml"], &[("SB_PASSWORD", "")]);
     assert_eq!(r.code, 3, "{}", r.stderr);
@@ -109,12 +122,12 @@ fn a_401_invalidates_the_token_and_the_request_is_retried_once_after_a_refresh()
 
 #[test]
 fn sixteen_processes_with_an_expired_token_share_exactly_one_refresh() {
-    // A 10 s token is used for 5 s: long enough for 16 processes to start on a
-    // loaded 2-core machine once one of them has refreshed.
-    let sb = SandboxProc::start(&["--access-ttl", "10"]);
+    // The new token lives two hours: once one process has refreshed, the others,
+    // waiting for the lock, find it valid in the cache.
+    let sb = SandboxProc::start(&[]);
     let p = project(&sb, "");
     ok(&p.run(&["exec", "requests/list.yaml"]));
-    wait(Duration::from_millis(5100));
+    p.expire_access_tokens();
     for r in p.run_at_once(16, &["exec", "requests/list.yaml"], &[]) {
         ok(&r);
     }
@@ -230,6 +243,8 @@ fn client_credentials_and_basic_client_auth() {
     ok(&p.run(&["exec", "requests/list.yaml"]));
     ok(&p.run(&["exec", "requests/list.yaml"]));
     assert_eq!(sb.token_requests("client_credentials"), 1);
+    // The credentials went in the Authorization header, as the profile asks.
+    assert_eq!(sb.stats()["token_client_auth"], json!({"basic": 1}));
     assert_eq!(p.cache()["refresh_token"], serde_json::Value::Null);
 }
 
@@ -286,7 +301,7 @@ fn a_corrupt_or_world_readable_cache_is_reported_and_recovered() {
 
 #[test]
 fn no_secret_reaches_any_output_even_at_vv() {
-    let sb = SandboxProc::start(&["--access-ttl", "2"]);
+    let sb = SandboxProc::start(&[]);
     let p = project(&sb, "");
     p.write(
         "requests/keyed.yaml",
@@ -317,8 +332,11 @@ fn no_secret_reaches_any_output_even_at_vv() {
         p.run(&["exec", "requests/list.yaml", "-vv", "-o", "json", "-i"]),
         &p,
     );
-    wait(Duration::from_millis(1100));
+    // A refresh at -vv.
+    p.expire_access_tokens();
+    let refreshes = sb.token_requests("refresh_token");
     record(p.run(&["exec", "requests/list.yaml", "-vv"]), &p);
+    assert_eq!(sb.token_requests("refresh_token"), refreshes + 1);
     sb.revoke_access_tokens();
     record(p.run(&["exec", "requests/list.yaml", "-vv"]), &p);
     let keyed = [
@@ -404,79 +422,89 @@ fn no_secret_reaches_any_output_even_at_vv() {
     }
 }
 
-/// SIGKILL at random points of a refresh, 200 times: the cache always parses and
-/// holds a whole pair (the old or the new), and the next run recovers.
+/// SIGKILL at random points of a refresh, over and over: the cache always parses and
+/// holds a whole pair (the old or the new), a run that ends by itself succeeds, and
+/// the next run recovers. The kills are spread over the refresh, and the API answers
+/// slowly afterwards, so that some kills land before the new pair is saved and some
+/// after: both outcomes must be seen, or the test did not test the window.
 #[test]
 fn killed_refreshes_never_corrupt_the_cache() {
-    let sb = SandboxProc::start(&[]);
+    let sb = SandboxProc::start(&["--latency", "150"]);
     let p = project(&sb, "");
     ok(&p.run(&["exec", "requests/list.yaml"]));
     let file = p.cache_files()[0].clone();
-    let expire = || {
-        let mut cache: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-        cache["expires_at"] = json!(1);
-        cache["obtained_at"] = json!(0);
-        std::fs::write(&file, serde_json::to_vec(&cache).unwrap()).unwrap();
+    let read_cache = |what: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&file).unwrap())
+            .unwrap_or_else(|e| panic!("{what}: the cache does not parse: {e}"))
     };
-    // How long a whole refreshing run takes here, now: kills are spread over it.
+    // How long a refresh takes here, now (`runner token` refreshes and exits; the API
+    // is not called): the kills are spread over 1.5 times that.
     let mut took = Vec::new();
     for _ in 0..3 {
-        expire();
+        p.expire_access_tokens();
         let started = std::time::Instant::now();
         assert_eq!(p.run(&["token"]).code, 0);
         took.push(started.elapsed());
     }
     took.sort();
-    let span = took[1].as_micros() as u64 * 6 / 5;
+    let span = took[1].as_micros() as u64 * 3 / 2;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut kinds = [0u32; 2];
-    for i in 0..200 {
-        // Make the cached access token expired, so the next run refreshes.
-        let mut cache: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap())
-            .unwrap_or_else(|e| panic!("iteration {i}: cache does not parse: {e}"));
-        let (old_access, old_refresh) = (
-            cache["access_token"].clone(),
-            cache["refresh_token"].clone(),
-        );
-        cache["expires_at"] = json!(1);
-        cache["obtained_at"] = json!(0);
-        std::fs::write(&file, serde_json::to_vec(&cache).unwrap()).unwrap();
-
+    // Kills that left the old pair, kills that left the new one, runs that ended first.
+    let (mut old, mut new, mut finished) = (0u32, 0u32, 0u32);
+    let mut i = 0;
+    while i < 120 || ((old < 3 || new < 3) && i < 400) {
+        i += 1;
+        p.expire_access_tokens();
+        let before = read_cache(&format!("iteration {i}"));
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let delay = Duration::from_micros(seed % span.max(1));
         let mut child = p
-            .cmd(&["token"])
+            .cmd(&["exec", "requests/list.yaml"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         wait(delay);
-        let _ = child.kill();
-        let _ = child.wait();
-
-        let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap())
-            .unwrap_or_else(|e| {
-                panic!("iteration {i} (kill after {delay:?}): cache does not parse: {e}")
-            });
-        let same_access = after["access_token"] == old_access;
-        let same_refresh = after["refresh_token"] == old_refresh;
+        let killed = match child.try_wait().unwrap() {
+            Some(_) => false,
+            None => {
+                let _ = child.kill();
+                true
+            }
+        };
+        let status = child.wait().unwrap();
+        // A run that ended before the kill must have ended well.
+        if let Some(code) = status.code() {
+            assert_eq!(
+                code, 0,
+                "iteration {i}: runner exited by itself with {code}"
+            );
+        }
+        let after = read_cache(&format!("iteration {i} (kill after {delay:?})"));
+        let same_access = after["access_token"] == before["access_token"];
+        let same_refresh = after["refresh_token"] == before["refresh_token"];
         assert_eq!(
             same_access, same_refresh,
             "iteration {i}: a mixed pair was saved"
         );
-        kinds[usize::from(same_access)] += 1;
-        if i % 25 == 24 {
+        match (killed && status.code().is_none(), same_access) {
+            (false, _) => finished += 1,
+            (true, true) => old += 1,
+            (true, false) => new += 1,
+        }
+        if i % 25 == 0 {
             ok(&p.run(&["exec", "requests/list.yaml"]));
         }
     }
     ok(&p.run(&["exec", "requests/list.yaml"]));
-    eprintln!(
-        "kills over {span} us: {} left the new pair, {} the old pair",
-        kinds[0], kinds[1]
+    let tally = format!(
+        "{i} runs, kills spread over {span} us: {old} left the old pair, {new} the new, \
+         {finished} ended by themselves"
     );
+    eprintln!("{tally}");
+    assert!(old >= 1 && new >= 1, "both outcomes must occur: {tally}");
     let leftovers = std::fs::read_dir(file.parent().unwrap())
         .unwrap()
         .flatten()
@@ -501,6 +529,9 @@ fn thirty_two_processes_share_one_session_under_load() {
     }
     p.write("ids.csv", &csv);
     ok(&p.run(&["exec", "requests/list.yaml"]));
+    // Every process starts with an expired token, so the first wave contends for the
+    // lock at once; 2-second tokens expire again while the run goes on.
+    p.expire_access_tokens();
     let bulk = [
         "exec",
         "requests/get.yaml",
@@ -520,6 +551,8 @@ fn thirty_two_processes_share_one_session_under_load() {
         );
     }
     let stats = sb.stats();
+    let refreshes = stats["token_requests"]["refresh_token"].as_u64().unwrap();
+    assert!(refreshes >= 1, "no refresh happened: {stats}");
     assert_eq!(stats["refresh_reuse"], 0, "{stats}");
     assert_eq!(stats["token_errors"], 0, "{stats}");
     assert_eq!(stats["token_requests"]["password"], 1, "{stats}");
@@ -528,4 +561,5 @@ fn thirty_two_processes_share_one_session_under_load() {
         32 * 20,
         "{stats}"
     );
+    eprintln!("32 x 20 requests: {refreshes} refreshes");
 }

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -52,6 +52,26 @@ impl SandboxProc {
     pub fn revoke_access_tokens(&self) {
         let (status, _) = http_json("POST", &format!("{}/_sandbox/revoke", self.url), None);
         assert_eq!(status, 200);
+    }
+
+    /// How many `/api/v1` requests the sandbox saw for `route` ("GET /api/v1/assets"),
+    /// failed ones included.
+    pub fn requests(&self, route: &str) -> u64 {
+        self.stats()["requests"][route].as_u64().unwrap_or(0)
+    }
+
+    /// The next `count` `/api/v1` requests are answered `status`.
+    pub fn fail_next(&self, count: u64, status: u16) {
+        let url = format!("{}/_sandbox/fail?count={count}&status={status}", self.url);
+        let (code, body) = http_json("POST", &url, None);
+        assert_eq!(code, 200, "{body}");
+    }
+
+    /// Moves the clock of a sandbox started with `--manual-clock`.
+    pub fn advance_clock(&self, seconds: u64) {
+        let url = format!("{}/_sandbox/clock?advance={seconds}", self.url);
+        let (code, body) = http_json("POST", &url, None);
+        assert_eq!(code, 200, "{body}");
     }
 }
 
@@ -156,6 +176,92 @@ impl Run {
     }
 }
 
+/// Fails the test when runner panicked: the panic hook (src/main.rs) prints
+/// "internal error" and the process exits 101; Rust's default hook says "panicked".
+pub fn assert_no_panic(r: &Run) {
+    assert!(
+        r.code != 101 && !r.stderr.contains("internal error") && !r.stderr.contains("panicked"),
+        "runner panicked (exit {}):\n{}",
+        r.code,
+        r.stderr
+    );
+}
+
+/// How long a child may run, and in how much memory. Past the deadline the harness
+/// kills it and fails the test: tests bound time this way, never by asserting an
+/// elapsed time.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub deadline: Duration,
+    /// Address-space limit (`ulimit -v`) in MiB.
+    pub memory_mib: Option<u64>,
+}
+
+impl Limits {
+    pub const fn deadline(secs: u64) -> Limits {
+        Limits {
+            deadline: Duration::from_secs(secs),
+            memory_mib: None,
+        }
+    }
+
+    pub const fn memory_mib(self, mib: u64) -> Limits {
+        Limits {
+            memory_mib: Some(mib),
+            ..self
+        }
+    }
+}
+
+/// What every `runner` of a test may take at most, unless the test says otherwise.
+pub const DEFAULT_LIMITS: Limits = Limits::deadline(120);
+
+/// Waits for runner's `child` (stdout and stderr piped) and collects what it wrote;
+/// kills it and fails the test if it is still running after `deadline`. A panic fails
+/// the test too, whatever the test asserts next: no input may make runner panic
+/// (SPEC §7).
+pub fn finish(mut child: Child, deadline: Duration, what: &str) -> Run {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut out);
+            }
+            out
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break Some(status);
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let stdout = String::from_utf8_lossy(&stdout.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+    match status {
+        Some(status) => {
+            let r = Run {
+                code: status.code().unwrap_or(-1),
+                stdout,
+                stderr,
+            };
+            assert_no_panic(&r);
+            r
+        }
+        None => panic!(
+            "{what} was still running after {deadline:?}, and was killed\nstdout: {stdout}\nstderr: {stderr}"
+        ),
+    }
+}
+
 impl From<Output> for Run {
     fn from(o: Output) -> Run {
         Run {
@@ -199,46 +305,119 @@ impl Project {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.args(args)
-            .current_dir(self.dir.path())
+        c.args(args);
+        self.configure(&mut c);
+        c
+    }
+
+    /// The project's folder, state folder and environment, for any program.
+    fn configure(&self, c: &mut Command) {
+        c.current_dir(self.dir.path())
             .env("RUNNER_STATE_DIR", self.state.path())
             .env_remove("RUNNER_PROFILE")
             .env_remove("RUNNER_ROOT")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
-        c
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        self.cmd(args).output().expect("run runner").into()
+        self.run_limited(args, &[], DEFAULT_LIMITS)
     }
 
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut c = self.cmd(args);
+        self.run_limited(args, env, DEFAULT_LIMITS)
+    }
+
+    /// `runner ARGS` with `env`, within `limits`: killed (and the test failed) at the
+    /// deadline; under `ulimit -v` when a memory limit is given.
+    pub fn run_limited(&self, args: &[&str], env: &[(&str, &str)], limits: Limits) -> Run {
+        let child = self.spawn_limited(args, env, limits);
+        finish(
+            child,
+            limits.deadline,
+            &format!("runner {}", args.join(" ")),
+        )
+    }
+
+    /// `runner ARGS` started with stdout and stderr piped, under `limits.memory_mib`;
+    /// the caller waits (see [`finish`]).
+    pub fn spawn_limited(&self, args: &[&str], env: &[(&str, &str)], limits: Limits) -> Child {
+        let mut c = match limits.memory_mib {
+            None => {
+                let mut c = Command::new(bin());
+                c.args(args);
+                c
+            }
+            Some(mib) => {
+                // `exec` keeps the PID, so the deadline kills runner itself.
+                let mut c = Command::new("bash");
+                c.arg("-c")
+                    .arg(format!("ulimit -v {} && exec \"$0\" \"$@\"", mib * 1024))
+                    .arg(bin())
+                    .args(args);
+                c
+            }
+        };
+        self.configure(&mut c);
         for (k, v) in env {
             c.env(k, v);
         }
-        c.output().expect("run runner").into()
+        c.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn runner")
     }
 
     /// `n` copies of `runner ARGS` (with `env`) started at once, and what each gave.
     pub fn run_at_once(&self, n: usize, args: &[&str], env: &[(&str, &str)]) -> Vec<Run> {
         let children: Vec<_> = (0..n)
-            .map(|_| {
-                let mut c = self.cmd(args);
-                for (k, v) in env {
-                    c.env(k, v);
-                }
-                c.stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn runner")
-            })
+            .map(|_| self.spawn_limited(args, env, DEFAULT_LIMITS))
             .collect();
+        let what = format!("runner {}", args.join(" "));
         children
             .into_iter()
-            .map(|c| c.wait_with_output().expect("wait for runner").into())
+            .map(|c| finish(c, DEFAULT_LIMITS.deadline, &what))
             .collect()
+    }
+
+    /// Makes every cached access token look expired to runner (the server still takes
+    /// them), so that the next run must refresh: expiry without waiting.
+    pub fn expire_access_tokens(&self) {
+        let files = self.cache_files();
+        assert!(!files.is_empty(), "no token cache to expire");
+        for file in files {
+            let mut cache: Value = serde_json::from_slice(&std::fs::read(&file).unwrap())
+                .unwrap_or_else(|e| {
+                    panic!("{}: the token cache does not parse: {e}", file.display())
+                });
+            cache["expires_at"] = Value::from(1);
+            cache["obtained_at"] = Value::from(0);
+            std::fs::write(&file, serde_json::to_vec(&cache).unwrap()).unwrap();
+        }
+    }
+
+    /// The token folder holds one cache file, which parses as JSON and holds an access
+    /// token, and nothing half-written: no temp file, nothing moved aside.
+    pub fn assert_cache_intact(&self) -> Value {
+        let dir = self.state.path().join("tokens");
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let stray: Vec<&String> = names
+            .iter()
+            .filter(|n| !(n.ends_with(".json") || n.ends_with(".lock")) || n.starts_with('.'))
+            .collect();
+        assert!(stray.is_empty(), "left in the token folder: {stray:?}");
+        let cache = self.cache();
+        assert!(
+            cache["access_token"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()),
+            "the cache holds no access token"
+        );
+        cache
     }
 
     /// Every token-cache file (not locks, not temp files).

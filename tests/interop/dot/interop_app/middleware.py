@@ -7,7 +7,8 @@ TOKEN_PATH = "/o/token/"
 
 
 class StatsMiddleware:
-    """Counts token-endpoint requests by grant type and outcome, and API calls by status."""
+    """Counts token-endpoint requests by grant type, client authentication and outcome,
+    and API calls by status."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -21,6 +22,14 @@ class StatsMiddleware:
             except Exception:  # noqa: BLE001 - stats must never break the endpoint
                 form = {}
             grant_type = (form.get("grant_type") or [""])[0]
+            # Where the client put its credentials: the Authorization header or the body.
+            header = request.META.get("HTTP_AUTHORIZATION", "")
+            if header.lower().startswith("basic "):
+                client_auth = "basic"
+            elif "client_secret" in form:
+                client_auth = "body"
+            else:
+                client_auth = "none"
             response = self.get_response(request)
             error = None
             if response.status_code != 200:
@@ -28,7 +37,7 @@ class StatsMiddleware:
                     error = json.loads(response.content).get("error") or "(no error field)"
                 except Exception:  # noqa: BLE001
                     error = "(non-json response)"
-            stats.record_token(grant_type, response.status_code, error)
+            stats.record_token(grant_type, response.status_code, error, client_auth)
             return response
 
         response = self.get_response(request)
