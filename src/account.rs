@@ -1,7 +1,7 @@
 //! The session commands: `login`, `logout`, `token`, `profiles`.
 
-use crate::auth::store::CachedTokens;
 use crate::auth::AuthError;
+use crate::auth::store::CachedTokens;
 use crate::cli::{GlobalArgs, LoginArgs, LogoutArgs};
 use crate::clock::{now_unix, rfc3339};
 use crate::env::{Auth, Env};
@@ -74,7 +74,9 @@ pub async fn logout(global: &GlobalArgs, args: &LogoutArgs) -> Result<u8, Error>
     };
     let at = report.revocation_url.as_deref().unwrap_or("");
     if let Some(e) = report.failure {
-        let done = revoked.map(|r| format!(" (revoked the {r} first)")).unwrap_or_default();
+        let done = revoked
+            .map(|r| format!(" (revoked the {r} first)"))
+            .unwrap_or_default();
         return Err(AuthError::Interactive(format!(
             "revoking the tokens of profile `{name}` at {at} failed{done}: {e}; they are forgotten here all the same"
         ))
@@ -89,7 +91,7 @@ pub async fn logout(global: &GlobalArgs, args: &LogoutArgs) -> Result<u8, Error>
                 "logged out of profile `{name}`: revoked the {r} at {at}, then forgot them"
             ),
             (false, None) => eprintln!(
-                "logged out of profile `{name}`: cached tokens forgotten (the server names no revocation endpoint)"
+                "logged out of profile `{name}`: cached tokens forgotten (not revoked: no revocation endpoint, from auth.revocation_url or auth.issuer)"
             ),
         }
     }

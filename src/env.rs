@@ -400,7 +400,8 @@ impl OAuthRender<'_> {
         let a = &self.auth.value;
         let src = &self.profile.source;
         let at = |path: &str| {
-            sandbox.map(|sb| url::Url::parse(&format!("{}{path}", sb.url())))
+            sandbox
+                .map(|sb| url::Url::parse(&format!("{}{path}", sb.url())))
                 .transpose()
                 .map_err(|e| Error::Input(InputError::usage(format!("sandbox URL: {e}"))))
         };
@@ -413,7 +414,11 @@ impl OAuthRender<'_> {
         };
         // With an issuer and no token URL, the issuer keys the cache until discovery
         // names the token endpoint (only when a token is needed).
-        let token_url = match (at("/oauth/v2/token")?, self.url(&a.token_url)?, &endpoints.issuer) {
+        let token_url = match (
+            at("/oauth/v2/token")?,
+            self.url(&a.token_url)?,
+            &endpoints.issuer,
+        ) {
             (Some(u), _, _) | (None, Some(u), _) => u,
             (None, None, Some(issuer)) => {
                 endpoints.token_given = false;
@@ -422,7 +427,10 @@ impl OAuthRender<'_> {
             (None, None, None) => {
                 return Err(InputError::at(
                     src.place(self.auth),
-                    format!("auth type `{}` needs `token_url` (or `issuer`)", a.kind_name()),
+                    format!(
+                        "auth type `{}` needs `token_url` (or `issuer`)",
+                        a.kind_name()
+                    ),
                 )
                 .into());
             }
@@ -463,7 +471,11 @@ impl OAuthRender<'_> {
                 client_auth,
                 timeout,
                 tls: tls.clone(),
-                params: a.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                params: a
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             },
             username: self.text(&a.username)?.unwrap_or_default(),
             password: secret(&a.password)?,

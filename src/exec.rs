@@ -11,7 +11,7 @@ use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
 use crate::env::{Auth, Env};
 use crate::error::{Error, InputError, Place};
 use crate::extract;
-use crate::http::{Exchange, Incoming, RenderedRequest, StreamError};
+use crate::http::{Exchange, HttpError, Incoming, RenderedRequest, StreamError};
 use crate::interrupt;
 use crate::model::flow::FlowFile;
 use crate::model::request::StatusSet;
@@ -45,11 +45,33 @@ pub struct Outcome {
 }
 
 /// Sends `req` with the profile's authentication and reads the whole answer.
+/// A body cut short is retried like a failed connection: for idempotent methods only
+/// (the request was sent), within the request's retries.
 pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Exchange, Error> {
-    let incoming = open(env, req, use_auth).await?;
-    let ex = within_grace(req, incoming.read()).await?;
-    log_response(&ex);
-    Ok(ex)
+    let mut cut = 0u32;
+    loop {
+        let incoming = open(env, req, use_auth).await?;
+        match within_grace(req, incoming.read()).await {
+            Err(Error::Http(e @ HttpError::BodyCut { .. }))
+                if cut < req.retries && crate::http::is_idempotent(&req.method) =>
+            {
+                cut += 1;
+                let wait = crate::http::backoff(cut, None);
+                tracing::info!(
+                    "{e}; retrying in {} ms (attempt {} of {})",
+                    wait.as_millis(),
+                    cut + 1,
+                    req.retries.saturating_add(1)
+                );
+                tokio::time::sleep(wait).await;
+            }
+            result => {
+                let ex = result?;
+                log_response(&ex);
+                return Ok(ex);
+            }
+        }
+    }
 }
 
 /// Sends `req` with the profile's authentication, up to the head of the answer,
@@ -194,18 +216,42 @@ fn extract_one_pass(req: &PreparedRequest, ex: &Exchange) -> (Option<Value>, Vec
             None => vec!["expected a JSON body for expect.jsonpath".to_string()],
         }
     };
+    let mut failures = failures;
+    let mut unreadable = false;
     let extracted = extract_object(req, |path| {
-        path.extract_json(text)
-            .unwrap_or_else(|| path.extract(&Value::Null))
+        path.extract_json(text).unwrap_or_else(|| {
+            unreadable = true;
+            Value::Null
+        })
     });
+    if unreadable && status_failure(req, ex).is_none() {
+        failures.push(not_json(req, ex));
+        return (None, failures);
+    }
     (extracted, failures)
+}
+
+/// Why `extract` has nothing to read in `ex`'s body (which did not parse as JSON).
+fn not_json(req: &PreparedRequest, ex: &Exchange) -> String {
+    let why = match std::str::from_utf8(&ex.body) {
+        Err(e) => format!("not UTF-8 at byte {}", e.valid_up_to()),
+        Ok(text) if text.trim().is_empty() => "it is empty".to_string(),
+        Ok(text) => match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(e) => e.to_string(),
+            Ok(_) => "it is not JSON".to_string(),
+        },
+    };
+    format!(
+        "{}: the body is not valid JSON ({why}), so `extract` has nothing to read",
+        req.source.path.display()
+    )
 }
 
 /// The `extract` object of `req`, each path's value from `value_of`; `None` when the
 /// file extracts nothing.
 fn extract_object(
     req: &PreparedRequest,
-    value_of: impl Fn(&extract::Path) -> Value,
+    mut value_of: impl FnMut(&extract::Path) -> Value,
 ) -> Option<Value> {
     if req.extract.is_empty() {
         return None;
@@ -294,6 +340,9 @@ pub async fn run_request(
         }
     } else if !req.expect_paths.is_empty() {
         failures.push("expected a JSON body for expect.jsonpath".to_string());
+    } else if !req.extract.is_empty() && failures.is_empty() {
+        // An extract of nulls would pass for an answer.
+        failures.push(not_json(req, &first));
     }
     let (exchange, body, streamed) = match (&req.paginate, first_body) {
         (Some(paths), Some(body)) if failures.is_empty() => {
@@ -309,8 +358,10 @@ pub async fn run_request(
         }
         (_, body) => (first, body, false),
     };
-    let source = body.as_ref().unwrap_or(&Value::Null);
-    let extracted = extract_object(req, |path| path.extract(source));
+    // Nothing is extracted from a body that is not JSON (a failure says so).
+    let extracted = body
+        .as_ref()
+        .and_then(|source| extract_object(req, |path| path.extract(source)));
     Ok(Outcome {
         exchange,
         body,

@@ -28,6 +28,9 @@ pub enum HttpError {
     TooLarge { url: String, limit: u64 },
     #[error("request to {url} failed: {detail}")]
     Other { url: String, detail: String },
+    /// The head arrived, then the body was cut short (a reset, a short body).
+    #[error("request to {url} failed: {detail}")]
+    BodyCut { url: String, detail: String },
     /// The server answered, but not as the protocol allows (e.g. pages that loop).
     #[error("{url}: {detail}")]
     Protocol { url: String, detail: String },
@@ -648,7 +651,10 @@ impl Incoming {
     }
 
     fn error(&self, e: reqwest::Error) -> HttpError {
-        classify(e, &self.head.url, self.timeout)
+        match classify(e, &self.head.url, self.timeout) {
+            HttpError::Other { url, detail } => HttpError::BodyCut { url, detail },
+            other => other,
+        }
     }
 
     /// Reads the whole body, refusing one larger than `http.max_body`.
@@ -779,7 +785,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// Exponential backoff with jitter; a server's `Retry-After` wins, capped at a minute.
-fn backoff(attempt: u32, hint: Option<Duration>) -> Duration {
+pub fn backoff(attempt: u32, hint: Option<Duration>) -> Duration {
     if let Some(h) = hint {
         return h.min(Duration::from_secs(60));
     }

@@ -118,7 +118,10 @@ fn write_cache(dir: &Path, issuer: &url::Url, metadata: &Metadata, max_age: u64)
         Ok(())
     };
     if let Err(e) = write() {
-        tracing::info!("cannot cache the discovery document in {}: {e}", dir.display());
+        tracing::info!(
+            "cannot cache the discovery document in {}: {e}",
+            dir.display()
+        );
     }
 }
 
@@ -126,7 +129,12 @@ async fn fetch(http: &reqwest::Client, issuer: &url::Url) -> Result<(Metadata, u
     let mut tried = Vec::new();
     for url in document_urls(issuer) {
         tracing::info!("discovery: GET {url}");
-        let resp = match http.get(url.clone()).timeout(Duration::from_secs(30)).send().await {
+        let resp = match http
+            .get(url.clone())
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 return Err(AuthError::Transport(format!(
@@ -164,7 +172,11 @@ async fn fetch(http: &reqwest::Client, issuer: &url::Url) -> Result<(Metadata, u
 
 async fn read_limited(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| crate::http::error_chain(&e))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| crate::http::error_chain(&e))?
+    {
         if body.len() + chunk.len() > MAX_DOCUMENT {
             return Err("the document is larger than 1 MiB".to_string());
         }

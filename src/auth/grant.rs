@@ -291,8 +291,17 @@ fn id_token_subject(id_token: &str) -> Option<String> {
 
 /// An OAuth2 error answer (`error`, `error_description`) from an endpoint other than
 /// the token endpoint's grants, as an [`AuthError`].
-fn server_refusal(grant: &str, url: &url::Url, json: &Fields, status: http::StatusCode) -> AuthError {
-    let text = |k: &str| json.get(k).and_then(|v| v.as_str()).map(|s| server_text(s, 300));
+fn server_refusal(
+    grant: &str,
+    url: &url::Url,
+    json: &Fields,
+    status: http::StatusCode,
+) -> AuthError {
+    let text = |k: &str| {
+        json.get(k)
+            .and_then(|v| v.as_str())
+            .map(|s| server_text(s, 300))
+    };
     match text("error") {
         Some(error) => AuthError::Server {
             grant: grant.to_string(),
@@ -300,10 +309,10 @@ fn server_refusal(grant: &str, url: &url::Url, json: &Fields, status: http::Stat
             error,
             description: text("error_description"),
         },
-        None if status.is_server_error() => {
-            AuthError::Transport(format!("{url} failed: {status}"))
+        None if status.is_server_error() => AuthError::Transport(format!("{url} failed: {status}")),
+        None => {
+            AuthError::BadResponse(format!("{url} answered {status} without an OAuth2 `error`"))
         }
-        None => AuthError::BadResponse(format!("{url} answered {status} without an OAuth2 `error`")),
     }
 }
 
@@ -488,7 +497,12 @@ impl TokenEndpoint {
     }
 
     /// Revokes `token` at `url` (RFC 7009); `hint` is `refresh_token` or `access_token`.
-    pub async fn revoke(&self, url: &url::Url, token: &Secret, hint: &str) -> Result<(), AuthError> {
+    pub async fn revoke(
+        &self,
+        url: &url::Url,
+        token: &Secret,
+        hint: &str,
+    ) -> Result<(), AuthError> {
         let params = vec![
             ("token".to_string(), token.expose().to_string()),
             ("token_type_hint".to_string(), hint.to_string()),
@@ -517,7 +531,9 @@ impl TokenEndpoint {
         match (c.client_auth, secret) {
             (ClientAuth::Basic, Some(secret)) => {
                 // RFC 6749 §2.3.1: each part form-encoded before the base64.
-                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
                 req = req.basic_auth(enc(&c.client_id), Some(enc(secret.expose())));
             }
             (_, secret) => {

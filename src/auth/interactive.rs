@@ -23,7 +23,9 @@ pub fn open_browser(url: &str) {
         Some(line) => match shell_words::split(line) {
             Ok(w) if !w.is_empty() => w,
             _ => {
-                eprintln!("warning: cannot read the browser command `{line}`; open the URL by hand");
+                eprintln!(
+                    "warning: cannot read the browser command `{line}`; open the URL by hand"
+                );
                 return;
             }
         },
@@ -39,7 +41,9 @@ pub fn open_browser(url: &str) {
     match started {
         // Not waited for: a browser may outlive the login. Reaped by the OS at exit.
         Ok(child) => drop(child),
-        Err(e) => eprintln!("note: cannot start the browser `{program}` ({e}); open the URL by hand"),
+        Err(e) => {
+            eprintln!("note: cannot start the browser `{program}` ({e}); open the URL by hand")
+        }
     }
 }
 
@@ -143,7 +147,11 @@ async fn read_target(conn: &mut tokio::net::TcpStream) -> Option<String> {
     parts.next().map(str::to_string)
 }
 
-async fn respond(conn: &mut tokio::net::TcpStream, status: &str, text: &str) -> std::io::Result<()> {
+async fn respond(
+    conn: &mut tokio::net::TcpStream,
+    status: &str,
+    text: &str,
+) -> std::io::Result<()> {
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>runner</title></head><body><p>{text}</p></body></html>"
     );
@@ -233,11 +241,19 @@ mod tests {
             Callback::Code("abc".into())
         );
         assert_eq!(
-            read_callback("error=access_denied&error_description=No%20way&state=s1", "s1")
-                .unwrap(),
+            read_callback(
+                "error=access_denied&error_description=No%20way&state=s1",
+                "s1"
+            )
+            .unwrap(),
             Callback::Refused("access_denied".into(), Some("No way".into()))
         );
-        for bad in ["code=abc&state=s2", "code=abc", "state=s1", "code=&state=s1"] {
+        for bad in [
+            "code=abc&state=s2",
+            "code=abc",
+            "state=s1",
+            "code=&state=s1",
+        ] {
             assert!(read_callback(bad, "s1").is_err(), "{bad}");
         }
     }
@@ -262,11 +278,16 @@ mod tests {
     async fn the_listener_takes_one_callback_on_its_path() {
         let r = Redirect::bind(0, "callback").await.unwrap();
         let uri = r.uri();
-        assert!(uri.starts_with("http://127.0.0.1:") && uri.ends_with("/callback"), "{uri}");
+        assert!(
+            uri.starts_with("http://127.0.0.1:") && uri.ends_with("/callback"),
+            "{uri}"
+        );
         let port = url::Url::parse(&uri).unwrap().port().unwrap();
         let client = tokio::spawn(async move {
             let get = |target: &'static str| async move {
-                let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+                let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap();
                 s.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
                     .await
                     .unwrap();
@@ -278,7 +299,10 @@ mod tests {
             let page = get("/callback?code=the-code&state=st").await;
             (favicon, page)
         });
-        assert_eq!(r.callback("st").await.unwrap(), Callback::Code("the-code".into()));
+        assert_eq!(
+            r.callback("st").await.unwrap(),
+            Callback::Code("the-code".into())
+        );
         let (favicon, page) = client.await.unwrap();
         assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
         assert!(page.contains("You may close this window"), "{page}");

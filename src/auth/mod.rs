@@ -302,7 +302,11 @@ impl Session {
                 let mut config = self.settings.endpoint.clone();
                 if !self.settings.endpoints.token_given {
                     let m = self.metadata("token endpoint", "token_url").await?;
-                    config.token_url = self.discovered(m.token_endpoint.as_deref(), "token endpoint", "token_url")?;
+                    config.token_url = self.discovered(
+                        m.token_endpoint.as_deref(),
+                        "token endpoint",
+                        "token_url",
+                    )?;
                     check_token_url(&config.token_url)?;
                 }
                 TokenEndpoint::new(config)
@@ -361,13 +365,31 @@ impl Session {
         })
     }
 
+    /// An endpoint a grant cannot do without.
+    async fn required_url(&self, which: Which) -> Result<url::Url, AuthError> {
+        self.endpoint_url(which).await?.ok_or_else(|| AuthError::NoEndpoint {
+            profile: self.settings.profile.clone(),
+            what: "endpoint",
+            key: "issuer",
+            why: format!("no {which:?} endpoint is known"),
+        })
+    }
+
     /// The authorization, device or revocation endpoint: configured, else discovered.
     /// `Ok(None)` only for revocation, which a server need not offer.
     pub async fn endpoint_url(&self, which: Which) -> Result<Option<url::Url>, AuthError> {
         let e = &self.settings.endpoints;
         let (given, what, key) = match which {
-            Which::Authorization => (&e.authorization, "authorization endpoint", "authorization_url"),
-            Which::Device => (&e.device, "device authorization endpoint", "device_authorization_url"),
+            Which::Authorization => (
+                &e.authorization,
+                "authorization endpoint",
+                "authorization_url",
+            ),
+            Which::Device => (
+                &e.device,
+                "device authorization endpoint",
+                "device_authorization_url",
+            ),
             Which::Revocation => (&e.revocation, "revocation endpoint", "revocation_url"),
         };
         if let Some(u) = given {
@@ -551,11 +573,10 @@ impl Session {
         no_browser: bool,
     ) -> Result<Granted, AuthError> {
         use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
-        let Some(auth_url) = self.endpoint_url(Which::Authorization).await? else {
-            unreachable!("endpoint_url gives None only for revocation")
-        };
+        let auth_url = self.required_url(Which::Authorization).await?;
         let login = &self.settings.login;
-        let redirect = interactive::Redirect::bind(login.redirect_port, &login.redirect_path).await?;
+        let redirect =
+            interactive::Redirect::bind(login.redirect_port, &login.redirect_path).await?;
         let redirect_uri = redirect.uri();
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let verifier = Secret::new(verifier.secret().clone());
@@ -624,9 +645,7 @@ impl Session {
     /// The device authorization grant: the code shown, the verification page opened
     /// when the server gives a complete URL, the token endpoint polled.
     async fn device_login(&self, endpoint: &TokenEndpoint) -> Result<Granted, AuthError> {
-        let Some(url) = self.endpoint_url(Which::Device).await? else {
-            unreachable!("endpoint_url gives None only for revocation")
-        };
+        let url = self.required_url(Which::Device).await?;
         let details = endpoint.device_authorization(&url).await?;
         eprintln!(
             "To log in with profile `{}`, visit {} and enter the code {}",
@@ -728,10 +747,11 @@ impl Session {
             had: cached.is_some(),
             ..Logout::default()
         };
-        if revoke && let Some(t) = &cached {
-            if let Err(e) = self.revoke(t, &mut report).await {
-                report.failure = Some(e);
-            }
+        if revoke
+            && let Some(t) = &cached
+            && let Err(e) = self.revoke(t, &mut report).await
+        {
+            report.failure = Some(e);
         }
         if let Some(s) = &self.store {
             s.remove()?;

@@ -352,6 +352,7 @@ mod tests {
             refresh_token: Some(Secret::new("refresh-1234")),
             refresh_obtained_at: Some(1000),
             scope: None,
+            subject: None,
         }
     }
 

@@ -145,7 +145,10 @@ impl AuthConfig {
         let has = |v: &Option<Spanned<String>>| v.is_some();
         let interactive = [
             ("authorization_url", has(&self.authorization_url)),
-            ("device_authorization_url", has(&self.device_authorization_url)),
+            (
+                "device_authorization_url",
+                has(&self.device_authorization_url),
+            ),
             ("redirect_port", self.redirect_port.is_some()),
             ("redirect_path", self.redirect_path.is_some()),
             ("login_timeout", self.login_timeout.is_some()),
@@ -164,7 +167,10 @@ impl AuthConfig {
             AuthType::None => (
                 vec![],
                 vec![],
-                vec![("token", has(&self.token)), ("username", has(&self.username))],
+                vec![
+                    ("token", has(&self.token)),
+                    ("username", has(&self.username)),
+                ],
             ),
             AuthType::Bearer => (
                 vec![],
@@ -198,12 +204,18 @@ impl AuthConfig {
                     ("token", has(&self.token)),
                     ("username", has(&self.username)),
                     ("password", has(&self.password)),
-                    ("device_authorization_url", has(&self.device_authorization_url)),
+                    (
+                        "device_authorization_url",
+                        has(&self.device_authorization_url),
+                    ),
                 ],
             ),
             AuthType::Oauth2DeviceCode => (
                 vec![
-                    ("device_authorization_url", has(&self.device_authorization_url)),
+                    (
+                        "device_authorization_url",
+                        has(&self.device_authorization_url),
+                    ),
                     ("token_url", has(&self.token_url)),
                 ],
                 vec![("client_id", has(&self.client_id))],

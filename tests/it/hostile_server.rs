@@ -629,8 +629,6 @@ fn assert_reset_reported(server: &HostileServer, path: &str, stderr: &str) {
 }
 
 #[test]
-#[ignore = "needs a GET retried when the connection fails mid-body (http.rs retries only \
-            before the response head: the server sees 1 request, not 3): issue 11 point 8"]
 fn a_reset_mid_body_is_retried_for_a_get() {
     let server = HostileServer::start(Behaviour::ResetMidBody);
     let p = logged_in(&server, "http:\n  retries: 2\n");
@@ -698,15 +696,11 @@ fn extract_from_broken_json(behaviour: Behaviour) {
 }
 
 #[test]
-#[ignore = "needs `extract` to fail on a body that is not JSON (today: exit 0 and \
-            {\"n\":null} on stdout, nothing on stderr): issue 11 point 8"]
 fn invalid_utf8_with_extract_is_an_error_not_nulls() {
     extract_from_broken_json(Behaviour::InvalidUtf8);
 }
 
 #[test]
-#[ignore = "needs `extract` to fail on a body that is not JSON (today: exit 0 and \
-            {\"n\":null} on stdout, nothing on stderr): issue 11 point 8"]
 fn invalid_json_with_extract_is_an_error_not_nulls() {
     extract_from_broken_json(Behaviour::InvalidJson);
 }

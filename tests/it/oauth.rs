@@ -194,7 +194,7 @@ fn login_token_profiles_logout() {
         (out.code, out.stderr.as_str()),
         (
             0,
-            "logged out of profile `default`: cached tokens removed\n"
+            "logged out of profile `default`: cached tokens forgotten (not revoked: no revocation endpoint, from auth.revocation_url or auth.issuer)\n"
         )
     );
     assert!(p.cache_files().is_empty());
