@@ -92,6 +92,10 @@ fn every_shell_block_of_the_readme_runs() {
             copy_dir(&repo_root().join(dir), &p.path(dir));
         }
     }
+    let browser = format!(
+        "python3 {}",
+        repo_root().join("tests/browser/sandbox_login.py").display()
+    );
     let bin_dir = bin().parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
@@ -111,6 +115,10 @@ fn every_shell_block_of_the_readme_runs() {
             .env("ERMEO_CLIENT_SECRET", "sandbox-secret")
             .env("ERMEO_USERNAME", "demo")
             .env("ERMEO_PASSWORD", "demo")
+            // The browser and device logins, against the same sandbox, with a helper
+            // that fills in its login form as a person would.
+            .env("SANDBOX_URL", &sb.url)
+            .env("RUNNER_BROWSER", &browser)
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap()
