@@ -3,6 +3,7 @@
 mod collection;
 mod core;
 mod cts;
+mod grants;
 mod guide;
 mod headers;
 mod hostile;
