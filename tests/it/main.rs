@@ -7,6 +7,7 @@ mod guide;
 mod headers;
 mod hostile;
 mod interop;
+mod interop_oidc;
 mod limits;
 mod many;
 mod oauth;

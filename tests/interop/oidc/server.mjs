@@ -5,7 +5,7 @@
 // first line, then nothing else on stdout.
 //
 //   OIDC_PORT         port (default 0: a free one)
-//   OIDC_ACCESS_TTL   access-token lifetime, seconds (default 20)
+//   OIDC_ACCESS_TTL   access-token lifetime, seconds (default 60)
 //   OIDC_DEBUG=1      log every request's method, path and status on stderr
 //
 // Besides the provider's own endpoints (see /.well-known/openid-configuration):
@@ -26,7 +26,7 @@ import * as http from 'node:http';
 import Provider from 'oidc-provider';
 
 const PORT = Number(process.env.OIDC_PORT ?? '0');
-const ACCESS_TTL = Number(process.env.OIDC_ACCESS_TTL ?? '20');
+const ACCESS_TTL = Number(process.env.OIDC_ACCESS_TTL ?? '60');
 const DEBUG = process.env.OIDC_DEBUG === '1';
 if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
   console.error(`OIDC_PORT must be a port number, not ${process.env.OIDC_PORT}`);
@@ -80,6 +80,9 @@ function freshStats() {
     introspections: 0,
     device_authorizations: 0,
     api_requests: {},
+    // The same token counters per account (the sub the browser signed in as), so tests
+    // running side by side each read their own.
+    accounts: {},
   };
 }
 let stats = freshStats();
@@ -140,11 +143,23 @@ const provider = new Provider(ISSUER, {
 });
 
 provider.on('grant.revoked', () => { stats.grants_revoked += 1; });
-provider.on('grant.error', (_ctx, err) => {
+function accountStats(ctx) {
+  const e = ctx.oidc?.entities ?? {};
+  // A request whose token the server cannot find (unknown, revoked) names no account.
+  const sub = e.Account?.accountId ?? e.RefreshToken?.accountId ?? e.AuthorizationCode?.accountId
+    ?? e.DeviceCode?.accountId;
+  if (!sub) return undefined;
+  stats.accounts[sub] ??= { token_requests: {}, token_errors: {}, refresh_reuse: 0 };
+  return stats.accounts[sub];
+}
+provider.on('grant.error', (ctx, err) => {
   if (err.error_detail) bump(stats.token_error_details, err.error_detail);
-  if (err.error_detail === 'refresh token already used') stats.refresh_reuse += 1;
+  if (err.error_detail === 'refresh token already used') {
+    stats.refresh_reuse += 1;
+    const acc = accountStats(ctx);
+    if (acc) acc.refresh_reuse += 1;
+  }
 });
-// The shouldChange() notices about defaults are for production deployments.
 provider.on('server_error', (_ctx, err) => console.error('server_error', err));
 
 function json(ctx, status, body) {
@@ -198,6 +213,11 @@ provider.use(async (ctx, next) => {
   const params = ctx.oidc?.params ?? {};
   if (ctx.path === '/token') {
     bump(stats.token_requests, params.grant_type ?? '(none)');
+    const acc = accountStats(ctx);
+    if (acc) {
+      bump(acc.token_requests, params.grant_type ?? '(none)');
+      if (ctx.status !== 200) bump(acc.token_errors, ctx.body?.error ?? String(ctx.status));
+    }
     if (params.code) spent.codes.push(params.code);
     if (params.code_verifier) spent.code_verifiers.push(params.code_verifier);
     if (params.device_code && ctx.status === 200) spent.device_codes.push(params.device_code);

@@ -36,7 +36,7 @@ function serverEnv() {
   }
   return {
     issuer: issuer.replace(/\/$/, ''),
-    ttl: Number(pick('RUNNER_OIDC_ACCESS_TTL') || '20'),
+    ttl: Number(pick('RUNNER_OIDC_ACCESS_TTL') || '60'),
     secret: pick('RUNNER_OIDC_CONFIDENTIAL_SECRET') || 'confidential-secret-1',
   };
 }
@@ -331,6 +331,13 @@ async function main() {
   check('browser.mjs printed none of them', [a, b, c, dn].every((x) => noSecretIn(x.run, secrets)) && [dr, dbr, ddr, bad].every((x) => noSecretIn(x, secrets)));
   const s1 = await stats();
   check('/_stats: one refresh-token reuse, grants revoked', s1.refresh_reuse - s0.refresh_reuse === 1 && s1.grants_revoked > s0.grants_revoked, s1);
+  const acc0 = s0.accounts.interop ?? { token_requests: {}, refresh_reuse: 0 };
+  const acc1 = s1.accounts.interop;
+  // Requests with a token the server cannot find (revoked, unknown) name no account.
+  check('/_stats per account: "interop" made 3 good refreshes and the reuse, "someone-else" a device-code request',
+    acc1.refresh_reuse - acc0.refresh_reuse === 1 && (acc1.token_requests.refresh_token ?? 0) - (acc0.token_requests.refresh_token ?? 0) === 4
+    && s1.accounts['someone-else']?.token_requests[DEVICE_GRANT] - (s0.accounts['someone-else']?.token_requests[DEVICE_GRANT] ?? 0) >= 1,
+  { interop: acc1, 'someone-else': s1.accounts['someone-else'] });
 }
 
 try {

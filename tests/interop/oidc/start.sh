@@ -6,7 +6,7 @@
 #   OIDC_HOME        state dir: app/ (package files, node_modules, server.mjs),
 #                    server.log, server.pid, env (default ${TMPDIR:-/tmp}/runner-oidc)
 #   OIDC_PORT        port (default 0: a free one)
-#   OIDC_ACCESS_TTL  access-token lifetime in seconds (default 20)
+#   OIDC_ACCESS_TTL  access-token lifetime in seconds (default 60)
 #   OIDC_DEBUG=1     log each request (method, path, status) to server.log
 #   OIDC_NODE        node binary (default: node)
 set -euo pipefail
@@ -14,7 +14,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OIDC_HOME="${OIDC_HOME:-${TMPDIR:-/tmp}/runner-oidc}"
 export OIDC_PORT="${OIDC_PORT:-0}"
-export OIDC_ACCESS_TTL="${OIDC_ACCESS_TTL:-20}"
+export OIDC_ACCESS_TTL="${OIDC_ACCESS_TTL:-60}"
 NODE="${OIDC_NODE:-node}"
 APP="$OIDC_HOME/app"
 LOG="$OIDC_HOME/server.log"
