@@ -9,6 +9,7 @@ mod headers;
 mod hostile;
 mod hostile_server;
 mod interop;
+mod interop_oidc;
 mod limits;
 mod many;
 mod oauth;

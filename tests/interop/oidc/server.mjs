@@ -1,0 +1,245 @@
+// oidc-provider 9.13.3 configured for runner's interop tests: authorization code with
+// PKCE (S256, required for every client), the device grant (RFC 8628), revocation
+// (RFC 7009), introspection (RFC 7662) and rotating refresh tokens whose reuse revokes
+// the grant. In memory, on 127.0.0.1 only. Prints the issuer URL alone on stdout's
+// first line, then nothing else on stdout.
+//
+//   OIDC_PORT         port (default 0: a free one)
+//   OIDC_ACCESS_TTL   access-token lifetime, seconds (default 60)
+//   OIDC_DEBUG=1      log every request's method, path and status on stderr
+//
+// Besides the provider's own endpoints (see /.well-known/openid-configuration):
+//   GET  /api/me       the protected resource: Bearer access token → {sub, client_id,
+//                      scope}, else 401 with WWW-Authenticate: Bearer
+//   GET  /_stats       counters since start (no auth), for the tests
+//   POST /_stats/reset zero them
+//   GET  /_spent       authorization codes, PKCE verifiers and device codes already
+//                      presented at the token endpoint (spent, so worthless), so tests
+//                      can check that runner never printed them
+//
+// Copied next to its node_modules by start.sh, so `import 'oidc-provider'` resolves
+// there; it is never run from the repository folder itself.
+
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const PORT = Number(process.env.OIDC_PORT ?? '0');
+const ACCESS_TTL = Number(process.env.OIDC_ACCESS_TTL ?? '60');
+const DEBUG = process.env.OIDC_DEBUG === '1';
+if (!Number.isInteger(PORT) || PORT < 0 || PORT > 65535) {
+  console.error(`OIDC_PORT must be a port number, not ${process.env.OIDC_PORT}`);
+  process.exit(2);
+}
+if (!Number.isInteger(ACCESS_TTL) || ACCESS_TTL < 1) {
+  console.error(`OIDC_ACCESS_TTL must be a whole number of seconds >= 1, not ${process.env.OIDC_ACCESS_TTL}`);
+  process.exit(2);
+}
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const GRANTS = ['authorization_code', 'refresh_token', DEVICE_GRANT];
+// Registered without a port: oidc-provider matches a native client's http loopback
+// redirect on any port (RFC 8252 §7.3), so runner may listen wherever it likes.
+const REDIRECTS = ['http://127.0.0.1/callback', 'http://localhost/callback'];
+
+const CLIENTS = [
+  {
+    client_id: 'runner-public',
+    token_endpoint_auth_method: 'none',
+    application_type: 'native',
+    redirect_uris: REDIRECTS,
+    grant_types: GRANTS,
+    response_types: ['code'],
+  },
+  {
+    client_id: 'runner-confidential',
+    client_secret: 'confidential-secret-1',
+    // A client registered with client_secret_basic is also accepted with the secret in
+    // the form body (client_secret_post), and the other way round: oidc-provider treats
+    // the two as one family.
+    token_endpoint_auth_method: 'client_secret_basic',
+    application_type: 'native',
+    redirect_uris: REDIRECTS,
+    grant_types: GRANTS,
+    response_types: ['code'],
+  },
+];
+
+// What happened since start, for the tests (like the sandbox's /_sandbox/stats).
+function freshStats() {
+  return {
+    token_requests: { authorization_code: 0, refresh_token: 0, [DEVICE_GRANT]: 0 },
+    token_errors: {},
+    // oidc-provider's own reason behind an error (its error_detail, which the client
+    // never sees: the response says only "grant request is invalid").
+    token_error_details: {},
+    refresh_reuse: 0,
+    grants_revoked: 0,
+    revocations: 0,
+    introspections: 0,
+    device_authorizations: 0,
+    api_requests: {},
+    // The same token counters per account (the sub the browser signed in as), so tests
+    // running side by side each read their own.
+    accounts: {},
+  };
+}
+let stats = freshStats();
+const spent = { codes: [], code_verifiers: [], device_codes: [] };
+const bump = (obj, key) => { obj[key] = (obj[key] ?? 0) + 1; };
+
+function signingKey() {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: 'interop-rs256', use: 'sig', alg: 'RS256' };
+}
+
+const server = http.createServer();
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(PORT, '127.0.0.1', resolve);
+});
+const ISSUER = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(ISSUER, {
+  clients: CLIENTS,
+  jwks: { keys: [signingKey()] },
+  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+  // Any sub is an account (devInteractions accepts any login).
+  async findAccount(_ctx, sub) {
+    return { accountId: sub, async claims() { return { sub }; } };
+  },
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: true },
+    deviceFlow: { enabled: true },
+    revocation: { enabled: true },
+    introspection: { enabled: true },
+  },
+  // By default a refresh token comes only with the offline_access scope, which the
+  // authorization endpoint drops unless prompt=consent is sent too, and tokens without
+  // offline_access die with the browser session. runner should not need either to be
+  // tested, so: always a refresh token for clients allowed the grant, never bound to
+  // the session.
+  async issueRefreshToken(_ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
+  async expiresWithSession() {
+    return false;
+  },
+  // Every refresh returns a new refresh token; a spent one presented again makes
+  // oidc-provider revoke the whole grant (every token issued under it).
+  rotateRefreshToken: true,
+  ttl: {
+    AccessToken: ACCESS_TTL,
+    AuthorizationCode: 60,
+    DeviceCode: 600,
+    IdToken: 3600,
+    Interaction: 600,
+    RefreshToken: 14 * 24 * 3600,
+    Grant: 14 * 24 * 3600,
+    Session: 14 * 24 * 3600,
+  },
+});
+
+provider.on('grant.revoked', () => { stats.grants_revoked += 1; });
+function accountStats(ctx) {
+  const e = ctx.oidc?.entities ?? {};
+  // A request whose token the server cannot find (unknown, revoked) names no account.
+  const sub = e.Account?.accountId ?? e.RefreshToken?.accountId ?? e.AuthorizationCode?.accountId
+    ?? e.DeviceCode?.accountId;
+  if (!sub) return undefined;
+  stats.accounts[sub] ??= { token_requests: {}, token_errors: {}, refresh_reuse: 0 };
+  return stats.accounts[sub];
+}
+provider.on('grant.error', (ctx, err) => {
+  if (err.error_detail) bump(stats.token_error_details, err.error_detail);
+  if (err.error_detail === 'refresh token already used') {
+    stats.refresh_reuse += 1;
+    const acc = accountStats(ctx);
+    if (acc) acc.refresh_reuse += 1;
+  }
+});
+provider.on('server_error', (_ctx, err) => console.error('server_error', err));
+
+function json(ctx, status, body) {
+  ctx.status = status;
+  ctx.type = 'application/json';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = body;
+}
+
+async function protectedResource(ctx) {
+  const header = ctx.get('authorization');
+  const m = /^Bearer ([^\s]+)$/i.exec(header);
+  const token = m ? await provider.AccessToken.find(m[1]) : undefined;
+  if (!token || !token.isValid) {
+    ctx.set('WWW-Authenticate', m
+      ? 'Bearer realm="runner-interop", error="invalid_token", error_description="the access token is invalid or expired"'
+      : 'Bearer realm="runner-interop"');
+    json(ctx, 401, { error: m ? 'invalid_token' : 'missing_token' });
+    return;
+  }
+  json(ctx, 200, { sub: token.accountId, client_id: token.clientId, scope: token.scope ?? null });
+}
+
+provider.use(async (ctx, next) => {
+  if (DEBUG) {
+    const t0 = Date.now();
+    try { await next(); } finally {
+      console.error(`${ctx.method} ${ctx.path} ${ctx.status} ${Date.now() - t0}ms`);
+    }
+    return;
+  }
+  await next();
+});
+
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/api/me' && ctx.method === 'GET') {
+    await protectedResource(ctx);
+    bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
+    return;
+  }
+  if (ctx.path === '/_stats' && ctx.method === 'GET') return json(ctx, 200, stats);
+  if (ctx.path === '/_stats/reset' && ctx.method === 'POST') {
+    stats = freshStats();
+    return json(ctx, 200, stats);
+  }
+  if (ctx.path === '/_spent' && ctx.method === 'GET') return json(ctx, 200, spent);
+
+  await next();
+
+  if (ctx.method !== 'POST') return;
+  const params = ctx.oidc?.params ?? {};
+  if (ctx.path === '/token') {
+    bump(stats.token_requests, params.grant_type ?? '(none)');
+    const acc = accountStats(ctx);
+    if (acc) {
+      bump(acc.token_requests, params.grant_type ?? '(none)');
+      if (ctx.status !== 200) bump(acc.token_errors, ctx.body?.error ?? String(ctx.status));
+    }
+    if (params.code) spent.codes.push(params.code);
+    if (params.code_verifier) spent.code_verifiers.push(params.code_verifier);
+    if (params.device_code && ctx.status === 200) spent.device_codes.push(params.device_code);
+    if (ctx.status !== 200) {
+      const error = ctx.body?.error ?? String(ctx.status);
+      bump(stats.token_errors, error);
+    }
+  } else if (ctx.path === '/token/revocation') {
+    stats.revocations += 1;
+  } else if (ctx.path === '/token/introspection') {
+    stats.introspections += 1;
+  } else if (ctx.path === '/device/auth' && ctx.status === 200) {
+    stats.device_authorizations += 1;
+  }
+});
+
+server.on('request', provider.callback());
+process.stdout.write(`${ISSUER}\n`);
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  });
+}
