@@ -1,48 +1,30 @@
 //! The RFC 9535 compliance suite, through the extractor's own code path. The suite is
-//! `$RUNNER_CTS_FILE` (`.ci/run` downloads it, pinned by commit and checksum), else
-//! `../shared/cts.json` beside the repository. Without it the test is skipped, unless
-//! RUNNER_REQUIRE_INTEROP=1 (as under `.ci/run`), where that fails.
+//! `$RUNNER_CTS_FILE` when set, else the copy kept in `tests/data/jsonpath-cts.json`
+//! (see `tests/data/README.md` for where it comes from): it is always there, so the
+//! test never skips.
 
 use std::path::PathBuf;
 
 use runner::extract::Path;
 use serde_json::Value;
 
-/// The suite's text, or `None` (skip) when it is absent and not required.
-fn suite_text() -> Option<String> {
-    let (file, named) = match std::env::var_os("RUNNER_CTS_FILE") {
-        Some(f) if !f.is_empty() => (PathBuf::from(f), true),
-        _ => (
-            crate::support::repo_root().join("../shared/cts.json"),
-            false,
-        ),
+/// The suite's text.
+fn suite_text() -> String {
+    let file = match std::env::var_os("RUNNER_CTS_FILE") {
+        Some(f) if !f.is_empty() => PathBuf::from(f),
+        _ => crate::support::repo_root().join("tests/data/jsonpath-cts.json"),
     };
-    match std::fs::read_to_string(&file) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            let required = std::env::var("RUNNER_REQUIRE_INTEROP").as_deref() == Ok("1");
-            assert!(
-                !(named || required),
-                "the JSONPath compliance suite {} cannot be read ({e}){}",
-                file.display(),
-                if named {
-                    " but RUNNER_CTS_FILE names it"
-                } else {
-                    ", and RUNNER_REQUIRE_INTEROP=1: set RUNNER_CTS_FILE (`.ci/run` downloads it)"
-                }
-            );
-            eprintln!(
-                "SKIPPED JSONPath compliance suite: {} not present (set RUNNER_CTS_FILE)",
-                file.display()
-            );
-            None
-        }
-    }
+    std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!(
+            "the JSONPath compliance suite {} cannot be read: {e}",
+            file.display()
+        )
+    })
 }
 
 #[test]
 fn jsonpath_compliance_suite() {
-    let Some(text) = suite_text() else { return };
+    let text = suite_text();
     let suite: Value = serde_json::from_str(&text).unwrap();
     let tests = suite["tests"].as_array().unwrap();
     let mut failures = Vec::new();
