@@ -416,13 +416,13 @@ impl TokenEndpoint {
         self.finish("password", req.request_async(&adapter).await)
     }
 
+    /// The refresh grant. No `scope` is sent: RFC 6749 §6 then keeps the scope first
+    /// granted, where asking again for the configured one can fail (a server that
+    /// granted less refuses a refresh asking for more).
     pub async fn refresh(&self, refresh_token: &Secret) -> Result<Granted, AuthError> {
         let rt = RefreshToken::new(refresh_token.expose().to_string());
         let adapter = self.adapter();
-        let mut req = self.client.exchange_refresh_token(&rt);
-        for s in &self.config.scopes {
-            req = req.add_scope(Scope::new(s.clone()));
-        }
+        let req = self.client.exchange_refresh_token(&rt);
         self.finish("refresh_token", req.request_async(&adapter).await)
     }
 

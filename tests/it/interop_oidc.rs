@@ -396,20 +396,17 @@ fn full_session(grant: Grant, name: &'static str) {
 }
 
 #[test]
-#[ignore = "needs the runner side of issue 13"]
 fn oidc_provider_authorization_code_login_exec_refresh_by_8_logout() {
     full_session(Grant::AuthorizationCode, "browser");
 }
 
 #[test]
-#[ignore = "needs the runner side of issue 13"]
 fn oidc_provider_device_code_login_exec_refresh_by_8_logout() {
     full_session(Grant::DeviceCode, "device");
 }
 
 /// Declining at the server is exit 3 with the server's words, for both grants.
 #[test]
-#[ignore = "needs the runner side of issue 13"]
 fn oidc_provider_denied_login_is_exit_3_with_the_servers_words() {
     let Some(issuer) = issuer() else { return };
     for (grant, name) in [
@@ -431,7 +428,6 @@ fn oidc_provider_denied_login_is_exit_3_with_the_servers_words() {
 /// A confidential client (client_secret as a template), with the secret as HTTP Basic
 /// and in the body: login, exec, logout (revocation authenticates the client too).
 #[test]
-#[ignore = "needs the runner side of issue 13"]
 fn oidc_provider_confidential_client_basic_and_body() {
     let Some(issuer) = issuer() else { return };
     let secret = confidential_secret();
