@@ -95,6 +95,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 fail_rate: a.fail_rate,
                 rate_limit: a.rate_limit,
                 tls: a.tls,
+                auto_approve: a.auto_approve,
+                device_ttl: a.device_ttl,
             };
             sandbox::serve_forever(opts, a.ca_out.as_deref())
                 .await

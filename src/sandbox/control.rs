@@ -10,6 +10,9 @@ use axum::http::{HeaderMap, Method, Uri};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::accounts::USERNAME;
+use super::devices::DecideRefusal;
+use super::error::ApiError;
 use super::state::{AppState, Stats, lock};
 
 /// `GET /_sandbox/stats`.
@@ -21,6 +24,41 @@ pub(crate) async fn stats(State(state): State<AppState>) -> Json<Stats> {
 pub(crate) async fn revoke(State(state): State<AppState>) -> Json<Value> {
     let revoked = lock(&state.tokens).revoke_access(state.clock.now_ms());
     Json(json!({ "revoked": revoked }))
+}
+
+/// `POST /_sandbox/device/approve?user_code=…[&deny=1]`: decides on a device code as
+/// the person at the verification page would, for tests that need no HTML.
+pub(crate) async fn approve_device(
+    State(state): State<AppState>,
+    uri: Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut user_code = None;
+    let mut deny = false;
+    for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "user_code" => user_code = Some(value.into_owned()),
+            "deny" => deny = !matches!(value.as_ref(), "" | "0" | "false"),
+            _ => {}
+        }
+    }
+    let Some(user_code) = user_code else {
+        return ApiError::invalid_request("`user_code` is required").into_response();
+    };
+    let approval = (!deny).then_some(USERNAME);
+    match lock(&state.devices).decide(&user_code, approval, state.clock.now_ms()) {
+        Ok(()) => Json(json!({
+            "user_code": user_code,
+            "decision": if deny { "denied" } else { "approved" },
+        }))
+        .into_response(),
+        Err(DecideRefusal::Unknown) => {
+            ApiError::not_found(super::device::refusal_text(DecideRefusal::Unknown)).into_response()
+        }
+        Err(refusal) => {
+            ApiError::invalid_request(super::device::refusal_text(refusal)).into_response()
+        }
+    }
 }
 
 /// `/_sandbox/echo` (any method, any sub-path): what the server received. Besides the
