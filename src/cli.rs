@@ -104,7 +104,7 @@ pub enum Command {
     },
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
     #[command(
-        after_help = "Example:\n  runner sandbox --port 0     # prints the URL, e.g. http://127.0.0.1:41234\n\nClient sandbox / sandbox-secret, user demo / demo."
+        after_help = "Examples:\n  runner sandbox --port 0     # prints the URL, e.g. http://127.0.0.1:41234\n  runner sandbox --auto-approve   # logins in a browser or on a device need no form\n\nClients sandbox / sandbox-secret and sandbox-public (no secret; authorization code\nwith PKCE and device grant), user demo / demo. Metadata at\n/.well-known/oauth-authorization-server."
     )]
     Sandbox(SandboxArgs),
 }
@@ -245,6 +245,13 @@ pub struct SandboxArgs {
     /// With --tls: write the authority's certificate (PEM) here, for --cacert
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca_out: Option<PathBuf>,
+    /// Approve every authorization request at once (no login form) and every device
+    /// code at its first poll
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Device-code lifetime in seconds (at most a year)
+    #[arg(long, default_value_t = 600, value_name = "SECONDS", value_parser = token_ttl)]
+    pub device_ttl: u64,
 }
 
 // Every number on the command line is checked against its range in `limits`; clap

@@ -98,6 +98,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 fail_status: a.fail_status,
                 manual_clock: a.manual_clock,
                 tls: a.tls,
+                auto_approve: a.auto_approve,
+                device_ttl: a.device_ttl,
             };
             sandbox::serve_forever(opts, a.ca_out.as_deref())
                 .await

@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::accounts::USERNAME;
+use super::devices::DecideRefusal;
 use super::error::ApiError;
 use super::state::{AppState, FAIL_STATUSES, Stats, lock};
 
@@ -74,6 +76,41 @@ pub(crate) async fn clock(State(state): State<AppState>, RawQuery(query): RawQue
             "The sandbox runs on the system clock; start it with --manual-clock",
         )
         .into_response(),
+    }
+}
+
+/// `POST /_sandbox/device/approve?user_code=…[&deny=1]`: decides on a device code as
+/// the person at the verification page would, for tests that need no HTML.
+pub(crate) async fn approve_device(
+    State(state): State<AppState>,
+    uri: Uri,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut user_code = None;
+    let mut deny = false;
+    for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "user_code" => user_code = Some(value.into_owned()),
+            "deny" => deny = !matches!(value.as_ref(), "" | "0" | "false"),
+            _ => {}
+        }
+    }
+    let Some(user_code) = user_code else {
+        return ApiError::invalid_request("`user_code` is required").into_response();
+    };
+    let approval = (!deny).then_some(USERNAME);
+    match lock(&state.devices).decide(&user_code, approval, state.clock.now_ms()) {
+        Ok(()) => Json(json!({
+            "user_code": user_code,
+            "decision": if deny { "denied" } else { "approved" },
+        }))
+        .into_response(),
+        Err(DecideRefusal::Unknown) => {
+            ApiError::not_found(super::device::refusal_text(DecideRefusal::Unknown)).into_response()
+        }
+        Err(refusal) => {
+            ApiError::invalid_request(super::device::refusal_text(refusal)).into_response()
+        }
     }
 }
 

@@ -1,16 +1,27 @@
 //! The Ermeo-compatible sandbox server: an OAuth2 token endpoint as FOSOAuthServerBundle
 //! answers it, and an in-memory `/api/v1` (assets, users, reports, documents) behind
-//! bearer tokens, with faults for tests. Used by `runner sandbox`, by profiles with
-//! `sandbox: true`, and by the tests. Knows nothing else of the crate.
+//! bearer tokens, with faults for tests. Besides Ermeo's grants it speaks the
+//! authorization code grant with PKCE, the device grant, revocation and RFC 8414
+//! metadata, so the interactive logins can be tried and tested without an account.
+//! Used by `runner sandbox`, by profiles with `sandbox: true`, and by the tests. Knows
+//! nothing else of the crate.
 
+mod accounts;
 mod api;
+mod authorize;
 mod big;
 mod clock;
+mod codes;
 mod collection;
 mod control;
+mod device;
+mod devices;
 mod error;
 mod faults;
+mod metadata;
 mod oauth;
+mod page;
+mod revoke;
 mod seed;
 mod state;
 mod tls;
@@ -37,7 +48,7 @@ use self::collection::Collection;
 use self::error::ApiError;
 use self::state::{AppState, read};
 
-pub use self::oauth::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME};
+pub use self::accounts::{CLIENT_ID, CLIENT_SECRET, PASSWORD, PUBLIC_CLIENT_ID, USERNAME};
 
 /// How long `shutdown` waits for open connections before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -70,6 +81,11 @@ pub struct SandboxOptions {
     pub manual_clock: bool,
     /// Serve HTTPS with a certificate from a throwaway authority (see `ca_pem`).
     pub tls: bool,
+    /// Approve every authorization request at once (no login form) and every device
+    /// code at its first poll.
+    pub auto_approve: bool,
+    /// Device-code lifetime in seconds.
+    pub device_ttl: u64,
 }
 
 impl Default for SandboxOptions {
@@ -86,6 +102,8 @@ impl Default for SandboxOptions {
             fail_status: 503,
             manual_clock: false,
             tls: false,
+            auto_approve: false,
+            device_ttl: 600,
         }
     }
 }
@@ -117,7 +135,7 @@ impl Sandbox {
         };
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port)).await?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(opts, clock);
+        let state = AppState::new(opts, clock, root_url(addr, tls.is_some()));
         let app = router(state);
         let (shutdown, stop) = oneshot::channel::<()>();
         let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
@@ -149,12 +167,7 @@ impl Sandbox {
 
     /// `http://127.0.0.1:PORT` (`https://` with TLS), without a trailing slash.
     pub fn url(&self) -> String {
-        let scheme = if self.ca_pem.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        format!("{scheme}://{}", self.addr)
+        root_url(self.addr, self.ca_pem.is_some())
     }
 
     /// With TLS, the PEM of the authority that signed the server's certificate.
@@ -175,6 +188,12 @@ impl Sandbox {
             task.abort();
         }
     }
+}
+
+/// The root URL of a sandbox on `addr`: what it prints, and its OAuth2 issuer.
+fn root_url(addr: SocketAddr, tls: bool) -> String {
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{addr}")
 }
 
 impl Drop for Sandbox {
@@ -202,11 +221,12 @@ pub async fn serve_forever(
         writeln!(stdout, "{}", sandbox.url())?;
         stdout.flush()?;
     }
+    let url = sandbox.url();
     eprintln!(
-        "sandbox: serving {assets} assets at {}/api/v1, tokens at {}/oauth/v2/token \
-         (client {CLIENT_ID}/{CLIENT_SECRET}, user {USERNAME}/{PASSWORD}); Ctrl-C stops it",
-        sandbox.url(),
-        sandbox.url()
+        "sandbox: serving {assets} assets at {url}/api/v1, tokens at {url}/oauth/v2/token \
+         (client {CLIENT_ID}/{CLIENT_SECRET}, user {USERNAME}/{PASSWORD}); Ctrl-C stops it\n\
+         sandbox: authorization code with PKCE and the device grant for clients {CLIENT_ID} \
+         and {PUBLIC_CLIENT_ID} (no secret); metadata at {url}/.well-known/oauth-authorization-server"
     );
     wait_for_stop_signal().await;
     sandbox.shutdown().await;
@@ -229,7 +249,7 @@ async fn wait_for_stop_signal() {
 }
 
 /// Every route. `/api/v1` sits behind the bearer check and, outside it, the fault and
-/// counting layer; the token endpoint and `/_sandbox` have neither.
+/// counting layer; the OAuth2 endpoints and `/_sandbox` have neither.
 fn router(state: AppState) -> Router {
     let mut api = Router::new();
     for collection in &state.collections {
@@ -255,6 +275,19 @@ fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), faults::faults));
     Router::new()
         .route("/oauth/v2/token", post(oauth::token))
+        .route(
+            "/oauth/v2/auth",
+            get(authorize::show).post(authorize::submit),
+        )
+        .route("/oauth/v2/device", post(device::authorize))
+        .route(device::VERIFY_PATH, get(device::show).post(device::submit))
+        .route("/oauth/v2/revoke", post(revoke::revoke))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .route("/.well-known/openid-configuration", get(metadata::metadata))
+        .route("/_sandbox/device/approve", post(control::approve_device))
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/revoke", post(control::revoke))
         .route("/_sandbox/fail", post(control::fail))

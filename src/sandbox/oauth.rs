@@ -1,5 +1,6 @@
-//! `POST /oauth/v2/token` as FOSOAuthServerBundle answers it, and the bearer check that
-//! guards `/api/v1`.
+//! `POST /oauth/v2/token` as FOSOAuthServerBundle answers it, with the authorization
+//! code (RFC 6749 §4.1.3, PKCE) and device code (RFC 8628 §3.4) grants besides
+//! Ermeo's own, and the bearer check that guards `/api/v1`.
 
 use std::collections::HashMap;
 
@@ -11,23 +12,43 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
+use super::accounts::{self, Client, PASSWORD, USER_EMAIL, USER_ID, USERNAME};
+use super::codes::{CodeRefusal, Exchange};
+use super::devices::Poll;
 use super::error::ApiError;
 use super::state::{AppState, lock};
 use super::tokens::{AccessCheck, Grant, Issued, RefreshRefusal};
 
-/// The one OAuth2 client the sandbox knows.
-pub const CLIENT_ID: &str = "sandbox";
-/// The secret of [`CLIENT_ID`].
-pub const CLIENT_SECRET: &str = "sandbox-secret";
-/// The one user the password grant accepts.
-pub const USERNAME: &str = "demo";
-/// The password of [`USERNAME`].
-pub const PASSWORD: &str = "demo";
+/// The device grant's `grant_type` (RFC 8628 §3.4).
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-const GRANTS: [&str; 3] = ["password", "refresh_token", "client_credentials"];
+/// Every `grant_type` the token endpoint knows, with the name `/_sandbox/stats` counts
+/// it under.
+pub(crate) const GRANTS: [(&str, &str); 5] = [
+    ("password", "password"),
+    ("refresh_token", "refresh_token"),
+    ("client_credentials", "client_credentials"),
+    ("authorization_code", "authorization_code"),
+    (DEVICE_GRANT, "device_code"),
+];
+
+/// A successful token request: the tokens, and an ID token for the interactive grants.
+struct Answer {
+    issued: Issued,
+    id_token: Option<String>,
+}
+
+impl From<Issued> for Answer {
+    fn from(issued: Issued) -> Self {
+        Answer {
+            issued,
+            id_token: None,
+        }
+    }
+}
 
 /// The token endpoint. Every answer carries `Cache-Control: no-store`.
 pub(crate) async fn token(
@@ -37,7 +58,7 @@ pub(crate) async fn token(
 ) -> Response {
     let content_type = content_type(&headers);
     let mut response = match grant(&state, &headers, &content_type, &body) {
-        Ok(issued) => (StatusCode::OK, Json(token_body(&issued))).into_response(),
+        Ok(answer) => (StatusCode::OK, Json(token_body(&answer))).into_response(),
         Err(err) => {
             lock(&state.stats).token_errors += 1;
             err.into_response()
@@ -49,15 +70,21 @@ pub(crate) async fn token(
     response
 }
 
-fn token_body(issued: &Issued) -> Value {
+fn token_body(answer: &Answer) -> Value {
+    let issued = &answer.issued;
     let mut body = json!({
         "access_token": issued.access_token,
         "expires_in": issued.expires_in,
         "token_type": "bearer",
         "scope": issued.scope,
     });
-    if let (Some(refresh), Some(map)) = (&issued.refresh_token, body.as_object_mut()) {
-        map.insert("refresh_token".into(), Value::String(refresh.clone()));
+    if let Some(map) = body.as_object_mut() {
+        if let Some(refresh) = &issued.refresh_token {
+            map.insert("refresh_token".into(), Value::String(refresh.clone()));
+        }
+        if let Some(id_token) = &answer.id_token {
+            map.insert("id_token".into(), Value::String(id_token.clone()));
+        }
     }
     body
 }
@@ -68,7 +95,7 @@ fn grant(
     headers: &HeaderMap,
     content_type: &str,
     body: &[u8],
-) -> Result<Issued, ApiError> {
+) -> Result<Answer, ApiError> {
     let params = parse_params(content_type, body);
     let grant_type = params
         .as_ref()
@@ -81,22 +108,40 @@ fn grant(
             .token_content_types
             .entry(content_type.to_owned())
             .or_default() += 1;
-        if let Some(g) = grant_type.as_deref().filter(|g| GRANTS.contains(g)) {
-            *stats.token_requests.entry(g.to_owned()).or_default() += 1;
+        let counted = GRANTS
+            .iter()
+            .find(|(g, _)| Some(*g) == grant_type.as_deref());
+        if let Some((_, key)) = counted {
+            *stats.token_requests.entry((*key).to_owned()).or_default() += 1;
             stats
                 .last_token_content_type
-                .insert(g.to_owned(), content_type.to_owned());
+                .insert((*key).to_owned(), content_type.to_owned());
         }
     }
     let params = params?;
     let grant_type = grant_type.ok_or_else(|| {
         ApiError::invalid_request("Invalid grant_type parameter or parameter missing")
     })?;
-    let method = authenticate_client(headers, &params)?;
+    let client = accounts::authenticate(headers, &params)?;
+    let method = if accounts::basic_credentials(headers)?.is_some() {
+        "basic"
+    } else {
+        "body"
+    };
     *lock(&state.stats)
         .token_client_auth
         .entry(method.to_owned())
         .or_default() += 1;
+    if !client.may_use_grant(&grant_type) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            format!(
+                "The client {} is public: it may not use the {grant_type} grant",
+                client.id()
+            ),
+        ));
+    }
     let scope = params.get("scope").cloned();
     let now = state.clock.now_ms();
     match grant_type.as_str() {
@@ -111,18 +156,19 @@ fn grant(
                 return Err(invalid_grant("Invalid username and password combination"));
             }
             let grant = Grant {
+                client_id: client.id().to_owned(),
                 username: Some(username.clone()),
                 scope,
             };
-            Ok(lock(&state.tokens).issue(now, grant, true))
+            Ok(lock(&state.tokens).issue(now, grant, true).into())
         }
         "refresh_token" => {
             let refresh = params
                 .get("refresh_token")
                 .ok_or_else(|| ApiError::invalid_request("No \"refresh_token\" parameter found"))?;
             let mut tokens = lock(&state.tokens);
-            let mut grant = match tokens.spend_refresh(refresh, now) {
-                Ok(grant) => grant,
+            let (mut grant, family) = match tokens.spend_refresh(refresh, client.id(), now) {
+                Ok(spent) => spent,
                 Err(RefreshRefusal::Spent) => {
                     lock(&state.stats).refresh_reuse += 1;
                     return Err(invalid_grant("Invalid refresh token"));
@@ -131,19 +177,27 @@ fn grant(
                 Err(RefreshRefusal::Expired) => {
                     return Err(invalid_grant("Refresh token has expired"));
                 }
+                Err(RefreshRefusal::OtherClient) => {
+                    return Err(invalid_grant(
+                        "The refresh token was issued to another client",
+                    ));
+                }
             };
             if scope.is_some() {
                 grant.scope = scope;
             }
-            Ok(tokens.issue(now, grant, true))
+            Ok(tokens.issue_in(now, grant, family, true).into())
         }
         "client_credentials" => {
             let grant = Grant {
+                client_id: client.id().to_owned(),
                 username: None,
                 scope,
             };
-            Ok(lock(&state.tokens).issue(now, grant, false))
+            Ok(lock(&state.tokens).issue(now, grant, false).into())
         }
+        "authorization_code" => code_grant(state, client, &params, now),
+        DEVICE_GRANT => device_grant(state, client, &params, now),
         _ => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -152,12 +206,154 @@ fn grant(
     }
 }
 
+/// `grant_type=authorization_code`: `code`, `redirect_uri` and `code_verifier` must
+/// match what was approved. A code that comes back revokes what it bought.
+fn code_grant(
+    state: &AppState,
+    client: Client,
+    params: &HashMap<String, String>,
+    now: u64,
+) -> Result<Answer, ApiError> {
+    let exchange = Exchange {
+        code: required(params, "code")?,
+        client_id: client.id(),
+        redirect_uri: required(params, "redirect_uri")?,
+        code_verifier: required(params, "code_verifier")?,
+    };
+    // Held until the tokens are recorded, so that a reuse racing the first exchange
+    // still finds what to revoke.
+    let mut codes = lock(&state.codes);
+    let request = match codes.redeem(exchange, now) {
+        Ok(request) => request,
+        Err(CodeRefusal::Spent(family)) => {
+            lock(&state.stats).code_reuse += 1;
+            return Err(invalid_grant(match family {
+                Some(family) => {
+                    lock(&state.tokens).revoke_family(family);
+                    "The authorization code was already used: the tokens issued for it are revoked"
+                }
+                None => "The authorization code was already used",
+            }));
+        }
+        Err(refusal) => return Err(invalid_grant(code_refusal_text(refusal))),
+    };
+    let grant = Grant {
+        client_id: client.id().to_owned(),
+        username: Some(request.username.clone()),
+        scope: request.scope.clone(),
+    };
+    let issued = lock(&state.tokens).issue(now, grant, true);
+    codes.record_family(exchange.code, issued.family);
+    Ok(Answer {
+        id_token: Some(id_token(
+            state,
+            client.id(),
+            &request.username,
+            request.nonce.as_deref(),
+            now,
+        )),
+        issued,
+    })
+}
+
+fn code_refusal_text(refusal: CodeRefusal) -> &'static str {
+    match refusal {
+        CodeRefusal::Unknown => "Invalid authorization code",
+        CodeRefusal::Spent(_) => "The authorization code was already used",
+        CodeRefusal::Expired => "The authorization code has expired",
+        CodeRefusal::OtherClient => "The authorization code was issued to another client",
+        CodeRefusal::OtherRedirectUri => "redirect_uri is not the one of the authorization request",
+        CodeRefusal::MalformedVerifier => {
+            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)"
+        }
+        CodeRefusal::VerifierMismatch => {
+            "PKCE verification failed: S256(code_verifier) is not the code_challenge"
+        }
+    }
+}
+
+/// `grant_type=urn:ietf:params:oauth:grant-type:device_code`: a poll (RFC 8628 §3.5).
+fn device_grant(
+    state: &AppState,
+    client: Client,
+    params: &HashMap<String, String>,
+    now: u64,
+) -> Result<Answer, ApiError> {
+    let device_code = required(params, "device_code")?;
+    let poll = lock(&state.devices).poll(device_code, client.id(), now);
+    let refused =
+        |error, description: &str| Err(ApiError::new(StatusCode::BAD_REQUEST, error, description));
+    match poll {
+        Poll::Ready { request, username } => {
+            let grant = Grant {
+                client_id: request.client_id,
+                username: Some(username.clone()),
+                scope: request.scope,
+            };
+            let issued = lock(&state.tokens).issue(now, grant, true);
+            Ok(Answer {
+                id_token: Some(id_token(state, client.id(), &username, None, now)),
+                issued,
+            })
+        }
+        Poll::Pending => refused(
+            "authorization_pending",
+            "The user has not yet approved this device code",
+        ),
+        Poll::SlowDown { interval } => refused(
+            "slow_down",
+            &format!("Polling too fast: wait {interval} s between requests"),
+        ),
+        Poll::Denied => refused("access_denied", "The user denied the request"),
+        Poll::Expired => refused("expired_token", "The device code has expired"),
+        Poll::Spent => Err(invalid_grant("The device code was already used")),
+        Poll::Unknown => Err(invalid_grant("Invalid device code")),
+        Poll::OtherClient => Err(invalid_grant(
+            "The device code was issued to another client",
+        )),
+    }
+}
+
+/// An unsigned OpenID Connect ID token (`alg: none`): who signed in, for a client to
+/// show, never to trust.
+fn id_token(
+    state: &AppState,
+    client_id: &str,
+    username: &str,
+    nonce: Option<&str>,
+    now_ms: u64,
+) -> String {
+    let issued_at = now_ms / 1000;
+    let mut claims = json!({
+        "iss": state.root,
+        "sub": USER_ID,
+        "aud": client_id,
+        "iat": issued_at,
+        "exp": issued_at.saturating_add(state.opts.access_ttl),
+        "preferred_username": username,
+        "email": USER_EMAIL,
+    });
+    if let (Some(nonce), Some(map)) = (nonce, claims.as_object_mut()) {
+        map.insert("nonce".into(), Value::String(nonce.to_owned()));
+    }
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.")
+}
+
+fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::invalid_request(format!("No \"{name}\" parameter found")))
+}
+
 fn invalid_grant(description: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
 /// The media type without parameters, lowercased; `none` when the header is absent.
-fn content_type(headers: &HeaderMap) -> String {
+pub(crate) fn content_type(headers: &HeaderMap) -> String {
     match headers.get(CONTENT_TYPE).map(|v| v.to_str()) {
         None => "none".to_owned(),
         Some(Ok(v)) => v
@@ -172,7 +368,10 @@ fn content_type(headers: &HeaderMap) -> String {
 
 /// Reads the body as JSON or as a form, by Content-Type (a form when absent). Empty
 /// values count as absent, as they do for the PHP server.
-fn parse_params(content_type: &str, body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
+pub(crate) fn parse_params(
+    content_type: &str,
+    body: &[u8],
+) -> Result<HashMap<String, String>, ApiError> {
     let pairs: Vec<(String, String)> = if content_type == "application/json"
         || content_type.ends_with("+json")
     {
@@ -206,93 +405,6 @@ fn parse_params(content_type: &str, body: &[u8]) -> Result<HashMap<String, Strin
         )));
     };
     Ok(pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect())
-}
-
-/// Client credentials from HTTP Basic (preferred, RFC 6749 §2.3.1) or from the body.
-/// Checks the client's credentials; says where they were: `basic` or `body`.
-fn authenticate_client(
-    headers: &HeaderMap,
-    params: &HashMap<String, String>,
-) -> Result<&'static str, ApiError> {
-    let ((id, secret), method) = match basic_credentials(headers)? {
-        Some(pair) => (pair, "basic"),
-        None => {
-            let id = params
-                .get("client_id")
-                .ok_or_else(|| invalid_client("Client id was not found in the headers or body"))?;
-            (
-                (
-                    id.clone(),
-                    params.get("client_secret").cloned().unwrap_or_default(),
-                ),
-                "body",
-            )
-        }
-    };
-    if id == CLIENT_ID && secret == CLIENT_SECRET {
-        Ok(method)
-    } else {
-        Err(invalid_client("The client credentials are invalid"))
-    }
-}
-
-fn invalid_client(description: &str) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_client", description)
-}
-
-/// `Authorization: Basic base64(urlencode(id):urlencode(secret))`, or `None` when the
-/// header is absent or of another scheme.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ApiError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let malformed = || invalid_client("Malformed Basic authorization header");
-    let value = value.to_str().map_err(|_| malformed())?.trim();
-    let (scheme, encoded) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Ok(None);
-    }
-    let encoded = encoded.trim();
-    let decoded = STANDARD
-        .decode(encoded)
-        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
-        .map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    Ok(Some((form_decode(id), form_decode(secret))))
-}
-
-/// application/x-www-form-urlencoded decoding of one component: `+` is a space, `%XX`
-/// a byte; a `%` not followed by two hex digits stays as it is.
-fn form_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&hi), Some(&lo)) => hex(hi).zip(hex(lo)).map(|(hi, lo)| hi * 16 + lo),
-            _ => None,
-        };
-        match (escaped, bytes[i]) {
-            (Some(byte), _) => {
-                out.push(byte);
-                i += 3;
-            }
-            (None, b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            (None, byte) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// Lets a request through only with a live access token (`Authorization: Bearer T`,
@@ -335,43 +447,6 @@ fn unauthorized(description: &'static str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_decodes_components() {
-        let cases = [
-            ("sandbox", "sandbox"),
-            ("a+b", "a b"),
-            ("a%2Bb%3A%25", "a+b:%"),
-            ("caf%C3%A9", "café"),
-            ("100%", "100%"),
-            ("%zz%4", "%zz%4"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(form_decode(input), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn reads_basic_credentials() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(basic_credentials(&headers), Ok(None));
-        let encoded = STANDARD.encode("a%3Ab:s%20c+d");
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&format!("basic {encoded}")).unwrap(),
-        );
-        assert_eq!(
-            basic_credentials(&headers),
-            Ok(Some(("a:b".to_owned(), "s c d".to_owned())))
-        );
-        headers.insert(AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
-        assert_eq!(
-            basic_credentials(&headers).unwrap_err().error,
-            "invalid_client"
-        );
-        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer xyz"));
-        assert_eq!(basic_credentials(&headers), Ok(None));
-    }
 
     #[test]
     fn parses_json_and_form_params() {

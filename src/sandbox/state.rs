@@ -1,4 +1,5 @@
-//! What every handler shares: options, clock, tokens, collections and counters.
+//! What every handler shares: options, clock, root URL, tokens, codes, collections and
+//! counters.
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -7,11 +8,18 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use serde::Serialize;
 
 use super::SandboxOptions;
+use super::accounts::USERNAME;
 use super::big::BigDocuments;
 use super::clock::Clock;
+use super::codes::CodeStore;
 use super::collection::Collection;
+use super::devices::DeviceStore;
+use super::oauth::GRANTS;
 use super::seed;
 use super::tokens::TokenStore;
+
+/// How often a device may poll (RFC 8628 says 5 s by default; 1 s keeps tests fast).
+const DEVICE_INTERVAL_SECS: u64 = 1;
 
 /// Cheap to clone; the server's one shared state.
 #[derive(Clone)]
@@ -20,7 +28,14 @@ pub(crate) struct AppState(Arc<Shared>);
 pub(crate) struct Shared {
     pub opts: SandboxOptions,
     pub clock: Clock,
+    /// `http://127.0.0.1:PORT` (or `https://`) as printed: the issuer, and the base of
+    /// every URL the OAuth2 endpoints hand out.
+    pub root: String,
     pub tokens: Mutex<TokenStore>,
+    /// Locked before `tokens` when both are needed.
+    pub codes: Mutex<CodeStore>,
+    /// Locked before `tokens` when both are needed.
+    pub devices: Mutex<DeviceStore>,
     pub stats: Mutex<Stats>,
     pub rate: Mutex<RateWindow>,
     /// The failures still to answer before requests go through.
@@ -35,7 +50,7 @@ pub(crate) struct Shared {
 }
 
 impl AppState {
-    pub(crate) fn new(opts: SandboxOptions, clock: Clock) -> Self {
+    pub(crate) fn new(opts: SandboxOptions, clock: Clock, root: String) -> Self {
         let assets = Arc::new(RwLock::new(Collection::new(
             &seed::ASSETS,
             seed::assets(opts.assets),
@@ -56,6 +71,13 @@ impl AppState {
         ];
         AppState(Arc::new(Shared {
             tokens: Mutex::new(TokenStore::new(opts.access_ttl, opts.refresh_ttl)),
+            codes: Mutex::new(CodeStore::default()),
+            devices: Mutex::new(DeviceStore::new(
+                opts.device_ttl,
+                DEVICE_INTERVAL_SECS,
+                opts.auto_approve.then(|| USERNAME.to_owned()),
+            )),
+            root,
             stats: Mutex::new(Stats::default()),
             rate: Mutex::new(RateWindow::default()),
             fail_first: Mutex::new(FailFirst {
@@ -95,6 +117,16 @@ pub(crate) struct Stats {
     pub token_client_auth: BTreeMap<String, u64>,
     /// Refresh tokens presented again after they were spent.
     pub refresh_reuse: u64,
+    /// Authorization codes handed out by `/oauth/v2/auth`.
+    pub authorization_codes_issued: u64,
+    /// Authorization codes presented again after they were spent.
+    pub code_reuse: u64,
+    /// Device codes handed out by `/oauth/v2/device`.
+    pub device_codes_issued: u64,
+    /// `/oauth/v2/revoke` requests answered 200, known tokens or not.
+    pub revocations: u64,
+    /// Tokens those requests found and revoked, by kind (`access_token`, `refresh_token`).
+    pub revoked_tokens: BTreeMap<String, u64>,
     pub assets_created: u64,
     pub assets_updated: u64,
     pub assets_deleted: u64,
@@ -109,15 +141,23 @@ pub(crate) struct Stats {
 impl Default for Stats {
     fn default() -> Self {
         Stats {
-            token_requests: ["password", "refresh_token", "client_credentials"]
-                .into_iter()
-                .map(|g| (g.to_owned(), 0))
+            token_requests: GRANTS
+                .iter()
+                .map(|(_, key)| ((*key).to_owned(), 0))
                 .collect(),
             token_errors: 0,
             token_content_types: BTreeMap::new(),
             last_token_content_type: BTreeMap::new(),
             token_client_auth: BTreeMap::new(),
             refresh_reuse: 0,
+            authorization_codes_issued: 0,
+            code_reuse: 0,
+            device_codes_issued: 0,
+            revocations: 0,
+            revoked_tokens: ["access_token", "refresh_token"]
+                .into_iter()
+                .map(|kind| (kind.to_owned(), 0))
+                .collect(),
             assets_created: 0,
             assets_updated: 0,
             assets_deleted: 0,

@@ -1,5 +1,6 @@
 //! The sandbox over real loopback HTTP, as clients see it.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -11,6 +12,8 @@ use super::{Sandbox, SandboxOptions};
 struct Harness {
     sandbox: Sandbox,
     http: reqwest::Client,
+    /// Follows no redirects: the authorization endpoint's answers are looked at as sent.
+    browser: reqwest::Client,
 }
 
 impl Harness {
@@ -21,7 +24,16 @@ impl Harness {
     async fn with_clock(opts: SandboxOptions, clock: Clock) -> Harness {
         let sandbox = Sandbox::start_with_clock(opts, clock).await.unwrap();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        Harness { sandbox, http }
+        let browser = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Harness {
+            sandbox,
+            http,
+            browser,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -165,7 +177,8 @@ async fn password_grant_with_a_json_body() {
     let stats = h.stats().await;
     assert_eq!(
         stats["token_requests"],
-        json!({"password": 1, "refresh_token": 0, "client_credentials": 0})
+        json!({"password": 1, "refresh_token": 0, "client_credentials": 0,
+               "authorization_code": 0, "device_code": 0})
     );
     assert_eq!(stats["token_content_types"], json!({"application/json": 1}));
     assert_eq!(
@@ -297,9 +310,14 @@ async fn token_errors_are_400_with_the_fos_messages() {
             "Invalid grant_type parameter or parameter missing",
         ),
         (
-            with(json!({"grant_type": "authorization_code"})),
+            with(json!({"grant_type": "implicit"})),
             "unsupported_grant_type",
             "Invalid grant_type parameter or parameter missing",
+        ),
+        (
+            with(json!({"grant_type": "authorization_code"})),
+            "invalid_request",
+            "No \"code\" parameter found",
         ),
         (
             with(json!({"grant_type": "refresh_token", "refresh_token": "nope"})),
@@ -878,6 +896,11 @@ async fn the_manual_clock_moves_only_through_the_control_route() {
     let h = Harness {
         sandbox,
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        browser: reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
     };
     let (access, _) = h.login().await;
     let advance = |seconds: &'static str| {
@@ -1211,4 +1234,1351 @@ async fn big_documents_need_no_token_and_are_served_again_from_memory() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(answer["error"], "invalid_request");
+}
+
+// The interactive grants: authorization code with PKCE, device code, revocation and
+// metadata.
+
+/// RFC 7636 Appendix B: a verifier and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// Nothing listens there: the tests read the redirects instead of following them.
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+type Pairs<'a> = Vec<(&'a str, &'a str)>;
+
+/// A good authorization request for `client_id`, with `state`.
+fn auth_params<'a>(client_id: &'a str, state: &'a str) -> Pairs<'a> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("state", state),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+        ("scope", "read write"),
+    ]
+}
+
+/// `pairs` with `name` set to `value`, or removed when `value` is None.
+fn with_param<'a>(pairs: &Pairs<'a>, name: &'a str, value: Option<&'a str>) -> Pairs<'a> {
+    let mut out: Pairs<'a> = pairs.iter().copied().filter(|(k, _)| *k != name).collect();
+    if let Some(value) = value {
+        out.push((name, value));
+    }
+    out
+}
+
+/// What the browser sees: status, Location (resolved) and body.
+struct Page {
+    status: StatusCode,
+    location: Option<url::Url>,
+    body: String,
+}
+
+impl Page {
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| url::Url::parse(l.to_str().unwrap()).unwrap());
+        let body = response.text().await.unwrap();
+        Page {
+            status,
+            location,
+            body,
+        }
+    }
+
+    /// The Location's query parameters.
+    fn query(&self) -> HashMap<String, String> {
+        let location = self
+            .location
+            .as_ref()
+            .unwrap_or_else(|| panic!("no Location: {} {}", self.status, self.body));
+        location.query_pairs().into_owned().collect()
+    }
+
+    /// The Location without its query.
+    fn target(&self) -> String {
+        let mut location = self.location.clone().unwrap();
+        location.set_query(None);
+        location.to_string()
+    }
+}
+
+/// The `<input type="hidden">` fields of a page, unescaped.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"").unwrap();
+            let (value, _) = rest.split_once("\">").unwrap();
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+/// The payload of an ID token, after checking that it is an unsigned JWT.
+fn id_token_claims(id_token: &str) -> Value {
+    use base64::Engine as _;
+    let decode = |part: &str| -> Value {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap_or_else(|e| panic!("{part}: {e}"));
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let parts: Vec<&str> = id_token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{id_token}");
+    assert_eq!(parts[2], "", "no signature");
+    assert!(!id_token.contains('='), "no padding: {id_token}");
+    assert_eq!(decode(parts[0]), json!({"alg": "none", "typ": "JWT"}));
+    decode(parts[1])
+}
+
+impl Harness {
+    fn authorize_url(&self, params: &[(&str, &str)]) -> String {
+        let mut url = url::Url::parse(&self.url("/oauth/v2/auth")).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url.into()
+    }
+
+    async fn authorize_get(&self, params: &[(&str, &str)]) -> Page {
+        let response = self
+            .browser
+            .get(self.authorize_url(params))
+            .send()
+            .await
+            .unwrap();
+        Page::read(response).await
+    }
+
+    async fn authorize_post(&self, form: &[(&str, &str)]) -> Page {
+        let response = self
+            .browser
+            .post(self.url("/oauth/v2/auth"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        Page::read(response).await
+    }
+
+    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        split(response).await
+    }
+
+    /// A code for the public client through the login form.
+    async fn code(&self, client_id: &str) -> String {
+        let mut form = auth_params(client_id, "s");
+        form.push(("password", "demo"));
+        let page = self.authorize_post(&form).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        page.query()["code"].clone()
+    }
+
+    /// Exchanges a code for the public client with the right verifier.
+    async fn exchange(&self, code: &str) -> (StatusCode, Value) {
+        self.post_form(
+            "/oauth/v2/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+                ("client_id", "sandbox-public"),
+            ],
+        )
+        .await
+    }
+
+    async fn device(&self, client: &[(&str, &str)]) -> Value {
+        let (status, body) = self.post_form("/oauth/v2/device", client).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn poll(&self, device_code: &str) -> (StatusCode, Value) {
+        self.post_form(
+            "/oauth/v2/token",
+            &[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", device_code),
+                ("client_id", "sandbox-public"),
+            ],
+        )
+        .await
+    }
+
+    async fn revoke(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url("/oauth/v2/revoke"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn authorization_code_with_pkce_through_the_login_form() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    // A state with characters that HTML and URLs both care about.
+    let state = "a b&c\"<d>'é";
+    let params = auth_params("sandbox-public", state);
+    let page = h.authorize_get(&params).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("<form id=\"login\" method=\"post\" action=\"/oauth/v2/auth\">")
+    );
+    assert!(
+        page.body
+            .contains("<strong>sandbox-public</strong> asks to act for you")
+    );
+    assert!(page.body.contains("type=\"password\" name=\"password\""));
+    assert!(page.body.contains("value=\"deny\">Deny</button>"));
+    let hidden = hidden_fields(&page.body);
+    let sent: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(hidden, sent, "the hidden fields carry the request as sent");
+
+    let mut form: Vec<(&str, &str)> = hidden
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    form.push(("action", "approve"));
+    let wrong = [form.clone(), vec![("password", "nope")]].concat();
+    let page = h.authorize_post(&wrong).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.location.is_none());
+    assert!(
+        page.body
+            .contains("<p id=\"error\" role=\"alert\">Wrong password for demo.</p>")
+    );
+    assert_eq!(
+        hidden_fields(&page.body),
+        hidden,
+        "the form again, as it was"
+    );
+
+    let right = [form, vec![("password", "demo")]].concat();
+    let page = h.authorize_post(&right).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.target(), REDIRECT);
+    let query = page.query();
+    assert_eq!(query["state"], state);
+    assert_eq!(query["iss"], h.sandbox.url());
+    let code = &query["code"];
+    assert_eq!(code.len(), 43);
+
+    let (status, body) = h.exchange(code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 7200);
+    assert_eq!(body["scope"], "read write");
+    let access = str_of(&body["access_token"]);
+    let claims = id_token_claims(&str_of(&body["id_token"]));
+    assert_eq!(claims["aud"], "sandbox-public");
+    assert_eq!(h.get("/api/v1/assets", &access).await.0, StatusCode::OK);
+
+    // The public client refreshes with its id alone.
+    let (status, refreshed) = h.refresh_public(&str_of(&body["refresh_token"])).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(refreshed["scope"], "read write");
+    assert!(refreshed.get("id_token").is_none());
+
+    let stats = h.stats().await;
+    assert_eq!(stats["token_requests"]["authorization_code"], 1);
+    assert_eq!(stats["token_requests"]["refresh_token"], 1);
+    assert_eq!(stats["authorization_codes_issued"], 1);
+    assert_eq!(stats["token_errors"], 0);
+}
+
+impl Harness {
+    async fn refresh_public(&self, refresh: &str) -> (StatusCode, Value) {
+        self.post_form(
+            "/oauth/v2/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("client_id", "sandbox-public"),
+            ],
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn auto_approve_redirects_at_once_keeping_the_redirect_query() {
+    let opts = SandboxOptions {
+        auto_approve: true,
+        ..SandboxOptions::default()
+    };
+    let h = Harness::start(opts).await;
+    let redirect = "http://localhost:50000/cb?session=7";
+    let params = with_param(
+        &auth_params("sandbox", "xyz"),
+        "redirect_uri",
+        Some(redirect),
+    );
+    let page = h.authorize_get(&params).await;
+    assert_eq!(page.status, StatusCode::FOUND, "{}", page.body);
+    assert_eq!(page.target(), "http://localhost:50000/cb");
+    let query = page.query();
+    assert_eq!(query["session"], "7");
+    assert_eq!(query["state"], "xyz");
+    let code = query["code"].clone();
+
+    // The confidential client must authenticate; a refused client does not spend the code.
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect),
+        ("code_verifier", VERIFIER),
+    ];
+    let without_secret = [exchange.to_vec(), vec![("client_id", "sandbox")]].concat();
+    let (status, body) = h.post_form("/oauth/v2/token", &without_secret).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_client");
+    let response = h
+        .http
+        .post(h.url("/oauth/v2/token"))
+        .basic_auth("sandbox", Some("sandbox-secret"))
+        .form(&exchange)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = split(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        id_token_claims(&str_of(&body["id_token"]))["aud"],
+        "sandbox"
+    );
+}
+
+#[tokio::test]
+async fn deny_redirects_with_access_denied_and_the_state() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let mut form = auth_params("sandbox-public", "st8");
+    form.push(("action", "deny"));
+    let page = h.authorize_post(&form).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.target(), REDIRECT);
+    let query = page.query();
+    assert_eq!(query["error"], "access_denied");
+    assert_eq!(query["error_description"], "The user denied the request");
+    assert_eq!(query["state"], "st8");
+    assert!(!query.contains_key("code"));
+    assert_eq!(h.stats().await["authorization_codes_issued"], 0);
+}
+
+#[tokio::test]
+async fn authorization_requests_without_a_good_client_or_redirect_uri_get_a_page() {
+    let h = Harness::start(SandboxOptions {
+        auto_approve: true,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let good = auth_params("sandbox-public", "s");
+    let repeated = [good.clone(), vec![("client_id", "sandbox")]].concat();
+    let cases: Vec<(Pairs<'_>, &str)> = vec![
+        (with_param(&good, "client_id", None), "client_id is missing"),
+        (
+            with_param(&good, "client_id", Some("other")),
+            "Unknown client_id &quot;other&quot;",
+        ),
+        (
+            with_param(&good, "redirect_uri", None),
+            "redirect_uri is missing",
+        ),
+        (
+            with_param(&good, "redirect_uri", Some("https://127.0.0.1:9/cb")),
+            "its scheme is not http",
+        ),
+        (
+            with_param(&good, "redirect_uri", Some("http://evil.example:9/cb")),
+            "its host is not a loopback address",
+        ),
+        (
+            with_param(&good, "redirect_uri", Some("http://127.0.0.1:9/cb#f")),
+            "it has a fragment",
+        ),
+        (repeated, "client_id is repeated"),
+    ];
+    for (params, message) in &cases {
+        let page = h.authorize_get(params).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{params:?}");
+        assert!(page.location.is_none(), "{params:?}");
+        assert!(page.body.contains("<p id=\"error\""), "{}", page.body);
+        assert!(page.body.contains(message), "{message}: {}", page.body);
+        let page = h.authorize_post(params).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{params:?}");
+        assert!(page.location.is_none(), "{params:?}");
+    }
+    assert_eq!(h.stats().await["authorization_codes_issued"], 0);
+}
+
+#[tokio::test]
+async fn authorization_requests_without_pkce_s256_are_redirected_with_invalid_request() {
+    let h = Harness::start(SandboxOptions {
+        auto_approve: true,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let good = auth_params("sandbox", "keep-me");
+    let repeated_state = [good.clone(), vec![("state", "other")]].concat();
+    let cases: Vec<(Pairs<'_>, &str, &str)> = vec![
+        (
+            with_param(&good, "code_challenge", None),
+            "invalid_request",
+            "code_challenge is missing: this server requires PKCE (RFC 7636)",
+        ),
+        (
+            with_param(&good, "code_challenge_method", None),
+            "invalid_request",
+            "code_challenge_method is missing: it must be S256 (plain is not accepted)",
+        ),
+        (
+            with_param(&good, "code_challenge_method", Some("plain")),
+            "invalid_request",
+            "code_challenge_method \"plain\" is not accepted: use S256",
+        ),
+        (
+            with_param(&good, "code_challenge", Some("short")),
+            "invalid_request",
+            "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.2)",
+        ),
+        (
+            with_param(&good, "response_type", Some("token")),
+            "unsupported_response_type",
+            "response_type \"token\" is not supported: use code",
+        ),
+        (
+            with_param(&good, "response_type", None),
+            "invalid_request",
+            "response_type is missing",
+        ),
+        (repeated_state, "invalid_request", "state is repeated"),
+    ];
+    for (params, error, description) in &cases {
+        let page = h.authorize_get(params).await;
+        assert_eq!(page.status, StatusCode::FOUND, "{params:?}: {}", page.body);
+        assert_eq!(page.target(), REDIRECT);
+        let query = page.query();
+        assert_eq!(query["error"], *error, "{params:?}");
+        assert_eq!(query["error_description"], *description, "{params:?}");
+        assert_eq!(query["state"], "keep-me", "{params:?}");
+        assert!(!query.contains_key("code"), "{params:?}");
+    }
+    assert_eq!(h.stats().await["authorization_codes_issued"], 0);
+}
+
+#[tokio::test]
+async fn code_exchanges_are_refused_unless_everything_matches() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let wrong_verifier = "x".repeat(43);
+    let cases: Vec<(Pairs<'_>, &str, &str)> = vec![
+        (
+            vec![("code_verifier", wrong_verifier.as_str())],
+            "invalid_grant",
+            "PKCE verification failed: S256(code_verifier) is not the code_challenge",
+        ),
+        (
+            vec![("code_verifier", "too-short")],
+            "invalid_grant",
+            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
+        ),
+        (
+            vec![("redirect_uri", "http://127.0.0.1:10/callback")],
+            "invalid_grant",
+            "redirect_uri is not the one of the authorization request",
+        ),
+        (
+            vec![
+                ("client_id", "sandbox"),
+                ("client_secret", "sandbox-secret"),
+            ],
+            "invalid_grant",
+            "The authorization code was issued to another client",
+        ),
+    ];
+    for (overrides, error, description) in &cases {
+        let code = h.code("sandbox-public").await;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", "sandbox-public"),
+        ];
+        for (name, value) in overrides {
+            form = with_param(&form, name, Some(value));
+        }
+        let (status, body) = h.post_form("/oauth/v2/token", &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{overrides:?}");
+        assert_eq!(
+            body,
+            json!({"error": error, "error_description": description}),
+            "{overrides:?}"
+        );
+        // One attempt per code: the right verifier comes too late.
+        let (status, body) = h.exchange(&code).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["error_description"],
+            "The authorization code was already used"
+        );
+    }
+    let code = h.code("sandbox-public").await;
+    for (missing, description) in [
+        ("code", "No \"code\" parameter found"),
+        ("redirect_uri", "No \"redirect_uri\" parameter found"),
+        ("code_verifier", "No \"code_verifier\" parameter found"),
+    ] {
+        let form = with_param(
+            &vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+                ("client_id", "sandbox-public"),
+            ],
+            missing,
+            None,
+        );
+        let (status, body) = h.post_form("/oauth/v2/token", &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            json!({"error": "invalid_request", "error_description": description})
+        );
+    }
+    // None of these spent the code.
+    assert_eq!(h.exchange(&code).await.0, StatusCode::OK);
+    let (_, body) = h.exchange("not-a-code").await;
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "Invalid authorization code"})
+    );
+    let stats = h.stats().await;
+    assert_eq!(stats["code_reuse"], 4);
+    assert_eq!(stats["token_requests"]["authorization_code"], 13);
+}
+
+#[tokio::test]
+async fn a_reused_code_revokes_the_tokens_it_bought() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let code = h.code("sandbox-public").await;
+    let (status, first) = h.exchange(&code).await;
+    assert_eq!(status, StatusCode::OK);
+    let access = str_of(&first["access_token"]);
+    // A refresh keeps the family: its tokens go too.
+    let (_, refreshed) = h.refresh_public(&str_of(&first["refresh_token"])).await;
+    let refreshed_access = str_of(&refreshed["access_token"]);
+    assert_eq!(
+        h.get("/api/v1/assets", &refreshed_access).await.0,
+        StatusCode::OK
+    );
+
+    let (status, body) = h.exchange(&code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant",
+               "error_description": "The authorization code was already used: the tokens issued for it are revoked"})
+    );
+    for token in [&access, &refreshed_access] {
+        assert_eq!(
+            h.get("/api/v1/assets", token).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (status, body) = h.refresh_public(&str_of(&refreshed["refresh_token"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(h.stats().await["code_reuse"], 1);
+}
+
+#[tokio::test]
+async fn codes_expire_after_sixty_seconds() {
+    let clock = Clock::manual(1_700_000_000_000);
+    let h = Harness::with_clock(SandboxOptions::default(), clock.clone()).await;
+    let code = h.code("sandbox-public").await;
+    clock.advance_ms(60_000);
+    let (status, body) = h.exchange(&code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "The authorization code has expired"})
+    );
+    let code = h.code("sandbox-public").await;
+    clock.advance_ms(59_999);
+    assert_eq!(h.exchange(&code).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_id_token_names_the_demo_user() {
+    let clock = Clock::manual(1_700_000_000_000);
+    let opts = SandboxOptions {
+        access_ttl: 300,
+        ..SandboxOptions::default()
+    };
+    let h = Harness::with_clock(opts, clock).await;
+    let mut form = auth_params("sandbox-public", "s");
+    form.push(("nonce", "n-0S6_WzA2Mj"));
+    form.push(("password", "demo"));
+    let page = h.authorize_post(&form).await;
+    let code = page.query()["code"].clone();
+    let (_, body) = h.exchange(&code).await;
+    let claims = id_token_claims(&str_of(&body["id_token"]));
+    assert_eq!(
+        claims,
+        json!({
+            "iss": h.sandbox.url(),
+            "sub": "00000000-0000-4000-8001-000000000000",
+            "aud": "sandbox-public",
+            "iat": 1_700_000_000u64,
+            "exp": 1_700_000_300u64,
+            "preferred_username": "demo",
+            "email": "demo@example.com",
+            "nonce": "n-0S6_WzA2Mj",
+        })
+    );
+}
+
+#[tokio::test]
+async fn public_clients_may_not_use_the_secret_grants() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    for grant in ["password", "client_credentials"] {
+        let (status, body) = h
+            .post_form(
+                "/oauth/v2/token",
+                &[
+                    ("grant_type", grant),
+                    ("client_id", "sandbox-public"),
+                    ("username", "demo"),
+                    ("password", "demo"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{grant}");
+        assert_eq!(
+            body,
+            json!({"error": "unauthorized_client",
+                   "error_description": format!("The client sandbox-public is public: it may not use the {grant} grant")})
+        );
+    }
+    // A public client's tokens are its own: the confidential client cannot refresh them.
+    let code = h.code("sandbox-public").await;
+    let (_, tokens) = h.exchange(&code).await;
+    let (status, body) = h.refresh(&str_of(&tokens["refresh_token"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error_description"],
+        "The refresh token was issued to another client"
+    );
+    assert_eq!(
+        h.refresh_public(&str_of(&tokens["refresh_token"])).await.0,
+        StatusCode::OK,
+        "the refused attempt did not spend it"
+    );
+}
+
+#[tokio::test]
+async fn device_flow_goes_pending_slows_down_and_is_approved_through_the_form() {
+    let clock = Clock::manual(1_700_000_000_000);
+    let h = Harness::with_clock(SandboxOptions::default(), clock.clone()).await;
+    let response = h
+        .http
+        .post(h.url("/oauth/v2/device"))
+        .form(&[("client_id", "sandbox-public"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let (status, started) = split(response).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let user_code = str_of(&started["user_code"]);
+    let device_code = str_of(&started["device_code"]);
+    let verify = format!("{}/oauth/v2/device/verify", h.sandbox.url());
+    assert_eq!(
+        started,
+        json!({
+            "device_code": device_code,
+            "user_code": user_code,
+            "verification_uri": verify,
+            "verification_uri_complete": format!("{verify}?user_code={user_code}"),
+            "expires_in": 600,
+            "interval": 1,
+        })
+    );
+    assert_eq!(user_code.len(), 9);
+    assert_eq!(&user_code[4..5], "-");
+
+    let (status, body) = h.poll(&device_code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "authorization_pending");
+    let (_, body) = h.poll(&device_code).await;
+    assert_eq!(
+        body,
+        json!({"error": "slow_down", "error_description": "Polling too fast: wait 6 s between requests"})
+    );
+    clock.advance_ms(6_000);
+    assert_eq!(
+        h.poll(&device_code).await.1["error"],
+        "authorization_pending"
+    );
+
+    let response = h
+        .http
+        .get(str_of(&started["verification_uri_complete"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(&format!("name=\"user_code\" value=\"{user_code}\"")),
+        "{page}"
+    );
+    assert!(page.contains("<strong>sandbox-public</strong> asks to act for you"));
+
+    let submit = |password: &'static str, code: String| {
+        h.http
+            .post(h.url("/oauth/v2/device/verify"))
+            .form(&[
+                ("user_code", code),
+                ("password", password.to_owned()),
+                ("action", "approve".to_owned()),
+            ])
+            .send()
+    };
+    let response = submit("nope", user_code.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<p id=\"error\" role=\"alert\">Wrong password for demo.</p>"));
+    let response = submit("demo", "BCDF-GHJK".to_owned()).await.unwrap();
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("No device is waiting for this code")
+    );
+    // People type codes in any case, with any punctuation.
+    let typed = user_code.to_lowercase().replace('-', " ");
+    let response = submit("demo", typed.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("id=\"outcome\" data-outcome=\"approved\""),
+        "{page}"
+    );
+    let response = submit("demo", typed).await.unwrap();
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("This code was already used.")
+    );
+
+    clock.advance_ms(6_000);
+    let (status, tokens) = h.poll(&device_code).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["scope"], "read");
+    let claims = id_token_claims(&str_of(&tokens["id_token"]));
+    assert_eq!(claims["preferred_username"], "demo");
+    assert_eq!(claims["aud"], "sandbox-public");
+    assert_eq!(
+        h.get("/api/v1/assets", &str_of(&tokens["access_token"]))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    clock.advance_ms(6_000);
+    let (status, body) = h.poll(&device_code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "The device code was already used"})
+    );
+    let stats = h.stats().await;
+    assert_eq!(stats["device_codes_issued"], 1);
+    assert_eq!(stats["token_requests"]["device_code"], 5);
+}
+
+#[tokio::test]
+async fn device_codes_can_be_denied_and_expire() {
+    let clock = Clock::manual(1_700_000_000_000);
+    let opts = SandboxOptions {
+        device_ttl: 30,
+        ..SandboxOptions::default()
+    };
+    let h = Harness::with_clock(opts, clock.clone()).await;
+    let public = [("client_id", "sandbox-public")];
+    let denied = h.device(&public).await;
+    let approve = |query: String| {
+        h.http
+            .post(h.url(&format!("/_sandbox/device/approve?{query}")))
+            .send()
+    };
+    let response = approve(format!("user_code={}&deny=1", str_of(&denied["user_code"])))
+        .await
+        .unwrap();
+    assert_eq!(
+        split(response).await,
+        (
+            StatusCode::OK,
+            json!({"user_code": denied["user_code"], "decision": "denied"})
+        )
+    );
+    let (status, body) = h.poll(&str_of(&denied["device_code"])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "access_denied", "error_description": "The user denied the request"})
+    );
+
+    let late = h.device(&public).await;
+    assert_eq!(late["expires_in"], 30);
+    clock.advance_ms(30_000);
+    let (_, body) = h.poll(&str_of(&late["device_code"])).await;
+    assert_eq!(
+        body,
+        json!({"error": "expired_token", "error_description": "The device code has expired"})
+    );
+    let response = approve(format!("user_code={}", str_of(&late["user_code"])))
+        .await
+        .unwrap();
+    let (status, body) = split(response).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error_description"],
+        "This code has expired: start again on the device."
+    );
+    let (status, _) = split(approve("user_code=BCDF-GHJK".into()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = split(approve(String::new()).await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (_, body) = h.poll("not-a-device-code").await;
+    assert_eq!(body["error_description"], "Invalid device code");
+}
+
+#[tokio::test]
+async fn auto_approve_lets_a_device_code_pend_once() {
+    let clock = Clock::manual(1_700_000_000_000);
+    let opts = SandboxOptions {
+        auto_approve: true,
+        ..SandboxOptions::default()
+    };
+    let h = Harness::with_clock(opts, clock.clone()).await;
+    let started = h.device(&[("client_id", "sandbox-public")]).await;
+    let device_code = str_of(&started["device_code"]);
+    assert_eq!(
+        h.poll(&device_code).await.1["error"],
+        "authorization_pending"
+    );
+    clock.advance_ms(1_000);
+    let (status, body) = h.poll(&device_code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["id_token"].is_string());
+}
+
+#[tokio::test]
+async fn device_authorization_needs_a_known_client() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    for form in [
+        vec![("client_id", "sandbox"), ("client_secret", "wrong")],
+        vec![("client_id", "nobody")],
+        vec![("scope", "read")],
+    ] {
+        let response = h
+            .http
+            .post(h.url("/oauth/v2/device"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Basic realm=\"sandbox\""
+        );
+        let (status, body) = split(response).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{form:?}");
+        assert_eq!(body["error"], "invalid_client", "{form:?}");
+    }
+    let response = h
+        .http
+        .post(h.url("/oauth/v2/device"))
+        .basic_auth("sandbox", Some("sandbox-secret"))
+        .send()
+        .await
+        .unwrap();
+    let (status, started) = split(response).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    // Another client's device code is no use to the public client.
+    let (_, body) = h.poll(&str_of(&started["device_code"])).await;
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "The device code was issued to another client"})
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_revokes_its_family() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let code = h.code("sandbox-public").await;
+    let (_, first) = h.exchange(&code).await;
+    let (_, second) = h.refresh_public(&str_of(&first["refresh_token"])).await;
+    let (other, _) = h.login().await;
+    let refresh = str_of(&second["refresh_token"]);
+    let response = h
+        .revoke(&[
+            ("token", refresh.as_str()),
+            ("token_type_hint", "refresh_token"),
+            ("client_id", "sandbox-public"),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.bytes().await.unwrap().len(), 0);
+    for token in [&first["access_token"], &second["access_token"]] {
+        assert_eq!(
+            h.get("/api/v1/assets", &str_of(token)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (status, body) = h.refresh_public(&refresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "Invalid refresh token"})
+    );
+    assert_eq!(
+        h.get("/api/v1/assets", &other).await.0,
+        StatusCode::OK,
+        "another login stays"
+    );
+    let stats = h.stats().await;
+    assert_eq!(stats["revocations"], 1);
+    assert_eq!(
+        stats["revoked_tokens"],
+        json!({"access_token": 0, "refresh_token": 1})
+    );
+}
+
+#[tokio::test]
+async fn revoking_an_access_token_leaves_the_refresh_token() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let (access, refresh) = h.login().await;
+    // The confidential client authenticates with Basic; no hint is needed.
+    let response = h
+        .http
+        .post(h.url("/oauth/v2/revoke"))
+        .basic_auth("sandbox", Some("sandbox-secret"))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, body) = h.get("/api/v1/assets", &access).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["error_description"],
+        "The access token provided is invalid."
+    );
+    assert_eq!(h.refresh(&refresh).await.0, StatusCode::OK);
+    assert_eq!(
+        h.stats().await["revoked_tokens"],
+        json!({"access_token": 1, "refresh_token": 0})
+    );
+}
+
+#[tokio::test]
+async fn revocation_refuses_bad_clients_and_ignores_unknown_tokens() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let (access, _) = h.login().await;
+    // RFC 7009 §2.2: an unknown token is answered 200 as well.
+    let response = h
+        .revoke(&[("token", "never-issued"), ("client_id", "sandbox-public")])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    for form in [
+        vec![
+            ("token", access.as_str()),
+            ("client_id", "sandbox"),
+            ("client_secret", "wrong"),
+        ],
+        vec![("token", access.as_str()), ("client_id", "nobody")],
+        vec![("token", access.as_str())],
+    ] {
+        let response = h.revoke(&form).await;
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Basic realm=\"sandbox\""
+        );
+        let (status, body) = split(response).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{form:?}");
+        assert_eq!(body["error"], "invalid_client", "{form:?}");
+    }
+    let (status, body) = split(h.revoke(&[("client_id", "sandbox-public")]).await).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_request", "error_description": "No \"token\" parameter found"})
+        )
+    );
+    let (status, body) = split(
+        h.revoke(&[("token", access.as_str()), ("client_id", "sandbox-public")])
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "unauthorized_client", "error_description": "The token was issued to another client"})
+    );
+    assert_eq!(h.get("/api/v1/assets", &access).await.0, StatusCode::OK);
+    let stats = h.stats().await;
+    assert_eq!(stats["revocations"], 1);
+    assert_eq!(
+        stats["revoked_tokens"],
+        json!({"access_token": 0, "refresh_token": 0})
+    );
+}
+
+#[tokio::test]
+async fn metadata_names_every_endpoint_under_the_printed_root() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let root = h.sandbox.url();
+    let mut documents = Vec::new();
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+    ] {
+        let response = h.http.get(h.url(path)).send().await.unwrap();
+        assert_eq!(
+            response.headers()["cache-control"],
+            "max-age=3600",
+            "{path}"
+        );
+        let (status, document) = split(response).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        documents.push(document);
+    }
+    assert_eq!(documents[0], documents[1]);
+    let document = &documents[0];
+    assert_eq!(document["issuer"], root);
+    assert!(!root.ends_with('/'));
+    for (key, path) in [
+        ("authorization_endpoint", "/oauth/v2/auth"),
+        ("token_endpoint", "/oauth/v2/token"),
+        ("device_authorization_endpoint", "/oauth/v2/device"),
+        ("revocation_endpoint", "/oauth/v2/revoke"),
+    ] {
+        assert_eq!(document[key], format!("{root}{path}"), "{key}");
+    }
+    assert_eq!(document["response_types_supported"], json!(["code"]));
+    assert_eq!(
+        document["grant_types_supported"],
+        json!([
+            "password",
+            "refresh_token",
+            "client_credentials",
+            "authorization_code",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
+    );
+    assert_eq!(
+        document["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        document["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+}
+
+#[tokio::test]
+async fn over_tls_the_issuer_is_https() {
+    let h = Harness::start(SandboxOptions {
+        tls: true,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let tls = crate::http::TlsOptions {
+        ca_pem: vec![h.sandbox.ca_pem().unwrap().as_bytes().to_vec()],
+        insecure: false,
+    };
+    let client = tls
+        .apply(reqwest::Client::builder().no_proxy())
+        .unwrap()
+        .build()
+        .unwrap();
+    let root = h.sandbox.url();
+    assert!(root.starts_with("https://127.0.0.1:"), "{root}");
+    let response = client
+        .get(format!("{root}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap();
+    let (_, document) = split(response).await;
+    assert_eq!(document["issuer"], root);
+    assert_eq!(document["token_endpoint"], format!("{root}/oauth/v2/token"));
+}
+
+/// A loopback listener standing in for runner's: takes one request, answers 200, and
+/// hands over the request target (path and query).
+fn one_callback() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut reader = BufReader::new(stream);
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+            line.clear();
+        }
+        let mut stream = reader.into_inner();
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\nYou may close this.\r\n",
+        );
+        let target = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+        let _ = tx.send(format!(
+            "{} {target}",
+            request_line.split(' ').next().unwrap_or("")
+        ));
+    });
+    (port, rx)
+}
+
+/// Runs `python3 tests/browser/sandbox_login.py [args] URL` as runner would run
+/// `RUNNER_BROWSER`; returns the exit code, stdout and stderr.
+async fn login_script(args: &[&str], url: String, env: &[(&str, &str)]) -> (i32, String, String) {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/browser/sandbox_login.py"
+    );
+    let mut command = std::process::Command::new("python3");
+    command.arg(script).args(args).arg(url);
+    command
+        .env_remove("SANDBOX_LOGIN_PASSWORD")
+        .env_remove("SANDBOX_LOGIN_DENY");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("python3 runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The query of a request target, as pairs.
+fn target_query(target: &str) -> HashMap<String, String> {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn the_browser_script_logs_in_and_delivers_the_code_to_the_loopback_listener() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let (port, received) = one_callback();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let params = with_param(
+        &auth_params("sandbox-public", "st-4ae1"),
+        "redirect_uri",
+        Some(&redirect),
+    );
+    let (code, stdout, stderr) = login_script(&["--verbose"], h.authorize_url(&params), &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "");
+    let request = received.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (method, target) = request.split_once(' ').unwrap();
+    assert_eq!(method, "GET");
+    assert!(target.starts_with("/callback?"), "{target}");
+    let query = target_query(target);
+    assert_eq!(query["state"], "st-4ae1");
+    let auth_code = &query["code"];
+    assert!(
+        !stderr.contains(auth_code.as_str()),
+        "the code is never printed: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("the redirect reached {redirect} (200)")),
+        "{stderr}"
+    );
+
+    let (status, body) = h
+        .post_form(
+            "/oauth/v2/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", auth_code),
+                ("redirect_uri", &redirect),
+                ("code_verifier", VERIFIER),
+                ("client_id", "sandbox-public"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        h.get("/api/v1/assets", &str_of(&body["access_token"]))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_browser_script_denies_fails_on_a_wrong_password_and_follows_auto_approval() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let redirect_for = |port: u16| format!("http://127.0.0.1:{port}/cb");
+
+    let (port, received) = one_callback();
+    let redirect = redirect_for(port);
+    let params = with_param(
+        &auth_params("sandbox", "d1"),
+        "redirect_uri",
+        Some(&redirect),
+    );
+    let (code, stdout, stderr) = login_script(
+        &[],
+        h.authorize_url(&params),
+        &[("SANDBOX_LOGIN_DENY", "1")],
+    )
+    .await;
+    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
+    let (_, target) = received
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap()
+        .split_once(' ')
+        .map(|(m, t)| (m.to_owned(), t.to_owned()))
+        .unwrap();
+    let query = target_query(&target);
+    assert_eq!(query["error"], "access_denied");
+    assert_eq!(query["state"], "d1");
+
+    let (port, received) = one_callback();
+    let redirect = redirect_for(port);
+    let params = with_param(
+        &auth_params("sandbox", "w"),
+        "redirect_uri",
+        Some(&redirect),
+    );
+    let (code, _, stderr) = login_script(
+        &[],
+        h.authorize_url(&params),
+        &[("SANDBOX_LOGIN_PASSWORD", "wrong")],
+    )
+    .await;
+    assert_eq!(
+        (code, stderr.as_str()),
+        (1, "sandbox_login: Wrong password for demo.\n")
+    );
+    assert!(received.recv_timeout(Duration::from_millis(200)).is_err());
+
+    let params = with_param(
+        &auth_params("sandbox", "w"),
+        "redirect_uri",
+        Some("http://192.0.2.1:80/cb"),
+    );
+    let (code, _, stderr) = login_script(&[], h.authorize_url(&params), &[]).await;
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("sandbox_login: redirect_uri \"http://192.0.2.1:80/cb\" is refused: its host is not a loopback address"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let auto = Harness::start(SandboxOptions {
+        auto_approve: true,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let (port, received) = one_callback();
+    let redirect = redirect_for(port);
+    let params = with_param(
+        &auth_params("sandbox", "a"),
+        "redirect_uri",
+        Some(&redirect),
+    );
+    let (code, _, stderr) = login_script(&[], auto.authorize_url(&params), &[]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let request = received.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(target_query(&request)["code"].len() == 43, "{request}");
+}
+
+#[tokio::test]
+async fn the_browser_script_approves_a_device_code() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let started = h.device(&[("client_id", "sandbox-public")]).await;
+    let complete = str_of(&started["verification_uri_complete"]);
+    let (code, stdout, stderr) =
+        login_script(&[], complete.clone(), &[("SANDBOX_LOGIN_PASSWORD", "x")]).await;
+    assert_eq!(
+        (code, stdout.as_str(), stderr.as_str()),
+        (1, "", "sandbox_login: Wrong password for demo.\n")
+    );
+    let (code, stdout, stderr) = login_script(&[], complete, &[]).await;
+    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
+    let (status, body) = h.poll(&str_of(&started["device_code"])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let denied = h.device(&[("client_id", "sandbox-public")]).await;
+    let (code, _, stderr) = login_script(
+        &[],
+        str_of(&denied["verification_uri_complete"]),
+        &[("SANDBOX_LOGIN_DENY", "1")],
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let (_, body) = h.poll(&str_of(&denied["device_code"])).await;
+    assert_eq!(body["error"], "access_denied");
+
+    let unknown = format!(
+        "{}/oauth/v2/device/verify?user_code=BCDF-GHJK",
+        h.sandbox.url()
+    );
+    let (code, _, stderr) = login_script(&[], unknown, &[]).await;
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            1,
+            "sandbox_login: No device is waiting for this code: check it and try again.\n"
+        )
+    );
 }

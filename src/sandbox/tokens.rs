@@ -8,14 +8,29 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 /// Above this many stored tokens, expired ones are dropped on the next issue.
 const PRUNE_ABOVE: usize = 50_000;
 
+/// The tokens that descend from one grant (a login, a code, a device approval) through
+/// any number of refreshes: revoking a refresh token, or reusing an authorization
+/// code, revokes the whole family (RFC 7009 §2.1, RFC 6749 §4.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Family(u64);
+
+impl Family {
+    #[cfg(test)]
+    pub(crate) fn for_tests(n: u64) -> Family {
+        Family(n)
+    }
+}
+
 struct AccessToken {
     expires_at_ms: u64,
+    client_id: String,
+    family: Family,
 }
 
 struct RefreshToken {
     expires_at_ms: u64,
-    username: Option<String>,
-    scope: Option<String>,
+    grant: Grant,
+    family: Family,
     spent: bool,
 }
 
@@ -26,6 +41,7 @@ pub(crate) struct Issued {
     pub refresh_token: Option<String>,
     pub expires_in: u64,
     pub scope: Option<String>,
+    pub family: Family,
 }
 
 /// The state of a presented access token.
@@ -43,13 +59,30 @@ pub(crate) enum RefreshRefusal {
     /// Presented again after it was exchanged: refresh tokens are single-use.
     Spent,
     Expired,
+    /// Issued to another client (RFC 6749 §6); it stays unspent.
+    OtherClient,
 }
 
-/// The identity a spent refresh token carried, for the pair that replaces it.
+/// Who a token speaks for: the client, the user (none for client credentials) and the
+/// scope. A refresh carries it over to the pair that replaces the spent token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Grant {
+    pub client_id: String,
     pub username: Option<String>,
     pub scope: Option<String>,
+}
+
+/// What a revocation (RFC 7009) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revoked {
+    /// An access token: it alone stops working.
+    Access,
+    /// A refresh token: its family stops working, `access` access tokens with it.
+    Refresh { access: usize },
+    /// Nothing the sandbox issued (or already revoked): nothing to do.
+    Unknown,
+    /// Issued to another client: left alone.
+    OtherClient,
 }
 
 /// Every token the sandbox has issued. Spent refresh tokens are kept until they expire,
@@ -59,6 +92,7 @@ pub(crate) struct TokenStore {
     refresh_ttl_ms: u64,
     access: HashMap<String, AccessToken>,
     refresh: HashMap<String, RefreshToken>,
+    families: u64,
 }
 
 impl TokenStore {
@@ -68,17 +102,33 @@ impl TokenStore {
             refresh_ttl_ms: refresh_ttl_secs.saturating_mul(1000),
             access: HashMap::new(),
             refresh: HashMap::new(),
+            families: 0,
         }
     }
 
-    /// Issues an access token, and a refresh token when `with_refresh`.
+    /// Issues an access token, and a refresh token when `with_refresh`, as a new family.
     pub(crate) fn issue(&mut self, now_ms: u64, grant: Grant, with_refresh: bool) -> Issued {
+        self.families += 1;
+        let family = Family(self.families);
+        self.issue_in(now_ms, grant, family, with_refresh)
+    }
+
+    /// Issues a pair into an existing family: the one a spent refresh token belonged to.
+    pub(crate) fn issue_in(
+        &mut self,
+        now_ms: u64,
+        grant: Grant,
+        family: Family,
+        with_refresh: bool,
+    ) -> Issued {
         self.prune(now_ms);
         let access_token = random_token();
         self.access.insert(
             access_token.clone(),
             AccessToken {
                 expires_at_ms: now_ms.saturating_add(self.access_ttl_ms),
+                client_id: grant.client_id.clone(),
+                family,
             },
         );
         let refresh_token = with_refresh.then(|| {
@@ -87,8 +137,8 @@ impl TokenStore {
                 token.clone(),
                 RefreshToken {
                     expires_at_ms: now_ms.saturating_add(self.refresh_ttl_ms),
-                    username: grant.username.clone(),
-                    scope: grant.scope.clone(),
+                    grant: grant.clone(),
+                    family,
                     spent: false,
                 },
             );
@@ -99,18 +149,24 @@ impl TokenStore {
             refresh_token,
             expires_in: self.access_ttl_ms / 1000,
             scope: grant.scope,
+            family,
         }
     }
 
-    /// Spends a refresh token: on success it can never be used again.
+    /// Spends a refresh token presented by `client_id`: on success it can never be used
+    /// again, and the grant and family it carried are handed back for its successor.
     pub(crate) fn spend_refresh(
         &mut self,
         token: &str,
+        client_id: &str,
         now_ms: u64,
-    ) -> Result<Grant, RefreshRefusal> {
+    ) -> Result<(Grant, Family), RefreshRefusal> {
         let Some(stored) = self.refresh.get_mut(token) else {
             return Err(RefreshRefusal::Unknown);
         };
+        if stored.grant.client_id != client_id {
+            return Err(RefreshRefusal::OtherClient);
+        }
         if stored.spent {
             return Err(RefreshRefusal::Spent);
         }
@@ -118,10 +174,7 @@ impl TokenStore {
             return Err(RefreshRefusal::Expired);
         }
         stored.spent = true;
-        Ok(Grant {
-            username: stored.username.clone(),
-            scope: stored.scope.clone(),
-        })
+        Ok((stored.grant.clone(), stored.family))
     }
 
     pub(crate) fn check_access(&self, token: &str, now_ms: u64) -> AccessCheck {
@@ -130,6 +183,39 @@ impl TokenStore {
             Some(t) if now_ms >= t.expires_at_ms => AccessCheck::Expired,
             Some(_) => AccessCheck::Valid,
         }
+    }
+
+    /// Revokes `token` for `client_id` (RFC 7009 §2.1). `hint` says where to look
+    /// first; the other kind is searched too, as the RFC asks.
+    pub(crate) fn revoke(&mut self, token: &str, client_id: &str, hint: Option<&str>) -> Revoked {
+        let refresh_first = hint == Some("refresh_token");
+        for look_in_refresh in [refresh_first, !refresh_first] {
+            if look_in_refresh {
+                if let Some(stored) = self.refresh.get(token) {
+                    if stored.grant.client_id != client_id {
+                        return Revoked::OtherClient;
+                    }
+                    let access = self.revoke_family(stored.family).0;
+                    return Revoked::Refresh { access };
+                }
+            } else if let Some(stored) = self.access.get(token) {
+                if stored.client_id != client_id {
+                    return Revoked::OtherClient;
+                }
+                self.access.remove(token);
+                return Revoked::Access;
+            }
+        }
+        Revoked::Unknown
+    }
+
+    /// Forgets every token of a family; returns how many access and refresh tokens
+    /// that was.
+    pub(crate) fn revoke_family(&mut self, family: Family) -> (usize, usize) {
+        let (access, refresh) = (self.access.len(), self.refresh.len());
+        self.access.retain(|_, t| t.family != family);
+        self.refresh.retain(|_, t| t.family != family);
+        (access - self.access.len(), refresh - self.refresh.len())
     }
 
     /// Forgets every access token; returns how many were still valid. Refresh tokens stay.
@@ -154,7 +240,7 @@ impl TokenStore {
 }
 
 /// 32 random bytes, base64url without padding: 43 characters.
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
@@ -164,6 +250,7 @@ mod tests {
 
     fn demo() -> Grant {
         Grant {
+            client_id: "sandbox".into(),
             username: Some("demo".into()),
             scope: Some("read".into()),
         }
@@ -189,18 +276,39 @@ mod tests {
     #[test]
     fn refresh_tokens_are_single_use_and_expire() {
         let mut store = TokenStore::new(10, 100);
-        let refresh = store.issue(0, demo(), true).refresh_token.unwrap();
-        assert_eq!(store.spend_refresh(&refresh, 5_000), Ok(demo()));
+        let issued = store.issue(0, demo(), true);
+        let refresh = issued.refresh_token.unwrap();
         assert_eq!(
-            store.spend_refresh(&refresh, 5_001),
+            store.spend_refresh(&refresh, "sandbox", 5_000),
+            Ok((demo(), issued.family))
+        );
+        assert_eq!(
+            store.spend_refresh(&refresh, "sandbox", 5_001),
             Err(RefreshRefusal::Spent)
         );
         let other = store.issue(0, demo(), true).refresh_token.unwrap();
         assert_eq!(
-            store.spend_refresh(&other, 100_000),
+            store.spend_refresh(&other, "sandbox", 100_000),
             Err(RefreshRefusal::Expired)
         );
-        assert_eq!(store.spend_refresh("x", 0), Err(RefreshRefusal::Unknown));
+        assert_eq!(
+            store.spend_refresh("x", "sandbox", 0),
+            Err(RefreshRefusal::Unknown)
+        );
+    }
+
+    #[test]
+    fn refresh_tokens_belong_to_their_client() {
+        let mut store = TokenStore::new(10, 100);
+        let refresh = store.issue(0, demo(), true).refresh_token.unwrap();
+        assert_eq!(
+            store.spend_refresh(&refresh, "sandbox-public", 0),
+            Err(RefreshRefusal::OtherClient)
+        );
+        assert!(
+            store.spend_refresh(&refresh, "sandbox", 0).is_ok(),
+            "not spent by the other client"
+        );
     }
 
     #[test]
@@ -211,5 +319,60 @@ mod tests {
         store.issue(20_000, demo(), false);
         assert_eq!(store.revoke_access(20_000), 1);
         assert_eq!(store.check_access(&a.access_token, 0), AccessCheck::Unknown);
+    }
+
+    #[test]
+    fn families_are_kept_across_refreshes_and_revoked_together() {
+        let mut store = TokenStore::new(10, 100);
+        let first = store.issue(0, demo(), true);
+        let bystander = store.issue(0, demo(), true);
+        assert_ne!(first.family, bystander.family);
+        let (grant, family) = store
+            .spend_refresh(first.refresh_token.as_deref().unwrap(), "sandbox", 0)
+            .unwrap();
+        let second = store.issue_in(0, grant, family, true);
+        assert_eq!(second.family, first.family);
+        // The first, spent refresh token still names the family.
+        assert_eq!(
+            store.revoke(first.refresh_token.as_deref().unwrap(), "sandbox", None),
+            Revoked::Refresh { access: 2 }
+        );
+        for token in [&first.access_token, &second.access_token] {
+            assert_eq!(store.check_access(token, 0), AccessCheck::Unknown);
+        }
+        assert_eq!(
+            store.spend_refresh(second.refresh_token.as_deref().unwrap(), "sandbox", 0),
+            Err(RefreshRefusal::Unknown)
+        );
+        assert_eq!(
+            store.check_access(&bystander.access_token, 0),
+            AccessCheck::Valid
+        );
+        assert_eq!(store.revoke_family(bystander.family), (1, 1));
+    }
+
+    #[test]
+    fn revoking_an_access_token_leaves_its_refresh_token() {
+        let mut store = TokenStore::new(10, 100);
+        let issued = store.issue(0, demo(), true);
+        let refresh = issued.refresh_token.as_deref().unwrap();
+        // A wrong hint is only where to look first.
+        assert_eq!(
+            store.revoke(&issued.access_token, "sandbox", Some("refresh_token")),
+            Revoked::Access
+        );
+        assert_eq!(
+            store.check_access(&issued.access_token, 0),
+            AccessCheck::Unknown
+        );
+        assert_eq!(
+            store.revoke(&issued.access_token, "sandbox", None),
+            Revoked::Unknown
+        );
+        assert_eq!(
+            store.revoke(refresh, "sandbox-public", Some("refresh_token")),
+            Revoked::OtherClient
+        );
+        assert!(store.spend_refresh(refresh, "sandbox", 0).is_ok());
     }
 }
