@@ -104,7 +104,7 @@ pub enum Command {
     },
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
     #[command(
-        after_help = "Examples:\n  runner sandbox --port 0     # prints the URL, e.g. http://127.0.0.1:41234\n  runner sandbox --auto-approve   # logins in a browser or on a device need no form\n\nClients sandbox / sandbox-secret and sandbox-public (no secret; authorization code\nwith PKCE and device grant), user demo / demo. Metadata at\n/.well-known/oauth-authorization-server."
+        after_help = "Examples:\n  runner sandbox --port 0          # prints the URL, e.g. http://127.0.0.1:41234\n  runner sandbox --auto-approve    # no login form: codes at once, device codes at their first poll\n\nClients sandbox / sandbox-secret and sandbox-public (no secret; authorization code\nwith PKCE and device grant), user demo / demo. Metadata at\n/.well-known/oauth-authorization-server."
     )]
     Sandbox(SandboxArgs),
 }

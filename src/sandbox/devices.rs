@@ -11,6 +11,10 @@ const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
 const USER_CODE_LEN: usize = 8;
 /// What `slow_down` adds to a device code's interval (RFC 8628 §3.5).
 const SLOW_DOWN_MS: u64 = 5_000;
+/// How early a poll may come and still count as on time: a client that waits the
+/// interval between sending its polls (not between the answers) sees its first poll,
+/// which opened the connection, handled later than the next one.
+const EARLY_SLACK_MS: u64 = 200;
 /// Above this many stored device codes, expired ones are dropped on the next start.
 const PRUNE_ABOVE: usize = 10_000;
 
@@ -169,7 +173,8 @@ impl DeviceStore {
             Decision::Spent => Poll::Spent,
             Decision::Pending => {
                 if let Some(last) = last_poll
-                    && now_ms.saturating_sub(last) < device.interval_ms
+                    && now_ms.saturating_sub(last).saturating_add(EARLY_SLACK_MS)
+                        < device.interval_ms
                 {
                     device.interval_ms = device.interval_ms.saturating_add(SLOW_DOWN_MS);
                     return Poll::SlowDown {
@@ -312,15 +317,19 @@ mod tests {
         let code = store.start(0, request()).device_code;
         assert_eq!(store.poll(&code, "sandbox-public", 0), Poll::Pending);
         assert_eq!(
-            store.poll(&code, "sandbox-public", 999),
+            store.poll(&code, "sandbox-public", 799),
             Poll::SlowDown { interval: 6 }
         );
         assert_eq!(
             store.poll(&code, "sandbox-public", 6_000),
             Poll::SlowDown { interval: 11 },
-            "5 001 ms after the last poll is still under 6 s"
+            "5 201 ms after the last poll is too early for 6 s"
         );
-        assert_eq!(store.poll(&code, "sandbox-public", 17_000), Poll::Pending);
+        assert_eq!(
+            store.poll(&code, "sandbox-public", 16_800),
+            Poll::Pending,
+            "200 ms early is on time"
+        );
     }
 
     #[test]

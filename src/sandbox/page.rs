@@ -31,7 +31,7 @@ pub(crate) fn authorize_form(
     let body = format!(
         "<p><strong>{client}</strong> asks to act for you{scope}.</p>\n{error}\
          <form id=\"login\" method=\"post\" action=\"/oauth/v2/auth\">\n{fields}\
-         <p>Signed in as <strong>{user}</strong>.</p>\n\
+         <p>You sign in as <strong>{user}</strong>.</p>\n\
          <p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" autofocus></label></p>\n\
          <p><button type=\"submit\" name=\"action\" value=\"approve\">Sign in and allow</button>\n\
          <button type=\"submit\" name=\"action\" value=\"deny\">Deny</button></p>\n\
@@ -60,7 +60,7 @@ pub(crate) fn device_form(
         "{asks}<p>Enter the code your device shows, then sign in to let it act for you.</p>\n{error}\
          <form id=\"login\" method=\"post\" action=\"/oauth/v2/device/verify\">\n\
          <p><label>Code <input name=\"user_code\" value=\"{code}\" autocomplete=\"off\" autocapitalize=\"characters\" spellcheck=\"false\"></label></p>\n\
-         <p>Signed in as <strong>{user}</strong>.</p>\n\
+         <p>You sign in as <strong>{user}</strong>.</p>\n\
          <p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label></p>\n\
          <p><button type=\"submit\" name=\"action\" value=\"approve\">Sign in and allow</button>\n\
          <button type=\"submit\" name=\"action\" value=\"deny\">Deny</button></p>\n\

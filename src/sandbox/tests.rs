@@ -1383,7 +1383,7 @@ impl Harness {
         split(response).await
     }
 
-    /// A code for the public client through the login form.
+    /// A code for `client_id` through the login form (redirect URI [`REDIRECT`]).
     async fn code(&self, client_id: &str) -> String {
         let mut form = auth_params(client_id, "s");
         form.push(("password", "demo"));
@@ -1392,7 +1392,7 @@ impl Harness {
         page.query()["code"].clone()
     }
 
-    /// Exchanges a code for the public client with the right verifier.
+    /// Exchanges a code of the public client with the right verifier.
     async fn exchange(&self, code: &str) -> (StatusCode, Value) {
         self.post_form(
             "/oauth/v2/token",
