@@ -367,12 +367,14 @@ impl Session {
 
     /// An endpoint a grant cannot do without.
     async fn required_url(&self, which: Which) -> Result<url::Url, AuthError> {
-        self.endpoint_url(which).await?.ok_or_else(|| AuthError::NoEndpoint {
-            profile: self.settings.profile.clone(),
-            what: "endpoint",
-            key: "issuer",
-            why: format!("no {which:?} endpoint is known"),
-        })
+        self.endpoint_url(which)
+            .await?
+            .ok_or_else(|| AuthError::NoEndpoint {
+                profile: self.settings.profile.clone(),
+                what: "endpoint",
+                key: "issuer",
+                why: format!("no {which:?} endpoint is known"),
+            })
     }
 
     /// The authorization, device or revocation endpoint: configured, else discovered.

@@ -65,8 +65,17 @@ fn authorization_code_login_exec_profiles_logout() {
         "the authorize URL is printed: {}",
         r.stderr
     );
-    assert!(r.stderr.contains("code_challenge_method=S256"), "{}", r.stderr);
-    assert!(r.stderr.contains("logged in with profile `default`: logged in as demo"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("code_challenge_method=S256"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("logged in with profile `default`: logged in as demo"),
+        "{}",
+        r.stderr
+    );
     assert_quiet_about(&p, &r);
     assert_eq!(sb.token_requests("authorization_code"), 1);
     // The session is the ordinary one from here on.
@@ -78,7 +87,8 @@ fn authorization_code_login_exec_profiles_logout() {
     assert!(!r.stderr.contains("discovery"), "{}", r.stderr);
     let r = p.run(&["profiles"]);
     assert!(
-        r.stdout.contains("oauth2_authorization_code  logged in as demo; access token valid until"),
+        r.stdout
+            .contains("oauth2_authorization_code  logged in as demo; access token valid until"),
         "{}",
         r.stdout
     );
@@ -175,10 +185,7 @@ fn scripts_are_never_held_up_by_an_interactive_grant() {
         let p = project(&sb, kind, "");
         let marker = p.path("browser-started");
         let browser = format!("touch {}", marker.display());
-        for args in [
-            &["exec", "requests/one.yaml"][..],
-            &["token"][..],
-        ] {
+        for args in [&["exec", "requests/one.yaml"][..], &["token"][..]] {
             let r = p.run_env(args, &[("RUNNER_BROWSER", &browser)]);
             assert_eq!(r.code, 3, "{kind} {args:?}: {}", r.stderr);
             assert_eq!(
@@ -242,7 +249,7 @@ fn no_browser_reads_the_pasted_redirect() {
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{seen}{rest}");
-    assert!(seen.contains("Then paste here"), "{seen}");
+    assert!(rest.contains("Then paste here"), "{rest}");
     assert_eq!(sb.token_requests("authorization_code"), 1);
 }
 
@@ -255,7 +262,11 @@ fn redirect_of(url: &str) -> String {
         None => u.path().to_string(),
     };
     use std::io::{Read, Write};
-    write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     text.lines()
@@ -301,7 +312,8 @@ fn discovery_is_cached_and_its_issuer_checked() {
     let r = p.run_env(&["login", "-p", "other"], &[("RUNNER_BROWSER", "true")]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
-        r.stderr.contains(&format!("names the issuer `{}`, not `{other}", sb.url)),
+        r.stderr
+            .contains(&format!("names the issuer `{}`, not `{other}", sb.url)),
         "{}",
         r.stderr
     );
@@ -323,5 +335,9 @@ fn check_names_the_endpoints_a_grant_lacks() {
     ] {
         assert!(r.stderr.contains(m), "{m}: {}", r.stderr);
     }
-    assert!(r.stderr.contains("profiles/default.yaml:3:"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("profiles/default.yaml:3:"),
+        "{}",
+        r.stderr
+    );
 }
