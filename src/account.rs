@@ -77,7 +77,7 @@ pub async fn logout(global: &GlobalArgs, args: &LogoutArgs) -> Result<u8, Error>
         let done = revoked
             .map(|r| format!(" (revoked the {r} first)"))
             .unwrap_or_default();
-        return Err(AuthError::Interactive(format!(
+        return Err(AuthError::Revocation(format!(
             "revoking the tokens of profile `{name}` at {at} failed{done}: {e}; they are forgotten here all the same"
         ))
         .into());

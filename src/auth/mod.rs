@@ -76,6 +76,9 @@ pub enum AuthError {
     /// The browser or device login could not complete.
     #[error("login failed: {0}")]
     Interactive(String),
+    /// `runner logout` could not revoke the tokens (they were forgotten all the same).
+    #[error("{0}")]
+    Revocation(String),
     /// The authorization server said no to the login (`error=access_denied`, …).
     #[error("the authorization server {url} refused the login: {error}{}",
         description.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]

@@ -341,3 +341,25 @@ fn check_names_the_endpoints_a_grant_lacks() {
         r.stderr
     );
 }
+
+#[test]
+fn a_revocation_that_fails_still_forgets_and_is_exit_3() {
+    let sb = SandboxProc::start(&[]);
+    // Nothing listens on port 9 of loopback: the revocation cannot reach its server.
+    let p = project(
+        &sb,
+        "oauth2_authorization_code",
+        "  revocation_url: http://127.0.0.1:9/revoke\n",
+    );
+    assert_eq!(login(&p, &[]).code, 0);
+    let r = p.run(&["logout"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "error: revoking the tokens of profile `default` at http://127.0.0.1:9/revoke failed: request to http://127.0.0.1:9/revoke failed: "
+        ) && r.stderr.contains("they are forgotten here all the same"),
+        "{}",
+        r.stderr
+    );
+    assert!(p.cache_files().is_empty(), "forgotten all the same");
+}

@@ -432,3 +432,30 @@ fn the_sandbox_lists_what_a_signal_left_alone() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(created(&p).get("row-1"), Some(&1));
 }
+
+#[test]
+fn a_retried_upload_opens_its_file_again() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "body.json",
+        "{\"name\": \"Pump from a file\", \"family_id\": \"f-1\", \"status\": \"archived\"}",
+    );
+    p.write(
+        "requests/put.yaml",
+        "method: PUT\nurl: /assets/00000000-0000-4000-8000-000000000003\nheaders: {Content-Type: application/json}\nbody: {file: ../body.json}\nretries: 2\n",
+    );
+    // Log in first, so that the failures fall on the PUT.
+    let r = p.run(&["exec", "requests/put.yaml", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(p.run(&["token"]).code, 0);
+    sb.fail_next(2, 503);
+    let r = p.run(&["exec", "requests/put.yaml", "-v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr.matches("retrying PUT").count(), 2, "{}", r.stderr);
+    // The third attempt sent the whole file again: the asset holds it.
+    let v = r.json();
+    assert_eq!(v["name"], "Pump from a file", "{v}");
+    assert_eq!(v["status"], "archived", "{v}");
+    assert_eq!(sb.requests("PUT /api/v1/assets/{id}"), 3);
+}
