@@ -154,7 +154,14 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
             set_owner_only(path)?;
             gateway.hosts = vec!["localhost".to_string()];
             announce(&format!("unix:{}", path.display()), &gateway)?;
-            let out = run(Limited { inner: listener, limit }, gateway).await;
+            let out = run(
+                Limited {
+                    inner: listener,
+                    limit,
+                },
+                gateway,
+            )
+            .await;
             let _ = std::fs::remove_file(path);
             out
         }
@@ -171,7 +178,14 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
                 .map(|h| format!("{h}:{port}"))
                 .collect();
             announce(&format!("http://127.0.0.1:{port}"), &gateway)?;
-            run(Limited { inner: listener, limit }, gateway).await
+            run(
+                Limited {
+                    inner: listener,
+                    limit,
+                },
+                gateway,
+            )
+            .await
         }
     }
 }
@@ -345,13 +359,9 @@ impl Gateway {
         let headers = self.forwarded_headers(&parts.headers);
         let mut body = has_body.then_some(body);
         let mut token = match &self.credential {
-            Credential::OAuth { session, .. } => Some(
-                session
-                    .token(None)
-                    .await
-                    .map_err(|e| token_refusal(&e))?
-                    .0,
-            ),
+            Credential::OAuth { session, .. } => {
+                Some(session.token(None).await.map_err(|e| token_refusal(&e))?.0)
+            }
             _ => None,
         };
         let mut attempts = 0;
@@ -363,13 +373,14 @@ impl Gateway {
             match (&self.credential, &token) {
                 (Credential::Static(name, value), _) => rb = rb.header(name, value),
                 (Credential::OAuth { header, name, .. }, Some(t)) => {
-                    let mut value = HeaderValue::from_str(header.value(t).expose()).map_err(|_| {
-                        Refusal::new(
-                            StatusCode::BAD_GATEWAY,
-                            "token_error",
-                            "the access token cannot go in a header",
-                        )
-                    })?;
+                    let mut value =
+                        HeaderValue::from_str(header.value(t).expose()).map_err(|_| {
+                            Refusal::new(
+                                StatusCode::BAD_GATEWAY,
+                                "token_error",
+                                "the access token cannot go in a header",
+                            )
+                        })?;
                     value.set_sensitive(true);
                     rb = rb.header(name, value);
                 }
@@ -462,15 +473,16 @@ impl Gateway {
     }
 
     /// Where the request goes: the path and query appended to `base_url` when the
-    /// request names the gateway; as is, when it names one of the profile's origins
-    /// (absolute form or `Host`). Anything else is 403.
+    /// request names the gateway (a path already under base_url's, as the API's own
+    /// page links are, is kept as is); as is, when it names one of the profile's
+    /// origins (absolute form or `Host`). Anything else is 403.
     fn target(&self, parts: &axum::http::request::Parts) -> Result<url::Url, Refusal> {
         let path = parts.uri.path();
         let query = strip_key(parts.uri.query());
         let query = query.map(|q| format!("?{q}")).unwrap_or_default();
         // HTTP/2 always carries the authority; HTTP/1.1 only in absolute form.
-        let absolute = parts.version != axum::http::Version::HTTP_2
-            && parts.uri.authority().is_some();
+        let absolute =
+            parts.version != axum::http::Version::HTTP_2 && parts.uri.authority().is_some();
         if absolute {
             let scheme = parts.uri.scheme_str().unwrap_or("http");
             let authority = parts.uri.authority().map_or("", |a| a.as_str());
@@ -493,6 +505,13 @@ impl Gateway {
         .to_ascii_lowercase();
         let text = if self.hosts.contains(&host) {
             let base = self.base.path().trim_end_matches('/');
+            // A path under base_url's already (a page link the API sent) is kept.
+            let base =
+                if path == base || path.strip_prefix(base).is_some_and(|r| r.starts_with('/')) {
+                    ""
+                } else {
+                    base
+                };
             format!(
                 "{}{base}{path}{query}",
                 self.base.origin().ascii_serialization()
@@ -753,7 +772,9 @@ mod tests {
 
     #[test]
     fn a_host_names_an_origin_with_or_without_its_default_port() {
-        let o = url::Url::parse("https://api.example.com/v1").unwrap().origin();
+        let o = url::Url::parse("https://api.example.com/v1")
+            .unwrap()
+            .origin();
         assert!(names(&o, "api.example.com"));
         assert!(names(&o, "api.example.com:443"));
         assert!(!names(&o, "api.example.com:80"));
