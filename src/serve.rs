@@ -178,6 +178,11 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
                 .map(|h| format!("{h}:{port}"))
                 .collect();
             announce(&format!("http://127.0.0.1:{port}"), &gateway)?;
+            // Headers and body go out as separate writes: without this, Nagle may
+            // hold the second until the client acknowledges the first.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             run(
                 Limited {
                     inner: listener,
@@ -679,11 +684,8 @@ impl<L: axum::serve::Listener> axum::serve::Listener for Limited<L> {
     type Addr = L::Addr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let permit = match Arc::clone(&self.limit).acquire_owned().await {
-            Ok(p) => Some(p),
-            // Never closed; were it, accepting without a bound beats stopping.
-            Err(_) => None,
-        };
+        // Never closed; were it, accepting without a bound beats stopping.
+        let permit = Arc::clone(&self.limit).acquire_owned().await.ok();
         let (io, addr) = self.inner.accept().await;
         (
             Counted {
