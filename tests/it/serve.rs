@@ -544,3 +544,53 @@ fn a_slow_api_is_504_and_sigterm_lets_the_request_in_flight_finish() {
     let (status, _) = curl(&[&format!("{url}/assets")]);
     assert_eq!(status, 0);
 }
+
+#[test]
+fn a_token_endpoint_that_is_down_is_502_for_that_request() {
+    // Tokens from one sandbox, the API of another: the API refuses them (401), and
+    // the refresh then finds the token endpoint gone.
+    let tokens = SandboxProc::start(&[]);
+    let api = SandboxProc::start(&[]);
+    let p = Project::new();
+    let profile = sandbox_profile(&tokens.url, "").replace(
+        &format!("base_url: {}/api/v1", tokens.url),
+        &format!("base_url: {}/api/v1", api.url),
+    );
+    p.write("profiles/default.yaml", &profile);
+    let gw = Gateway::start(&p, &[]);
+    drop(tokens);
+    let (status, body) = gw.json("/assets?limit=1", &[]);
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"], "token_error");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no access token: "),
+        "{body}"
+    );
+    // The gateway is still up.
+    let (status, body) = gw.json("/assets?limit=1", &[]);
+    assert_eq!((status, &body["error"]), (502, &Value::from("token_error")));
+}
+
+#[test]
+fn max_connections_holds_the_next_client_until_one_closes() {
+    let sb = SandboxProc::start(&["--latency", "2000"]);
+    let p = project(&sb);
+    let gw = Gateway::start(&p, &["--max-connections", "1"]);
+    let key = format!("X-Runner-Key: {}", gw.key);
+    let first = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", &key])
+        .arg(format!("{}/assets?limit=1", gw.url))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait(Duration::from_millis(300));
+    // Connected (the kernel's backlog) but not served while the first is.
+    let (status, _) = gw.curl("/assets?limit=1", &["--max-time", "1"]);
+    assert_eq!(status, 0);
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    assert_eq!(gw.curl("/assets?limit=1", &[]).0, 200);
+}
