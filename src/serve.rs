@@ -356,11 +356,8 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         self.check_key(&parts.headers, parts.uri.query())?;
         let url = self.target(&parts)?;
-        let has_body = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|v| v.as_bytes() != b"0")
-            || parts.headers.contains_key(header::TRANSFER_ENCODING);
+        // HTTP/2 may send a body with neither header: ask the body itself.
+        let has_body = !axum::body::HttpBody::is_end_stream(&body);
         let headers = self.forwarded_headers(&parts.headers);
         let mut body = has_body.then_some(body);
         let mut token = match &self.credential {
@@ -559,8 +556,10 @@ impl Gateway {
         let mut out = HeaderMap::new();
         for (name, value) in from {
             let n = name.as_str();
+            // `Expect: 100-continue` is answered here, by the gateway's own server.
             let dropped = HOP_BY_HOP.contains(&n)
                 || n == "host"
+                || n == "expect"
                 || n == KEY_HEADER
                 || Some(n) == own
                 || self.policy.is_sensitive(n)
@@ -641,8 +640,9 @@ fn strip_key(query: Option<&str>) -> Option<String> {
     let kept: Vec<&str> = query?
         .split('&')
         .filter(|pair| {
-            let name = pair.split('=').next().unwrap_or("");
-            name != KEY_PARAM && !pair.is_empty()
+            // Decoded as `check_key` decodes it: `runner%5Fkey` is the key too.
+            let name = url::form_urlencoded::parse(pair.as_bytes()).next();
+            !pair.is_empty() && name.is_none_or(|(k, _)| k != KEY_PARAM)
         })
         .collect();
     (!kept.is_empty()).then(|| kept.join("&"))
@@ -758,6 +758,7 @@ mod tests {
             (Some("page=2&runner_key=abc"), Some("page=2")),
             (Some("runner_key=abc&page=2&x"), Some("page=2&x")),
             (Some("runner_keyx=1"), Some("runner_keyx=1")),
+            (Some("runner%5Fkey=abc&b"), Some("b")),
             (None, None),
         ] {
             assert_eq!(strip_key(q).as_deref(), want, "{q:?}");
