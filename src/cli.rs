@@ -105,7 +105,7 @@ pub enum Command {
     /// Forward local requests to the profile's API with its credentials, for tools
     /// that cannot do OAuth2
     #[command(
-        after_help = "Examples:\n  runner serve -p ermeo                       # prints http://127.0.0.1:PORT, the access key on stderr\n  curl -H \"X-Runner-Key: $KEY\" http://127.0.0.1:PORT/assets\n  runner serve -p ermeo --unix /run/user/$UID/ermeo.sock --no-key\n  curl --unix-socket /run/user/$UID/ermeo.sock http://localhost/assets\n\nThe path and query are appended to the profile's base_url. Client credentials\n(Authorization, cookies) are dropped; only the profile's origins are reachable."
+        after_help = "Examples:\n  runner serve -p ermeo        # the URL on stdout, the access key on stderr\n  curl -H \"X-Runner-Key: $KEY\" http://127.0.0.1:PORT/assets\n  runner serve -p ermeo --unix /run/user/$UID/ermeo.sock --no-key\n  curl --unix-socket /run/user/$UID/ermeo.sock http://localhost/assets\n\nThe path and query are appended to the profile's base_url. Client credentials\n(Authorization, cookies) are dropped; only the profile's origins are reachable."
     )]
     Serve(ServeArgs),
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1

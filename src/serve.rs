@@ -153,13 +153,14 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
                 .map_err(|e| Error::io(format!("cannot listen on {}", path.display()), e))?;
             set_owner_only(path)?;
             gateway.hosts = vec!["localhost".to_string()];
-            announce(&format!("unix:{}", path.display()), &gateway)?;
+            announce(&format!("unix:{}", path.display()), &gateway, global.quiet)?;
             let out = run(
                 Limited {
                     inner: listener,
                     limit,
                 },
                 gateway,
+                global.quiet,
             )
             .await;
             let _ = std::fs::remove_file(path);
@@ -177,7 +178,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
                 .iter()
                 .map(|h| format!("{h}:{port}"))
                 .collect();
-            announce(&format!("http://127.0.0.1:{port}"), &gateway)?;
+            announce(&format!("http://127.0.0.1:{port}"), &gateway, global.quiet)?;
             // Headers and body go out as separate writes: without this, Nagle may
             // hold the second until the client acknowledges the first.
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -189,6 +190,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
                     limit,
                 },
                 gateway,
+                global.quiet,
             )
             .await
         }
@@ -256,17 +258,20 @@ fn set_owner_only(path: &Path) -> Result<(), Error> {
 }
 
 /// The address alone on stdout's first line, for scripts; the rest on stderr.
-fn announce(address: &str, gw: &Gateway) -> Result<(), Error> {
+fn announce(address: &str, gw: &Gateway, quiet: bool) -> Result<(), Error> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{address}")
             .and_then(|()| out.flush())
             .map_err(|e| Error::io("cannot write to stdout", e))?;
     }
-    eprintln!(
-        "serve: {address} forwards to {} with the credentials of profile `{}`; Ctrl-C stops it",
-        gw.base, gw.profile
-    );
+    if !quiet {
+        eprintln!(
+            "serve: {address} forwards to {} with the credentials of profile `{}`; Ctrl-C stops it",
+            gw.base, gw.profile
+        );
+    }
+    // Even with -q: without the key the gateway is no use.
     match &gw.key {
         // Printed raw: this is the one place the key is shown.
         Some(key) => eprintln!(
@@ -280,7 +285,7 @@ fn announce(address: &str, gw: &Gateway) -> Result<(), Error> {
 
 /// Serves until SIGINT or SIGTERM, then lets the requests in flight finish for up to
 /// [`GRACE`].
-async fn run<L>(listener: Limited<L>, gw: Gateway) -> Result<u8, Error>
+async fn run<L>(listener: Limited<L>, gw: Gateway, quiet: bool) -> Result<u8, Error>
 where
     L: axum::serve::Listener,
     L::Addr: std::fmt::Debug,
@@ -292,10 +297,12 @@ where
     let notify = Arc::clone(&stopping);
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         stop_signal().await;
-        eprintln!(
-            "serve: stopping; requests in flight may finish (up to {} s)",
-            GRACE.as_secs()
-        );
+        if !quiet {
+            eprintln!(
+                "serve: stopping; requests in flight may finish (up to {} s)",
+                GRACE.as_secs()
+            );
+        }
         notify.notify_one();
     });
     let mut server = std::pin::pin!(server.into_future());
