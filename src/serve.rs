@@ -352,6 +352,9 @@ async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
 }
 
 impl Gateway {
+    /// Checks `req` (method, key, origin), sends it on with the profile's credential,
+    /// refreshing once on a 401 where the request can be sent again, and returns the
+    /// answer with its body still streaming.
     async fn forward(&self, req: Request) -> Result<Response, Refusal> {
         if req.method() == Method::CONNECT {
             return Err(Refusal::new(
@@ -375,78 +378,87 @@ impl Gateway {
         };
         let mut attempts = 0;
         loop {
-            let mut rb = self
+            let rb = self
                 .client
                 .request(parts.method.clone(), url.clone())
                 .headers(headers.clone());
-            match (&self.credential, &token) {
-                (Credential::Static(name, value), _) => rb = rb.header(name, value),
-                (Credential::OAuth { header, name, .. }, Some(t)) => {
-                    let mut value =
-                        HeaderValue::from_str(header.value(t).expose()).map_err(|_| {
-                            Refusal::new(
-                                StatusCode::BAD_GATEWAY,
-                                "token_error",
-                                "the access token cannot go in a header",
-                            )
-                        })?;
-                    value.set_sensitive(true);
-                    rb = rb.header(name, value);
-                }
-                _ => {}
-            }
-            if let Some(b) = body.take() {
-                rb = rb.body(reqwest::Body::wrap_stream(b.into_data_stream()));
-            }
-            let resp = match tokio::time::timeout(self.timeout, rb.send()).await {
-                Err(_) => {
-                    return Err(Refusal::new(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "gateway_timeout",
-                        format!(
-                            "no answer from {} within {} s (http.timeout)",
-                            url.origin().ascii_serialization(),
-                            self.timeout.as_secs()
-                        ),
-                    ));
-                }
-                Ok(Err(e)) => {
-                    return Err(Refusal::new(
-                        StatusCode::BAD_GATEWAY,
-                        "bad_gateway",
-                        format!(
-                            "{} {}: {}",
-                            parts.method,
-                            url.origin().ascii_serialization(),
-                            crate::http::error_chain(&e)
-                        ),
-                    ));
-                }
-                Ok(Ok(r)) => r,
+            let rb = self.with_credential(rb, token.as_ref())?;
+            let rb = match body.take() {
+                Some(b) => rb.body(reqwest::Body::wrap_stream(b.into_data_stream())),
+                None => rb,
             };
+            let resp = self.send(rb, &parts.method, &url).await?;
             // A body already sent cannot be sent again: its 401 goes back as is, as
             // does a POST's (not idempotent).
             let retry = resp.status() == StatusCode::UNAUTHORIZED
                 && !has_body
                 && crate::http::is_idempotent(&parts.method)
                 && attempts < MAX_UNAUTHORIZED_RETRIES;
-            if let (true, Credential::OAuth { session, .. }, Some(t)) =
+            let (true, Credential::OAuth { session, .. }, Some(t)) =
                 (retry, &self.credential, &token)
-            {
-                attempts += 1;
-                tracing::info!("401 from the API: refreshing the token and retrying");
-                let (fresh, granted_here) = session
-                    .token(Some(t))
-                    .await
-                    .map_err(|e| token_refusal(&e))?;
-                if granted_here {
-                    // This process's own new token is the last word: one more try.
-                    attempts = MAX_UNAUTHORIZED_RETRIES;
-                }
-                token = Some(fresh);
-                continue;
+            else {
+                return Ok(stream_back(resp));
+            };
+            attempts += 1;
+            tracing::info!("401 from the API: refreshing the token and retrying");
+            let (fresh, granted_here) = session
+                .token(Some(t))
+                .await
+                .map_err(|e| token_refusal(&e))?;
+            if granted_here {
+                // This process's own new token is the last word: one more try.
+                attempts = MAX_UNAUTHORIZED_RETRIES;
             }
-            return Ok(stream_back(resp));
+            token = Some(fresh);
+        }
+    }
+
+    /// `rb` with the profile's credential (`token`: the session's access token).
+    fn with_credential(
+        &self,
+        rb: reqwest::RequestBuilder,
+        token: Option<&Secret>,
+    ) -> Result<reqwest::RequestBuilder, Refusal> {
+        Ok(match (&self.credential, token) {
+            (Credential::Static(name, value), _) => rb.header(name, value),
+            (Credential::OAuth { header, name, .. }, Some(t)) => {
+                let mut value = HeaderValue::from_str(header.value(t).expose()).map_err(|_| {
+                    Refusal::new(
+                        StatusCode::BAD_GATEWAY,
+                        "token_error",
+                        "the access token cannot go in a header",
+                    )
+                })?;
+                value.set_sensitive(true);
+                rb.header(name, value)
+            }
+            _ => rb,
+        })
+    }
+
+    /// Sends `rb`, up to the head of the answer, within the profile's timeout.
+    async fn send(
+        &self,
+        rb: reqwest::RequestBuilder,
+        method: &Method,
+        url: &url::Url,
+    ) -> Result<reqwest::Response, Refusal> {
+        let origin = url.origin().ascii_serialization();
+        match tokio::time::timeout(self.timeout, rb.send()).await {
+            Err(_) => Err(Refusal::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "gateway_timeout",
+                format!(
+                    "no answer from {origin} within {} s (http.timeout)",
+                    self.timeout.as_secs()
+                ),
+            )),
+            Ok(Err(e)) => Err(Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "bad_gateway",
+                format!("{method} {origin}: {}", crate::http::error_chain(&e)),
+            )),
+            Ok(Ok(r)) => Ok(r),
         }
     }
 
