@@ -397,7 +397,7 @@ impl Gateway {
             let (true, Credential::OAuth { session, .. }, Some(t)) =
                 (retry, &self.credential, &token)
             else {
-                return Ok(stream_back(resp));
+                return Ok(stream_back(resp, self.timeout));
             };
             attempts += 1;
             tracing::info!("401 from the API: refreshing the token and retrying");
@@ -639,8 +639,8 @@ fn names(origin: &url::Origin, host: &str) -> bool {
 }
 
 /// The answer, status and headers as they came (minus those of the connection), its
-/// body streamed.
-fn stream_back(resp: reqwest::Response) -> Response {
+/// body streamed. A body that stalls for `idle` is cut: the client sees it end short.
+fn stream_back(resp: reqwest::Response, idle: Duration) -> Response {
     let status = resp.status();
     let mut headers = HeaderMap::new();
     for (name, value) in resp.headers() {
@@ -648,7 +648,23 @@ fn stream_back(resp: reqwest::Response) -> Response {
             headers.append(name.clone(), value.clone());
         }
     }
-    let mut r = Response::new(Body::from_stream(resp.bytes_stream()));
+    let chunks = futures_util::stream::unfold(Some(resp.bytes_stream()), move |state| async move {
+        use futures_util::StreamExt;
+        let mut body = state?;
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+            Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e)), None)),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the API sent nothing for the profile's http.timeout",
+                )),
+                None,
+            )),
+        }
+    });
+    let mut r = Response::new(Body::from_stream(chunks));
     *r.status_mut() = status;
     *r.headers_mut() = headers;
     r
