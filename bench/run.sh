@@ -27,9 +27,9 @@ cleanup() {
 trap cleanup EXIT
 
 workloads=("$@")
-[ ${#workloads[@]} -gt 0 ] || workloads=(ceiling b1 b2 b3 b4 b5 b6 b8 b9)
+[ ${#workloads[@]} -gt 0 ] || workloads=(ceiling b1 b2 b3 b4 b5 b6 b7 b8 b9)
 for w in "${workloads[@]}"; do
-  [ -f "$BENCH_DIR/$w.sh" ] || { warn "unknown workload $w (expected ceiling, b1..b6, b8, b9)"; exit 2; }
+  [ -f "$BENCH_DIR/$w.sh" ] || { warn "unknown workload $w (expected ceiling, b1..b9)"; exit 2; }
 done
 
 install_peers

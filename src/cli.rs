@@ -102,6 +102,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Forward local requests to the profile's API with its credentials, for tools
+    /// that cannot do OAuth2
+    #[command(
+        after_help = "Examples:\n  runner serve -p ermeo        # the URL on stdout, the access key on stderr\n  curl -H \"X-Runner-Key: $KEY\" http://127.0.0.1:PORT/assets\n  runner serve -p ermeo --unix /run/user/$UID/ermeo.sock --no-key\n  curl --unix-socket /run/user/$UID/ermeo.sock http://localhost/assets\n\nThe path and query are appended to the profile's base_url. Client credentials\n(Authorization, cookies) are dropped; only the profile's origins are reachable."
+    )]
+    Serve(ServeArgs),
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
     #[command(
         after_help = "Examples:\n  runner sandbox --port 0          # prints the URL, e.g. http://127.0.0.1:41234\n  runner sandbox --auto-approve    # no login form: codes at once, device codes at their first poll\n\nClients sandbox / sandbox-secret and sandbox-public (no secret; authorization code\nwith PKCE and device grant), user demo / demo. Metadata at\n/.well-known/oauth-authorization-server."
@@ -205,6 +211,25 @@ pub struct CheckArgs {
     /// Files or folders (default: every profile and every file under requests/)
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1; 0 picks a free one (the URL is printed on stdout)
+    #[arg(long, default_value_t = 0, conflicts_with = "unix")]
+    pub port: u16,
+    /// Listen on this Unix socket (created 0600) instead of a TCP port
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+    /// With --unix: no access key; the socket's permissions are the guard
+    #[arg(long)]
+    pub no_key: bool,
+    /// Connections served at once (1 to 4096); more wait until one closes
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub max_connections: u16,
+    /// Append one JSON line per request (method, path, status, ms) to this file
+    #[arg(long, value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -548,12 +548,14 @@ fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
 
 /// `runner exec`.
 pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
+    // First of all: a signal during start-up (a login, the sandbox) must find the
+    // handler, or it ends the process before --failed is written.
+    interrupt::install();
     let data = match &args.data {
         Some(path) => Some(DataSet::load(path)?),
         None => None,
     };
     let env = Env::open(global).await?;
-    interrupt::install();
     let mut vars = env.vars.clone();
     vars.extend(&cli_vars(args)?);
     let overrides = Overrides {

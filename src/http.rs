@@ -223,7 +223,8 @@ impl CredentialPolicy {
         is_sensitive_header(name) || self.sensitive.iter().any(|s| s.eq_ignore_ascii_case(name))
     }
 
-    fn trusts(&self, url: &url::Url) -> bool {
+    /// Whether `url`'s origin is one the credentials may go to.
+    pub fn trusts(&self, url: &url::Url) -> bool {
         let origin = url.origin();
         self.origins.contains(&origin)
     }
@@ -323,6 +324,17 @@ impl Client {
             credentials: std::sync::Arc::new(opts.credentials),
             redirects: opts.redirects,
         })
+    }
+
+    /// The underlying reqwest client (the profile's TLS settings, no redirects
+    /// followed), for `runner serve`, which streams requests it did not render.
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    /// Where the profile's credentials may go.
+    pub fn credentials(&self) -> &CredentialPolicy {
+        &self.credentials
     }
 
     /// Sends `req` and reads the whole response body (at most `http.max_body`).

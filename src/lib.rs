@@ -29,6 +29,7 @@ pub mod report;
 pub mod sandbox;
 pub mod schema;
 pub mod secret;
+pub mod serve;
 pub mod template;
 pub mod tls;
 
@@ -85,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 .map_err(|e| Error::io("cannot write to stdout", e))?;
             Ok(0)
         }
+        Command::Serve(args) => serve::serve(g, args).await,
         Command::Sandbox(a) => {
             let opts = sandbox::SandboxOptions {
                 port: a.port,

@@ -35,6 +35,7 @@ fn completions_and_help_for_every_command() {
         "profiles",
         "check",
         "sandbox",
+        "serve",
         "schema",
         "completions",
     ] {

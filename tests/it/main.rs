@@ -14,6 +14,7 @@ mod limits;
 mod many;
 mod oauth;
 mod origins;
+mod serve;
 mod streams;
 mod support;
 mod token_response;
