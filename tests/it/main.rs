@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against the real sandbox over loopback.
 
+mod basic_api_key;
 mod collection;
 mod core;
 mod cts;
