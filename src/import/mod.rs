@@ -144,9 +144,36 @@ pub fn literal_value(v: &Value) -> Value {
 }
 
 const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "in", "is", "if", "else", "elif", "true", "false", "none", "True",
-    "False", "None", "loop", "self", "for", "endfor", "with", "recursive", "import",
-    "from", "as", "set", "block", "macro", "call", "filter", "extends", "include",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+    "elif",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "loop",
+    "self",
+    "for",
+    "endfor",
+    "with",
+    "recursive",
+    "import",
+    "from",
+    "as",
+    "set",
+    "block",
+    "macro",
+    "call",
+    "filter",
+    "extends",
+    "include",
 ];
 
 /// `s` as a template variable name: ASCII letters, digits and `_`, not starting with
@@ -327,8 +354,12 @@ pub fn write_plan(out: &Path, plan: &Plan, force: bool, dry_run: bool) -> Result
         std::fs::write(&path, contents)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
     }
-    std::fs::create_dir_all(out.join("profiles"))
-        .map_err(|e| Error::io(format!("cannot create {}", out.join("profiles").display()), e))?;
+    std::fs::create_dir_all(out.join("profiles")).map_err(|e| {
+        Error::io(
+            format!("cannot create {}", out.join("profiles").display()),
+            e,
+        )
+    })?;
     Ok(())
 }
 
@@ -364,7 +395,11 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
             if !global.quiet {
                 eprintln!(
                     "{} {} operation{} into {} request file{}, {} profile{} and the document under {}",
-                    if a.dry_run { "would import" } else { "imported" },
+                    if a.dry_run {
+                        "would import"
+                    } else {
+                        "imported"
+                    },
                     summary.operations,
                     plural(summary.operations),
                     summary.requests,
@@ -377,10 +412,9 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
             }
             Ok(0)
         }
-        ImportCommand::Curl(_) | ImportCommand::Postman(_) => Err(InputError::usage(
-            "this importer is not built yet",
-        )
-        .into()),
+        ImportCommand::Curl(_) | ImportCommand::Postman(_) => {
+            Err(InputError::usage("this importer is not built yet").into())
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use super::{
-    AuthOut, BodyOut, ExpectOut, MultipartOut, Plan, ProfileOut, RequestOut, env_template,
-    ident, literal, literal_value, one_line, snake, var_template, yaml_file,
+    AuthOut, BodyOut, ExpectOut, MultipartOut, Plan, ProfileOut, RequestOut, env_template, ident,
+    literal, literal_value, one_line, snake, var_template, yaml_file,
 };
 use crate::error::{Error, InputError};
 
@@ -51,10 +51,15 @@ pub fn parse(text: &[u8], what: &str) -> Result<Value, Error> {
             .map_err(|e| InputError::usage(format!("{what}: not valid YAML: {e}")))?
     };
     if !doc.is_object() {
-        return Err(InputError::usage(format!("{what}: not an OpenAPI document (not a map)")).into());
+        return Err(
+            InputError::usage(format!("{what}: not an OpenAPI document (not a map)")).into(),
+        );
     }
     if let Some(v) = doc.get("swagger") {
-        let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        let v = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
         return Err(InputError::usage(format!(
             "{what}: Swagger {v} is not supported; only OpenAPI 3.0 and 3.1 are: convert it first (e.g. `npx swagger2openapi {what}`)"
         ))
@@ -95,7 +100,9 @@ pub fn plan(doc: &Value, source: &Source) -> Result<(Plan, Summary), Error> {
                 continue;
             };
             for method in METHODS {
-                let Some(op) = item.get(*method) else { continue };
+                let Some(op) = item.get(*method) else {
+                    continue;
+                };
                 let op = resolve(doc, op, 0);
                 summary.operations += 1;
                 match operation(doc, path, method, item, op, global_security) {
@@ -222,11 +229,14 @@ fn operation(
                 path_vars.insert(name.clone(), var);
             }
             "query" if required => {
-                req.query.insert(literal(name), Value::String(var_template(&var)));
+                req.query
+                    .insert(literal(name), Value::String(var_template(&var)));
             }
             "header" if required => {
                 if crate::header::name_problem(name).is_some() {
-                    comments.push(format!("header parameter `{name}`: not a valid header name"));
+                    comments.push(format!(
+                        "header parameter `{name}`: not a valid header name"
+                    ));
                 } else if !is_managed_header(name) {
                     req.headers.insert(name.clone(), var_template(&var));
                 }
@@ -270,7 +280,10 @@ fn operation(
     // `security: []` on the operation (or globally, with none of its own): no
     // credentials.
     let security = opm.get("security").or(global_security);
-    if security.and_then(Value::as_array).is_some_and(Vec::is_empty) {
+    if security
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
         req.auth = Some("none");
     }
 
@@ -381,7 +394,18 @@ fn request_body(doc: &Value, body: &Value) -> Result<Option<(BodyOut, Option<Str
     };
     if let Some((ct, media)) = find(&is_json) {
         let value = example(doc, media).unwrap_or_else(|| generate(doc, media.get("schema"), 0));
-        let base = ct.split(';').next().unwrap_or(&ct).trim().to_ascii_lowercase();
+        if value.is_null() {
+            // `json: null` reads as no body at all.
+            return Err(format!(
+                "{ct}: the document gives no example and no schema to build one from"
+            ));
+        }
+        let base = ct
+            .split(';')
+            .next()
+            .unwrap_or(&ct)
+            .trim()
+            .to_ascii_lowercase();
         let header = (base != "application/json" && base != "*/*").then_some(ct);
         return Ok(Some((BodyOut::Json(literal_value(&value)), header)));
     }
@@ -438,7 +462,10 @@ fn request_body(doc: &Value, body: &Value) -> Result<Option<(BodyOut, Option<Str
         return Ok(Some((BodyOut::Text(literal(&text)), Some(ct))));
     }
     let kinds: Vec<&str> = content.keys().map(String::as_str).take(3).collect();
-    Err(format!("media type {} is not JSON, a form, multipart or text", kinds.join(", ")))
+    Err(format!(
+        "media type {} is not JSON, a form, multipart or text",
+        kinds.join(", ")
+    ))
 }
 
 /// A form or multipart value as text (nested values as JSON).
@@ -485,7 +512,11 @@ pub fn generate(doc: &Value, schema: Option<&Value>, depth: usize) -> Value {
     {
         return v.clone();
     }
-    if let Some(v) = m.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+    if let Some(v) = m
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
         return v.clone();
     }
     if let Some(all) = m.get("allOf").and_then(Value::as_array) {
@@ -606,14 +637,21 @@ fn profiles(
     for (raw, description) in servers {
         let (base_url, host) = base_url(&raw, source, prefix);
         let Some(base_url) = base_url else {
-            skipped.push(format!("server `{}`: not an http(s) URL", one_line(&raw, 100)));
+            skipped.push(format!(
+                "server `{}`: not an http(s) URL",
+                one_line(&raw, 100)
+            ));
             continue;
         };
         let mut name = if out.is_empty() {
             "default".to_string()
         } else {
             let n = snake(&host);
-            if n.is_empty() { "server".to_string() } else { n }
+            if n.is_empty() {
+                "server".to_string()
+            } else {
+                n
+            }
         };
         let stem = name.clone();
         let mut n = 2;
@@ -681,7 +719,10 @@ fn base_url(raw: &str, source: &Source, prefix: &str) -> (Option<String>, String
         && let Ok(joined) = doc_url.join(if trimmed.is_empty() { "/" } else { trimmed })
     {
         let s = joined.as_str().trim_end_matches('/').to_string();
-        return (Some(literal(&s)), joined.host_str().unwrap_or_default().to_string());
+        return (
+            Some(literal(&s)),
+            joined.host_str().unwrap_or_default().to_string(),
+        );
     }
     let path = if trimmed.is_empty() || trimmed.starts_with('/') {
         trimmed.to_string()
@@ -689,7 +730,11 @@ fn base_url(raw: &str, source: &Source, prefix: &str) -> (Option<String>, String
         format!("/{trimmed}")
     };
     (
-        Some(format!("{}{}", env_template(&format!("{prefix}_BASE_URL"), None), literal(&path))),
+        Some(format!(
+            "{}{}",
+            env_template(&format!("{prefix}_BASE_URL"), None),
+            literal(&path)
+        )),
         String::new(),
     )
 }
@@ -707,7 +752,11 @@ fn join_url(base: &str, u: &str) -> String {
 
 /// The auth block for the document's preferred scheme (the first of `security` that
 /// runner supports, else the first declared) and comments naming the others.
-fn security(doc: &Value, prefix: &str, skipped: &mut Vec<String>) -> (Option<AuthOut>, Vec<String>) {
+fn security(
+    doc: &Value,
+    prefix: &str,
+    skipped: &mut Vec<String>,
+) -> (Option<AuthOut>, Vec<String>) {
     let Some(schemes) = doc
         .pointer("/components/securitySchemes")
         .and_then(Value::as_object)
@@ -724,7 +773,12 @@ fn security(doc: &Value, prefix: &str, skipped: &mut Vec<String>) -> (Option<Aut
         for (name, scopes) in req.as_object().into_iter().flatten() {
             let scopes = scopes
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
             if !order.iter().any(|(n, _)| n == name) {
                 order.push((name.clone(), scopes));
@@ -743,7 +797,10 @@ fn security(doc: &Value, prefix: &str, skipped: &mut Vec<String>) -> (Option<Aut
         match auth_for(scheme, prefix, &scopes) {
             Ok(a) if chosen.is_none() => {
                 chosen = Some(a);
-                comments.push(format!("auth from security scheme `{}`", one_line(&name, 80)));
+                comments.push(format!(
+                    "auth from security scheme `{}`",
+                    one_line(&name, 80)
+                ));
             }
             Ok(a) => comments.push(format!(
                 "security scheme `{}` ({}) is also offered",
@@ -759,7 +816,10 @@ fn security(doc: &Value, prefix: &str, skipped: &mut Vec<String>) -> (Option<Aut
 /// Our auth block for one security scheme, every secret an `env()` template.
 fn auth_for(scheme: &Value, prefix: &str, scopes: &[String]) -> Result<AuthOut, String> {
     let env = |suffix: &str| env_template(&format!("{prefix}_{suffix}"), None);
-    let kind = scheme.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = scheme
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut a = AuthOut::default();
     match kind {
         "http" => {
@@ -778,11 +838,19 @@ fn auth_for(scheme: &Value, prefix: &str, scopes: &[String]) -> Result<AuthOut, 
                     a.username = Some(env("USERNAME"));
                     a.password = Some(env("PASSWORD"));
                 }
-                other => return Err(format!("HTTP scheme `{}` is not supported", one_line(other, 40))),
+                other => {
+                    return Err(format!(
+                        "HTTP scheme `{}` is not supported",
+                        one_line(other, 40)
+                    ));
+                }
             }
         }
         "apiKey" => {
-            let name = scheme.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = scheme
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let place = scheme.get("in").and_then(Value::as_str).unwrap_or_default();
             a.kind = "api_key";
             a.key = Some(env("API_KEY"));
@@ -791,7 +859,12 @@ fn auth_for(scheme: &Value, prefix: &str, scopes: &[String]) -> Result<AuthOut, 
                 "header" if crate::header::name_problem(name).is_none() => "header",
                 "header" => return Err(format!("`{}` is not a header name", one_line(name, 60))),
                 "query" if !name.is_empty() => "query",
-                other => return Err(format!("an API key in `{}` is not supported", one_line(other, 40))),
+                other => {
+                    return Err(format!(
+                        "an API key in `{}` is not supported",
+                        one_line(other, 40)
+                    ));
+                }
             });
         }
         "oauth2" => {
@@ -845,7 +918,10 @@ fn auth_for(scheme: &Value, prefix: &str, scopes: &[String]) -> Result<AuthOut, 
                 .trim_end_matches("/.well-known/openid-configuration")
                 .trim_end_matches('/');
             if url::Url::parse(issuer).is_err() {
-                return Err(format!("openIdConnectUrl `{}` is not a URL", one_line(url, 100)));
+                return Err(format!(
+                    "openIdConnectUrl `{}` is not a URL",
+                    one_line(url, 100)
+                ));
             }
             a.kind = "oauth2_authorization_code";
             a.issuer = Some(literal(issuer));
@@ -867,8 +943,14 @@ mod tests {
         let mut vars = IndexMap::new();
         vars.insert("petId".to_string(), "pet_id".to_string());
         assert_eq!(url_template("/pets/{petId}", &vars), "/pets/{{ pet_id }}");
-        assert_eq!(url_template("/a/{x-y}/b", &IndexMap::new()), "/a/{{ x_y }}/b");
-        assert_eq!(url_template("/a/{open", &IndexMap::new()), "/a/{{ '{' }}open");
+        assert_eq!(
+            url_template("/a/{x-y}/b", &IndexMap::new()),
+            "/a/{{ x_y }}/b"
+        );
+        assert_eq!(
+            url_template("/a/{open", &IndexMap::new()),
+            "/a/{{ '{' }}open"
+        );
         assert_eq!(url_template("", &IndexMap::new()), "/");
     }
 
@@ -888,8 +970,13 @@ mod tests {
     fn versions() {
         assert!(parse(br#"{"openapi": "3.1.0"}"#, "x").is_ok());
         assert!(parse(b"openapi: 3.0.3\n", "x").is_ok());
-        let e = parse(br#"{"swagger": "2.0"}"#, "x").err().map(|e| e.to_string());
-        assert!(e.unwrap_or_default().contains("Swagger 2.0 is not supported"));
+        let e = parse(br#"{"swagger": "2.0"}"#, "x")
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            e.unwrap_or_default()
+                .contains("Swagger 2.0 is not supported")
+        );
         assert!(parse(b"[1]", "x").is_err());
         assert!(parse(b"\xff", "x").is_err());
     }
