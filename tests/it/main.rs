@@ -9,6 +9,7 @@ mod guide;
 mod headers;
 mod hostile;
 mod hostile_server;
+mod import_corpus;
 mod import_openapi;
 mod interop;
 mod interop_oidc;
