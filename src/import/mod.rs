@@ -3,6 +3,7 @@
 //! serde serialise them, never YAML by hand. Comments (what could not be expressed as
 //! a key) are whole `#` lines above the document.
 
+pub mod curl;
 pub mod openapi;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ pub enum BodyOut {
     Json(Value),
     Form(IndexMap<String, Value>),
     Text(String),
+    File(String),
     Multipart(IndexMap<String, MultipartOut>),
 }
 
@@ -121,12 +123,17 @@ pub fn var_template(name: &str) -> String {
 }
 
 /// Text from another tool, made safe to keep as a template: any `{`, `%` or `#`
-/// markup would otherwise be read as MiniJinja, so each `{` becomes `{{ '{' }}`.
+/// markup would otherwise be read as MiniJinja, so such text is wrapped in a `raw`
+/// block (or, when it names `endraw` itself, each `{` becomes `{{ '{' }}`).
 pub fn literal(s: &str) -> String {
     if !crate::template::has_markup(s) {
         return s.to_string();
     }
-    s.replace('{', "{{ '{' }}")
+    if s.contains("endraw") {
+        s.replace('{', "{{ '{' }}")
+    } else {
+        format!("{{% raw %}}{s}{{% endraw %}}")
+    }
 }
 
 /// A JSON value from another tool with every string (and key) made [`literal`].
@@ -412,10 +419,55 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
             }
             Ok(0)
         }
-        ImportCommand::Curl(_) | ImportCommand::Postman(_) => {
+        ImportCommand::Curl(a) => import_curl(global, a),
+        ImportCommand::Postman(_) => {
             Err(InputError::usage("this importer is not built yet").into())
         }
     }
+}
+
+fn import_curl(global: &GlobalArgs, a: &crate::cli::ImportCurlArgs) -> Result<u8, Error> {
+    let imp = curl::import(&a.command, "API")?;
+    let text = yaml_file(&imp.comments, &imp.request)?;
+    match &a.out {
+        Some(path) => {
+            if path.exists() && !a.force {
+                return Err(InputError::usage(format!(
+                    "{} already exists (nothing written; --force overwrites)",
+                    path.display()
+                ))
+                .into());
+            }
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+            }
+            std::fs::write(path, &text)
+                .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+            if !global.quiet {
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        None => crate::output::Output::new()
+            .bytes(text.as_bytes())
+            .map_err(|e| Error::io("cannot write to stdout", e))?,
+    }
+    if !global.quiet {
+        if let Some(profile) = &imp.profile {
+            let yaml = yaml_file(&[], profile)?;
+            eprintln!(
+                "the command sends credentials: a profile for them (set the variables it names):\n{}",
+                yaml.trim_end()
+            );
+        }
+        if !imp.ignored.is_empty() {
+            eprintln!("not imported (runner does not send these, or decides them itself):");
+            for i in &imp.ignored {
+                eprintln!("  {i}");
+            }
+        }
+    }
+    Ok(0)
 }
 
 fn plural(n: usize) -> &'static str {
@@ -542,6 +594,7 @@ mod tests {
     #[test]
     fn literal_text_is_not_a_template() {
         assert_eq!(literal("a {b} c"), "a {b} c");
-        assert_eq!(literal("{{x}}"), "{{ '{' }}{{ '{' }}x}}");
+        assert_eq!(literal("{{x}}"), "{% raw %}{{x}}{% endraw %}");
+        assert_eq!(literal("{{endraw}}"), "{{ '{' }}{{ '{' }}endraw}}");
     }
 }

@@ -10,6 +10,7 @@ mod headers;
 mod hostile;
 mod hostile_server;
 mod import_corpus;
+mod import_curl;
 mod import_openapi;
 mod interop;
 mod interop_oidc;
