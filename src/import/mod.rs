@@ -5,6 +5,7 @@
 
 pub mod curl;
 pub mod openapi;
+pub mod postman;
 
 use std::path::{Path, PathBuf};
 
@@ -290,6 +291,7 @@ pub fn yaml_file<T: Serialize>(comments: &[String], value: &T) -> Result<String,
 pub struct Plan {
     pub files: Vec<(PathBuf, Vec<u8>)>,
     pub skipped: Vec<String>,
+    taken: std::collections::HashSet<PathBuf>,
 }
 
 impl Plan {
@@ -298,12 +300,13 @@ impl Plan {
     pub fn add(&mut self, rel: PathBuf, contents: Vec<u8>) -> PathBuf {
         let mut path = rel.clone();
         let mut n = 2;
-        while self.files.iter().any(|(p, _)| p == &path) {
+        while self.taken.contains(&path) {
             let stem = rel.file_stem().and_then(|s| s.to_str()).unwrap_or("file");
             let ext = rel.extension().and_then(|s| s.to_str()).unwrap_or("yaml");
             path = rel.with_file_name(format!("{stem}_{n}.{ext}"));
             n += 1;
         }
+        self.taken.insert(path.clone());
         self.files.push((path.clone(), contents));
         path
     }
@@ -420,8 +423,53 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
             Ok(0)
         }
         ImportCommand::Curl(a) => import_curl(global, a),
-        ImportCommand::Postman(_) => {
-            Err(InputError::usage("this importer is not built yet").into())
+        ImportCommand::Postman(a) => {
+            let what = a.collection.display().to_string();
+            let text = crate::limits::read(&a.collection, SOURCE_LIMIT)
+                .map_err(|e| InputError::usage(e.describe(&format!("the collection {what}"))))?;
+            let doc = postman::parse(&text, &what)?;
+            let environment =
+                match &a.environment {
+                    Some(path) => {
+                        let what = path.display().to_string();
+                        let text = crate::limits::read(path, SOURCE_LIMIT).map_err(|e| {
+                            InputError::usage(e.describe(&format!("the environment {what}")))
+                        })?;
+                        Some(serde_json::from_slice::<Value>(&text).map_err(|e| {
+                            InputError::usage(format!("{what}: not valid JSON: {e}"))
+                        })?)
+                    }
+                    None => None,
+                };
+            let (plan, summary) = postman::plan(&doc, environment.as_ref())?;
+            let out = out_dir(a.out.as_deref(), global.root.as_deref());
+            write_plan(&out, &plan, a.force, a.dry_run)?;
+            if !global.quiet {
+                eprintln!(
+                    "{} {} request{} from {} folder{} and a profile into {}",
+                    if a.dry_run {
+                        "would import"
+                    } else {
+                        "imported"
+                    },
+                    summary.requests,
+                    plural(summary.requests),
+                    summary.folders,
+                    plural(summary.folders),
+                    out.display()
+                );
+                if !summary.scripts.is_empty() {
+                    eprintln!(
+                        "scripts are not run ({}; each is kept as a comment in its request file):",
+                        summary.scripts.len()
+                    );
+                    for s in &summary.scripts {
+                        eprintln!("  {s}");
+                    }
+                }
+                print_skipped(&plan.skipped);
+            }
+            Ok(0)
         }
     }
 }

@@ -18,8 +18,12 @@ const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-/// How deep `$ref`s and schemas are followed when generating an example.
+/// How long a chain of `$ref`s is followed.
 const MAX_DEPTH: usize = 12;
+/// How deep a generated example nests.
+const MAX_SCHEMA_DEPTH: usize = 8;
+/// How many values one generated example holds at most.
+const MAX_GENERATED: usize = 500;
 
 /// The outcome of an import, for the summary.
 #[derive(Debug, Default)]
@@ -393,7 +397,7 @@ fn request_body(doc: &Value, body: &Value) -> Result<Option<(BodyOut, Option<Str
         base == "application/json" || base.ends_with("+json") || base == "*/*"
     };
     if let Some((ct, media)) = find(&is_json) {
-        let value = example(doc, media).unwrap_or_else(|| generate(doc, media.get("schema"), 0));
+        let value = example(doc, media).unwrap_or_else(|| generate(doc, media.get("schema")));
         if value.is_null() {
             // `json: null` reads as no body at all.
             return Err(format!(
@@ -410,7 +414,7 @@ fn request_body(doc: &Value, body: &Value) -> Result<Option<(BodyOut, Option<Str
         return Ok(Some((BodyOut::Json(literal_value(&value)), header)));
     }
     if let Some((_, media)) = find(&|k| k.starts_with("application/x-www-form-urlencoded")) {
-        let value = example(doc, media).unwrap_or_else(|| generate(doc, media.get("schema"), 0));
+        let value = example(doc, media).unwrap_or_else(|| generate(doc, media.get("schema")));
         let mut form = IndexMap::new();
         if let Value::Object(m) = value {
             for (k, v) in m {
@@ -421,7 +425,7 @@ fn request_body(doc: &Value, body: &Value) -> Result<Option<(BodyOut, Option<Str
     }
     if let Some((_, media)) = find(&|k| k.starts_with("multipart/")) {
         let schema = media.get("schema").map(|s| resolve(doc, s, 0));
-        let value = generate(doc, media.get("schema"), 0);
+        let value = generate(doc, media.get("schema"));
         let mut parts = IndexMap::new();
         if let Value::Object(m) = value {
             for (k, v) in m {
@@ -491,13 +495,21 @@ fn example(doc: &Value, media: &Value) -> Option<Value> {
 /// An example value built from a schema: its `example`, `default`, `const` or first
 /// `enum` value, else one value of its type; objects with their properties. Bounded
 /// in depth, so recursive schemas end.
-pub fn generate(doc: &Value, schema: Option<&Value>, depth: usize) -> Value {
+pub fn generate(doc: &Value, schema: Option<&Value>) -> Value {
+    let mut budget = MAX_GENERATED;
+    build(doc, schema, 0, &mut budget)
+}
+
+/// [`generate`], within `budget` values: wide and deep schemas (a property list
+/// at every level) would otherwise grow an example exponentially.
+fn build(doc: &Value, schema: Option<&Value>, depth: usize, budget: &mut usize) -> Value {
     let Some(schema) = schema else {
         return Value::Null;
     };
-    if depth > MAX_DEPTH {
+    if depth > MAX_SCHEMA_DEPTH || *budget == 0 {
         return Value::Null;
     }
+    *budget -= 1;
     let s = resolve(doc, schema, depth);
     let Some(m) = s.as_object() else {
         return Value::Null;
@@ -522,14 +534,14 @@ pub fn generate(doc: &Value, schema: Option<&Value>, depth: usize) -> Value {
     if let Some(all) = m.get("allOf").and_then(Value::as_array) {
         let mut merged = Map::new();
         for part in all {
-            match generate(doc, Some(part), depth + 1) {
+            match build(doc, Some(part), depth + 1, budget) {
                 Value::Object(o) => merged.extend(o),
                 other if all.len() == 1 => return other,
                 _ => {}
             }
         }
         if !merged.is_empty() || m.get("properties").is_none() {
-            if let Value::Object(own) = object(doc, m, depth) {
+            if let Value::Object(own) = object(doc, m, depth, budget) {
                 merged.extend(own);
             }
             return Value::Object(merged);
@@ -537,7 +549,7 @@ pub fn generate(doc: &Value, schema: Option<&Value>, depth: usize) -> Value {
     }
     for key in ["oneOf", "anyOf"] {
         if let Some(first) = m.get(key).and_then(Value::as_array).and_then(|a| a.first()) {
-            return generate(doc, Some(first), depth + 1);
+            return build(doc, Some(first), depth + 1, budget);
         }
     }
     let kind = match m.get("type") {
@@ -552,9 +564,9 @@ pub fn generate(doc: &Value, schema: Option<&Value>, depth: usize) -> Value {
         _ => "",
     };
     match kind {
-        "object" => object(doc, m, depth),
+        "object" => object(doc, m, depth, budget),
         "array" => match m.get("items") {
-            Some(items) => json!([generate(doc, Some(items), depth + 1)]),
+            Some(items) => json!([build(doc, Some(items), depth + 1, budget)]),
             None => json!([]),
         },
         "string" => Value::String(
@@ -579,7 +591,7 @@ pub fn generate(doc: &Value, schema: Option<&Value>, depth: usize) -> Value {
 }
 
 /// An object's properties (at most 50), each generated; read-only ones left out.
-fn object(doc: &Value, m: &Map<String, Value>, depth: usize) -> Value {
+fn object(doc: &Value, m: &Map<String, Value>, depth: usize, budget: &mut usize) -> Value {
     let mut out = Map::new();
     if let Some(props) = m.get("properties").and_then(Value::as_object) {
         for (k, p) in props.iter().take(50) {
@@ -587,7 +599,10 @@ fn object(doc: &Value, m: &Map<String, Value>, depth: usize) -> Value {
             if resolved.get("readOnly").and_then(Value::as_bool) == Some(true) {
                 continue;
             }
-            out.insert(k.clone(), generate(doc, Some(p), depth + 1));
+            if *budget == 0 {
+                break;
+            }
+            out.insert(k.clone(), build(doc, Some(p), depth + 1, budget));
         }
     }
     Value::Object(out)
@@ -960,7 +975,7 @@ mod tests {
             "type": "object",
             "properties": {"next": {"$ref": "#/components/schemas/Node"}, "n": {"type": "integer"}}
         }}}});
-        let v = generate(&doc, Some(&json!({"$ref": "#/components/schemas/Node"})), 0);
+        let v = generate(&doc, Some(&json!({"$ref": "#/components/schemas/Node"})));
         assert_eq!(v["n"], 0);
         let self_ref = json!({"a": {"$ref": "#/a"}});
         assert_eq!(resolve(&self_ref, &self_ref["a"], 0), &Value::Null);
