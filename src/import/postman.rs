@@ -96,10 +96,9 @@ pub fn plan(doc: &Value, environment: Option<&Value>) -> Result<(Plan, Summary),
         base_var,
         plan: Plan::default(),
         summary: Summary::default(),
-        first_auth: None,
+        first_auth: doc.get("auth").and_then(|a| auth(a, &prefix)),
     };
     let collection_scripts = scripts(doc, name, &mut walk.summary.scripts);
-    let collection_auth = doc.get("auth").and_then(|a| auth(a, &prefix));
     walk.items(doc.get("item"), &PathBuf::from("requests"), "", 0);
 
     let mut profile_vars = IndexMap::new();
@@ -149,7 +148,7 @@ pub fn plan(doc: &Value, environment: Option<&Value>) -> Result<(Plan, Summary),
         description: Some(one_line(name, 200)),
         base_url,
         vars: profile_vars,
-        auth: collection_auth.or(walk.first_auth.take()),
+        auth: walk.first_auth.take(),
     };
     let text = yaml_file(&comments, &profile)?;
     walk.plan

@@ -12,6 +12,7 @@ mod hostile_server;
 mod import_corpus;
 mod import_curl;
 mod import_openapi;
+mod import_postman;
 mod interop;
 mod interop_oidc;
 mod limits;
