@@ -14,6 +14,10 @@ use crate::support::{Project, repo_root};
 const SAMPLE_30: usize = 50;
 const SEED: u64 = 0x15_0A_D1_2E;
 
+/// A document, the import's exit code, the check's (code, stderr) when it ran, and
+/// the import's stderr.
+type Outcome = (PathBuf, i32, Option<(i32, String)>, String);
+
 fn corpus() -> Option<PathBuf> {
     let out = std::process::Command::new("bash")
         .arg(repo_root().join("tests/import/corpus.sh"))
@@ -96,7 +100,7 @@ fn a_seeded_sample_of_real_documents_imports_without_panics_and_checks() {
         let half = indexed.len().div_ceil(2);
         indexed.chunks(half).map(<[_]>::to_vec).collect()
     };
-    let results: Vec<(PathBuf, i32, Option<(i32, String)>, String)> = std::thread::scope(|s| {
+    let results: Vec<Outcome> = std::thread::scope(|s| {
         let handles: Vec<_> = chunks
             .iter()
             .map(|chunk| {
