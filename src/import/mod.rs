@@ -635,7 +635,7 @@ mod tests {
         assert_eq!(ident("2fa"), "_2fa");
         assert_eq!(ident("---"), "value");
         assert_eq!(env_prefix("Swagger Petstore"), "SWAGGER_PETSTORE");
-        assert_eq!(env_prefix("1Password"), "API_1PASSWORD");
+        assert_eq!(env_prefix("1Password"), "API_1_PASSWORD");
         assert_eq!(env_prefix(""), "API");
     }
 

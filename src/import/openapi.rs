@@ -808,7 +808,13 @@ fn security(
     let mut chosen = None;
     let mut comments = Vec::new();
     for (name, scopes) in order {
-        let scheme = resolve(doc, &schemes[&name], 0);
+        let Some(scheme) = schemes.get(&name).map(|s| resolve(doc, s, 0)) else {
+            skipped.push(format!(
+                "security requirement `{}`: not declared in components.securitySchemes",
+                one_line(&name, 80)
+            ));
+            continue;
+        };
         match auth_for(scheme, prefix, &scopes) {
             Ok(a) if chosen.is_none() => {
                 chosen = Some(a);
@@ -979,6 +985,27 @@ mod tests {
         assert_eq!(v["n"], 0);
         let self_ref = json!({"a": {"$ref": "#/a"}});
         assert_eq!(resolve(&self_ref, &self_ref["a"], 0), &Value::Null);
+    }
+
+    #[test]
+    fn odd_documents_are_imported_or_skipped_never_a_panic() {
+        let source = Source {
+            text: Vec::new(),
+            file_name: "x.json".into(),
+            url: None,
+        };
+        for doc in [
+            json!({"openapi": "3.0.0", "paths": 1, "servers": "x", "components": []}),
+            json!({"openapi": "3.0.0", "paths": {"/a": {"get": 1, "post": {"parameters": [1, {"in": "query"}], "requestBody": {"$ref": "#/nope"}, "responses": []}}}}),
+            json!({"openapi": "3.1.0", "security": [{"missing": []}], "components": {"securitySchemes": {"a": {"type": "oauth2", "flows": 3}, "b": 1}},
+                   "servers": [{"url": 5}, {"url": "ftp://x"}, {"url": "{v}", "variables": {"v": {"default": 7}}}],
+                   "paths": {"/{": {"$ref": "#/paths/~1%7B"}, "/b/{x}}": {"put": {"operationId": "💥", "tags": [""], "requestBody": {"content": {"multipart/form-data": {"schema": {"properties": {"f": {"format": "binary"}}}}, "application/json": {"schema": {"$ref": "#/components/schemas/S"}}}}}}}}),
+        ] {
+            let (plan, _) = plan(&doc, &source).unwrap();
+            for (_, text) in &plan.files {
+                assert!(std::str::from_utf8(text).is_ok());
+            }
+        }
     }
 
     #[test]
