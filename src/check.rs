@@ -87,10 +87,11 @@ fn warn_literal_secrets(profile: &Profile, src: &SourceFile) {
     }
     let Some(auth) = &profile.auth else { return };
     let a = &auth.value;
-    let fields: [(&str, &Option<Spanned<String>>); 3] = [
+    let fields: [(&str, &Option<Spanned<String>>); 4] = [
         ("client_secret", &a.client_secret),
         ("password", &a.password),
         ("token", &a.token),
+        ("key", &a.key),
     ];
     for (name, value) in fields {
         if let Some(v) = value

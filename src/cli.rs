@@ -86,6 +86,10 @@ pub enum Command {
         after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml"
     )]
     Check(CheckArgs),
+    /// Write request files and profiles from an OpenAPI document, a curl command or a
+    /// Postman collection
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print the JSON Schema of a file kind, for editors
     #[command(
         after_help = "Example:\n  runner schema request > schema/request.json\n\nIn a YAML file, this first line makes editors use it:\n  # yaml-language-server: $schema=../schema/request.json"
@@ -204,6 +208,73 @@ pub struct LogoutArgs {
     /// Only forget the tokens here; do not revoke them at the server
     #[arg(long)]
     pub local: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A request file per operation and a profile per server, from OpenAPI 3.0 or 3.1
+    #[command(
+        after_help = "Examples:\n  runner import openapi petstore.yaml --out petstore\n  runner import openapi https://api.example.com/openapi.json --dry-run\n\nWrites requests/<tag>/<operation>.yaml, profiles/<server>.yaml (the first server is\n`default`; auth from securitySchemes, every secret an env() template) and a copy of\nthe document under openapi/. Nothing existing is overwritten without --force.\nSwagger 2.0 is refused (exit 2): convert it to OpenAPI 3 first."
+    )]
+    Openapi(ImportOpenapiArgs),
+    /// One request file from a curl command line
+    #[command(
+        after_help = "Examples:\n  runner import curl -- curl -X POST https://api.example.com/items -H 'Content-Type: application/json' -d '{\"a\":1}'\n  runner import curl --out requests/items.yaml \"curl -u me:pw https://api.example.com/items\"\n\nThe file goes to stdout without --out. Credentials (-u, an Authorization header)\nare never written: a profile's auth with env() templates is printed on stderr.\nFlags that are not understood are listed on stderr."
+    )]
+    Curl(ImportCurlArgs),
+    /// Request files (folders as folders) and a profile from a Postman collection
+    #[command(
+        after_help = "Example:\n  runner import postman my_api.postman_collection.json --out my_api\n\nv2.0 and v2.1. {{var}} becomes a template variable; collection variables the\nprofile's vars; auth (bearer, basic, apikey, oauth2) the profile's auth with env()\ntemplates. Scripts are never run: each is listed and kept as a comment."
+    )]
+    Postman(ImportPostmanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOpenapiArgs {
+    /// The document: a JSON or YAML file, or an http(s) URL
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCurlArgs {
+    /// The request file to write (default: stdout)
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// The curl command: its arguments after `--`, or one quoted command line
+    #[arg(value_name = "CURL", required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportPostmanArgs {
+    /// The collection file (Postman v2.0 or v2.1 JSON)
+    #[arg(value_name = "COLLECTION")]
+    pub collection: PathBuf,
+    /// A Postman environment file whose values become the profile's vars
+    #[arg(long, value_name = "FILE")]
+    pub environment: Option<PathBuf>,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

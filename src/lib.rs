@@ -16,6 +16,7 @@ pub mod extract;
 pub mod fuzzing;
 pub mod header;
 pub mod http;
+pub mod import;
 pub mod interrupt;
 pub mod limits;
 pub mod logging;
@@ -65,6 +66,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
+        Command::Import(cmd) => import::run(g, cmd).await,
         Command::Schema { kind } => {
             let value = match kind {
                 cli::SchemaKind::Request => schema::request(),

@@ -434,6 +434,7 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
             &a.username,
             &a.password,
             &a.token,
+            &a.key,
         ]
         .into_iter()
         .flatten()
@@ -466,6 +467,16 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
         let name = a.header.as_deref().unwrap_or("Authorization");
         if let Some(p) = header::problem(name, a.scheme.as_deref().unwrap_or("")) {
             problems.push(InputError::at(source.place(auth), format!("auth: {p}")));
+        }
+        if a.kind == crate::model::profile::AuthType::ApiKey
+            && a.key_in != Some(crate::model::profile::ApiKeyIn::Query)
+            && let Some(key_name) = &a.name
+            && let Some(p) = header::name_problem(key_name)
+        {
+            problems.push(InputError::at(
+                source.place(auth),
+                format!("auth.name: {p}"),
+            ));
         }
     }
     if problems.is_empty() {

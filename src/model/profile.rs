@@ -35,6 +35,19 @@ pub enum AuthType {
     Oauth2AuthorizationCode,
     /// RFC 8628: a code to enter on another device.
     Oauth2DeviceCode,
+    /// RFC 7617: `username` and `password` in `Authorization: Basic`.
+    Basic,
+    /// A fixed key in a header or a query parameter (`key`, `in`, `name`).
+    ApiKey,
+}
+
+/// Where an `api_key` goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyIn {
+    #[default]
+    Header,
+    Query,
 }
 
 impl AuthType {
@@ -46,11 +59,16 @@ impl AuthType {
             AuthType::Oauth2ClientCredentials => "oauth2_client_credentials",
             AuthType::Oauth2AuthorizationCode => "oauth2_authorization_code",
             AuthType::Oauth2DeviceCode => "oauth2_device_code",
+            AuthType::Basic => "basic",
+            AuthType::ApiKey => "api_key",
         }
     }
 
     pub fn is_oauth2(self) -> bool {
-        !matches!(self, AuthType::None | AuthType::Bearer)
+        !matches!(
+            self,
+            AuthType::None | AuthType::Bearer | AuthType::Basic | AuthType::ApiKey
+        )
     }
 
     /// Grants that need a person at a browser.
@@ -111,6 +129,14 @@ pub struct AuthConfig {
     pub password: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     pub token: Option<Spanned<String>>,
+    /// `api_key`: the key itself (a secret: an `env()` template).
+    #[schemars(with = "Option<String>")]
+    pub key: Option<Spanned<String>>,
+    /// `api_key`: `header` (default) or `query`.
+    #[serde(rename = "in")]
+    pub key_in: Option<ApiKeyIn>,
+    /// `api_key`: the header or query parameter's name.
+    pub name: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default)]
@@ -170,6 +196,22 @@ impl AuthConfig {
                 vec![
                     ("token", has(&self.token)),
                     ("username", has(&self.username)),
+                    ("password", has(&self.password)),
+                ],
+            ),
+            AuthType::Basic => (
+                vec![],
+                vec![("username", has(&self.username))],
+                vec![("token", has(&self.token))],
+            ),
+            AuthType::ApiKey => (
+                vec![],
+                vec![("key", has(&self.key)), ("name", self.name.is_some())],
+                vec![
+                    ("token", has(&self.token)),
+                    ("username", has(&self.username)),
+                    ("password", has(&self.password)),
+                    ("header", self.header.is_some()),
                 ],
             ),
             AuthType::Bearer => (
@@ -229,6 +271,13 @@ impl AuthConfig {
                 ],
             ),
         };
+        if self.kind != AuthType::ApiKey {
+            unused.extend([
+                ("key", has(&self.key)),
+                ("in", self.key_in.is_some()),
+                ("name", self.name.is_some()),
+            ]);
+        }
         if !self.kind.is_oauth2() {
             unused.extend(oauth);
             unused.extend(interactive);

@@ -20,6 +20,7 @@ mod error;
 mod faults;
 mod metadata;
 mod oauth;
+mod openapi;
 mod page;
 mod revoke;
 mod seed;
@@ -299,6 +300,7 @@ fn router(state: AppState) -> Router {
             "/_sandbox/sink",
             any(control::sink).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route("/openapi.json", get(openapi::document))
         .route("/_sandbox/echo", any(control::echo))
         .route("/_sandbox/echo/{*rest}", any(control::echo))
         .merge(api)

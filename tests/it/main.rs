@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against the real sandbox over loopback.
 
+mod basic_api_key;
 mod collection;
 mod core;
 mod cts;
@@ -8,6 +9,10 @@ mod guide;
 mod headers;
 mod hostile;
 mod hostile_server;
+mod import_corpus;
+mod import_curl;
+mod import_openapi;
+mod import_postman;
 mod interop;
 mod interop_oidc;
 mod limits;
