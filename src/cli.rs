@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::output::OutputMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::limits::{self, Range};
@@ -158,23 +159,6 @@ pub struct ExecArgs {
     /// Write a report for CI: junit:FILE or json:FILE (repeatable)
     #[arg(long, value_name = "KIND:FILE")]
     pub report: Vec<crate::report::ReportSpec>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputMode {
-    /// The response body (pretty JSON on a terminal), or the extracted values
-    Body,
-    /// One JSON object per request: status, headers, body, extract, elapsed_ms
-    Json,
-    /// Paginated items (or a JSON array's elements), one JSON value per line, streamed
-    /// as pages arrive; `extract` does not apply (it shapes body, json and yaml)
-    Jsonl,
-    /// The body (or extracted values) as YAML
-    Yaml,
-    /// The body bytes as received
-    Raw,
-    /// Nothing
-    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

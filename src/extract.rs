@@ -42,6 +42,11 @@ impl Path {
         &self.text
     }
 
+    /// Whether the path selects at most one node (then it gives a value, else a list).
+    pub fn is_singular(&self) -> bool {
+        self.singular
+    }
+
     /// Every node the path selects, in document order.
     pub fn nodes<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
         self.compiled.query(value).all()

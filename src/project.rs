@@ -17,7 +17,6 @@ use crate::model::flow::FlowFile;
 use crate::model::profile::{AuthConfig, HttpConfig, Profile};
 use crate::model::request::RequestFile;
 use crate::model::{Number, Spanned};
-use crate::paginate::PaginatePaths;
 use crate::template::{Origin, Renderer};
 
 /// Events that aliases may replay in one file (the library's default is 1,000,000).
@@ -535,6 +534,14 @@ fn validate_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
 fn is_flow(text: &str) -> bool {
     text.lines()
         .any(|l| l.starts_with("steps:") || l.starts_with("\"steps\":"))
+}
+
+/// The compiled JSONPaths of a request's `paginate`.
+#[derive(Debug)]
+pub struct PaginatePaths {
+    pub next_url: Option<extract::Path>,
+    pub total_pages: Option<extract::Path>,
+    pub items: extract::Path,
 }
 
 /// A request file whose static parts are validated and whose JSONPaths are compiled.
