@@ -4,6 +4,7 @@
 //! only prints the error. See SPEC.md for the contract.
 
 pub mod account;
+pub mod assert;
 
 pub mod auth;
 pub mod bulk;

@@ -102,7 +102,7 @@ impl Steps<'_> {
                 "flow {} stopped at step {n} ({}): {}",
                 src.path.display(),
                 path.display(),
-                outcome.failures.join("; ")
+                super::failures_text(&outcome.failures)
             )));
         }
         if let Some(Value::Object(map)) = &outcome.extracted {

@@ -32,6 +32,8 @@ pub struct Outcome {
     pub body: Option<Value>,
     pub extracted: Option<Value>,
     pub failures: Vec<String>,
+    /// Every assertion of the first response (status first), passed or not.
+    pub checks: Vec<crate::assert::Checked>,
     /// The items were already written as JSON lines.
     pub streamed: bool,
 }
@@ -131,7 +133,7 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
     if failed.is_empty() {
         Ok(0)
     } else {
-        Err(Error::Expectation(failed.join("; ")))
+        Err(Error::Expectation(failures_text(&failed)))
     }
 }
 
@@ -195,4 +197,16 @@ fn print_outcome(
         o.body.as_ref(),
         o.extracted.as_ref(),
     ))
+}
+
+/// Failures as the error says them: one on the line, several each on its own.
+pub fn failures_text(failed: &[String]) -> String {
+    match failed {
+        [one] => one.clone(),
+        many => format!(
+            "{} expectations failed:\n  {}",
+            many.len(),
+            many.join("\n  ")
+        ),
+    }
 }

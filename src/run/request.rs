@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::assert::{self, Checked};
 use crate::auth::AuthError;
 use crate::env::{Auth, Env};
 use crate::error::Error;
@@ -188,18 +189,14 @@ fn parse_json_body(ex: &Exchange) -> Option<Value> {
 /// the text and what the paths select.
 const ONE_PASS_MIN: usize = 1024 * 1024;
 
-/// `extract` and `expect.jsonpath` on a large body nobody shows, without its tree.
-fn extract_one_pass(req: &PreparedRequest, ex: &Exchange) -> (Option<Value>, Vec<String>) {
+/// `extract` and `expect` on a large body nobody shows, without its tree.
+fn extract_one_pass(
+    req: &PreparedRequest,
+    ex: &Exchange,
+) -> (Option<Value>, Vec<Checked>, Vec<String>) {
     let text = json_text(ex).unwrap_or(b"");
-    let failures = if req.expect_paths.is_empty() {
-        Vec::new()
-    } else {
-        match extract::check_jsonpaths_json(text, &req.expect_paths) {
-            Some(f) => f.into_iter().map(|f| f.0).collect(),
-            None => vec!["expected a JSON body for expect.jsonpath".to_string()],
-        }
-    };
-    let mut failures = failures;
+    let checks = check_expect(req, ex, None, true);
+    let mut failures = failed(&checks);
     let mut unreadable = false;
     let extracted = extract_object(req, |path| {
         path.extract_json(text).unwrap_or_else(|| {
@@ -209,9 +206,37 @@ fn extract_one_pass(req: &PreparedRequest, ex: &Exchange) -> (Option<Value>, Vec
     });
     if unreadable && status_failure(req, ex).is_none() {
         failures.push(not_json(req, ex));
-        return (None, failures);
+        return (None, checks, failures);
     }
-    (extracted, failures)
+    (extracted, checks, failures)
+}
+
+/// Every expectation but `status` of `req`, checked against `ex`.
+fn check_expect(
+    req: &PreparedRequest,
+    ex: &Exchange,
+    json: Option<&Value>,
+    one_pass: bool,
+) -> Vec<Checked> {
+    if req.expect.is_empty() {
+        return Vec::new();
+    }
+    let response = assert::Response {
+        headers: &ex.headers,
+        body: &ex.body,
+        json,
+        one_pass,
+        elapsed_ms: u64::try_from(ex.elapsed.as_millis()).unwrap_or(u64::MAX),
+    };
+    assert::check_response(&req.expect, &response)
+}
+
+/// The failures of `checks`, each in full.
+fn failed(checks: &[Checked]) -> Vec<String> {
+    checks
+        .iter()
+        .flat_map(|c| c.failures.iter().map(|f| f.message.clone()))
+        .collect()
 }
 
 /// Why `extract` has nothing to read in `ex`'s body (which did not parse as JSON).
@@ -274,7 +299,7 @@ pub async fn run_request(
 ) -> Result<Outcome, Error> {
     let rendered = render_request(env, req, vars, overrides)?;
     let use_auth = req.file.auth == crate::model::request::RequestAuth::Profile;
-    let held = req.paginate.is_some() || !req.expect_paths.is_empty();
+    let held = req.paginate.is_some() || !req.expect.is_empty();
     let items = match items {
         Items::Pass { out, include } if !held => {
             return pass_through(env, req, &rendered, use_auth, Some((out, include))).await;
@@ -291,7 +316,8 @@ pub async fn run_request(
             "{} bytes: extract and expect read the body in one pass each",
             first.body.len()
         );
-        let (extracted, mut failures) = extract_one_pass(req, &first);
+        let (extracted, mut checks, mut failures) = extract_one_pass(req, &first);
+        checks.insert(0, status_check(req, &first));
         if let Some(f) = status_failure(req, &first) {
             failures.insert(0, f);
         }
@@ -300,13 +326,14 @@ pub async fn run_request(
             body: None,
             extracted,
             failures,
+            checks,
             streamed: false,
         });
     }
     // A bulk row shows only what it extracts: its body is parsed only when needed.
     let need_body = !matches!(items, Items::Discard)
         || !req.extract.is_empty()
-        || !req.expect_paths.is_empty()
+        || !req.expect.is_empty()
         || req.paginate.is_some();
     let first_body = if need_body {
         parse_json_body(&first)
@@ -317,13 +344,10 @@ pub async fn run_request(
     if let Some(f) = status_failure(req, &first) {
         failures.push(f);
     }
-    if let Some(b) = &first_body {
-        for f in extract::check_jsonpaths(b, &req.expect_paths) {
-            failures.push(f.0);
-        }
-    } else if !req.expect_paths.is_empty() {
-        failures.push("expected a JSON body for expect.jsonpath".to_string());
-    } else if !req.extract.is_empty() && failures.is_empty() {
+    let mut checks = vec![status_check(req, &first)];
+    checks.extend(check_expect(req, &first, first_body.as_ref(), false));
+    failures.extend(failed(&checks));
+    if first_body.is_none() && !req.extract.is_empty() && failures.is_empty() {
         // An extract of nulls would pass for an answer.
         failures.push(not_json(req, &first));
     }
@@ -350,6 +374,7 @@ pub async fn run_request(
         body,
         extracted,
         failures,
+        checks,
         streamed,
     })
 }
@@ -395,6 +420,7 @@ async fn pass_through(
     log_response(&exchange);
     Ok(Outcome {
         failures: status_failure(req, &exchange).into_iter().collect(),
+        checks: vec![status_check(req, &exchange)],
         exchange,
         body: None,
         extracted: None,
@@ -484,17 +510,38 @@ impl Pages<'_> {
     }
 }
 
-/// Why `ex`'s status fails the request's expectation, if it does.
-fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
+/// The status expectation of `req` on `ex`, as an assertion of the report.
+fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
     let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
-    let ok = match expected {
-        Some(set) => set.value.contains(ex.status),
-        None => (200..300).contains(&ex.status),
+    let place = match expected {
+        Some(s) => req.source.place(s),
+        None => crate::place::Place::file(&req.source.path),
     };
-    if ok {
-        return None;
+    let failures = status_failure(req, ex)
+        .map(|message| assert::Failure {
+            predicate: "status".into(),
+            expected: wanted_status(req),
+            actual: ex.status.to_string(),
+            message,
+        })
+        .into_iter()
+        .collect();
+    Checked {
+        place,
+        name: format!("status {}", wanted_status(req)),
+        failures,
     }
-    let wanted = match expected.map(|s| &s.value) {
+}
+
+/// What the request expects of the status, in words.
+fn wanted_status(req: &PreparedRequest) -> String {
+    match req
+        .file
+        .expect
+        .as_ref()
+        .and_then(|e| e.status.as_ref())
+        .map(|s| &s.value)
+    {
         Some(StatusSet::One(s)) => s.to_string(),
         Some(StatusSet::Many(list)) => list
             .iter()
@@ -502,10 +549,22 @@ fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" or "),
         None => "2xx".to_string(),
+    }
+}
+
+/// Why `ex`'s status fails the request's expectation, if it does.
+fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
+    let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
+    let ok = match expected {
+        Some(set) => set.value.contains(ex.status),
+        None => (200..300).contains(&ex.status),
     };
-    Some(format!(
-        "{}: status {} (expected {wanted})",
-        req.source.path.display(),
-        ex.status
-    ))
+    (!ok).then(|| {
+        format!(
+            "{}: status {} (expected {})",
+            req.source.path.display(),
+            ex.status,
+            wanted_status(req)
+        )
+    })
 }

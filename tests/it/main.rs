@@ -3,6 +3,7 @@
 mod collection;
 mod core;
 mod cts;
+mod expect;
 mod grants;
 mod guide;
 mod headers;
