@@ -165,7 +165,7 @@ pub struct OpenApiSchema {
 #[schemars(untagged)]
 #[allow(dead_code)]
 enum Predicates {
-    Map(PredicateMap),
+    Map(Box<PredicateMap>),
     Value(serde_json::Value),
 }
 
