@@ -32,6 +32,7 @@ pub mod run;
 pub mod sandbox;
 pub mod schema;
 pub mod secret;
+pub mod shard;
 pub mod template;
 pub mod tls;
 
@@ -43,6 +44,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     let g = &cli.global;
     match &cli.command {
         Command::Exec(args) => run::exec(g, args).await,
+        Command::Test(args) => run::suite::test(g, args).await,
         Command::Login(args) => account::login(g, args).await,
         Command::Logout(args) => account::logout(g, args).await,
         Command::Token => account::token(g).await,

@@ -43,8 +43,16 @@ pub(super) async fn exec_bulk(
         Some(path) => resumed_rows(path)?,
         None => Default::default(),
     };
-    let rows: Vec<bulk::Row> = data
-        .rows
+    // A shard is cut from the whole input, before --resume: each CI job then always
+    // owns the same rows.
+    let share = match args.shard {
+        Some(shard) => &data.rows[shard.range(data.rows.len())],
+        None => &data.rows[..],
+    };
+    if let (Some(shard), false) = (args.shard, global.quiet) {
+        eprintln!("shard {shard}: {} of {} rows", share.len(), data.rows.len());
+    }
+    let rows: Vec<bulk::Row> = share
         .iter()
         .filter(|r| !done_before.contains(&r.number))
         .cloned()
@@ -52,7 +60,7 @@ pub(super) async fn exec_bulk(
     if !global.quiet && args.resume.is_some() {
         eprintln!(
             "resuming: {} rows already done, {} to run",
-            data.rows.len() - rows.len(),
+            share.len() - rows.len(),
             rows.len()
         );
     }

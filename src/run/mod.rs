@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod flow;
 pub mod preview;
 pub mod request;
+pub mod suite;
 
 use std::path::Path;
 
