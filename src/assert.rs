@@ -334,10 +334,11 @@ fn check_one(p: &Predicate, v: &Value, present: bool) -> Option<Mismatch> {
                 return Some(m);
             };
             let first = check(inner, Some(&Value::from(n))).into_iter().next()?;
-            return Some(Mismatch {
-                predicate: format!("length.{}", first.predicate),
-                ..first
-            });
+            let predicate = match first.predicate.as_str() {
+                "equals" => "length".to_string(),
+                other => format!("length.{other}"),
+            };
+            return Some(Mismatch { predicate, ..first });
         }
         Predicate::Each(inner) => {
             let Value::Array(items) = v else {

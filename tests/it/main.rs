@@ -16,5 +16,6 @@ mod many;
 mod oauth;
 mod origins;
 mod streams;
+mod suite;
 mod support;
 mod token_response;
