@@ -161,7 +161,7 @@ pub struct ExecArgs {
     /// With --dry-run or --curl: show credentials instead of ***
     #[arg(long)]
     pub show_secrets: bool,
-    /// Write a report for CI: junit:FILE or json:FILE (repeatable)
+    /// Write a report for CI: junit:FILE, json:FILE or html:FILE (repeatable)
     #[arg(long, value_name = "KIND:FILE")]
     pub report: Vec<crate::report::ReportSpec>,
     /// With --data: run only the K-th of N contiguous shares of the rows (1-based)
@@ -183,7 +183,7 @@ pub struct TestArgs {
     /// Run only the K-th of N contiguous shares of the files, sorted by path (1-based)
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::shard::Shard>,
-    /// Write a report for CI: junit:FILE or json:FILE (repeatable)
+    /// Write a report for CI: junit:FILE, json:FILE or html:FILE (repeatable)
     #[arg(long, value_name = "KIND:FILE")]
     pub report: Vec<crate::report::ReportSpec>,
     /// `KEY=VALUE` (a string) or `KEY:=JSON` (a typed value), for every file

@@ -76,13 +76,13 @@ pub(super) async fn exec_bulk(
                 succeeded.insert(row.number);
             }
             if !args.report.is_empty() {
-                report.push(Case {
-                    name: format!("row {}", row.number),
-                    file: file.display().to_string(),
-                    status: result.status,
-                    time: result.elapsed,
-                    failure: result.error.clone(),
-                });
+                report.push(Case::new(
+                    format!("row {}", row.number),
+                    file.display().to_string(),
+                    result.status,
+                    result.elapsed,
+                    result.error.clone(),
+                ));
             }
             if args.output == OutputMode::None {
                 return Ok(());

@@ -103,20 +103,20 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
         let started = std::time::Instant::now();
         let name = file.display().to_string();
         let result = exec_file(job, file, out).await;
-        let (status, failure) = match &result {
+        let (status, failure, assertions) = match &result {
             Ok(o) => (
                 Some(o.exchange.status),
-                (!o.failures.is_empty()).then(|| o.failures.join("; ")),
+                (!o.failures.is_empty()).then(|| o.failures.join("\n")),
+                o.checks.clone(),
             ),
-            Err(e) => (None, Some(e.render().trim_end().to_string())),
+            Err(e) => (None, Some(e.render().trim_end().to_string()), Vec::new()),
         };
-        report.push(Case {
-            name: name.clone(),
-            file: name,
-            status,
-            time: started.elapsed(),
-            failure,
-        });
+        let mut case = Case::new(name.clone(), name, status, started.elapsed(), failure);
+        case.assertions = assertions;
+        if let (Ok(o), Some(_)) = (&result, &case.failure) {
+            case.exchange = Some((format!("{}", o.exchange.url), response_text(&o.exchange)));
+        }
+        report.push(case);
         let mut outcome = result?;
         failed.append(&mut outcome.failures);
         drop_large(outcome);
@@ -210,4 +210,27 @@ pub fn failures_text(failed: &[String]) -> String {
             many.join("\n  ")
         ),
     }
+}
+
+/// A response as a report shows it: status line, headers (credentials masked), and
+/// the start of the body.
+pub fn response_text(ex: &Exchange) -> String {
+    const MAX_BODY_CHARS: usize = 4096;
+    let mut s = ex.status_line();
+    s.push('\n');
+    for (k, v) in &ex.headers {
+        let v = if crate::preview::is_sensitive_header(k) {
+            "***"
+        } else {
+            v
+        };
+        s.push_str(&format!("{k}: {v}\n"));
+    }
+    s.push('\n');
+    let body = String::from_utf8_lossy(&ex.body);
+    s.extend(body.chars().take(MAX_BODY_CHARS));
+    if body.chars().count() > MAX_BODY_CHARS {
+        s.push_str("\n… (cut)");
+    }
+    s
 }

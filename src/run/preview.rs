@@ -21,7 +21,7 @@ pub(super) async fn preview_all(
     overrides: &Overrides,
     out: &mut Output,
 ) -> Result<u8, Error> {
-    let auth = preview_auth(env, args.show_secrets);
+    let auth = auth_header(env, args.show_secrets);
     let auth_ref = auth.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
     let mut row_vars = Vec::new();
     match data {
@@ -123,7 +123,7 @@ fn preview_flow(
 /// The authentication header a preview shows: the real value only with
 /// `--show-secrets`, and for OAuth2 only a token already cached (no login for a
 /// preview).
-fn preview_auth(env: &Env, show_secrets: bool) -> Option<(String, String)> {
+pub(super) fn auth_header(env: &Env, show_secrets: bool) -> Option<(String, String)> {
     match &env.auth {
         Auth::None => None,
         Auth::Static { header, value } => Some((header.clone(), value.expose().to_string())),

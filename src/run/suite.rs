@@ -29,6 +29,8 @@ pub struct FileResult {
     pub checks: Vec<crate::assert::Checked>,
     /// Each failure in full; empty when the file passed.
     pub failures: Vec<String>,
+    /// For a failed request file: the request (masked) and the response.
+    pub exchange: Option<(String, String)>,
 }
 
 impl FileResult {
@@ -171,18 +173,29 @@ async fn run_file(
     };
     let time = started.elapsed();
     match outcome {
-        Ok(o) => FileResult {
-            path: path.to_path_buf(),
-            time,
-            status: Some(o.exchange.status),
-            checks: o.checks,
-            failures: o.failures,
-        },
+        Ok(o) => {
+            let exchange = match (doc, o.failures.is_empty()) {
+                (Document::Request(req), false) => Some((
+                    shown_request(env, req, &vars, overrides),
+                    super::response_text(&o.exchange),
+                )),
+                _ => None,
+            };
+            FileResult {
+                path: path.to_path_buf(),
+                time,
+                status: Some(o.exchange.status),
+                checks: o.checks,
+                failures: o.failures,
+                exchange,
+            }
+        }
         Err(e) => FileResult {
             path: path.to_path_buf(),
             time,
             status: None,
             checks: Vec::new(),
+            exchange: None,
             failures: vec![match e {
                 Error::Expectation(text) => text,
                 other => other
@@ -192,6 +205,26 @@ async fn run_file(
                     .to_string(),
             }],
         },
+    }
+}
+
+/// The request of a failed file as a report shows it, credentials masked (rendered
+/// again: what a report needs is the shape of what was sent).
+fn shown_request(
+    env: &Env,
+    req: &crate::project::PreparedRequest,
+    vars: &Vars,
+    overrides: &Overrides,
+) -> String {
+    match crate::render::render_request(env, req, vars, overrides) {
+        Ok(r) => {
+            let auth = (req.file.auth == crate::model::request::RequestAuth::Profile)
+                .then(|| super::preview::auth_header(env, false))
+                .flatten();
+            let auth = auth.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+            crate::preview::dry_run(&r, auth, false)
+        }
+        Err(e) => e.headline(),
     }
 }
 
@@ -215,11 +248,14 @@ fn file_lines(r: &FileResult) -> String {
 
 fn case(r: &FileResult) -> Case {
     let name = r.path.display().to_string();
-    Case {
-        name: name.clone(),
-        file: name,
-        status: r.status,
-        time: r.time,
-        failure: (!r.passed()).then(|| r.failures.join("\n")),
-    }
+    let mut c = Case::new(
+        name.clone(),
+        name,
+        r.status,
+        r.time,
+        (!r.passed()).then(|| r.failures.join("\n")),
+    );
+    c.assertions = r.checks.clone();
+    c.exchange = r.exchange.clone();
+    c
 }
