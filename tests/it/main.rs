@@ -15,6 +15,7 @@ mod limits;
 mod many;
 mod oauth;
 mod origins;
+mod report_html;
 mod streams;
 mod suite;
 mod support;
