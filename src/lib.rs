@@ -25,6 +25,7 @@ pub mod output;
 pub mod paginate;
 pub mod place;
 pub mod preview;
+pub mod progress;
 pub mod project;
 pub mod render;
 pub mod report;

@@ -470,7 +470,31 @@ impl Pages<'_> {
         > { Box::pin(async move { send(env, &r, use_auth).await }) };
         let check = |ex: &Exchange| status_failure(self.req, ex);
         let mut kept = Vec::new();
+        // On a terminal: pages and items so far, of how many when the first page says.
+        let total_pages = self
+            .paths
+            .total_pages
+            .as_ref()
+            .and_then(|p| p.extract(&body).as_u64());
+        let progress = crate::progress::Progress::new(
+            true,
+            total_pages,
+            if total_pages.is_some() {
+                "{bar:30} {pos}/{len} pages, {msg}"
+            } else {
+                "{spinner} {pos} pages, {msg}"
+            },
+        );
+        let (mut pages, mut items) = (0u64, 0usize);
         let mut sink = |page: paginate::PageItems<'_>| -> Result<(), Error> {
+            if progress.is_drawn() {
+                pages += 1;
+                items += match &page {
+                    paginate::PageItems::Values(v) => v.len(),
+                    paginate::PageItems::Raw(r) => r.items.len(),
+                };
+                progress.set(pages, || format!("{items} items"));
+            }
             match (out.as_deref_mut(), page) {
                 (Some(o), page) => {
                     write_or_pipe(o.items(page))?;

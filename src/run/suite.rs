@@ -74,6 +74,11 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
     let started = Instant::now();
     let total = docs.len();
     let mut results: Vec<FileResult> = Vec::with_capacity(total);
+    let progress = crate::progress::Progress::new(
+        !global.quiet,
+        Some(total as u64),
+        "{bar:30} {pos}/{len} files, {msg}",
+    );
     {
         let (env, vars, overrides) = (&env, &vars, &overrides);
         let mut runs = futures_util::stream::iter(docs.iter())
@@ -81,15 +86,18 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
             .buffered(usize::from(args.jobs).max(1));
         while let Some(r) = runs.next().await {
             if !global.quiet {
-                eprint!("{}", file_lines(&r));
+                progress.print(&file_lines(&r));
             }
             let failed = !r.passed();
             results.push(r);
+            let failures = results.iter().filter(|r| !r.passed()).count();
+            progress.set(results.len() as u64, || format!("{failures} failed"));
             if failed && args.bail {
                 break;
             }
         }
     }
+    progress.finish();
     let passed = results.iter().filter(|r| r.passed()).count();
     let failed = results.len() - passed;
     let skipped = total - results.len();

@@ -189,3 +189,42 @@ fn shards_are_disjoint_and_their_union_is_the_whole() {
         );
     }
 }
+
+/// On a terminal (a pty from util-linux `script`), `runner test` draws files done of
+/// total and paging draws pages and items; off a terminal nothing of the kind.
+#[test]
+fn progress_lines_only_on_a_terminal() {
+    let sb = SandboxProc::start(&[]);
+    let p = suite(&sb);
+    p.write(
+        "requests/pages.yaml",
+        "url: /assets\nquery: {limit: 50}\npaginate: {next_url: $.next_page, items: $.items}\n",
+    );
+    let off = p.run(&["test", "t/a_ok.yaml", "t/c_ok.yaml"]);
+    assert!(!off.stderr.contains("files"), "{}", off.stderr);
+    let off = p.run(&["exec", "requests/pages.yaml", "-o", "none"]);
+    assert_eq!(off.stderr, "");
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` for a pty");
+        return;
+    }
+    let on_tty = |args: &str| {
+        let cmd = format!("{} {args}", crate::support::bin().display());
+        let o = std::process::Command::new("script")
+            .args(["-qfec", &cmd, "/dev/null"])
+            .current_dir(p.dir.path())
+            .env("RUNNER_STATE_DIR", p.state.path())
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).replace('\r', "\n")
+    };
+    let text = on_tty("test t/a_ok.yaml t/c_ok.yaml --jobs 1");
+    assert!(text.contains("2/2 files, 0 failed"), "{text}");
+    let text = on_tty("exec requests/pages.yaml -o none");
+    assert!(text.contains("5 pages, 250 items"), "{text}");
+}
