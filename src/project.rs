@@ -593,69 +593,8 @@ pub fn prepare_request(
     source: SourceFile,
 ) -> Result<PreparedRequest, Vec<InputError>> {
     let mut problems = Vec::new();
-    let renderer = Renderer::shared();
-
-    let method = match &file.method {
-        None => reqwest::Method::GET,
-        Some(m) => {
-            let upper = m.value.trim().to_ascii_uppercase();
-            match reqwest::Method::from_bytes(upper.as_bytes()) {
-                Ok(method) if !upper.is_empty() => method,
-                _ => {
-                    problems.push(InputError::at(
-                        source.place(m),
-                        format!("invalid HTTP method `{}`", m.value),
-                    ));
-                    reqwest::Method::GET
-                }
-            }
-        }
-    };
-
-    let check_str = |s: &Spanned<String>, problems: &mut Vec<InputError>| {
-        if let Err(e) = renderer.check_str(&s.value, source.origin(s)) {
-            problems.push(InputError::at(e.place, e.message));
-        }
-    };
-    check_str(&file.url, &mut problems);
-    for h in file.headers.values() {
-        check_str(h, &mut problems);
-    }
-    for q in file.query.values() {
-        if let Err(e) = renderer.check_value(&q.value, source.origin(q)) {
-            problems.push(InputError::at(e.place, e.message));
-        }
-    }
-    if let Some(body) = &file.body {
-        let kinds = body.value.kinds();
-        if kinds.len() != 1 {
-            problems.push(InputError::at(
-                source.place(body),
-                if kinds.is_empty() {
-                    "body needs one of json, form, text, file, multipart".to_string()
-                } else {
-                    format!(
-                        "body takes one of json, form, text, file, multipart; found {}",
-                        kinds.join(" and ")
-                    )
-                },
-            ));
-        }
-        let b = &body.value;
-        if let Some(j) = &b.json
-            && let Err(e) = renderer.check_value(&j.value, source.origin(j))
-        {
-            problems.push(InputError::at(e.place, e.message));
-        }
-        for v in b.form.iter().flat_map(|f| f.values()) {
-            if let Err(e) = renderer.check_value(&v.value, source.origin(v)) {
-                problems.push(InputError::at(e.place, e.message));
-            }
-        }
-        for s in [&b.text, &b.file].into_iter().flatten() {
-            check_str(s, &mut problems);
-        }
-    }
+    let method = request_method(&file, &source, &mut problems);
+    check_templates(&file, &source, &mut problems);
 
     let compile = |s: &Spanned<String>, problems: &mut Vec<InputError>| -> Option<extract::Path> {
         match extract::Path::parse(&s.value) {
@@ -712,6 +651,80 @@ pub fn prepare_request(
         })
     } else {
         Err(problems)
+    }
+}
+
+/// The request's method, `GET` when absent (or invalid: a problem then says so).
+fn request_method(
+    file: &RequestFile,
+    source: &SourceFile,
+    problems: &mut Vec<InputError>,
+) -> reqwest::Method {
+    match &file.method {
+        None => reqwest::Method::GET,
+        Some(m) => {
+            let upper = m.value.trim().to_ascii_uppercase();
+            match reqwest::Method::from_bytes(upper.as_bytes()) {
+                Ok(method) if !upper.is_empty() => method,
+                _ => {
+                    problems.push(InputError::at(
+                        source.place(m),
+                        format!("invalid HTTP method `{}`", m.value),
+                    ));
+                    reqwest::Method::GET
+                }
+            }
+        }
+    }
+}
+
+/// A problem for every template in the URL, headers, query and body that does not
+/// parse, and for a body that is not exactly one kind.
+fn check_templates(file: &RequestFile, source: &SourceFile, problems: &mut Vec<InputError>) {
+    let renderer = Renderer::shared();
+    let check_str = |s: &Spanned<String>, problems: &mut Vec<InputError>| {
+        if let Err(e) = renderer.check_str(&s.value, source.origin(s)) {
+            problems.push(InputError::at(e.place, e.message));
+        }
+    };
+    check_str(&file.url, problems);
+    for h in file.headers.values() {
+        check_str(h, problems);
+    }
+    for q in file.query.values() {
+        if let Err(e) = renderer.check_value(&q.value, source.origin(q)) {
+            problems.push(InputError::at(e.place, e.message));
+        }
+    }
+    if let Some(body) = &file.body {
+        let kinds = body.value.kinds();
+        if kinds.len() != 1 {
+            problems.push(InputError::at(
+                source.place(body),
+                if kinds.is_empty() {
+                    "body needs one of json, form, text, file, multipart".to_string()
+                } else {
+                    format!(
+                        "body takes one of json, form, text, file, multipart; found {}",
+                        kinds.join(" and ")
+                    )
+                },
+            ));
+        }
+        let b = &body.value;
+        if let Some(j) = &b.json
+            && let Err(e) = renderer.check_value(&j.value, source.origin(j))
+        {
+            problems.push(InputError::at(e.place, e.message));
+        }
+        for v in b.form.iter().flat_map(|f| f.values()) {
+            if let Err(e) = renderer.check_value(&v.value, source.origin(v)) {
+                problems.push(InputError::at(e.place, e.message));
+            }
+        }
+        for s in [&b.text, &b.file].into_iter().flatten() {
+            check_str(s, problems);
+        }
     }
 }
 
