@@ -122,7 +122,11 @@ impl Predicate {
             Predicate::Matches(r) => show(&Value::String(r.as_str().to_string())),
             Predicate::Exists(b) => b.to_string(),
             Predicate::OneOf(list) => show(&Value::Array(list.clone())),
-            Predicate::Length(p) | Predicate::Each(p) | Predicate::Not(p) => describe(p),
+            Predicate::Length(p) => match p.as_slice() {
+                [Predicate::Equals(n)] => show(n),
+                _ => describe(p),
+            },
+            Predicate::Each(p) | Predicate::Not(p) => describe(p),
         }
     }
 }

@@ -92,3 +92,41 @@ fn check_refuses_bad_regexes_unknown_predicates_and_missing_schemas() {
         assert!(r.stderr.contains(want), "missing {want}\n{}", r.stderr);
     }
 }
+
+/// `exec --report json:FILE` and `junit:FILE` carry every assertion, the failed ones
+/// with expected and actual.
+#[test]
+fn exec_reports_carry_every_assertion() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/two.yaml",
+        "url: /assets\nexpect:\n  status: 200\n  jsonpath:\n    \"$.total_items\": {gte: 1}\n    \"$.items\": {length: 3}\n",
+    );
+    let r = p.run(&[
+        "exec",
+        "requests/two.yaml",
+        "-o",
+        "none",
+        "--report",
+        "json:r.json",
+        "--report",
+        "junit:r.xml",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("r.json")).unwrap()).unwrap();
+    let a = &report["cases"][0]["assertions"];
+    assert_eq!(a.as_array().unwrap().len(), 3, "{a}");
+    assert_eq!(a[0]["name"], "status 200");
+    assert_eq!(a[0]["ok"], true);
+    assert_eq!(a[1]["name"], "$.total_items {gte: 1}");
+    assert_eq!(a[1]["place"], "requests/two.yaml:5:22");
+    assert_eq!(a[1]["ok"], true);
+    assert_eq!(a[2]["ok"], false);
+    assert_eq!(a[2]["failures"][0]["predicate"], "length");
+    assert_eq!(a[2]["failures"][0]["expected"], "3");
+    assert_eq!(a[2]["failures"][0]["actual"], "10");
+    let xml = std::fs::read_to_string(p.path("r.xml")).unwrap();
+    assert!(xml.contains("<system-out>PASS status 200 (requests/two.yaml:3:11)&#10;PASS $.total_items {gte: 1} (requests/two.yaml:5:22)&#10;FAIL $.items {length: 3} (requests/two.yaml:6:16)&#10;  length: expected 3, got 10</system-out>"), "{xml}");
+}
