@@ -76,13 +76,15 @@ pub(super) async fn exec_bulk(
                 succeeded.insert(row.number);
             }
             if !args.report.is_empty() {
-                report.push(Case::new(
+                let mut case = Case::new(
                     format!("row {}", row.number),
                     file.display().to_string(),
                     result.status,
                     result.elapsed,
                     result.error.clone(),
-                ));
+                );
+                case.assertions = result.checks.clone();
+                report.push(case);
             }
             if args.output == OutputMode::None {
                 return Ok(());
@@ -167,6 +169,7 @@ async fn run_row(
                 extract: if ok { o.extracted } else { None },
                 error: (!ok).then(|| o.failures.join("; ")),
                 elapsed: started.elapsed(),
+                checks: o.checks,
             }
         }
         Err(e @ (Error::Auth(_) | Error::Interrupted { cut: false, .. })) => return Err(e),
@@ -177,6 +180,7 @@ async fn run_row(
             extract: None,
             elapsed: started.elapsed(),
             error: Some(e.headline()),
+            checks: Vec::new(),
         },
     })
 }

@@ -127,6 +127,25 @@ fn exec_reports_carry_every_assertion() {
     assert_eq!(a[2]["failures"][0]["predicate"], "length");
     assert_eq!(a[2]["failures"][0]["expected"], "3");
     assert_eq!(a[2]["failures"][0]["actual"], "10");
+    // A bulk run's rows carry theirs too.
+    p.write("rows.csv", "n\n1\n2\n");
+    let r = p.run(&[
+        "exec",
+        "requests/two.yaml",
+        "--data",
+        "rows.csv",
+        "-o",
+        "none",
+        "--report",
+        "json:rows.json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("rows.json")).unwrap()).unwrap();
+    for case in rows["cases"].as_array().unwrap() {
+        assert_eq!(case["assertions"].as_array().unwrap().len(), 3, "{case}");
+        assert_eq!(case["assertions"][2]["failures"][0]["actual"], "10");
+    }
     let xml = std::fs::read_to_string(p.path("r.xml")).unwrap();
     assert!(xml.contains("<system-out>PASS status 200 (requests/two.yaml:3:11)&#10;PASS $.total_items {gte: 1} (requests/two.yaml:5:22)&#10;FAIL $.items {length: 3} (requests/two.yaml:6:16)&#10;  length: expected 3, got 10</system-out>"), "{xml}");
 }
