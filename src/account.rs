@@ -125,15 +125,7 @@ pub async fn profiles(global: &GlobalArgs) -> Result<u8, Error> {
     for name in names {
         let line = match profile_line(&project, &name).await {
             Ok(state) => state,
-            Err(e) => {
-                let first = e.render();
-                let first = first
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ");
-                format!("invalid: {first}")
-            }
+            Err(e) => format!("invalid: {}", e.headline()),
         };
         write_line(&mut out, &format!("{name:width$}  {line}"))?;
     }

@@ -229,6 +229,8 @@ pub struct RowResult {
     pub extract: Option<Value>,
     pub error: Option<String>,
     pub elapsed: Duration,
+    /// Every assertion of the row's response, for reports.
+    pub checks: Vec<crate::assert::Checked>,
 }
 
 impl RowResult {

@@ -105,3 +105,18 @@ fn warn_literal_secrets(profile: &Profile, src: &SourceFile) {
         }
     }
 }
+
+/// Every file `runner check` looks at when given no paths: profiles, requests/ and
+/// tests/api/.
+pub fn default_paths(project: &Project) -> Vec<PathBuf> {
+    let mut paths = project::yaml_files_under(&project.profiles_dir());
+    let requests = project.root.join("requests");
+    if requests.is_dir() {
+        paths.extend(project::yaml_files_under(&requests));
+    }
+    let tests = project.root.join(crate::run::suite::DEFAULT_DIR);
+    if tests.is_dir() {
+        paths.extend(project::yaml_files_under(&tests));
+    }
+    paths
+}

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::output::OutputMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::limits::{self, Range};
@@ -61,6 +62,11 @@ pub enum Command {
         after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo"
     )]
     Exec(ExecArgs),
+    /// Run request and flow files as tests (default: tests/api/); a summary
+    #[command(
+        after_help = "Examples:\n  runner test                         # every file under tests/api/\n  runner test tests/api/assets --jobs 8 --bail\n  runner test --shard 2/4 --report junit:junit.xml   # the 2nd of 4 CI jobs\n\nExit 0 when every file passed, 1 when one failed, 2 for invalid input."
+    )]
+    Test(TestArgs),
     /// Log in with the profile's grant and cache the tokens
     #[command(
         after_help = "Examples:\n  runner login -p ermeo               # password grant: asks for the password if the profile has none\n  runner login -p sandbox_browser     # authorization code + PKCE: opens a browser\n  runner login -p sandbox_device      # device code: prints a code to enter on another device\n  runner login -p work --no-browser   # over SSH: paste the address the browser ends on\n\nThe browser is $RUNNER_BROWSER (a command; the URL is its last argument), else\n$BROWSER, else the platform's opener. The URL is always printed on stderr."
@@ -165,26 +171,34 @@ pub struct ExecArgs {
     /// With --dry-run or --curl: show credentials instead of ***
     #[arg(long)]
     pub show_secrets: bool,
-    /// Write a report for CI: junit:FILE or json:FILE (repeatable)
+    /// Write a report for CI: junit:FILE, json:FILE or html:FILE (repeatable)
     #[arg(long, value_name = "KIND:FILE")]
     pub report: Vec<crate::report::ReportSpec>,
+    /// With --data: run only the K-th of N contiguous shares of the rows (1-based)
+    #[arg(long, value_name = "K/N", requires = "data")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputMode {
-    /// The response body (pretty JSON on a terminal), or the extracted values
-    Body,
-    /// One JSON object per request: status, headers, body, extract, elapsed_ms
-    Json,
-    /// Paginated items (or a JSON array's elements), one JSON value per line, streamed
-    /// as pages arrive; `extract` does not apply (it shapes body, json and yaml)
-    Jsonl,
-    /// The body (or extracted values) as YAML
-    Yaml,
-    /// The body bytes as received
-    Raw,
-    /// Nothing
-    None,
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Request and flow files, or folders of them (default: tests/api/)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Files run at a time (a flow's steps stay in order; 1 to 1024)
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 4, value_parser = concurrency)]
+    pub jobs: u16,
+    /// Stop at the first file that fails; the rest are skipped
+    #[arg(long)]
+    pub bail: bool,
+    /// Run only the K-th of N contiguous shares of the files, sorted by path (1-based)
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
+    /// Write a report for CI: junit:FILE, json:FILE or html:FILE (repeatable)
+    #[arg(long, value_name = "KIND:FILE")]
+    pub report: Vec<crate::report::ReportSpec>,
+    /// `KEY=VALUE` (a string) or `KEY:=JSON` (a typed value), for every file
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -410,7 +410,7 @@ fn build_auth(
             } else {
                 Persistence::Dir(crate::auth::store::TokenStore::default_dir()?)
             };
-            let session = Session::new(settings, persistence, true)?;
+            let session = Session::new(settings, persistence)?;
             Ok(Auth::OAuth {
                 session: Arc::new(session),
                 header,

@@ -5,47 +5,13 @@
 //! the offending source line and a caret. Only this module picks exit codes.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::auth::AuthError;
 use crate::http::HttpError;
 use crate::secret;
 
-/// A place in a user's file. `line` and `column` are 1-based; 0 means unknown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Place {
-    pub path: PathBuf,
-    pub line: u32,
-    pub column: u32,
-}
-
-impl Place {
-    pub fn new(path: impl Into<PathBuf>, line: u32, column: u32) -> Self {
-        Place {
-            path: path.into(),
-            line,
-            column,
-        }
-    }
-
-    /// A place that names only the file.
-    pub fn file(path: impl Into<PathBuf>) -> Self {
-        Place::new(path, 0, 0)
-    }
-}
-
-impl std::fmt::Display for Place {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if self.line > 0 {
-            write!(f, ":{}", self.line)?;
-            if self.column > 0 {
-                write!(f, ":{}", self.column)?;
-            }
-        }
-        Ok(())
-    }
-}
+pub use crate::place::Place;
 
 /// Invalid input: files, templates, JSONPath, the command line. Exit 2.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +117,14 @@ impl Error {
         }
     }
 
+    /// The first line of the rendering, without `error: `: what a one-line report
+    /// (a bulk row, a note, a listing) says of this error.
+    pub fn headline(&self) -> String {
+        let text = self.render();
+        let first = text.lines().next().unwrap_or("");
+        first.trim_start_matches("error: ").to_string()
+    }
+
     /// The text printed on stderr, secrets masked.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -229,13 +203,6 @@ fn snippet(path: &Path, line: u32, column: u32) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn place_display_omits_unknown_parts() {
-        assert_eq!(Place::file("a.yaml").to_string(), "a.yaml");
-        assert_eq!(Place::new("a.yaml", 3, 0).to_string(), "a.yaml:3");
-        assert_eq!(Place::new("a.yaml", 3, 7).to_string(), "a.yaml:3:7");
-    }
 
     #[test]
     fn input_errors_render_with_snippet_and_caret() {

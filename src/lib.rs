@@ -4,6 +4,8 @@
 //! only prints the error. See SPEC.md for the contract.
 
 pub mod account;
+pub mod assert;
+
 pub mod auth;
 pub mod bulk;
 pub mod check;
@@ -11,7 +13,6 @@ pub mod cli;
 pub mod clock;
 pub mod env;
 pub mod error;
-pub mod exec;
 pub mod extract;
 pub mod fuzzing;
 pub mod header;
@@ -23,14 +24,18 @@ pub mod logging;
 pub mod model;
 pub mod output;
 pub mod paginate;
+pub mod place;
 pub mod preview;
+pub mod progress;
 pub mod project;
 pub mod render;
 pub mod report;
+pub mod run;
 pub mod sandbox;
 pub mod schema;
 pub mod secret;
 pub mod serve;
+pub mod shard;
 pub mod template;
 pub mod tls;
 
@@ -41,7 +46,8 @@ pub use error::Error;
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     let g = &cli.global;
     match &cli.command {
-        Command::Exec(args) => exec::exec(g, args).await,
+        Command::Exec(args) => run::exec(g, args).await,
+        Command::Test(args) => run::suite::test(g, args).await,
         Command::Login(args) => account::login(g, args).await,
         Command::Logout(args) => account::logout(g, args).await,
         Command::Token => account::token(g).await,
@@ -49,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Check(args) => {
             let project = project::Project::discover(g.root.as_deref());
             let paths = if args.paths.is_empty() {
-                exec::default_check_paths(
+                check::default_paths(
                     project
                         .as_ref()
                         .map_err(|e| error::InputError::usage(e.to_string()))?,

@@ -25,6 +25,8 @@ pub struct Range {
 pub const TIMEOUT_SECS: Range = Range::decimal(0.001, 86_400.0, "seconds");
 /// `retries`, `http.retries`, `--retries`.
 pub const RETRIES: Range = Range::whole(0, 100, "");
+/// `expect.duration`, in milliseconds: up to a day.
+pub const DURATION_MS: Range = Range::whole(1, 86_400_000, "ms");
 /// `paginate.max_pages`.
 pub const MAX_PAGES: Range = Range::whole(1, 1_000_000, "");
 /// `http.max_body`, in bytes: up to 1 TiB.

@@ -4,8 +4,36 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
 
-use crate::cli::OutputMode;
 use crate::http::Exchange;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// What `-o` prints on stdout.
+pub enum OutputMode {
+    /// The response body (pretty JSON on a terminal), or the extracted values
+    Body,
+    /// One JSON object per request: status, headers, body, extract, elapsed_ms
+    Json,
+    /// Paginated items (or a JSON array's elements), one JSON value per line, streamed
+    /// as pages arrive; `extract` does not apply (it shapes body, json and yaml)
+    Jsonl,
+    /// The body (or extracted values) as YAML
+    Yaml,
+    /// The body bytes as received
+    Raw,
+    /// Nothing
+    None,
+}
+
+/// `Ok` for a write that succeeded or whose reader went away (`| head`: what it
+/// wanted is written); any other failure is an error.
+pub fn write_or_pipe(r: std::io::Result<()>) -> Result<(), crate::error::Error> {
+    match r {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(crate::error::Error::io("cannot write to stdout", e))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Where data goes: stdout, buffered, pretty JSON only on a terminal.
 pub struct Output {

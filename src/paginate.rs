@@ -15,14 +15,7 @@ use serde_json::value::RawValue;
 use crate::error::Error;
 use crate::extract;
 use crate::http::{Exchange, HttpError, RenderedBody, RenderedRequest};
-
-/// The compiled JSONPaths of a request's `paginate`.
-#[derive(Debug)]
-pub struct PaginatePaths {
-    pub next_url: Option<extract::Path>,
-    pub total_pages: Option<extract::Path>,
-    pub items: extract::Path,
-}
+use crate::project::PaginatePaths;
 
 /// How to page.
 pub struct Paging<'a> {

@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::assert::{self, Assertion, Expectations, Subject};
 use crate::error::{InputError, Place};
 use crate::extract;
 use crate::header;
 use crate::limits::{self, Range};
 use crate::model::flow::FlowFile;
 use crate::model::profile::{AuthConfig, HttpConfig, Profile};
-use crate::model::request::RequestFile;
+use crate::model::request::{Expect, RequestFile, SchemaRef};
 use crate::model::{Number, Spanned};
-use crate::paginate::PaginatePaths;
 use crate::template::{Origin, Renderer};
 
 /// Events that aliases may replay in one file (the library's default is 1,000,000).
@@ -548,6 +548,14 @@ fn is_flow(text: &str) -> bool {
         .any(|l| l.starts_with("steps:") || l.starts_with("\"steps\":"))
 }
 
+/// The compiled JSONPaths of a request's `paginate`.
+#[derive(Debug)]
+pub struct PaginatePaths {
+    pub next_url: Option<extract::Path>,
+    pub total_pages: Option<extract::Path>,
+    pub items: extract::Path,
+}
+
 /// A request file whose static parts are validated and whose JSONPaths are compiled.
 #[derive(Debug)]
 pub struct PreparedRequest {
@@ -555,7 +563,8 @@ pub struct PreparedRequest {
     pub source: SourceFile,
     pub method: reqwest::Method,
     pub extract: Vec<(String, extract::Path)>,
-    pub expect_paths: Vec<(extract::Path, serde_json::Value)>,
+    /// `expect`, but `status`, compiled: predicates, duration, schema.
+    pub expect: Expectations,
     pub paginate: Option<PaginatePaths>,
     pub numbers: RequestNumbers,
     /// The last URL resolved for this request: a bulk run whose URL does not change
@@ -595,9 +604,74 @@ pub fn prepare_request(
     source: SourceFile,
 ) -> Result<PreparedRequest, Vec<InputError>> {
     let mut problems = Vec::new();
-    let renderer = Renderer::shared();
+    let method = request_method(&file, &source, &mut problems);
+    check_templates(&file, &source, &mut problems);
 
-    let method = match &file.method {
+    let compile = |s: &Spanned<String>, problems: &mut Vec<InputError>| -> Option<extract::Path> {
+        match extract::Path::parse(&s.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                problems.push(InputError::at(source.place(s), e.to_string()));
+                None
+            }
+        }
+    };
+    let mut extract_paths = Vec::new();
+    for (name, path) in &file.extract {
+        if let Some(p) = compile(path, &mut problems) {
+            extract_paths.push((name.clone(), p));
+        }
+    }
+    let expect = match &file.expect {
+        Some(e) => prepare_expect(e, &source, &mut problems),
+        None => Expectations::default(),
+    };
+    let paginate = file.paginate.as_ref().and_then(|pg| {
+        let p = &pg.value;
+        if p.next_url.is_none() && p.total_pages.is_none() {
+            problems.push(InputError::at(
+                source.place(pg),
+                "paginate needs next_url (a JSONPath to the next page's URL) or total_pages",
+            ));
+        }
+        let next_url = p.next_url.as_ref().and_then(|s| compile(s, &mut problems));
+        let total_pages = p
+            .total_pages
+            .as_ref()
+            .and_then(|s| compile(s, &mut problems));
+        let items = compile(&p.items, &mut problems)?;
+        Some(PaginatePaths {
+            next_url,
+            total_pages,
+            items,
+        })
+    });
+    let numbers = RequestNumbers::check(&file, &source, &mut problems);
+    header_problems(&source, &file.headers, &mut problems);
+
+    if problems.is_empty() {
+        Ok(PreparedRequest {
+            file,
+            source,
+            method,
+            extract: extract_paths,
+            expect,
+            paginate,
+            numbers,
+            url_cache: UrlCache::default(),
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// The request's method, `GET` when absent (or invalid: a problem then says so).
+fn request_method(
+    file: &RequestFile,
+    source: &SourceFile,
+    problems: &mut Vec<InputError>,
+) -> reqwest::Method {
+    match &file.method {
         None => reqwest::Method::GET,
         Some(m) => {
             let upper = m.value.trim().to_ascii_uppercase();
@@ -612,16 +686,21 @@ pub fn prepare_request(
                 }
             }
         }
-    };
+    }
+}
 
+/// A problem for every template in the URL, headers, query and body that does not
+/// parse, and for a body that is not exactly one kind.
+fn check_templates(file: &RequestFile, source: &SourceFile, problems: &mut Vec<InputError>) {
+    let renderer = Renderer::shared();
     let check_str = |s: &Spanned<String>, problems: &mut Vec<InputError>| {
         if let Err(e) = renderer.check_str(&s.value, source.origin(s)) {
             problems.push(InputError::at(e.place, e.message));
         }
     };
-    check_str(&file.url, &mut problems);
+    check_str(&file.url, problems);
     for h in file.headers.values() {
-        check_str(h, &mut problems);
+        check_str(h, problems);
     }
     for q in file.query.values() {
         if let Err(e) = renderer.check_value(&q.value, source.origin(q)) {
@@ -655,74 +734,153 @@ pub fn prepare_request(
             }
         }
         for s in [&b.text, &b.file].into_iter().flatten() {
-            check_str(s, &mut problems);
+            check_str(s, problems);
         }
     }
+}
 
-    let compile = |s: &Spanned<String>, problems: &mut Vec<InputError>| -> Option<extract::Path> {
-        match extract::Path::parse(&s.value) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                problems.push(InputError::at(source.place(s), e.to_string()));
-                None
+/// Compiles `expect` (all but `status`): every predicate, regex and schema is checked
+/// here, so that `runner check` finds what a run would trip on.
+fn prepare_expect(e: &Expect, src: &SourceFile, problems: &mut Vec<InputError>) -> Expectations {
+    let mut out = Expectations::default();
+    let mut add =
+        |subject: Subject, want: &Spanned<serde_json::Value>, problems: &mut Vec<InputError>| {
+            match assert::compile(&want.value) {
+                Ok(predicates) => out.assertions.push(Assertion {
+                    place: src.place(want),
+                    subject,
+                    predicates,
+                }),
+                Err(why) => problems.push(InputError::at(src.place(want), why)),
             }
+        };
+    for (name, want) in &e.headers {
+        if let Some(p) = header::name_problem(name) {
+            problems.push(InputError::at(src.place(want), p));
+            continue;
         }
+        add(Subject::Header(name.to_ascii_lowercase()), want, problems);
+    }
+    if let Some(body) = &e.body {
+        add(Subject::Body, body, problems);
+    }
+    for (path, want) in &e.jsonpath {
+        match extract::Path::parse(path) {
+            Ok(p) => add(Subject::Path(p), want, problems),
+            Err(err) => problems.push(InputError::at(src.place(want), err.to_string())),
+        }
+    }
+    out.duration = number(
+        src,
+        "expect.duration",
+        &e.duration,
+        Range::count_as,
+        &limits::DURATION_MS,
+        problems,
+    )
+    .and_then(|ms| e.duration.as_ref().map(|d| (src.place(d), ms)));
+    if let Some(s) = &e.schema {
+        match load_schema(&s.value, src, src.place(s)) {
+            Ok(schema) => out.schema = Some(schema),
+            Err(why) => problems.push(InputError::at(src.place(s), why)),
+        }
+    }
+    out
+}
+
+/// Compiled schemas by file and pointer: each is compiled once per run, however many
+/// files, rows and flow steps name it.
+type SchemaCache =
+    std::sync::Mutex<std::collections::HashMap<(PathBuf, String), Result<assert::Schema, String>>>;
+
+/// The schema `r` names, relative to `src`'s folder, compiled (once per run).
+fn load_schema(r: &SchemaRef, src: &SourceFile, place: Place) -> Result<assert::Schema, String> {
+    static CACHE: std::sync::OnceLock<SchemaCache> = std::sync::OnceLock::new();
+    let (file, pointer) = match r {
+        SchemaRef::File(f) => (f.as_str(), None),
+        SchemaRef::OpenApi(o) => match o.openapi.split_once('#') {
+            Some((f, p)) if p.starts_with('/') => (f, Some(p)),
+            _ => {
+                return Err(format!(
+                    "openapi: `{}`: expected FILE#/components/schemas/NAME",
+                    o.openapi
+                ));
+            }
+        },
     };
-    let mut extract_paths = Vec::new();
-    for (name, path) in &file.extract {
-        if let Some(p) = compile(path, &mut problems) {
-            extract_paths.push((name.clone(), p));
-        }
+    let path = src.dir().join(file);
+    let key_path = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    let key = (key_path, pointer.unwrap_or("").to_string());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(done) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return done.clone().map(|mut s| {
+            s.place = place.clone();
+            s
+        });
     }
-    let mut expect_paths = Vec::new();
-    if let Some(expect) = &file.expect {
-        for (path, want) in &expect.jsonpath {
-            let spanned = Spanned {
-                value: path.clone(),
-                referenced: want.referenced,
-                defined: want.defined,
-            };
-            if let Some(p) = compile(&spanned, &mut problems) {
-                expect_paths.push((p, want.value.clone()));
+    let shown = display_path(&tidy(&path));
+    let compiled = read_structured(&path, &shown).and_then(|doc| {
+        let (schema, name) = match pointer {
+            None => (doc, shown.display().to_string()),
+            Some(ptr) => {
+                if doc.pointer(ptr).is_none() {
+                    return Err(format!("{} has no schema at #{ptr}", shown.display()));
+                }
+                // The whole document is the root, so that its `$ref`s
+                // (`#/components/schemas/…`) resolve within it.
+                let mut root = doc;
+                if let serde_json::Value::Object(map) = &mut root {
+                    map.insert("$ref".into(), format!("#{ptr}").into());
+                }
+                (root, format!("{}#{ptr}", shown.display()))
             }
+        };
+        assert::Schema::compile(place.clone(), name, &schema)
+    });
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, compiled.clone());
+    compiled
+}
+
+/// `path` with its `a/../` folded away (lexically), for messages.
+fn tidy(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir
+                if matches!(
+                    out.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                ) =>
+            {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
         }
     }
-    let paginate = file.paginate.as_ref().and_then(|pg| {
-        let p = &pg.value;
-        if p.next_url.is_none() && p.total_pages.is_none() {
-            problems.push(InputError::at(
-                source.place(pg),
-                "paginate needs next_url (a JSONPath to the next page's URL) or total_pages",
-            ));
-        }
-        let next_url = p.next_url.as_ref().and_then(|s| compile(s, &mut problems));
-        let total_pages = p
-            .total_pages
-            .as_ref()
-            .and_then(|s| compile(s, &mut problems));
-        let items = compile(&p.items, &mut problems)?;
-        Some(PaginatePaths {
-            next_url,
-            total_pages,
-            items,
-        })
-    });
-    let numbers = RequestNumbers::check(&file, &source, &mut problems);
-    header_problems(&source, &file.headers, &mut problems);
+    out
+}
 
-    if problems.is_empty() {
-        Ok(PreparedRequest {
-            file,
-            source,
-            method,
-            extract: extract_paths,
-            expect_paths,
-            paginate,
-            numbers,
-            url_cache: UrlCache::default(),
-        })
+/// A JSON or YAML file as a JSON value.
+fn read_structured(path: &Path, shown: &Path) -> Result<serde_json::Value, String> {
+    let bytes = limits::read(path, limits::YAML_FILE)
+        .map_err(|e| e.describe(&format!("the schema file {}", shown.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{}: the schema file is not valid UTF-8", shown.display()))?;
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    if is_json {
+        serde_json::from_str(&text).map_err(|e| format!("{}: not valid JSON: {e}", shown.display()))
     } else {
-        Err(problems)
+        serde_saphyr::from_str(&text).map_err(|e| {
+            format!(
+                "{}: not valid YAML: {}",
+                shown.display(),
+                yaml_message(&e.to_string())
+            )
+        })
     }
 }
 

@@ -6,27 +6,27 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::cli::ExecArgs;
 use crate::env::{Env, parse_url};
-use crate::error::{Error, InputError, Place};
+use crate::error::{Error, InputError};
 use crate::header;
 use crate::http::{FileBody, Header, Part, PartValue, RenderedBody, RenderedRequest};
 use crate::limits;
 use crate::model::request::MultipartField;
+use crate::place::Place;
 use crate::project::{self, PreparedRequest, SourceFile};
 use crate::template::{Renderer, Vars};
 
 /// `--var` and `--vars`, in command-line order (files first, then single values).
-pub fn cli_vars(args: &ExecArgs) -> Result<Vars, Error> {
+pub fn cli_vars(files: &[std::path::PathBuf], vars_given: &[String]) -> Result<Vars, Error> {
     let mut vars = Vars::new();
-    for path in &args.vars_files {
+    for path in files {
         let src = SourceFile::read(path)?;
         let map: serde_json::Map<String, Value> = project::parse_yaml(&src)?;
         for (k, v) in map {
             vars.set(k, v);
         }
     }
-    for raw in &args.vars {
+    for raw in vars_given {
         let (key, value) = parse_var(raw)?;
         vars.set(key, value);
     }

@@ -1,5 +1,6 @@
-//! Reports for CI (`--report junit:FILE`, `--report json:FILE`): one test case per
-//! request file, or per row of a bulk run, with failures and timings.
+//! Reports for CI (`--report junit:FILE`, `json:FILE`, `html:FILE`): one test case
+//! per request file, or per row of a bulk run, with every assertion, failures and
+//! timings; the HTML page also shows the masked request and response of a failure.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -7,11 +8,14 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::assert::Checked;
+
 /// Where a report goes and in which format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportSpec {
     Junit(PathBuf),
     Json(PathBuf),
+    Html(PathBuf),
 }
 
 impl std::str::FromStr for ReportSpec {
@@ -20,7 +24,10 @@ impl std::str::FromStr for ReportSpec {
         match s.split_once(':') {
             Some(("junit", p)) if !p.is_empty() => Ok(ReportSpec::Junit(p.into())),
             Some(("json", p)) if !p.is_empty() => Ok(ReportSpec::Json(p.into())),
-            _ => Err(format!("`{s}`: expected junit:FILE or json:FILE")),
+            Some(("html", p)) if !p.is_empty() => Ok(ReportSpec::Html(p.into())),
+            _ => Err(format!(
+                "`{s}`: expected junit:FILE, json:FILE or html:FILE"
+            )),
         }
     }
 }
@@ -34,6 +41,45 @@ pub struct Case {
     pub status: Option<u16>,
     pub time: Duration,
     pub failure: Option<String>,
+    /// Every assertion of the case's response, passed or not.
+    pub assertions: Vec<Checked>,
+    /// For a failure: the request as sent and the response, secrets masked.
+    pub exchange: Option<(String, String)>,
+}
+
+impl Case {
+    /// A case with no assertions or exchange recorded.
+    pub fn new(
+        name: String,
+        file: String,
+        status: Option<u16>,
+        time: Duration,
+        failure: Option<String>,
+    ) -> Case {
+        Case {
+            name,
+            file,
+            status,
+            time,
+            failure,
+            assertions: Vec::new(),
+            exchange: None,
+        }
+    }
+}
+
+fn assertion_json(c: &Checked) -> Value {
+    json!({
+        "name": c.name,
+        "place": c.place.to_string(),
+        "ok": c.passed(),
+        "failures": c.failures.iter().map(|f| json!({
+            "predicate": f.predicate,
+            "expected": f.expected,
+            "actual": f.actual,
+            "message": f.message,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The cases of one run.
@@ -69,6 +115,7 @@ impl Report {
                 "time_s": c.time.as_secs_f64(),
                 "ok": c.failure.is_none(),
                 "failure": c.failure,
+                "assertions": c.assertions.iter().map(assertion_json).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
         })
     }
@@ -98,17 +145,47 @@ impl Report {
                 xml(&c.file),
                 c.time.as_secs_f64()
             );
-            match &c.failure {
-                None => x.push_str("/>\n"),
-                Some(f) => {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                        xml(f.lines().next().unwrap_or("")),
-                        xml(f)
-                    );
-                }
+            if c.failure.is_none() && c.assertions.is_empty() {
+                x.push_str("/>\n");
+                continue;
             }
+            x.push_str(">\n");
+            if let Some(f) = &c.failure {
+                let _ = writeln!(
+                    x,
+                    "      <failure message=\"{}\">{}</failure>",
+                    xml(f.lines().next().unwrap_or("")),
+                    xml(f)
+                );
+            }
+            if !c.assertions.is_empty() {
+                // Every assertion, passed or not, one line each.
+                let lines: Vec<String> = c
+                    .assertions
+                    .iter()
+                    .map(|a| {
+                        let mut line = format!(
+                            "{} {} ({})",
+                            if a.passed() { "PASS" } else { "FAIL" },
+                            a.name,
+                            a.place
+                        );
+                        for f in &a.failures {
+                            line.push_str(&format!(
+                                "\n  {}: expected {}, got {}",
+                                f.predicate, f.expected, f.actual
+                            ));
+                        }
+                        line
+                    })
+                    .collect();
+                let _ = writeln!(
+                    x,
+                    "      <system-out>{}</system-out>",
+                    xml(&lines.join("\n"))
+                );
+            }
+            x.push_str("    </testcase>\n");
         }
         x.push_str("  </testsuite>\n</testsuites>\n");
         x
@@ -123,11 +200,87 @@ impl Report {
                     p,
                     serde_json::to_string_pretty(&self.to_json()).unwrap_or_default() + "\n",
                 ),
+                ReportSpec::Html(p) => (p, self.to_html()),
             };
             std::fs::write(path, crate::secret::redact(&text))
                 .map_err(|e| (path.to_path_buf(), e))?;
         }
         Ok(())
+    }
+}
+
+impl Report {
+    /// One self-contained page: inline CSS, no script, nothing fetched from elsewhere.
+    pub fn to_html(&self) -> String {
+        let failed = self.failures();
+        let passed = self.cases.len() - failed;
+        let mut h = String::from(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
+             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+             <title>runner report</title>\n<style>\n\
+             body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\n\
+             table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}\n\
+             tr.pass td.result{color:#0a7d28}tr.fail td.result{color:#b00020;font-weight:bold}\n\
+             ul{margin:0;padding-left:1.2em}li.fail{color:#b00020}li.pass{color:#555}\n\
+             pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;max-height:20em;overflow:auto}\n\
+             </style></head><body>\n",
+        );
+        let _ = writeln!(
+            h,
+            "<h1>runner report</h1>\n<p id=\"summary\"><span id=\"passed\">{passed}</span> passed, \
+             <span id=\"failed\">{failed}</span> failed, {:.3} s</p>",
+            self.total_time()
+        );
+        h.push_str("<table id=\"cases\">\n<thead><tr><th>Result</th><th>Case</th><th>Status</th><th>Time</th><th>Assertions</th></tr></thead>\n<tbody>\n");
+        for c in &self.cases {
+            let ok = c.failure.is_none();
+            let _ = write!(
+                h,
+                "<tr class=\"case {}\"><td class=\"result\">{}</td><td>{}</td><td>{}</td><td>{} ms</td><td>",
+                if ok { "pass" } else { "fail" },
+                if ok { "PASS" } else { "FAIL" },
+                xml(&c.name),
+                c.status.map(|s| s.to_string()).unwrap_or_default(),
+                c.time.as_millis()
+            );
+            if !c.assertions.is_empty() {
+                h.push_str("<ul>");
+                for a in &c.assertions {
+                    let _ = write!(
+                        h,
+                        "<li class=\"assertion {}\">{} <small>{}</small>",
+                        if a.passed() { "pass" } else { "fail" },
+                        xml(&a.name),
+                        xml(&a.place.to_string())
+                    );
+                    for f in &a.failures {
+                        let _ = write!(
+                            h,
+                            "<br>{}: expected <code>{}</code>, got <code>{}</code>",
+                            xml(&f.predicate),
+                            xml(&f.expected),
+                            xml(&f.actual)
+                        );
+                    }
+                    h.push_str("</li>");
+                }
+                h.push_str("</ul>");
+            }
+            if let Some(f) = &c.failure {
+                let _ = write!(h, "<pre class=\"failure\">{}</pre>", xml(f));
+            }
+            if let Some((req, resp)) = &c.exchange {
+                let _ = write!(
+                    h,
+                    "<details><summary>Request and response</summary><pre class=\"request\">{}</pre><pre class=\"response\">{}</pre></details>",
+                    xml(req),
+                    xml(resp)
+                );
+            }
+            h.push_str("</td></tr>\n");
+        }
+        h.push_str("</tbody></table>\n</body></html>\n");
+        h
     }
 }
 
@@ -164,20 +317,20 @@ mod tests {
     #[test]
     fn junit_escapes_and_counts() {
         let mut r = Report::default();
-        r.push(Case {
-            name: "a".into(),
-            file: "requests/a.yaml".into(),
-            status: Some(200),
-            time: Duration::from_millis(12),
-            failure: None,
-        });
-        r.push(Case {
-            name: "b <x>".into(),
-            file: "requests/b.yaml".into(),
-            status: Some(404),
-            time: Duration::from_millis(3),
-            failure: Some("status 404 & \"so\"".into()),
-        });
+        r.push(Case::new(
+            "a".into(),
+            "requests/a.yaml".into(),
+            Some(200),
+            Duration::from_millis(12),
+            None,
+        ));
+        r.push(Case::new(
+            "b <x>".into(),
+            "requests/b.yaml".into(),
+            Some(404),
+            Duration::from_millis(3),
+            Some("status 404 & \"so\"".into()),
+        ));
         let x = r.to_junit();
         assert!(x.contains("tests=\"2\" failures=\"1\""), "{x}");
         assert!(

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
-use crate::error::Place;
+use crate::place::Place;
 
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;

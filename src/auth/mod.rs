@@ -260,15 +260,10 @@ pub struct Session {
     metadata: OnceCell<discovery::Metadata>,
     /// The tokens in use; its lock also makes one task refresh for all.
     current: Mutex<Option<CachedTokens>>,
-    prompt_allowed: bool,
 }
 
 impl Session {
-    pub fn new(
-        settings: OAuthSettings,
-        persistence: Persistence,
-        prompt_allowed: bool,
-    ) -> Result<Session, AuthError> {
+    pub fn new(settings: OAuthSettings, persistence: Persistence) -> Result<Session, AuthError> {
         check_token_url(&settings.endpoint.token_url)?;
         let identity = settings.identity();
         let store = match persistence {
@@ -282,12 +277,7 @@ impl Session {
             endpoint: OnceCell::new(),
             metadata: OnceCell::new(),
             current: Mutex::new(None),
-            prompt_allowed,
         })
-    }
-
-    pub fn store(&self) -> Option<&TokenStore> {
-        self.store.as_ref()
     }
 
     /// The cached tokens, without touching the network.
@@ -550,11 +540,7 @@ impl Session {
             GrantKind::Password => {
                 let password = match &self.settings.password {
                     Some(p) if !p.is_empty() => p.clone(),
-                    _ if (self.prompt_allowed || interactive_login)
-                        && std::io::stdin().is_terminal() =>
-                    {
-                        self.prompt()?
-                    }
+                    _ if std::io::stdin().is_terminal() => self.prompt()?,
                     _ => {
                         return Err(AuthError::LoginRequired {
                             profile: self.settings.profile.clone(),

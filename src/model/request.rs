@@ -115,14 +115,101 @@ pub struct Paginate {
     pub max_pages: Option<Spanned<Number>>,
 }
 
+/// What a response must be. Every value of `jsonpath`, `headers` and `body` is a
+/// map of predicates (all must hold) or a value it must equal.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     #[schemars(with = "Option<StatusSet>")]
     pub status: Option<Spanned<StatusSet>>,
+    /// Milliseconds, at most, from sending to the last byte.
+    #[schemars(with = "Option<u64>")]
+    pub duration: Option<Spanned<Number>>,
+    /// By header name (any case).
     #[serde(default)]
-    #[schemars(with = "Map<serde_json::Value>")]
+    #[schemars(with = "Map<Predicates>")]
+    pub headers: Map<Spanned<serde_json::Value>>,
+    /// The body as text.
+    #[schemars(with = "Option<Predicates>")]
+    pub body: Option<Spanned<serde_json::Value>>,
+    /// By JSONPath; a path that can select several nodes is checked as their list.
+    #[serde(default)]
+    #[schemars(with = "Map<Predicates>")]
     pub jsonpath: Map<Spanned<serde_json::Value>>,
+    /// A JSON Schema the body must match.
+    #[schemars(with = "Option<SchemaRef>")]
+    pub schema: Option<Spanned<SchemaRef>>,
+}
+
+/// A JSON or YAML schema file (relative to the request file), or a schema inside an
+/// OpenAPI document: `{openapi: FILE#/components/schemas/Name}`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    untagged,
+    expecting = "expected a schema file, or {openapi: FILE#/components/schemas/NAME}"
+)]
+pub enum SchemaRef {
+    File(String),
+    OpenApi(OpenApiSchema),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApiSchema {
+    pub openapi: String,
+}
+
+/// A map of predicates, all of which must hold, or any other value, which the actual
+/// one must equal (`{equals: {…}}` compares with a literal map).
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum Predicates {
+    Map(Box<PredicateMap>),
+    Value(serde_json::Value),
+}
+
+/// The predicates of `expect` (SPEC §5).
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PredicateMap {
+    equals: Option<serde_json::Value>,
+    not_equals: Option<serde_json::Value>,
+    /// A number, or an RFC 3339 date.
+    gt: Option<serde_json::Value>,
+    gte: Option<serde_json::Value>,
+    lt: Option<serde_json::Value>,
+    lte: Option<serde_json::Value>,
+    /// A substring, a list element, or an object key.
+    contains: Option<serde_json::Value>,
+    not_contains: Option<serde_json::Value>,
+    starts_with: Option<String>,
+    ends_with: Option<String>,
+    /// A regular expression (Rust `regex` syntax).
+    matches: Option<String>,
+    exists: Option<bool>,
+    #[serde(rename = "type")]
+    type_: Option<JsonType>,
+    length: Option<Box<Predicates>>,
+    one_of: Option<Vec<serde_json::Value>>,
+    /// Predicates every element of a list must hold.
+    each: Option<Box<Predicates>>,
+    /// Predicates each of which must fail.
+    not: Option<Box<PredicateMap>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum JsonType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Array,
+    Object,
+    Null,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -88,7 +88,14 @@ fn every_shell_block_of_the_readme_runs() {
     // The Ermeo profile's URLs come from ERMEO_BASE_URL when it is set: here, a sandbox.
     let sb = SandboxProc::start(&[]);
     let p = Project::new();
-    for dir in ["profiles", "requests", "data", "schema"] {
+    for dir in [
+        "profiles",
+        "requests",
+        "data",
+        "schema",
+        "schemas",
+        "tests/api",
+    ] {
         if repo_root().join(dir).is_dir() {
             copy_dir(&repo_root().join(dir), &p.path(dir));
         }

@@ -1,0 +1,186 @@
+//! `exec --data`: the file once per row.
+
+use std::path::Path;
+
+use crate::bulk::{self, DataSet};
+use crate::cli::{GlobalArgs, OutputMode};
+use crate::env::Env;
+use crate::error::{Error, InputError};
+use crate::output::{Output, write_or_pipe};
+use crate::place::Place;
+use crate::project::{self, Document};
+use crate::render::Overrides;
+use crate::report::{Case, Report};
+use crate::template::Vars;
+
+use super::Job;
+use super::flow::run_flow;
+use super::request::{Items, run_request};
+
+/// `exec --data`: one run of the file per row, one JSON line per row, each flushed as
+/// it is written so that even a killed run leaves a line for every row it finished.
+pub(super) async fn exec_bulk(
+    job: &Job<'_>,
+    global: &GlobalArgs,
+    data: &DataSet,
+    out: &mut Output,
+    report: &mut Report,
+) -> Result<u8, Error> {
+    let Job {
+        env,
+        args,
+        vars,
+        overrides,
+    } = *job;
+    let [file] = args.files.as_slice() else {
+        return Err(InputError::usage(
+            "--data runs one file per row: give exactly one request or flow file (a flow can chain several)",
+        )
+        .into());
+    };
+    let doc = project::load_document(file).map_err(Error::from_inputs)?;
+    let done_before = match &args.resume {
+        Some(path) => resumed_rows(path)?,
+        None => Default::default(),
+    };
+    // A shard is cut from the whole input, before --resume: each CI job then always
+    // owns the same rows.
+    let share = match args.shard {
+        Some(shard) => &data.rows[shard.range(data.rows.len())],
+        None => &data.rows[..],
+    };
+    if let (Some(shard), false) = (args.shard, global.quiet) {
+        eprintln!("shard {shard}: {} of {} rows", share.len(), data.rows.len());
+    }
+    let rows: Vec<bulk::Row> = share
+        .iter()
+        .filter(|r| !done_before.contains(&r.number))
+        .cloned()
+        .collect();
+    if !global.quiet && args.resume.is_some() {
+        eprintln!(
+            "resuming: {} rows already done, {} to run",
+            share.len() - rows.len(),
+            rows.len()
+        );
+    }
+    // Rows that ran and succeeded; every other row is written to --failed.
+    let mut succeeded = std::collections::HashSet::new();
+    let result = bulk::run(
+        &rows,
+        usize::from(args.concurrency),
+        !global.quiet,
+        |row| run_row(env, &doc, vars, row, overrides),
+        |row, result| {
+            if result.ok {
+                succeeded.insert(row.number);
+            }
+            if !args.report.is_empty() {
+                let mut case = Case::new(
+                    format!("row {}", row.number),
+                    file.display().to_string(),
+                    result.status,
+                    result.elapsed,
+                    result.error.clone(),
+                );
+                case.assertions = result.checks.clone();
+                report.push(case);
+            }
+            if args.output == OutputMode::None {
+                return Ok(());
+            }
+            write_or_pipe(out.json_line(&result.to_json()))?;
+            write_or_pipe(out.flush())
+        },
+    )
+    .await;
+    write_or_pipe(out.flush())?;
+    // Written whatever happened: an authentication error or a signal mid-run must not
+    // lose the record of which rows are left.
+    if let Some(path) = &args.failed {
+        let left: Vec<&bulk::Row> = rows
+            .iter()
+            .filter(|r| !succeeded.contains(&r.number))
+            .collect();
+        data.write_rows(path, &left)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        if !global.quiet && !left.is_empty() {
+            eprintln!(
+                "{} rows to run again written to {}",
+                left.len(),
+                path.display()
+            );
+        }
+    }
+    let summary = result?;
+    if let Some(signal) = summary.interrupted {
+        return Err(Error::Interrupted {
+            signal,
+            cut: false,
+            message: summary.line(),
+        });
+    }
+    if !global.quiet {
+        eprintln!("{}", summary.line());
+    }
+    if summary.failed > 0 {
+        Err(Error::Expectation(format!(
+            "{} of {} rows failed",
+            summary.failed, summary.rows
+        )))
+    } else {
+        Ok(0)
+    }
+}
+
+/// `--resume OUT.jsonl`: the rows an earlier run's output says succeeded.
+fn resumed_rows(path: &Path) -> Result<std::collections::HashSet<usize>, Error> {
+    let shown = project::display_path(path);
+    let bytes = crate::limits::read(path, crate::limits::DATA_FILE)
+        .map_err(|e| InputError::at(Place::file(&shown), e.describe("the --resume file")))?;
+    Ok(bulk::succeeded_rows(&bytes))
+}
+
+/// One row of a bulk run. Authentication errors stop the run; any other failure is
+/// the row's own.
+async fn run_row(
+    env: &Env,
+    doc: &Document,
+    vars: &Vars,
+    row: &bulk::Row,
+    overrides: &Overrides,
+) -> Result<bulk::RowResult, Error> {
+    let started = std::time::Instant::now();
+    let mut vars = vars.clone();
+    for (k, v) in &row.vars {
+        vars.set(k.clone(), v.clone());
+    }
+    let outcome = match doc {
+        Document::Request(req) => run_request(env, req, &vars, overrides, Items::Discard).await,
+        Document::Flow(flow, src) => run_flow(env, flow, src, &mut vars, overrides, 1).await,
+    };
+    Ok(match outcome {
+        Ok(o) => {
+            let ok = o.failures.is_empty();
+            bulk::RowResult {
+                row: row.number,
+                status: Some(o.exchange.status),
+                ok,
+                extract: if ok { o.extracted } else { None },
+                error: (!ok).then(|| o.failures.join("; ")),
+                elapsed: started.elapsed(),
+                checks: o.checks,
+            }
+        }
+        Err(e @ (Error::Auth(_) | Error::Interrupted { cut: false, .. })) => return Err(e),
+        Err(e) => bulk::RowResult {
+            row: row.number,
+            status: None,
+            ok: false,
+            extract: None,
+            elapsed: started.elapsed(),
+            error: Some(e.headline()),
+            checks: Vec::new(),
+        },
+    })
+}
