@@ -29,9 +29,12 @@ const DEFAULT_RETRIES: u32 = 2;
 /// How requests authenticate.
 pub enum Auth {
     None,
+    /// A fixed credential: the header `header` (bearer, basic, api_key), or, with
+    /// `in_query`, the query parameter of that name (api_key `in: query`).
     Static {
         header: String,
         value: Secret,
+        in_query: bool,
     },
     OAuth {
         session: Arc<Session>,
@@ -346,6 +349,7 @@ fn build_auth(
             Ok(Auth::Static {
                 header: header_name,
                 value,
+                in_query: false,
             })
         }
         AuthType::Basic => {
@@ -366,6 +370,7 @@ fn build_auth(
             Ok(Auth::Static {
                 header: "Authorization".to_string(),
                 value,
+                in_query: false,
             })
         }
         AuthType::ApiKey => {
@@ -374,24 +379,16 @@ fn build_auth(
                 .key
                 .as_ref()
                 .map_or_else(|| src.place(auth), |k| src.place(k));
-            if a.key_in == Some(ApiKeyIn::Query) {
-                // The key must be added per request and only for the profile's
-                // origins; the request renderer has no such hook yet.
-                return Err(InputError::at(
-                    src.place(auth),
-                    format!(
-                        "profile `{profile_name}`: auth type `api_key` with `in: query` is not supported yet; send the key in a header (`in: header`) if the API accepts it"
-                    ),
-                )
-                .into());
-            }
             let value = Secret::new(render(&a.key)?.unwrap_or_default());
-            if let Some(p) = header::problem(&name, value.expose()) {
+            let in_query = a.key_in == Some(ApiKeyIn::Query);
+            // A query parameter is encoded on the way; a header must be one as it is.
+            if !in_query && let Some(p) = header::problem(&name, value.expose()) {
                 return Err(InputError::at(place, format!("auth.key: {p}")).into());
             }
             Ok(Auth::Static {
                 header: name,
                 value,
+                in_query,
             })
         }
         AuthType::Oauth2Password

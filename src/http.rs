@@ -71,6 +71,26 @@ impl Header {
     }
 }
 
+/// The profile's credential for one request: a header (the auth header, whatever its
+/// name and scheme), or a query parameter (`api_key` with `in: query`). Either goes
+/// only where the credential policy allows, hop by hop.
+#[derive(Debug, Clone, Copy)]
+pub struct Credential<'a> {
+    pub name: &'a str,
+    pub value: &'a Secret,
+    pub in_query: bool,
+}
+
+impl<'a> Credential<'a> {
+    pub fn header(name: &'a str, value: &'a Secret) -> Credential<'a> {
+        Credential {
+            name,
+            value,
+            in_query: false,
+        }
+    }
+}
+
 /// A host that never leaves the machine: `localhost`, 127.0.0.0/8, `::1`.
 pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
@@ -341,7 +361,7 @@ impl Client {
     pub async fn send(
         &self,
         req: &RenderedRequest,
-        auth: Option<(&str, &Secret)>,
+        auth: Option<Credential<'_>>,
     ) -> Result<Exchange, HttpError> {
         self.open(req, auth).await?.read().await
     }
@@ -352,7 +372,7 @@ impl Client {
     pub async fn open(
         &self,
         req: &RenderedRequest,
-        auth: Option<(&str, &Secret)>,
+        auth: Option<Credential<'_>>,
     ) -> Result<Incoming, HttpError> {
         let started = Instant::now();
         let mut hop = Hop {
@@ -461,7 +481,7 @@ impl Client {
     fn note_withheld(
         &self,
         req: &RenderedRequest,
-        auth: Option<(&str, &Secret)>,
+        auth: Option<Credential<'_>>,
         hop: &Hop,
         from: Option<&Hop>,
     ) {
@@ -496,7 +516,7 @@ impl Client {
     async fn send_hop(
         &self,
         req: &RenderedRequest,
-        auth: Option<(&str, &Secret)>,
+        auth: Option<Credential<'_>>,
         hop: &Hop,
     ) -> Result<(reqwest::Response, u32), HttpError> {
         let mut attempt = 0u32;
@@ -546,13 +566,9 @@ impl Client {
     async fn send_once(
         &self,
         req: &RenderedRequest,
-        auth: Option<(&str, &Secret)>,
+        auth: Option<Credential<'_>>,
         hop: &Hop,
     ) -> Result<reqwest::Response, reqwest::Error> {
-        let mut builder = self
-            .inner
-            .request(hop.method.clone(), hop.url.clone())
-            .timeout(req.timeout);
         let mut headers = reqwest::header::HeaderMap::new();
         for h in &req.headers {
             let allowed = if !self.credentials.is_sensitive(&h.name) {
@@ -578,16 +594,26 @@ impl Client {
                 headers.insert(name, value);
             }
         }
-        if let Some((name, value)) = auth
-            && hop.profile_creds
-            && let (Ok(name), Ok(mut value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value.expose()),
-            )
-        {
-            value.set_sensitive(true);
-            headers.insert(name, value);
+        let mut url = hop.url.clone();
+        match auth {
+            Some(c) if hop.profile_creds && c.in_query => {
+                url.query_pairs_mut().append_pair(c.name, c.value.expose());
+            }
+            Some(c) if hop.profile_creds => {
+                if let (Ok(name), Ok(mut value)) = (
+                    HeaderName::from_bytes(c.name.as_bytes()),
+                    HeaderValue::from_str(c.value.expose()),
+                ) {
+                    value.set_sensitive(true);
+                    headers.insert(name, value);
+                }
+            }
+            _ => {}
         }
+        let mut builder = self
+            .inner
+            .request(hop.method.clone(), url)
+            .timeout(req.timeout);
         builder = match (&req.body, hop.with_body) {
             (_, false) | (RenderedBody::Empty, _) => builder,
             (RenderedBody::Json(v), _) => builder.json(v),

@@ -202,7 +202,17 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<u8, Error> {
 async fn credential(env: &Env) -> Result<Credential, Error> {
     Ok(match &env.auth {
         Auth::None => Credential::None,
-        Auth::Static { header, value } => {
+        Auth::Static {
+            in_query: true,
+            header,
+            ..
+        } => {
+            return Err(InputError::usage(format!(
+                "runner serve cannot add an api_key sent in the query (`{header}`) yet; use `in: header` if the API takes it"
+            ))
+            .into());
+        }
+        Auth::Static { header, value, .. } => {
             let name = header_name(header)?;
             let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
                 InputError::usage(format!("the auth header `{header}` has an invalid value"))

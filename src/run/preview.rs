@@ -50,7 +50,7 @@ pub(super) async fn preview_all(
             };
             for (req, _) in requests {
                 let r = render_request(env, req, &v, overrides)?;
-                texts.push(render_preview(&r, args, auth_ref, req));
+                texts.push(render_preview(env, r, args, auth_ref, req));
             }
         }
     }
@@ -59,11 +59,13 @@ pub(super) async fn preview_all(
 }
 
 fn render_preview(
-    r: &RenderedRequest,
+    env: &Env,
+    r: RenderedRequest,
     args: &ExecArgs,
     auth: Option<(&str, &str)>,
     req: &PreparedRequest,
 ) -> String {
+    let r = &with_query_credential(env, r, req, args.show_secrets);
     let auth = if req.file.auth == crate::model::request::RequestAuth::Profile {
         auth
     } else {
@@ -100,7 +102,7 @@ fn preview_flow(
         let path = src.dir().join(&step.value.run);
         match project::load_document(&path).map_err(Error::from_inputs)? {
             Document::Request(req) => match render_request(env, &req, vars, overrides) {
-                Ok(r) => texts.push(render_preview(&r, args, auth, &req)),
+                Ok(r) => texts.push(render_preview(env, r, args, auth, &req)),
                 Err(e) if i > 0 => {
                     eprintln!(
                         "note: step {} and later need values from earlier responses: {}",
@@ -120,13 +122,37 @@ fn preview_flow(
     Ok(())
 }
 
+/// `r` with the profile's api_key in its query, as it would be sent (masked unless
+/// `show_secrets`): only for a file that uses the profile's auth, to its origins.
+fn with_query_credential(
+    env: &Env,
+    mut r: RenderedRequest,
+    req: &PreparedRequest,
+    show_secrets: bool,
+) -> RenderedRequest {
+    if let Auth::Static {
+        in_query: true,
+        header,
+        value,
+    } = &env.auth
+        && req.file.auth == crate::model::request::RequestAuth::Profile
+        && env.client.credentials().trusts(&r.url)
+    {
+        let shown = if show_secrets { value.expose() } else { "***" };
+        r.url.query_pairs_mut().append_pair(header, shown);
+    }
+    r
+}
+
 /// The authentication header a preview shows: the real value only with
 /// `--show-secrets`, and for OAuth2 only a token already cached (no login for a
 /// preview).
 pub(super) fn auth_header(env: &Env, show_secrets: bool) -> Option<(String, String)> {
     match &env.auth {
         Auth::None => None,
-        Auth::Static { header, value } => Some((header.clone(), value.expose().to_string())),
+        // A key in the query is shown in the URL (`query_credential`), not as a header.
+        Auth::Static { in_query: true, .. } => None,
+        Auth::Static { header, value, .. } => Some((header.clone(), value.expose().to_string())),
         Auth::OAuth { session, header } => {
             let cached = if show_secrets { session.peek() } else { None };
             let value = match cached {

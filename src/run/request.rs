@@ -8,7 +8,7 @@ use crate::auth::AuthError;
 use crate::env::{Auth, Env};
 use crate::error::Error;
 use crate::extract;
-use crate::http::{Exchange, HttpError, Incoming, RenderedRequest, StreamError};
+use crate::http::{Credential, Exchange, HttpError, Incoming, RenderedRequest, StreamError};
 use crate::interrupt;
 use crate::model::request::StatusSet;
 use crate::output::{Output, write_or_pipe};
@@ -77,8 +77,20 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
     log_request(req, auth_header);
     let incoming = match (&env.auth, use_auth) {
         (Auth::None, _) | (_, false) => within_grace(req, env.client.open(req, None)).await?,
-        (Auth::Static { header, value }, true) => {
-            within_grace(req, env.client.open(req, Some((header.as_str(), value)))).await?
+        (
+            Auth::Static {
+                header,
+                value,
+                in_query,
+            },
+            true,
+        ) => {
+            let credential = Credential {
+                name: header,
+                value,
+                in_query: *in_query,
+            };
+            within_grace(req, env.client.open(req, Some(credential))).await?
         }
         (Auth::OAuth { session, header }, true) => {
             // Not cut by an interrupt: a refresh in flight must be saved.
@@ -88,7 +100,8 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                 let value = header.value(&token);
                 let incoming = within_grace(
                     req,
-                    env.client.open(req, Some((header.name.as_str(), &value))),
+                    env.client
+                        .open(req, Some(Credential::header(&header.name, &value))),
                 )
                 .await?;
                 // A 401 from a host that was not sent the token says nothing of it.

@@ -76,20 +76,49 @@ fn api_key_in_a_header_is_masked_and_stays_with_its_origin() {
 }
 
 #[test]
-fn api_key_in_the_query_is_refused_with_a_reason_until_it_can_be_origin_scoped() {
-    let a = SandboxProc::start(&[]);
+fn api_key_in_the_query_goes_to_the_profile_origin_only() {
+    let (a, b) = (SandboxProc::start(&[]), SandboxProc::start(&[]));
     let p = project(
         &a,
         "  type: api_key\n  key: \"{{ env('API_KEY') }}\"\n  in: query\n  name: api_key\n",
     );
-    let r = p.run_env(&["exec", "requests/echo.yaml"], &[("API_KEY", KEY)]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("`in: query` is not supported yet"),
-        "{}",
-        r.stderr
-    );
+    p.write("requests/echo.yaml", "url: /_sandbox/echo\nquery: {q: 1}\n");
+    let env = [("API_KEY", KEY)];
+    let r = p.run_env(&["exec", "requests/echo.yaml", "-vv"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let echo: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(echo["query"]["api_key"], KEY, "{echo}");
+    assert_eq!(echo["query"]["q"], "1", "{echo}");
+    // -v names the URL as the file renders it: the key is added only on the wire.
     assert_no_secret(&r.stderr, &[KEY]);
+    // Another origin, directly or through a redirect, never sees it.
+    p.write(
+        "requests/other.yaml",
+        &format!("url: {}/_sandbox/echo\n", b.url),
+    );
+    let to: String =
+        url::form_urlencoded::byte_serialize(format!("{}/_sandbox/echo", b.url).as_bytes())
+            .collect();
+    p.write(
+        "requests/hop.yaml",
+        &format!("url: \"{}/_sandbox/redirect?to={to}\"\n", a.url),
+    );
+    for file in ["requests/other.yaml", "requests/hop.yaml"] {
+        let r = p.run_env(&["exec", file], &env);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let echo: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert!(echo["query"].get("api_key").is_none(), "{file}: {echo}");
+    }
+    // A file that asks for no auth sends no key.
+    p.write("requests/anon.yaml", "url: /_sandbox/echo\nauth: none\n");
+    let r = p.run_env(&["exec", "requests/anon.yaml"], &env);
+    let echo: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(echo["query"].get("api_key").is_none(), "{echo}");
+    // Previews show where it goes, masked.
+    let r = p.run_env(&["exec", "requests/echo.yaml", "--curl"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("&api_key=***"), "{}", r.stdout);
+    assert_no_secret(&r.stdout, &[KEY]);
 }
 
 #[test]
