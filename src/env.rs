@@ -311,97 +311,28 @@ fn build_auth(
     let Some(auth) = &profile.profile.auth else {
         return Ok(Auth::None);
     };
-    let src = &profile.source;
-    let dir = src.dir();
     let a = &auth.value;
-    let render = |v: &Option<Spanned<String>>| -> Result<Option<String>, Error> {
-        match v {
-            None => Ok(None),
-            Some(s) => Ok(Some(renderer.render_str(
-                &s.value,
-                vars,
-                dir,
-                src.origin(s),
-            )?)),
-        }
-    };
-    let header_name = a
-        .header
-        .clone()
-        .unwrap_or_else(|| "Authorization".to_string());
-    let scheme = a.scheme.clone().unwrap_or_else(|| "Bearer".to_string());
     let header = AuthHeader {
-        name: header_name.clone(),
-        scheme,
+        name: a
+            .header
+            .clone()
+            .unwrap_or_else(|| "Authorization".to_string()),
+        scheme: a.scheme.clone().unwrap_or_else(|| "Bearer".to_string()),
+    };
+    let block = AuthRender {
+        renderer,
+        vars,
+        profile,
+        auth,
     };
     match a.kind {
         AuthType::None => Ok(Auth::None),
-        AuthType::Bearer => {
-            let token = Secret::new(render(&a.token)?.unwrap_or_default());
-            let value = header.value(&token);
-            if let Some(p) = header::value_problem(&header_name, value.expose()) {
-                let place = a
-                    .token
-                    .as_ref()
-                    .map_or_else(|| src.place(auth), |t| src.place(t));
-                return Err(InputError::at(place, format!("auth.token: {p}")).into());
-            }
-            Ok(Auth::Static {
-                header: header_name,
-                value,
-                in_query: false,
-            })
-        }
-        AuthType::Basic => {
-            let username = render(&a.username)?.unwrap_or_default();
-            let password = Secret::new(render(&a.password)?.unwrap_or_default());
-            let value = basic_value(&username, &password);
-            let place = || src.place(auth);
-            if username.contains(':') {
-                return Err(InputError::at(
-                    place(),
-                    "auth.username: a Basic user name cannot contain `:` (RFC 7617)",
-                )
-                .into());
-            }
-            if let Some(p) = header::value_problem("Authorization", value.expose()) {
-                return Err(InputError::at(place(), format!("auth: {p}")).into());
-            }
-            Ok(Auth::Static {
-                header: "Authorization".to_string(),
-                value,
-                in_query: false,
-            })
-        }
-        AuthType::ApiKey => {
-            let name = a.name.clone().unwrap_or_default();
-            let place = a
-                .key
-                .as_ref()
-                .map_or_else(|| src.place(auth), |k| src.place(k));
-            let value = Secret::new(render(&a.key)?.unwrap_or_default());
-            let in_query = a.key_in == Some(ApiKeyIn::Query);
-            // A query parameter is encoded on the way; a header must be one as it is.
-            if !in_query && let Some(p) = header::problem(&name, value.expose()) {
-                return Err(InputError::at(place, format!("auth.key: {p}")).into());
-            }
-            Ok(Auth::Static {
-                header: name,
-                value,
-                in_query,
-            })
-        }
+        AuthType::Bearer | AuthType::Basic | AuthType::ApiKey => block.fixed(header),
         AuthType::Oauth2Password
         | AuthType::Oauth2ClientCredentials
         | AuthType::Oauth2AuthorizationCode
         | AuthType::Oauth2DeviceCode => {
-            let settings = OAuthRender {
-                renderer,
-                vars,
-                profile,
-                auth,
-            }
-            .settings(profile_name, sandbox, timeout, tls)?;
+            let settings = block.settings(profile_name, sandbox, timeout, tls)?;
             let persistence = if sandbox.is_some() {
                 Persistence::Memory
             } else {
@@ -416,15 +347,69 @@ fn build_auth(
     }
 }
 
-/// What rendering a profile's OAuth2 block needs.
-struct OAuthRender<'a> {
+/// What rendering a profile's auth block needs.
+struct AuthRender<'a> {
     renderer: &'a Renderer,
     vars: &'a Vars,
     profile: &'a LoadedProfile,
     auth: &'a Spanned<crate::model::profile::AuthConfig>,
 }
 
-impl OAuthRender<'_> {
+impl AuthRender<'_> {
+    /// A credential that does not change: bearer, basic or api_key, checked as the
+    /// header (or query parameter) it becomes.
+    fn fixed(&self, header: AuthHeader) -> Result<Auth, Error> {
+        let a = &self.auth.value;
+        let src = &self.profile.source;
+        let place_of = |v: &Option<Spanned<String>>| {
+            v.as_ref()
+                .map_or_else(|| src.place(self.auth), |t| src.place(t))
+        };
+        let (name, value, in_query) = match a.kind {
+            AuthType::Bearer => {
+                let token = Secret::new(self.text(&a.token)?.unwrap_or_default());
+                let value = header.value(&token);
+                if let Some(p) = header::value_problem(&header.name, value.expose()) {
+                    return Err(
+                        InputError::at(place_of(&a.token), format!("auth.token: {p}")).into(),
+                    );
+                }
+                (header.name, value, false)
+            }
+            AuthType::Basic => {
+                let username = self.text(&a.username)?.unwrap_or_default();
+                let password = Secret::new(self.text(&a.password)?.unwrap_or_default());
+                let value = basic_value(&username, &password);
+                if username.contains(':') {
+                    return Err(InputError::at(
+                        src.place(self.auth),
+                        "auth.username: a Basic user name cannot contain `:` (RFC 7617)",
+                    )
+                    .into());
+                }
+                if let Some(p) = header::value_problem("Authorization", value.expose()) {
+                    return Err(InputError::at(src.place(self.auth), format!("auth: {p}")).into());
+                }
+                ("Authorization".to_string(), value, false)
+            }
+            _ => {
+                let name = a.name.clone().unwrap_or_default();
+                let value = Secret::new(self.text(&a.key)?.unwrap_or_default());
+                let in_query = a.key_in == Some(ApiKeyIn::Query);
+                // A query parameter is encoded on the way; a header must be one as it is.
+                if !in_query && let Some(p) = header::problem(&name, value.expose()) {
+                    return Err(InputError::at(place_of(&a.key), format!("auth.key: {p}")).into());
+                }
+                (name, value, in_query)
+            }
+        };
+        Ok(Auth::Static {
+            header: name,
+            value,
+            in_query,
+        })
+    }
+
     /// A template value of the auth block, rendered.
     fn text(&self, v: &Option<Spanned<String>>) -> Result<Option<String>, Error> {
         let src = &self.profile.source;
