@@ -826,12 +826,8 @@ fn load_schema(r: &SchemaRef, src: &SourceFile, place: Place) -> Result<assert::
                 if doc.pointer(ptr).is_none() {
                     return Err(format!("{} has no schema at #{ptr}", shown.display()));
                 }
-                // The whole document is the root, so that its `$ref`s
-                // (`#/components/schemas/…`) resolve within it.
                 let mut root = doc;
-                if let serde_json::Value::Object(map) = &mut root {
-                    map.insert("$ref".into(), format!("#{ptr}").into());
-                }
+                point_root_at(&mut root, ptr);
                 (root, format!("{}#{ptr}", shown.display()))
             }
         };
@@ -842,6 +838,30 @@ fn load_schema(r: &SchemaRef, src: &SourceFile, place: Place) -> Result<assert::
         .unwrap_or_else(|p| p.into_inner())
         .insert(key, compiled.clone());
     compiled
+}
+
+/// Makes an OpenAPI document the schema at `ptr` in it: the whole document stays
+/// the root, so that its `$ref`s (`#/components/schemas/…`) resolve within it, and
+/// a root `$ref` points at `ptr`. What `expect.schema: {openapi: FILE#ptr}` checks
+/// with (the importer compiles the same before writing one).
+pub fn point_root_at(doc: &mut serde_json::Value, ptr: &str) {
+    if let serde_json::Value::Object(map) = doc {
+        map.insert("$ref".into(), format!("#{}", uri_fragment(ptr)).into());
+    }
+}
+
+/// A JSON Pointer as a URI fragment (RFC 6901 §6): what a fragment may not hold
+/// (`{`, a space, `%`, non-ASCII…) percent-encoded.
+fn uri_fragment(ptr: &str) -> String {
+    let mut out = String::with_capacity(ptr.len());
+    for b in ptr.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `path` with its `a/../` folded away (lexically), for messages.
