@@ -1102,6 +1102,7 @@ fn auth_for(scheme: &Value, prefix: &str, scopes: &[String]) -> Result<AuthOut, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn paths_become_templates() {
@@ -1150,6 +1151,56 @@ mod tests {
                 assert!(std::str::from_utf8(text).is_ok());
             }
         }
+    }
+
+    #[test]
+    fn response_schemas_are_pointed_at_when_json_and_compiling() {
+        let source = Source {
+            text: Vec::new(),
+            file_name: "api.json".into(),
+            url: None,
+        };
+        let doc = json!({"openapi": "3.1.0", "paths": {
+            "/a~b/{id}": {"get": {"operationId": "inline", "tags": ["t"], "responses": {"200": {"content": {"application/problem+json": {"schema": {"type": "object"}}}}}}},
+            "/ref": {"get": {"operationId": "by_ref", "responses": {"200": {"$ref": "#/components/responses/Ok"}, "404": {"description": "no"}}}},
+            "/text": {"get": {"operationId": "text", "responses": {"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/two": {"get": {"operationId": "two", "responses": {"200": {"content": {"application/json": {"schema": {"type": "object"}}}}, "204": {"description": "empty"}}}},
+            "/bad": {"get": {"operationId": "bad", "responses": {"200": {"content": {"application/json": {"schema": {"pattern": "(unclosed"}}}}}}}
+        }, "components": {
+            "responses": {"Ok": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}}}},
+            "schemas": {"Page": {"type": "object"}}
+        }});
+        let (plan, _) = plan(&doc, &source).unwrap();
+        let file = |rel: &str| {
+            let (_, text) = plan
+                .files
+                .iter()
+                .find(|(p, _)| p == Path::new(rel))
+                .unwrap_or_else(|| panic!("{rel}: {:?}", plan.files));
+            String::from_utf8(text.clone()).unwrap()
+        };
+        assert!(
+            file("requests/t/inline.yaml").contains(
+                "../../openapi/api.json#/paths/~1a~0b~1{id}/get/responses/200/content/application~1problem+json/schema\n"
+            ),
+            "{}",
+            file("requests/t/inline.yaml")
+        );
+        assert!(
+            file("requests/by_ref.yaml")
+                .contains("openapi: ../openapi/api.json#/components/schemas/Page\n")
+        );
+        for no in [
+            "requests/text.yaml",
+            "requests/two.yaml",
+            "requests/bad.yaml",
+        ] {
+            assert!(!file(no).contains("\n  schema:"), "{no}: {}", file(no));
+        }
+        assert!(
+            file("requests/bad.yaml")
+                .contains("# no expect.schema: the response schema does not compile")
+        );
     }
 
     #[test]
