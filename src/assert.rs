@@ -608,12 +608,18 @@ impl std::fmt::Debug for Schema {
     }
 }
 
+/// `schema` compiled, as `expect.schema` compiles it.
+pub fn validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::options()
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
 impl Schema {
     /// Compiles `schema` (its `$schema` picks the draft; 2020-12 when absent).
     pub fn compile(place: Place, name: String, schema: &Value) -> Result<Schema, String> {
-        let validator = jsonschema::options()
-            .build(schema)
-            .map_err(|e| format!("invalid JSON Schema {name}: {e}"))?;
+        let validator =
+            validator(schema).map_err(|e| format!("invalid JSON Schema {name}: {e}"))?;
         Ok(Schema {
             place,
             name,

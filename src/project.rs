@@ -826,12 +826,15 @@ fn load_schema(r: &SchemaRef, src: &SourceFile, place: Place) -> Result<assert::
                 if doc.pointer(ptr).is_none() {
                     return Err(format!("{} has no schema at #{ptr}", shown.display()));
                 }
-                // The whole document is the root, so that its `$ref`s
-                // (`#/components/schemas/…`) resolve within it.
                 let mut root = doc;
-                if let serde_json::Value::Object(map) = &mut root {
-                    map.insert("$ref".into(), format!("#{ptr}").into());
+                if root
+                    .get("openapi")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|v| v.starts_with("3.0"))
+                {
+                    nullable_to_null_type(&mut root, 0);
                 }
+                point_root_at(&mut root, ptr);
                 (root, format!("{}#{ptr}", shown.display()))
             }
         };
@@ -842,6 +845,70 @@ fn load_schema(r: &SchemaRef, src: &SourceFile, place: Place) -> Result<assert::
         .unwrap_or_else(|p| p.into_inner())
         .insert(key, compiled.clone());
     compiled
+}
+
+/// OpenAPI 3.0's `nullable: true` in JSON Schema (2020-12) terms, everywhere in
+/// `v`: `null` joins the `type` (and the `enum`, when there is one). A schema with
+/// no `type` already takes `null`.
+fn nullable_to_null_type(v: &mut serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    if depth > 256 {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if map.get("nullable").and_then(Value::as_bool) == Some(true) {
+                match map.get_mut("type") {
+                    Some(Value::String(t)) if t != "null" => {
+                        let t = std::mem::take(t);
+                        map.insert("type".into(), serde_json::json!([t, "null"]));
+                    }
+                    Some(Value::Array(ts)) if !ts.iter().any(|t| t == "null") => {
+                        ts.push("null".into());
+                    }
+                    _ => {}
+                }
+                if let Some(Value::Array(values)) = map.get_mut("enum")
+                    && !values.iter().any(Value::is_null)
+                {
+                    values.push(Value::Null);
+                }
+            }
+            for child in map.values_mut() {
+                nullable_to_null_type(child, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                nullable_to_null_type(child, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Makes an OpenAPI document the schema at `ptr` in it: the whole document stays
+/// the root, so that its `$ref`s (`#/components/schemas/…`) resolve within it, and
+/// a root `$ref` points at `ptr`. What `expect.schema: {openapi: FILE#ptr}` checks
+/// with (the importer compiles the same before writing one).
+pub fn point_root_at(doc: &mut serde_json::Value, ptr: &str) {
+    if let serde_json::Value::Object(map) = doc {
+        map.insert("$ref".into(), format!("#{}", uri_fragment(ptr)).into());
+    }
+}
+
+/// A JSON Pointer as a URI fragment (RFC 6901 §6): what a fragment may not hold
+/// (`{`, a space, `%`, non-ASCII…) percent-encoded.
+fn uri_fragment(ptr: &str) -> String {
+    let mut out = String::with_capacity(ptr.len());
+    for b in ptr.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `path` with its `a/../` folded away (lexically), for messages.
@@ -907,4 +974,37 @@ pub fn yaml_files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn openapi_3_0_nullable_becomes_a_null_type() {
+        let mut doc = json!({"openapi": "3.0.3", "components": {"schemas": {"A": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "nullable": true},
+                "status": {"type": "string", "enum": ["on", "off"], "nullable": true},
+                "n": {"type": ["integer", "null"], "nullable": true},
+                "plain": {"type": "string"},
+                "off": {"type": "string", "nullable": false}
+            }
+        }}}});
+        nullable_to_null_type(&mut doc, 0);
+        let p = &doc["components"]["schemas"]["A"]["properties"];
+        assert_eq!(p["name"]["type"], json!(["string", "null"]));
+        assert_eq!(p["status"]["type"], json!(["string", "null"]));
+        assert_eq!(p["status"]["enum"], json!(["on", "off", null]));
+        assert_eq!(p["n"]["type"], json!(["integer", "null"]));
+        assert_eq!(p["plain"]["type"], "string");
+        assert_eq!(p["off"]["type"], "string");
+        point_root_at(&mut doc, "/components/schemas/A");
+        let v = crate::assert::validator(&doc).unwrap();
+        assert!(v.is_valid(&json!({"name": null, "status": null, "n": null})));
+        assert!(!v.is_valid(&json!({"plain": null})));
+        assert!(!v.is_valid(&json!({"status": "maybe"})));
+    }
 }

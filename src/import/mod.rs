@@ -56,9 +56,18 @@ pub enum MultipartOut {
     Value(String),
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ExpectOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaOut>,
+}
+
+/// `expect.schema` in its `{openapi: FILE#/pointer}` form.
+#[derive(Debug, Serialize)]
+pub struct SchemaOut {
+    pub openapi: String,
 }
 
 /// A profile as the importers write it (the mirror of `model::profile::Profile`).

@@ -9,8 +9,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
 use super::{
-    AuthOut, BodyOut, ExpectOut, MultipartOut, Plan, ProfileOut, RequestOut, env_template, ident,
-    literal, literal_value, one_line, snake, var_template, yaml_file,
+    AuthOut, BodyOut, ExpectOut, MultipartOut, Plan, ProfileOut, RequestOut, SchemaOut,
+    env_template, ident, literal, literal_value, one_line, snake, var_template, yaml_file,
 };
 use crate::error::{Error, InputError};
 
@@ -95,9 +95,17 @@ pub fn plan(doc: &Value, source: &Source) -> Result<(Plan, Summary), Error> {
     plan.add(copy, source.text.clone());
 
     let global_security = doc.get("security");
+    let schemas = std::cell::RefCell::new(Schemas {
+        root: doc.clone(),
+        compiled: Default::default(),
+    });
     if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
         for (path, item) in paths {
-            let item = resolve(doc, item, 0);
+            let item_ptr = format!("/paths/{}", escape_pointer(path));
+            let (item_ptr, item) = match located(doc, item_ptr, item) {
+                Some(found) => found,
+                None => (String::new(), &Value::Null),
+            };
             let Some(item) = item.as_object() else {
                 plan.skipped
                     .push(format!("path `{}`: not a path item", one_line(path, 100)));
@@ -107,9 +115,20 @@ pub fn plan(doc: &Value, source: &Source) -> Result<(Plan, Summary), Error> {
                 let Some(op) = item.get(*method) else {
                     continue;
                 };
-                let op = resolve(doc, op, 0);
                 summary.operations += 1;
-                match operation(doc, path, method, item, op, global_security) {
+                let op_ptr = format!("{item_ptr}/{}", escape_pointer(method));
+                let (op_ptr, op) = match located(doc, op_ptr, op) {
+                    Some(found) => found,
+                    None => (String::new(), op),
+                };
+                let ctx = Context {
+                    doc,
+                    global_security,
+                    op_ptr: &op_ptr,
+                    document: &source.file_name,
+                    schemas: &schemas,
+                };
+                match operation(&ctx, path, method, item, op) {
                     Ok((rel, text)) => {
                         plan.add(rel, text.into_bytes());
                         summary.requests += 1;
@@ -179,15 +198,115 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
+/// `s` as one JSON Pointer token (RFC 6901: `~` is `~0`, `/` is `~1`).
+fn escape_pointer(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+/// `v`, found at `ptr` in `doc`, with its local `$ref`s followed: the value and the
+/// JSON Pointer where it really is. `None` for a reference that does not resolve
+/// (or a chain that does not end).
+fn located<'a>(doc: &'a Value, ptr: String, v: &'a Value) -> Option<(String, &'a Value)> {
+    let mut ptr = ptr;
+    let mut v = v;
+    for _ in 0..MAX_DEPTH {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                let frag = percent_decode(r.strip_prefix('#')?);
+                v = doc.pointer(&frag)?;
+                ptr = frag;
+            }
+            None => return Some((ptr, v)),
+        }
+    }
+    None
+}
+
+/// What one operation is imported with.
+struct Context<'a> {
+    doc: &'a Value,
+    global_security: Option<&'a Value>,
+    /// The JSON Pointer to the operation in `doc` (empty when unknown).
+    op_ptr: &'a str,
+    /// The name of the document's copy under `openapi/`.
+    document: &'a str,
+    schemas: &'a std::cell::RefCell<Schemas>,
+}
+
+/// The response schemas compiled so far, by pointer, against the document (the
+/// root that `expect.schema: {openapi: …}` compiles): only one that compiles is
+/// written, so that `runner check` passes on the import.
+struct Schemas {
+    root: Value,
+    compiled: std::collections::HashMap<String, Result<(), String>>,
+}
+
+impl Schemas {
+    fn compiles(&mut self, ptr: &str) -> Result<(), String> {
+        if let Some(done) = self.compiled.get(ptr) {
+            return done.clone();
+        }
+        crate::project::point_root_at(&mut self.root, ptr);
+        let r = crate::assert::validator(&self.root).map(|_| ());
+        self.compiled.insert(ptr.to_string(), r.clone());
+        r
+    }
+}
+
+/// Whether a media type is JSON (`application/json`, `…+json`).
+fn is_json_media(ct: &str) -> bool {
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+/// The JSON Pointer to the JSON schema every documented success response (`codes`)
+/// has, the same for all of them: the component it `$ref`s, or the inline schema's
+/// place. `None` when a success response has no JSON schema, or they differ.
+fn response_schema(doc: &Value, op_ptr: &str, op: &Value, codes: &[u16]) -> Option<String> {
+    if op_ptr.is_empty() || codes.is_empty() {
+        return None;
+    }
+    let responses = op.get("responses")?.as_object()?;
+    let mut found: Option<String> = None;
+    for (key, response) in responses {
+        let Ok(code) = key.trim().parse::<u16>() else {
+            continue;
+        };
+        if !codes.contains(&code) {
+            continue;
+        }
+        let ptr = format!("{op_ptr}/responses/{}", escape_pointer(key));
+        let (ptr, response) = located(doc, ptr, response)?;
+        let content = response.get("content")?.as_object()?;
+        let mut json = content.iter().filter(|(ct, _)| is_json_media(ct));
+        let (ct, media) = json.next()?;
+        if json.next().is_some() {
+            return None;
+        }
+        let schema = media.get("schema")?;
+        let ptr = format!("{ptr}/content/{}/schema", escape_pointer(ct));
+        let (ptr, schema) = located(doc, ptr, schema)?;
+        if !(schema.is_object() || schema.is_boolean()) {
+            return None;
+        }
+        match &found {
+            Some(f) if *f != ptr => return None,
+            _ => found = Some(ptr),
+        }
+    }
+    found
+}
+
 /// One operation's request file: its path under the output folder and its text.
 fn operation(
-    doc: &Value,
+    ctx: &Context,
     path: &str,
     method: &str,
     item: &Map<String, Value>,
     op: &Value,
-    global_security: Option<&Value>,
 ) -> Result<(PathBuf, String), String> {
+    let doc = ctx.doc;
     let Some(opm) = op.as_object() else {
         return Err("not an operation object".to_string());
     };
@@ -278,12 +397,26 @@ fn operation(
     }
 
     let codes = success_codes(opm.get("responses"));
-    if !codes.is_empty() {
-        req.expect = Some(ExpectOut { status: codes });
-    }
+    let schema = response_schema(doc, ctx.op_ptr, op, &codes);
+    // `FILE#pointer`: a `#` in the copy's name would end FILE early.
+    let schema = schema.filter(|_| !ctx.document.contains('#'));
+    let schema = schema.filter(|ptr| match ctx.schemas.borrow_mut().compiles(ptr) {
+        Ok(()) => true,
+        Err(why) => {
+            comments.push(format!(
+                "no expect.schema: the response schema does not compile: {}",
+                one_line(&why, 160)
+            ));
+            false
+        }
+    });
+    let expect = ExpectOut {
+        status: codes,
+        schema: None,
+    };
     // `security: []` on the operation (or globally, with none of its own): no
     // credentials.
-    let security = opm.get("security").or(global_security);
+    let security = opm.get("security").or(ctx.global_security);
     if security
         .and_then(Value::as_array)
         .is_some_and(Vec::is_empty)
@@ -312,6 +445,17 @@ fn operation(
         rel.push(t);
     }
     rel.push(format!("{name}.yaml"));
+    // `requests/<tag>/x.yaml` → `../../openapi/FILE`.
+    let up = "../".repeat(rel.components().count() - 1);
+    let expect = ExpectOut {
+        schema: schema.map(|ptr| SchemaOut {
+            openapi: format!("{up}openapi/{}#{ptr}", ctx.document),
+        }),
+        ..expect
+    };
+    if !expect.status.is_empty() || expect.schema.is_some() {
+        req.expect = Some(expect);
+    }
     let text = yaml_file(&comments, &req).map_err(|e| e.to_string())?;
     Ok((rel, text))
 }
@@ -958,6 +1102,7 @@ fn auth_for(scheme: &Value, prefix: &str, scopes: &[String]) -> Result<AuthOut, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn paths_become_templates() {
@@ -1006,6 +1151,56 @@ mod tests {
                 assert!(std::str::from_utf8(text).is_ok());
             }
         }
+    }
+
+    #[test]
+    fn response_schemas_are_pointed_at_when_json_and_compiling() {
+        let source = Source {
+            text: Vec::new(),
+            file_name: "api.json".into(),
+            url: None,
+        };
+        let doc = json!({"openapi": "3.1.0", "paths": {
+            "/a~b/{id}": {"get": {"operationId": "inline", "tags": ["t"], "responses": {"200": {"content": {"application/problem+json": {"schema": {"type": "object"}}}}}}},
+            "/ref": {"get": {"operationId": "by_ref", "responses": {"200": {"$ref": "#/components/responses/Ok"}, "404": {"description": "no"}}}},
+            "/text": {"get": {"operationId": "text", "responses": {"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/two": {"get": {"operationId": "two", "responses": {"200": {"content": {"application/json": {"schema": {"type": "object"}}}}, "204": {"description": "empty"}}}},
+            "/bad": {"get": {"operationId": "bad", "responses": {"200": {"content": {"application/json": {"schema": {"pattern": "(unclosed"}}}}}}}
+        }, "components": {
+            "responses": {"Ok": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}}}},
+            "schemas": {"Page": {"type": "object"}}
+        }});
+        let (plan, _) = plan(&doc, &source).unwrap();
+        let file = |rel: &str| {
+            let (_, text) = plan
+                .files
+                .iter()
+                .find(|(p, _)| p == Path::new(rel))
+                .unwrap_or_else(|| panic!("{rel}: {:?}", plan.files));
+            String::from_utf8(text.clone()).unwrap()
+        };
+        assert!(
+            file("requests/t/inline.yaml").contains(
+                "../../openapi/api.json#/paths/~1a~0b~1{id}/get/responses/200/content/application~1problem+json/schema\n"
+            ),
+            "{}",
+            file("requests/t/inline.yaml")
+        );
+        assert!(
+            file("requests/by_ref.yaml")
+                .contains("openapi: ../openapi/api.json#/components/schemas/Page\n")
+        );
+        for no in [
+            "requests/text.yaml",
+            "requests/two.yaml",
+            "requests/bad.yaml",
+        ] {
+            assert!(!file(no).contains("\n  schema:"), "{no}: {}", file(no));
+        }
+        assert!(
+            file("requests/bad.yaml")
+                .contains("# no expect.schema: the response schema does not compile")
+        );
     }
 
     #[test]

@@ -86,7 +86,20 @@ fn the_sandbox_document_imports_checks_and_runs() {
         "{list}"
     );
     assert!(list.contains("url: /api/v1/assets\n"), "{list}");
-    assert!(list.contains("expect:\n  status:\n  - 200\n"), "{list}");
+    assert!(
+        list.contains(
+            "expect:\n  status:\n  - 200\n  schema:\n    openapi: ../../openapi/openapi.json#/components/schemas/AssetPage\n"
+        ),
+        "{list}"
+    );
+    // An inline response schema: its pointer, `/` escaped as `~1`.
+    let stats = std::fs::read_to_string(out.join("requests/sandbox/stats.yaml")).unwrap();
+    assert!(
+        stats.contains(
+            "../../openapi/openapi.json#/paths/~1_sandbox~1stats/get/responses/200/content/application~1json/schema\n"
+        ),
+        "{stats}"
+    );
     let get = std::fs::read_to_string(out.join("requests/assets/get_asset.yaml")).unwrap();
     assert!(get.contains("url: /api/v1/assets/{{ id }}\n"), "{get}");
 
@@ -96,6 +109,7 @@ fn the_sandbox_document_imports_checks_and_runs() {
     // Every request that needs no variable runs, except those that drive the sandbox
     // itself or a login (control, oauth).
     let mut ran = 0;
+    let mut with_schema = 0;
     for file in files_under(&out.join("requests")) {
         let rel = file
             .strip_prefix(&out)
@@ -122,8 +136,40 @@ fn the_sandbox_document_imports_checks_and_runs() {
         );
         assert_eq!(r.code, 0, "{rel}: {}", r.stderr);
         ran += 1;
+        if text.contains("\n  schema:\n    openapi: ") {
+            with_schema += 1;
+        }
     }
     assert_eq!(ran, 14, "requests run");
+    assert_eq!(with_schema, 14, "requests run with a schema check");
+
+    // The checks are in force: one wrong `type` in the copied document, and the
+    // request that names that schema fails.
+    let copy = out.join("openapi/openapi.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&copy).unwrap()).unwrap();
+    doc["components"]["schemas"]["AssetPage"]["properties"]["total_items"]["type"] =
+        "string".into();
+    std::fs::write(&copy, serde_json::to_string(&doc).unwrap()).unwrap();
+    let list = out.join("requests/assets/list_assets.yaml");
+    let r = p.run_env(
+        &[
+            "--root",
+            out.to_str().unwrap(),
+            "exec",
+            list.to_str().unwrap(),
+            "-o",
+            "none",
+        ],
+        SANDBOX_ENV,
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "requests/assets/list_assets.yaml:13:5: the body does not match api/openapi/openapi.json#/components/schemas/AssetPage at /total_items: "
+        ) && r.stderr.contains("is not of type \"string\""),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
