@@ -16,6 +16,7 @@ use axum::response::Response;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::auth::MAX_UNAUTHORIZED_RETRIES;
 use crate::auth::{AuthHeader, Session};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::env::{Auth, Env};
@@ -29,8 +30,6 @@ pub const GRACE: Duration = Duration::from_secs(10);
 pub const KEY_HEADER: &str = "x-runner-key";
 /// The query parameter a client may present the access key in instead.
 pub const KEY_PARAM: &str = "runner_key";
-/// Retries after a 401 while the new token came from another process (as `exec`).
-const MAX_UNAUTHORIZED_RETRIES: u32 = 3;
 
 /// Headers that belong to one connection, never forwarded either way (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[

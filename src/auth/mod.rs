@@ -18,6 +18,13 @@ use crate::secret::Secret;
 use grant::{EndpointConfig, Granted, TokenEndpoint};
 use store::{CachedTokens, Identity, TokenStore};
 
+/// Retries after a 401 while each new token came from another process: a server that
+/// revokes the old access token at every rotation (django-oauth-toolkit) may have
+/// revoked it again meanwhile, and with many processes and short-lived tokens that can
+/// happen several times in a row (3 was seen to run out on a loaded machine with 32
+/// processes and 2 s tokens). A token this process obtained itself gets one more try.
+pub const MAX_UNAUTHORIZED_RETRIES: u32 = 8;
+
 /// How long a process waits for another one's refresh before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::assert::{self, Checked};
 use crate::auth::AuthError;
+use crate::auth::MAX_UNAUTHORIZED_RETRIES;
 use crate::env::{Auth, Env};
 use crate::error::Error;
 use crate::extract;
@@ -24,9 +25,6 @@ use super::Outcome;
 const DEFAULT_MAX_PAGES: u32 = 1000;
 /// Numbered pages fetched at once when the request does not say.
 const DEFAULT_PAGE_CONCURRENCY: usize = 4;
-/// Retries after a 401 when the new token came from another process, which a server
-/// that revokes access tokens on rotation may have revoked again meanwhile.
-const MAX_UNAUTHORIZED_RETRIES: u32 = 3;
 
 /// Sends `req` with the profile's authentication and reads the whole answer.
 /// A body cut short is retried like a failed connection: for idempotent methods only
