@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::output::OutputMode;
+pub use crate::run::output::OutputMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::limits::{self, Range};
+use crate::project::limits::{self, Range};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -173,10 +173,10 @@ pub struct ExecArgs {
     pub show_secrets: bool,
     /// Write a report for CI: junit:FILE, json:FILE or html:FILE (repeatable)
     #[arg(long, value_name = "KIND:FILE")]
-    pub report: Vec<crate::report::ReportSpec>,
+    pub report: Vec<crate::run::report::ReportSpec>,
     /// With --data: run only the K-th of N contiguous shares of the rows (1-based)
     #[arg(long, value_name = "K/N", requires = "data")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::run::shard::Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -192,10 +192,10 @@ pub struct TestArgs {
     pub bail: bool,
     /// Run only the K-th of N contiguous shares of the files, sorted by path (1-based)
     #[arg(long, value_name = "K/N")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::run::shard::Shard>,
     /// Write a report for CI: junit:FILE, json:FILE or html:FILE (repeatable)
     #[arg(long, value_name = "KIND:FILE")]
-    pub report: Vec<crate::report::ReportSpec>,
+    pub report: Vec<crate::run::report::ReportSpec>,
     /// `KEY=VALUE` (a string) or `KEY:=JSON` (a typed value), for every file
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,

@@ -13,15 +13,15 @@ use crate::auth::{
 };
 use crate::cli::GlobalArgs;
 use crate::error::{Error, InputError, Place};
-use crate::header;
+use crate::http::header;
 use crate::http::{self, Client, ClientOptions};
-use crate::limits;
-use crate::model::Spanned;
-use crate::model::profile::{ApiKeyIn, AuthType, ClientAuth};
+use crate::project::limits;
+use crate::project::model::Spanned;
+use crate::project::model::profile::{ApiKeyIn, AuthType, ClientAuth};
+use crate::project::template::{Renderer, Vars};
 use crate::project::{self, LoadedProfile, Project};
 use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::secret::Secret;
-use crate::template::{Renderer, Vars};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_RETRIES: u32 = 2;
@@ -352,7 +352,7 @@ struct AuthRender<'a> {
     renderer: &'a Renderer,
     vars: &'a Vars,
     profile: &'a LoadedProfile,
-    auth: &'a Spanned<crate::model::profile::AuthConfig>,
+    auth: &'a Spanned<crate::project::model::profile::AuthConfig>,
 }
 
 impl AuthRender<'_> {

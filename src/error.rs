@@ -11,7 +11,7 @@ use crate::auth::AuthError;
 use crate::http::HttpError;
 use crate::secret;
 
-pub use crate::place::Place;
+pub use crate::project::place::Place;
 
 /// Invalid input: files, templates, JSONPath, the command line. Exit 2.
 #[derive(Debug, thiserror::Error)]
@@ -42,14 +42,14 @@ impl InputError {
     }
 }
 
-impl From<crate::template::TemplateError> for InputError {
-    fn from(e: crate::template::TemplateError) -> Self {
+impl From<crate::project::template::TemplateError> for InputError {
+    fn from(e: crate::project::template::TemplateError) -> Self {
         InputError::at(e.place, e.message)
     }
 }
 
-impl From<crate::template::TemplateError> for Error {
-    fn from(e: crate::template::TemplateError) -> Self {
+impl From<crate::project::template::TemplateError> for Error {
+    fn from(e: crate::project::template::TemplateError) -> Self {
         Error::Input(e.into())
     }
 }
@@ -113,7 +113,7 @@ impl Error {
             // Writing our own files (output, reports) failed: treat as invalid input
             // of the environment rather than a transport failure.
             Error::Io { .. } => 2,
-            Error::Interrupted { signal, .. } => crate::interrupt::exit_code(*signal),
+            Error::Interrupted { signal, .. } => crate::run::interrupt::exit_code(*signal),
         }
     }
 
@@ -180,7 +180,7 @@ fn snippet(path: &Path, line: u32, column: u32) -> Option<String> {
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
-    let bytes = crate::limits::read(path, crate::limits::YAML_FILE).ok()?;
+    let bytes = crate::project::limits::read(path, crate::project::limits::YAML_FILE).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     let src = text.lines().nth(line as usize - 1)?;
     // Long lines are cut: a snippet is for reading, not for dumping data.

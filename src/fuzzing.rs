@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use std::time::Duration;
 
-use crate::bulk::DataSet;
 use crate::error::Error;
-use crate::limits;
+use crate::project::limits;
+use crate::project::template::{Origin, Renderer, Vars};
 use crate::project::{self, Document, SourceFile};
-use crate::template::{Origin, Renderer, Vars};
+use crate::run::bulk::data::DataSet;
 
 fn source(text: &str) -> SourceFile {
     SourceFile {
@@ -78,7 +78,7 @@ pub fn template(input: &str) {
 /// (a differential check: that is the bug the fuzzer looks for).
 pub fn extract(input: &str) {
     let (path, json) = input.split_once('\n').unwrap_or((input, ""));
-    let Ok(path) = crate::extract::Path::parse(path) else {
+    let Ok(path) = crate::expect::extract::Path::parse(path) else {
         return;
     };
     let tree = serde_json::from_str::<serde_json::Value>(json)
@@ -98,7 +98,7 @@ pub fn page(bytes: &[u8]) {
         Some((_, rest)) => ("a.items", "a", rest),
         None => ("items", "next", bytes),
     };
-    crate::paginate::check_raw_page(items, next, rest);
+    crate::run::paginate::check_raw_page(items, next, rest);
 }
 
 /// A number's text (the first line after the first byte) at one of the numeric keys of

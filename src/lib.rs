@@ -3,41 +3,20 @@
 //! `runner::run` takes the parsed command line and returns the exit code; `main`
 //! only prints the error. See SPEC.md for the contract.
 
-pub mod account;
-pub mod assert;
-
 pub mod auth;
-pub mod bulk;
-pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod env;
 pub mod error;
-pub mod extract;
+pub mod expect;
 pub mod fuzzing;
-pub mod header;
 pub mod http;
 pub mod import;
-pub mod interrupt;
-pub mod limits;
-pub mod logging;
-pub mod model;
-pub mod output;
-pub mod paginate;
-pub mod place;
-pub mod preview;
-pub mod progress;
 pub mod project;
-pub mod render;
-pub mod report;
 pub mod run;
 pub mod sandbox;
-pub mod schema;
 pub mod secret;
 pub mod serve;
-pub mod shard;
-pub mod template;
-pub mod tls;
 
 use cli::{Cli, Command};
 pub use error::Error;
@@ -48,14 +27,14 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     match &cli.command {
         Command::Exec(args) => run::exec(g, args).await,
         Command::Test(args) => run::suite::test(g, args).await,
-        Command::Login(args) => account::login(g, args).await,
-        Command::Logout(args) => account::logout(g, args).await,
-        Command::Token => account::token(g).await,
-        Command::Profiles => account::profiles(g).await,
+        Command::Login(args) => run::account::login(g, args).await,
+        Command::Logout(args) => run::account::logout(g, args).await,
+        Command::Token => run::account::token(g).await,
+        Command::Profiles => run::account::profiles(g).await,
         Command::Check(args) => {
             let project = project::Project::discover(g.root.as_deref());
             let paths = if args.paths.is_empty() {
-                check::default_paths(
+                project::check::default_paths(
                     project
                         .as_ref()
                         .map_err(|e| error::InputError::usage(e.to_string()))?,
@@ -63,7 +42,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             } else {
                 args.paths.clone()
             };
-            let n = check::check(project.ok().as_ref(), &paths)?;
+            let n = project::check::check(project.ok().as_ref(), &paths)?;
             if !g.quiet {
                 eprintln!(
                     "checked {n} file{}: no problems",
@@ -75,11 +54,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Import(cmd) => import::run(g, cmd).await,
         Command::Schema { kind } => {
             let value = match kind {
-                cli::SchemaKind::Request => schema::request(),
-                cli::SchemaKind::Profile => schema::profile(),
+                cli::SchemaKind::Request => project::schema::request(),
+                cli::SchemaKind::Profile => project::schema::profile(),
             };
             let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-            output::Output::new()
+            run::output::Output::new()
                 .line(&text)
                 .map_err(|e| Error::io("cannot write to stdout", e))?;
             Ok(0)
@@ -89,7 +68,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             let mut cmd = cli::Cli::command();
             let mut buf = Vec::new();
             clap_complete::generate(*shell, &mut cmd, "runner", &mut buf);
-            output::Output::new()
+            run::output::Output::new()
                 .bytes(&buf)
                 .map_err(|e| Error::io("cannot write to stdout", e))?;
             Ok(0)

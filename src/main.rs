@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
         }
     };
-    runner::logging::init(cli.global.verbose, cli.global.quiet, color);
+    runner::secret::log::init(cli.global.verbose, cli.global.quiet, color);
     // A single-threaded runtime starts fastest; the sandbox server needs threads only
     // when it is the command.
     // The sandbox serves many clients; everything else runs on one thread (measured:

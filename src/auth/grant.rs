@@ -16,7 +16,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
-use crate::model::profile::{ClientAuth, TokenRequest};
+use crate::project::model::profile::{ClientAuth, TokenRequest};
 use crate::secret::Secret;
 
 /// The fields of a token endpoint's JSON answer, as sent.

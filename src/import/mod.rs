@@ -136,7 +136,7 @@ pub fn var_template(name: &str) -> String {
 /// markup would otherwise be read as MiniJinja, so such text is wrapped in a `raw`
 /// block (or, when it names `endraw` itself, each `{` becomes `{{ '{' }}`).
 pub fn literal(s: &str) -> String {
-    if !crate::template::has_markup(s) {
+    if !crate::project::template::has_markup(s) {
         return s.to_string();
     }
     if s.contains("endraw") {
@@ -331,7 +331,7 @@ pub fn write_plan(out: &Path, plan: &Plan, force: bool, dry_run: bool) -> Result
         .filter(|p| out.join(p).exists())
         .collect();
     if dry_run {
-        let mut o = crate::output::Output::new();
+        let mut o = crate::run::output::Output::new();
         for (p, _) in &plan.files {
             let mark = if existing.contains(&p) {
                 if force { " (overwrite)" } else { " (exists)" }
@@ -397,7 +397,7 @@ pub fn out_dir(out: Option<&Path>, root: Option<&Path>) -> PathBuf {
 /// Largest document or collection read (a URL's body included).
 const MAX_SOURCE: u64 = 256 * 1024 * 1024;
 
-const SOURCE_LIMIT: crate::limits::ReadLimit = crate::limits::ReadLimit {
+const SOURCE_LIMIT: crate::project::limits::ReadLimit = crate::project::limits::ReadLimit {
     bytes: MAX_SOURCE,
     kind: "imported documents",
 };
@@ -434,22 +434,23 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
         ImportCommand::Curl(a) => import_curl(global, a),
         ImportCommand::Postman(a) => {
             let what = a.collection.display().to_string();
-            let text = crate::limits::read(&a.collection, SOURCE_LIMIT)
+            let text = crate::project::limits::read(&a.collection, SOURCE_LIMIT)
                 .map_err(|e| InputError::usage(e.describe(&format!("the collection {what}"))))?;
             let doc = postman::parse(&text, &what)?;
-            let environment =
-                match &a.environment {
-                    Some(path) => {
-                        let what = path.display().to_string();
-                        let text = crate::limits::read(path, SOURCE_LIMIT).map_err(|e| {
-                            InputError::usage(e.describe(&format!("the environment {what}")))
-                        })?;
-                        Some(serde_json::from_slice::<Value>(&text).map_err(|e| {
+            let environment = match &a.environment {
+                Some(path) => {
+                    let what = path.display().to_string();
+                    let text = crate::project::limits::read(path, SOURCE_LIMIT).map_err(|e| {
+                        InputError::usage(e.describe(&format!("the environment {what}")))
+                    })?;
+                    Some(
+                        serde_json::from_slice::<Value>(&text).map_err(|e| {
                             InputError::usage(format!("{what}: not valid JSON: {e}"))
-                        })?)
-                    }
-                    None => None,
-                };
+                        })?,
+                    )
+                }
+                None => None,
+            };
             let (plan, summary) = postman::plan(&doc, environment.as_ref())?;
             let out = out_dir(a.out.as_deref(), global.root.as_deref());
             write_plan(&out, &plan, a.force, a.dry_run)?;
@@ -505,7 +506,7 @@ fn import_curl(global: &GlobalArgs, a: &crate::cli::ImportCurlArgs) -> Result<u8
                 eprintln!("wrote {}", path.display());
             }
         }
-        None => crate::output::Output::new()
+        None => crate::run::output::Output::new()
             .bytes(text.as_bytes())
             .map_err(|e| Error::io("cannot write to stdout", e))?,
     }
@@ -561,7 +562,7 @@ async fn read_source(spec: &str) -> Result<openapi::Source, Error> {
         });
     }
     let path = Path::new(spec);
-    let text = crate::limits::read(path, SOURCE_LIMIT)
+    let text = crate::project::limits::read(path, SOURCE_LIMIT)
         .map_err(|e| InputError::usage(e.describe(&format!("the document {spec}"))))?;
     let file_name = path
         .file_name()

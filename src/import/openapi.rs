@@ -247,7 +247,7 @@ impl Schemas {
             return done.clone();
         }
         crate::project::point_root_at(&mut self.root, ptr);
-        let r = crate::assert::validator(&self.root).map(|_| ());
+        let r = crate::expect::assert::validator(&self.root).map(|_| ());
         self.compiled.insert(ptr.to_string(), r.clone());
         r
     }
@@ -356,7 +356,7 @@ fn operation(
                     .insert(literal(name), Value::String(var_template(&var)));
             }
             "header" if required => {
-                if crate::header::name_problem(name).is_some() {
+                if crate::http::header::name_problem(name).is_some() {
                     comments.push(format!(
                         "header parameter `{name}`: not a valid header name"
                     ));
@@ -1021,7 +1021,7 @@ fn auth_for(scheme: &Value, prefix: &str, scopes: &[String]) -> Result<AuthOut, 
             a.key = Some(env("API_KEY"));
             a.name = Some(name.to_string());
             a.key_in = Some(match place {
-                "header" if crate::header::name_problem(name).is_none() => "header",
+                "header" if crate::http::header::name_problem(name).is_none() => "header",
                 "header" => return Err(format!("`{}` is not a header name", one_line(name, 60))),
                 "query" if !name.is_empty() => "query",
                 other => {

@@ -261,7 +261,7 @@ impl Walk {
             ),
             _ => return Err("not a request".to_string()),
         };
-        if crate::header::name_problem(&method).is_some() {
+        if crate::http::header::name_problem(&method).is_some() {
             return Err(format!("method `{}` is not a token", one_line(&method, 40)));
         }
         req.method = method;
@@ -286,7 +286,7 @@ impl Walk {
                 comments.push(format!("disabled header: {}", one_line(key, 100)));
             } else if key.eq_ignore_ascii_case("authorization") {
                 comments.push("the Authorization header is the profile's auth".to_string());
-            } else if crate::header::name_problem(key).is_some() {
+            } else if crate::http::header::name_problem(key).is_some() {
                 comments.push(format!("header `{}`: not a valid name", one_line(key, 100)));
             } else {
                 req.headers.insert(key.to_string(), template(value));

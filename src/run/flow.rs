@@ -4,13 +4,13 @@ use serde_json::Value;
 
 use crate::env::Env;
 use crate::error::{Error, InputError};
-use crate::extract;
-use crate::model::Spanned;
-use crate::model::flow::{FlowFile, Step};
-use crate::place::Place;
+use crate::expect::extract;
+use crate::project::model::Spanned;
+use crate::project::model::flow::{FlowFile, Step};
+use crate::project::place::Place;
+use crate::project::template::Vars;
 use crate::project::{self, Document, SourceFile};
-use crate::render::Overrides;
-use crate::template::Vars;
+use crate::run::render::Overrides;
 
 use super::Outcome;
 use super::request::{Items, run_request};

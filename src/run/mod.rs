@@ -1,27 +1,34 @@
 //! Orchestration: the one place that ties profiles, templates, sessions, HTTP,
 //! extraction and output together, one module per way of running.
 
+pub mod account;
 pub mod bulk;
 pub mod flow;
+pub mod interrupt;
+pub mod output;
+pub mod paginate;
 pub mod preview;
+pub mod progress;
+pub mod render;
+pub mod report;
 pub mod request;
+pub mod shard;
 pub mod suite;
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::bulk::DataSet;
 use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
 use crate::env::Env;
 use crate::error::Error;
 use crate::http::Exchange;
-use crate::interrupt;
-use crate::output::Output;
+use crate::project::template::Vars;
 use crate::project::{self, Document};
-use crate::render::Overrides;
-use crate::report::{Case, Report};
-use crate::template::Vars;
+use crate::run::bulk::data::DataSet;
+use crate::run::output::Output;
+use crate::run::render::Overrides;
+use crate::run::report::{Case, Report};
 
 pub use flow::run_flow;
 pub use request::{Items, open, run_request, send};
@@ -34,7 +41,7 @@ pub struct Outcome {
     pub extracted: Option<Value>,
     pub failures: Vec<String>,
     /// Every assertion of the first response (status first), passed or not.
-    pub checks: Vec<crate::assert::Checked>,
+    pub checks: Vec<crate::expect::assert::Checked>,
     /// The items were already written as JSON lines.
     pub streamed: bool,
 }
@@ -60,7 +67,7 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
     };
     let env = Env::open(global).await?;
     let mut vars = env.vars.clone();
-    vars.extend(&crate::render::cli_vars(&args.vars_files, &args.vars)?);
+    vars.extend(&crate::run::render::cli_vars(&args.vars_files, &args.vars)?);
     let overrides = Overrides {
         timeout: args.timeout,
         retries: args.retries,
@@ -193,7 +200,7 @@ fn print_outcome(
     include: bool,
     o: &Outcome,
 ) -> Result<(), Error> {
-    crate::output::write_or_pipe(out.exchange(
+    crate::run::output::write_or_pipe(out.exchange(
         mode,
         include,
         &o.exchange,
@@ -221,7 +228,7 @@ pub fn response_text(ex: &Exchange) -> String {
     let mut s = ex.status_line();
     s.push('\n');
     for (k, v) in &ex.headers {
-        let v = if crate::preview::is_sensitive_header(k) {
+        let v = if crate::run::preview::format::is_sensitive_header(k) {
             "***"
         } else {
             v

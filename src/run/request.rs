@@ -3,21 +3,21 @@
 
 use serde_json::Value;
 
-use crate::assert::{self, Checked};
 use crate::auth::AuthError;
 use crate::auth::MAX_UNAUTHORIZED_RETRIES;
 use crate::env::{Auth, Env};
 use crate::error::Error;
-use crate::extract;
+use crate::expect::assert::{self, Checked};
+use crate::expect::extract;
 use crate::http::{Credential, Exchange, HttpError, Incoming, RenderedRequest, StreamError};
-use crate::interrupt;
-use crate::model::request::StatusSet;
-use crate::output::{Output, write_or_pipe};
-use crate::paginate;
-use crate::preview;
 use crate::project::PreparedRequest;
-use crate::render::{Overrides, render_request};
-use crate::template::Vars;
+use crate::project::model::request::StatusSet;
+use crate::project::template::Vars;
+use crate::run::interrupt;
+use crate::run::output::{Output, write_or_pipe};
+use crate::run::paginate;
+use crate::run::preview::format;
+use crate::run::render::{Overrides, render_request};
 
 use super::Outcome;
 
@@ -150,7 +150,7 @@ fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
         return;
     }
     for h in &req.headers {
-        if preview::is_sensitive_header(&h.name) {
+        if format::is_sensitive_header(&h.name) {
             tracing::debug!("> {}: ***", h.name);
         } else {
             tracing::debug!("> {}: {}", h.name, h.value);
@@ -177,7 +177,7 @@ fn log_response(ex: &Exchange) {
         }
     );
     for (k, v) in &ex.headers {
-        if preview::is_sensitive_header(k) {
+        if format::is_sensitive_header(k) {
             tracing::debug!("< {k}: ***");
         } else {
             tracing::debug!("< {k}: {v}");
@@ -309,7 +309,7 @@ pub async fn run_request(
     items: Items<'_>,
 ) -> Result<Outcome, Error> {
     let rendered = render_request(env, req, vars, overrides)?;
-    let use_auth = req.file.auth == crate::model::request::RequestAuth::Profile;
+    let use_auth = req.file.auth == crate::project::model::request::RequestAuth::Profile;
     let held = req.paginate.is_some() || !req.expect.is_empty();
     let items = match items {
         Items::Pass { out, include } if !held => {
@@ -487,7 +487,7 @@ impl Pages<'_> {
             .total_pages
             .as_ref()
             .and_then(|p| p.extract(&body).as_u64());
-        let progress = crate::progress::Progress::new(
+        let progress = crate::run::progress::Progress::new(
             true,
             total_pages,
             if total_pages.is_some() {
@@ -550,7 +550,7 @@ fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
     let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
     let place = match expected {
         Some(s) => req.source.place(s),
-        None => crate::place::Place::file(&req.source.path),
+        None => crate::project::place::Place::file(&req.source.path),
     };
     let failures = status_failure(req, ex)
         .map(|message| assert::Failure {

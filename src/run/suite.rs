@@ -9,10 +9,10 @@ use futures_util::StreamExt;
 use crate::cli::{GlobalArgs, TestArgs};
 use crate::env::Env;
 use crate::error::{Error, InputError};
+use crate::project::template::Vars;
 use crate::project::{self, Document, Project};
-use crate::render::Overrides;
-use crate::report::{Case, Report};
-use crate::template::Vars;
+use crate::run::render::Overrides;
+use crate::run::report::{Case, Report};
 
 use super::flow::run_flow;
 use super::request::{Items, run_request};
@@ -26,7 +26,7 @@ pub struct FileResult {
     pub time: Duration,
     pub status: Option<u16>,
     /// Every assertion of the file's (last) response; empty for a flow or an error.
-    pub checks: Vec<crate::assert::Checked>,
+    pub checks: Vec<crate::expect::assert::Checked>,
     /// Each failure in full; empty when the file passed.
     pub failures: Vec<String>,
     /// For a failed request file: the request (masked) and the response.
@@ -60,9 +60,9 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
         return Err(Error::from_inputs(problems));
     }
     let env = Env::open(global).await?;
-    crate::interrupt::install();
+    crate::run::interrupt::install();
     let mut vars = env.vars.clone();
-    vars.extend(&crate::render::cli_vars(&[], &args.vars)?);
+    vars.extend(&crate::run::render::cli_vars(&[], &args.vars)?);
     let overrides = Overrides {
         timeout: None,
         retries: None,
@@ -74,7 +74,7 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
     let started = Instant::now();
     let total = docs.len();
     let mut results: Vec<FileResult> = Vec::with_capacity(total);
-    let progress = crate::progress::Progress::new(
+    let progress = crate::run::progress::Progress::new(
         !global.quiet,
         Some(total as u64),
         "{bar:30} {pos}/{len} files, {msg}",
@@ -117,7 +117,7 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
             Error::io(format!("cannot write the report {}", path.display()), e)
         })?;
     }
-    if let Some(signal) = crate::interrupt::requested() {
+    if let Some(signal) = crate::run::interrupt::requested() {
         return Err(Error::Interrupted {
             signal,
             cut: false,
@@ -224,13 +224,13 @@ fn shown_request(
     vars: &Vars,
     overrides: &Overrides,
 ) -> String {
-    match crate::render::render_request(env, req, vars, overrides) {
+    match crate::run::render::render_request(env, req, vars, overrides) {
         Ok(r) => {
-            let auth = (req.file.auth == crate::model::request::RequestAuth::Profile)
+            let auth = (req.file.auth == crate::project::model::request::RequestAuth::Profile)
                 .then(|| super::preview::auth_header(env, false))
                 .flatten();
             let auth = auth.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-            crate::preview::dry_run(&r, auth, false)
+            crate::run::preview::format::dry_run(&r, auth, false)
         }
         Err(e) => e.headline(),
     }

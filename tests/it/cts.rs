@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use runner::extract::Path;
+use runner::expect::extract::Path;
 use serde_json::Value;
 
 /// The suite's text.

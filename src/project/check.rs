@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, InputError};
-use crate::model::Spanned;
-use crate::model::flow::FlowFile;
-use crate::model::profile::Profile;
+use crate::project::model::Spanned;
+use crate::project::model::flow::FlowFile;
+use crate::project::model::profile::Profile;
 use crate::project::{self, Document, Project, SourceFile};
 
 /// Checks every path (folders recursively) and reports every problem found.

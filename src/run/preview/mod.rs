@@ -1,15 +1,16 @@
 //! `--dry-run` / `--curl`: what would be sent, sending nothing.
 
-use crate::bulk::DataSet;
+pub mod format;
+
 use crate::cli::ExecArgs;
 use crate::env::{Auth, Env};
 use crate::error::Error;
 use crate::http::RenderedRequest;
-use crate::output::{Output, write_or_pipe};
-use crate::preview;
+use crate::project::template::Vars;
 use crate::project::{self, Document, PreparedRequest};
-use crate::render::{Overrides, render_request};
-use crate::template::Vars;
+use crate::run::bulk::data::DataSet;
+use crate::run::output::{Output, write_or_pipe};
+use crate::run::render::{Overrides, render_request};
 
 /// `--dry-run` / `--curl`: render every request (every row with `--data`, every
 /// step of a flow that can be rendered before sending) and print it. Sends nothing.
@@ -66,15 +67,15 @@ fn render_preview(
     req: &PreparedRequest,
 ) -> String {
     let r = &with_query_credential(env, r, req, args.show_secrets);
-    let auth = if req.file.auth == crate::model::request::RequestAuth::Profile {
+    let auth = if req.file.auth == crate::project::model::request::RequestAuth::Profile {
         auth
     } else {
         None
     };
     if args.curl {
-        preview::curl(r, auth, args.show_secrets)
+        format::curl(r, auth, args.show_secrets)
     } else {
-        preview::dry_run(r, auth, args.show_secrets)
+        format::dry_run(r, auth, args.show_secrets)
     }
 }
 
@@ -135,7 +136,7 @@ fn with_query_credential(
         header,
         value,
     } = &env.auth
-        && req.file.auth == crate::model::request::RequestAuth::Profile
+        && req.file.auth == crate::project::model::request::RequestAuth::Profile
         && env.client.credentials().trusts(&r.url)
     {
         let shown = if show_secrets { value.expose() } else { "***" };

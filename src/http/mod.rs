@@ -2,6 +2,9 @@
 //! SPEC §7. Knows nothing of YAML, templates or tokens (the caller passes the
 //! authorization header it wants sent).
 
+pub mod header;
+pub mod tls;
+
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -311,7 +314,7 @@ impl TlsOptions {
                 return Err("the CA certificate file holds no PEM certificate".to_string());
             }
         }
-        let config = crate::tls::client_config(roots, self.insecure)?;
+        let config = crate::http::tls::client_config(roots, self.insecure)?;
         Ok(builder.tls_backend_preconfigured(config))
     }
 }
@@ -584,7 +587,7 @@ impl Client {
                 continue;
             }
             // Rendering refused every name that is not a token and every value with a
-            // control character (`crate::header`), so nothing is skipped here; values
+            // control character (`crate::http::header`), so nothing is skipped here; values
             // are taken as bytes, as non-ASCII text is sent (`from_str` would refuse it).
             if let (Ok(name), Ok(mut value)) = (
                 HeaderName::from_bytes(h.name.as_bytes()),

@@ -11,8 +11,8 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::error::{Error, InputError, Place};
-use crate::limits;
 use crate::project::display_path;
+use crate::project::limits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataFormat {
@@ -230,7 +230,7 @@ pub struct RowResult {
     pub error: Option<String>,
     pub elapsed: Duration,
     /// Every assertion of the row's response, for reports.
-    pub checks: Vec<crate::assert::Checked>,
+    pub checks: Vec<crate::expect::assert::Checked>,
 }
 
 impl RowResult {
@@ -312,7 +312,7 @@ where
             let fut = each(r);
             async move {
                 // A row that had not started when the signal came never will.
-                if crate::interrupt::requested().is_some() {
+                if crate::run::interrupt::requested().is_some() {
                     return (r, None);
                 }
                 (r, Some(fut.await))
@@ -345,7 +345,7 @@ where
         rows: rows.len(),
         failed,
         not_run,
-        interrupted: crate::interrupt::requested(),
+        interrupted: crate::run::interrupt::requested(),
         elapsed: started.elapsed(),
     })
 }

@@ -8,13 +8,13 @@ use serde_json::Value;
 
 use crate::env::{Env, parse_url};
 use crate::error::{Error, InputError};
-use crate::header;
+use crate::http::header;
 use crate::http::{FileBody, Header, Part, PartValue, RenderedBody, RenderedRequest};
-use crate::limits;
-use crate::model::request::MultipartField;
-use crate::place::Place;
+use crate::project::limits;
+use crate::project::model::request::MultipartField;
+use crate::project::place::Place;
+use crate::project::template::{Renderer, Vars};
 use crate::project::{self, PreparedRequest, SourceFile};
-use crate::template::{Renderer, Vars};
 
 /// `--var` and `--vars`, in command-line order (files first, then single values).
 pub fn cli_vars(files: &[std::path::PathBuf], vars_given: &[String]) -> Result<Vars, Error> {
@@ -140,7 +140,7 @@ fn checked_header(
 
 fn render_body(
     r: &Renderer,
-    b: &crate::model::request::Body,
+    b: &crate::project::model::request::Body,
     vars: &Vars,
     src: &SourceFile,
     dir: &Path,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::assert::Checked;
+use crate::expect::assert::Checked;
 
 /// Where a report goes and in which format.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
-use crate::place::Place;
+use crate::project::place::Place;
 
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
@@ -414,7 +414,7 @@ fn file_fn(state: &minijinja::State, path: String) -> Result<String, minijinja::
             format!("file(`{}`): {e}", full.display()),
         )
     };
-    let bytes = crate::limits::read(&full, crate::limits::TEMPLATE_FILE)
+    let bytes = crate::project::limits::read(&full, crate::project::limits::TEMPLATE_FILE)
         .map_err(|e| fail(e.describe("the file")))?;
     String::from_utf8(bytes).map_err(|_| fail("the file is not valid UTF-8".to_string()))
 }

@@ -1,21 +1,23 @@
 //! `exec --data`: the file once per row.
 
+pub mod data;
+
 use std::path::Path;
 
-use crate::bulk::{self, DataSet};
+use self::data::DataSet;
 use crate::cli::{GlobalArgs, OutputMode};
 use crate::env::Env;
 use crate::error::{Error, InputError};
-use crate::output::{Output, write_or_pipe};
-use crate::place::Place;
+use crate::project::place::Place;
+use crate::project::template::Vars;
 use crate::project::{self, Document};
-use crate::render::Overrides;
-use crate::report::{Case, Report};
-use crate::template::Vars;
+use crate::run::output::{Output, write_or_pipe};
+use crate::run::render::Overrides;
+use crate::run::report::{Case, Report};
 
-use super::Job;
-use super::flow::run_flow;
-use super::request::{Items, run_request};
+use crate::run::Job;
+use crate::run::flow::run_flow;
+use crate::run::request::{Items, run_request};
 
 /// `exec --data`: one run of the file per row, one JSON line per row, each flushed as
 /// it is written so that even a killed run leaves a line for every row it finished.
@@ -52,7 +54,7 @@ pub(super) async fn exec_bulk(
     if let (Some(shard), false) = (args.shard, global.quiet) {
         eprintln!("shard {shard}: {} of {} rows", share.len(), data.rows.len());
     }
-    let rows: Vec<bulk::Row> = share
+    let rows: Vec<data::Row> = share
         .iter()
         .filter(|r| !done_before.contains(&r.number))
         .cloned()
@@ -66,7 +68,7 @@ pub(super) async fn exec_bulk(
     }
     // Rows that ran and succeeded; every other row is written to --failed.
     let mut succeeded = std::collections::HashSet::new();
-    let result = bulk::run(
+    let result = data::run(
         &rows,
         usize::from(args.concurrency),
         !global.quiet,
@@ -98,7 +100,7 @@ pub(super) async fn exec_bulk(
     // Written whatever happened: an authentication error or a signal mid-run must not
     // lose the record of which rows are left.
     if let Some(path) = &args.failed {
-        let left: Vec<&bulk::Row> = rows
+        let left: Vec<&data::Row> = rows
             .iter()
             .filter(|r| !succeeded.contains(&r.number))
             .collect();
@@ -136,9 +138,9 @@ pub(super) async fn exec_bulk(
 /// `--resume OUT.jsonl`: the rows an earlier run's output says succeeded.
 fn resumed_rows(path: &Path) -> Result<std::collections::HashSet<usize>, Error> {
     let shown = project::display_path(path);
-    let bytes = crate::limits::read(path, crate::limits::DATA_FILE)
+    let bytes = crate::project::limits::read(path, crate::project::limits::DATA_FILE)
         .map_err(|e| InputError::at(Place::file(&shown), e.describe("the --resume file")))?;
-    Ok(bulk::succeeded_rows(&bytes))
+    Ok(data::succeeded_rows(&bytes))
 }
 
 /// One row of a bulk run. Authentication errors stop the run; any other failure is
@@ -147,9 +149,9 @@ async fn run_row(
     env: &Env,
     doc: &Document,
     vars: &Vars,
-    row: &bulk::Row,
+    row: &data::Row,
     overrides: &Overrides,
-) -> Result<bulk::RowResult, Error> {
+) -> Result<data::RowResult, Error> {
     let started = std::time::Instant::now();
     let mut vars = vars.clone();
     for (k, v) in &row.vars {
@@ -162,7 +164,7 @@ async fn run_row(
     Ok(match outcome {
         Ok(o) => {
             let ok = o.failures.is_empty();
-            bulk::RowResult {
+            data::RowResult {
                 row: row.number,
                 status: Some(o.exchange.status),
                 ok,
@@ -173,7 +175,7 @@ async fn run_row(
             }
         }
         Err(e @ (Error::Auth(_) | Error::Interrupted { cut: false, .. })) => return Err(e),
-        Err(e) => bulk::RowResult {
+        Err(e) => data::RowResult {
             row: row.number,
             status: None,
             ok: false,

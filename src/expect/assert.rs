@@ -7,8 +7,8 @@ use std::sync::Arc;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::extract;
-use crate::place::Place;
+use crate::expect::extract;
+use crate::project::place::Place;
 
 /// Every predicate name `expect` knows.
 pub const PREDICATES: &[&str] = &[

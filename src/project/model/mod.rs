@@ -13,7 +13,7 @@ pub type Map<V> = indexmap::IndexMap<String, V>;
 
 /// A number as the user wrote it: any YAML integer or float (quoted or not), whatever
 /// its size or sign, so that loading can say which range a setting allows rather than
-/// what a machine type holds. Loading checks it against `crate::limits`.
+/// what a machine type holds. Loading checks it against `crate::project::limits`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Number(pub f64);
 

@@ -77,14 +77,14 @@ impl Output {
 
     /// A page's items as JSON lines. Raw items are written as the server sent them,
     /// unless they span lines.
-    pub fn items(&mut self, page: crate::paginate::PageItems<'_>) -> std::io::Result<()> {
+    pub fn items(&mut self, page: crate::run::paginate::PageItems<'_>) -> std::io::Result<()> {
         match page {
-            crate::paginate::PageItems::Values(items) => {
+            crate::run::paginate::PageItems::Values(items) => {
                 for item in &items {
                     self.json_line(item)?;
                 }
             }
-            crate::paginate::PageItems::Raw(raw) => {
+            crate::run::paginate::PageItems::Raw(raw) => {
                 for item in raw.items {
                     let text = item.get();
                     let spans_lines =

@@ -4,21 +4,28 @@
 //! be validated without sending anything: body kinds, methods, JSONPath syntax and
 //! template syntax. `runner check` and `runner exec` share this code path.
 
+pub mod check;
+pub mod limits;
+pub mod model;
+pub mod place;
+pub mod schema;
+pub mod template;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::assert::{self, Assertion, Expectations, Subject};
+use self::limits::Range;
 use crate::error::{InputError, Place};
-use crate::extract;
-use crate::header;
-use crate::limits::{self, Range};
-use crate::model::flow::FlowFile;
-use crate::model::profile::{AuthConfig, HttpConfig, Profile};
-use crate::model::request::{Expect, RequestFile, SchemaRef};
-use crate::model::{Number, Spanned};
-use crate::template::{Origin, Renderer};
+use crate::expect::assert::{self, Assertion, Expectations, Subject};
+use crate::expect::extract;
+use crate::http::header;
+use crate::project::model::flow::FlowFile;
+use crate::project::model::profile::{AuthConfig, HttpConfig, Profile};
+use crate::project::model::request::{Expect, RequestFile, SchemaRef};
+use crate::project::model::{Number, Spanned};
+use crate::project::template::{Origin, Renderer};
 
 /// Events that aliases may replay in one file (the library's default is 1,000,000).
 const MAX_ALIAS_REPLAY: usize = 20_000;
@@ -393,7 +400,7 @@ fn header_problems<'a>(
     problems: &mut Vec<InputError>,
 ) {
     for (name, value) in headers {
-        let problem = if crate::template::has_markup(&value.value) {
+        let problem = if crate::project::template::has_markup(&value.value) {
             header::name_problem(name)
         } else {
             header::problem(name, &value.value)
@@ -468,8 +475,8 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
         if let Some(p) = header::problem(name, a.scheme.as_deref().unwrap_or("")) {
             problems.push(InputError::at(source.place(auth), format!("auth: {p}")));
         }
-        if a.kind == crate::model::profile::AuthType::ApiKey
-            && a.key_in != Some(crate::model::profile::ApiKeyIn::Query)
+        if a.kind == crate::project::model::profile::AuthType::ApiKey
+            && a.key_in != Some(crate::project::model::profile::ApiKeyIn::Query)
             && let Some(key_name) = &a.name
             && let Some(p) = header::name_problem(key_name)
         {
@@ -1002,7 +1009,7 @@ mod schema_tests {
         assert_eq!(p["plain"]["type"], "string");
         assert_eq!(p["off"]["type"], "string");
         point_root_at(&mut doc, "/components/schemas/A");
-        let v = crate::assert::validator(&doc).unwrap();
+        let v = crate::expect::assert::validator(&doc).unwrap();
         assert!(v.is_valid(&json!({"name": null, "status": null, "n": null})));
         assert!(!v.is_valid(&json!({"plain": null})));
         assert!(!v.is_valid(&json!({"status": "maybe"})));

@@ -4,9 +4,9 @@
 use schemars::JsonSchema;
 use serde_json::Value;
 
-use crate::model::flow::FlowFile;
-use crate::model::profile::Profile;
-use crate::model::request::RequestFile;
+use crate::project::model::flow::FlowFile;
+use crate::project::model::profile::Profile;
+use crate::project::model::request::RequestFile;
 
 /// A file under `requests/`: a request or a flow.
 #[derive(JsonSchema)]

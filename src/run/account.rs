@@ -6,8 +6,8 @@ use crate::cli::{GlobalArgs, LoginArgs, LogoutArgs};
 use crate::clock::{now_unix, rfc3339};
 use crate::env::{Auth, Env};
 use crate::error::Error;
-use crate::output::Output;
 use crate::project::Project;
+use crate::run::output::Output;
 
 fn write_line(out: &mut Output, text: &str) -> Result<(), Error> {
     match out.line(text) {

@@ -5,6 +5,8 @@
 //! calls it. Every secret is also registered in a process-wide list so that
 //! [`redact`] can mask it in any text about to be printed, as a second line of defence.
 
+pub mod log;
+
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::Error;
-use crate::extract;
+use crate::expect::extract;
 use crate::http::{Exchange, HttpError, RenderedBody, RenderedRequest};
 use crate::project::PaginatePaths;
 
