@@ -3,6 +3,26 @@
 //! `runner::run` takes the parsed command line and returns the exit code; `main`
 //! only prints the error. See SPEC.md for the contract.
 
+/// Every message on stderr goes through the masking point: inside this crate
+/// `eprintln!` and `eprint!` are these, which shadow std's and mask every registered
+/// secret in every form (`secret::write_stderr`). `clippy.toml` forbids std's by path.
+macro_rules! eprintln {
+    () => {
+        $crate::secret::write_stderr(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::secret::write_stderr(format_args!($($arg)*), true)
+    };
+}
+
+/// `eprint!` through the masking point; see `eprintln!`.
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($arg:tt)*) => {
+        $crate::secret::write_stderr(format_args!($($arg)*), false)
+    };
+}
+
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Parses the command line, runs it, prints the error (masked) and exits with its code.
 fn main() -> ExitCode {
     // A bug must not print a secret either: the message is masked like any other.
     std::panic::set_hook(Box::new(|info| {
@@ -16,9 +17,9 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!(
-            "error: internal error (a bug in runner; please report it): {}{place}",
-            runner::secret::redact(&msg)
+        runner::secret::write_stderr(
+            format_args!("error: internal error (a bug in runner; please report it): {msg}{place}"),
+            true,
         );
     }));
     let cli = runner::cli::Cli::parse();
@@ -46,14 +47,18 @@ fn main() -> ExitCode {
     let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            runner::secret::write_stderr(
+                format_args!("error: cannot start the async runtime: {e}"),
+                true,
+            );
             return ExitCode::from(4);
         }
     };
     match runtime.block_on(runner::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprint!("{}", e.render());
+            // Through the masking point, like every message.
+            runner::secret::write_stderr(format_args!("{}", e.render()), false);
             ExitCode::from(e.exit_code())
         }
     }

@@ -1,14 +1,22 @@
-//! Secrets: values that must never reach output, logs or errors.
+//! Secrets, and the one masking point every message goes through.
 //!
 //! [`Secret`] prints as `***` through `Debug` and `Display`; only [`Secret::expose`]
 //! gives the value, and only the code that puts it on the wire or in the token store
-//! calls it. Every secret is also registered in a process-wide list so that
-//! [`redact`] can mask it in any text about to be printed, as a second line of defence.
+//! calls it. Every secret is also registered, the moment it exists, in a process-wide
+//! list, so that [`redact`] masks it in any text about to be written: raw, and in each
+//! form it can take on the way out (percent-encoded with either space form, JSON- or
+//! HTML/XML-escaped, and, for a `user:password` pair, base64). Messages reach stderr
+//! through the crate's `eprintln!`/`eprint!` (defined in `lib.rs`, shadowing std's),
+//! logs through [`log`], reports and access logs through [`redact`]: masking happens
+//! before any escaping a writer adds.
 
 pub mod log;
+mod pattern;
 
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
+
+use base64::Engine as _;
 
 /// A string that must not be shown. Cloning keeps it registered for redaction.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -56,59 +64,90 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
-fn registry() -> &'static Mutex<Vec<String>> {
-    static SECRETS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+/// A registered secret and, compiled the first time a text is masked, the pattern of
+/// all its forms (compiling lazily keeps the cost off runs that print no message).
+struct Entry {
+    value: String,
+    pattern: OnceLock<Option<regex::Regex>>,
+}
+
+/// The registered secrets, longest first.
+fn registry() -> &'static Mutex<Vec<Entry>> {
+    static SECRETS: OnceLock<Mutex<Vec<Entry>>> = OnceLock::new();
     SECRETS.get_or_init(|| Mutex::new(Vec::new()))
 }
 
-/// Adds `value` to the values [`redact`] masks. Values shorter than 4 characters are
-/// not registered: masking them would garble ordinary text.
+/// Adds `value` to the values [`redact`] masks, in every form it can take on the way
+/// out. Values shorter than 4 characters are not registered: masking them would
+/// garble ordinary text.
 pub fn register(value: &str) {
     if value.chars().count() < 4 {
         return;
     }
-    if let Ok(mut list) = registry().lock()
-        && !list.iter().any(|s| s == value)
-    {
-        list.push(value.to_string());
-        // Longest first, so a secret that contains another is masked whole.
-        list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let Ok(mut list) = registry().lock() else {
+        return;
+    };
+    if list.iter().any(|e| e.value == value) {
+        return;
+    }
+    list.push(Entry {
+        value: value.to_string(),
+        pattern: OnceLock::new(),
+    });
+    // Longest first, so a secret that contains another is masked whole.
+    list.sort_by_key(|e| std::cmp::Reverse(e.value.len()));
+}
+
+/// Registers a `user:password` pair as HTTP Basic sends it: the password alone, and
+/// the base64 of the pair (standard and URL-safe alphabets, with and without padding),
+/// in each of their forms. The user name alone is not a secret.
+pub fn register_basic(user: &str, password: &str) {
+    register(password);
+    let pair = format!("{user}:{password}");
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    for engine in [STANDARD, STANDARD_NO_PAD] {
+        register(&engine.encode(&pair));
+    }
+    for engine in [URL_SAFE, URL_SAFE_NO_PAD] {
+        register(&engine.encode(&pair));
     }
 }
 
-/// `text` with every registered secret replaced by `***`.
+/// `text` with every form of every registered secret replaced by `***`.
 pub fn redact(text: &str) -> String {
     let Ok(list) = registry().lock() else {
         return text.to_string();
     };
-    let mut out = text.to_string();
-    for secret in list.iter() {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
+    let mut out = std::borrow::Cow::Borrowed(text);
+    for entry in list.iter() {
+        let pattern = entry.pattern.get_or_init(|| pattern::forms(&entry.value));
+        match pattern {
+            Some(re) => {
+                if let std::borrow::Cow::Owned(s) = re.replace_all(&out, "***") {
+                    out = std::borrow::Cow::Owned(s);
+                }
+            }
+            // Too big for a pattern: the raw value is still masked.
+            None => {
+                if out.contains(entry.value.as_str()) {
+                    out = std::borrow::Cow::Owned(out.replace(entry.value.as_str(), "***"));
+                }
+            }
         }
     }
-    out
+    out.into_owned()
+}
+
+/// Writes one message to stderr, masked. The crate's `eprintln!`/`eprint!` call this;
+/// nothing else in the crate writes messages to stderr.
+pub fn write_stderr(args: fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write as _;
+    let mut text = redact(&fmt::format(args));
+    if newline {
+        text.push('\n');
+    }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_and_display_hide_the_value() {
-        let s = Secret::new("hunter2-very-secret");
-        assert_eq!(format!("{s:?} {s}"), "*** ***");
-        assert_eq!(s.expose(), "hunter2-very-secret");
-    }
-
-    #[test]
-    fn redact_masks_registered_values_longest_first() {
-        let _a = Secret::new("abcd-token");
-        let _b = Secret::new("abcd-token-and-more");
-        assert_eq!(
-            redact("x abcd-token-and-more y abcd-token z"),
-            "x *** y *** z"
-        );
-        assert_eq!(redact("abc"), "abc");
-    }
-}
+mod tests;

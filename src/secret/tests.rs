@@ -1,0 +1,81 @@
+use super::*;
+
+#[test]
+fn debug_and_display_hide_the_value() {
+    let s = Secret::new("hunter2-very-secret");
+    assert_eq!(format!("{s:?} {s}"), "*** ***");
+    assert_eq!(s.expose(), "hunter2-very-secret");
+}
+
+#[test]
+fn redact_masks_registered_values_longest_first() {
+    let _a = Secret::new("abcd-token");
+    let _b = Secret::new("abcd-token-and-more");
+    assert_eq!(
+        redact("x abcd-token-and-more y abcd-token z"),
+        "x *** y *** z"
+    );
+    assert_eq!(redact("abc"), "abc");
+}
+
+/// A secret with every character a writer may encode, in each form it takes.
+#[test]
+fn every_form_of_a_punctuated_secret_is_masked() {
+    let secret = "pw&<v>\"q'\\%+/=: é-Zk9";
+    register(secret);
+    let json = serde_json::to_string(secret).unwrap();
+    let json = &json[1..json.len() - 1];
+    let forms = [
+        secret.to_string(),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
+        secret
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect::<String>(),
+        json.to_string(),
+        json.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;"),
+        secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&#34;")
+            .replace('\'', "&apos;"),
+    ];
+    for form in forms {
+        assert_eq!(
+            redact(&format!("before {form} after")),
+            "before *** after",
+            "form {form}"
+        );
+    }
+}
+
+#[test]
+fn basic_credentials_are_masked_as_base64_too() {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    register_basic("alice", "p&ss<w>\"rd?~~");
+    let pair = "alice:p&ss<w>\"rd?~~";
+    for text in [STANDARD.encode(pair), URL_SAFE_NO_PAD.encode(pair)] {
+        assert_eq!(redact(&format!("Basic {text}")), "Basic ***");
+    }
+    assert_eq!(redact("user alice"), "user alice");
+}
+
+#[test]
+fn ordinary_text_is_left_alone() {
+    register("plain-token-123");
+    assert_eq!(
+        redact("plain-token-12 and plain_token_123"),
+        "plain-token-12 and plain_token_123"
+    );
+}
