@@ -95,6 +95,7 @@ pub fn render_request(
     }
     let mut headers = Vec::new();
     let profile_src = &env.profile.source;
+    let policy = env.client.credentials();
     for (k, v) in &env.profile.profile.http.headers {
         let value = r.render_str(&v.value, vars, profile_src.dir(), profile_src.origin(v))?;
         headers.push(checked_header(k, value, true, profile_src.place(v))?);
@@ -102,6 +103,14 @@ pub fn render_request(
     for (k, v) in &f.headers {
         let value = r.render_str(&v.value, vars, dir, src.origin(v))?;
         headers.push(checked_header(k, value, false, src.place(v))?);
+    }
+    // A credential is registered with the masking point the moment it exists: every
+    // value of a header the profile calls sensitive (`http.sensitive_headers`, the
+    // auth header's name, the names that carry credentials everywhere).
+    for h in &headers {
+        if policy.is_sensitive(&h.name) {
+            crate::secret::register(&h.value);
+        }
     }
     let body = match &f.body {
         None => RenderedBody::Empty,

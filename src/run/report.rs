@@ -196,10 +196,13 @@ impl Report {
         for spec in specs {
             let (path, text): (&Path, String) = match spec {
                 ReportSpec::Junit(p) => (p, self.to_junit()),
-                ReportSpec::Json(p) => (
-                    p,
-                    serde_json::to_string_pretty(&self.to_json()).unwrap_or_default() + "\n",
-                ),
+                ReportSpec::Json(p) => {
+                    // Masked before it is escaped: each string, then the text.
+                    let mut value = self.to_json();
+                    crate::secret::redact_json(&mut value);
+                    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                    (p, text + "\n")
+                }
                 ReportSpec::Html(p) => (p, self.to_html()),
             };
             std::fs::write(path, crate::secret::redact(&text))
@@ -284,8 +287,10 @@ impl Report {
     }
 }
 
-/// `s` escaped for XML text and attributes; control characters dropped.
+/// `s` masked, then escaped for XML text and attributes; control characters dropped.
+/// Masking comes first, so no escaping can hide a secret from it.
 fn xml(s: &str) -> String {
+    let s = crate::secret::redact(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -230,7 +230,7 @@ fn shown_request(
                 .then(|| super::preview::auth_header(env, false))
                 .flatten();
             let auth = auth.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-            crate::run::preview::format::dry_run(&r, auth, false)
+            crate::run::preview::format::dry_run(&r, auth, env.client.credentials(), false)
         }
         Err(e) => e.headline(),
     }

@@ -138,6 +138,29 @@ pub fn redact(text: &str) -> String {
     out.into_owned()
 }
 
+/// Every string in `value`, keys included, masked in place: for a JSON document
+/// about to be written as a report or a message (not for response data).
+pub fn redact_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            let masked = redact(s);
+            if masked != *s {
+                *s = masked;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut v) in old {
+                redact_json(&mut v);
+                map.insert(redact(&k), v);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Writes one message to stderr, masked. The crate's `eprintln!`/`eprint!` call this;
 /// nothing else in the crate writes messages to stderr.
 pub fn write_stderr(args: fmt::Arguments<'_>, newline: bool) {

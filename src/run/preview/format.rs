@@ -1,33 +1,46 @@
 //! Seeing before sending: a rendered request as text (`--dry-run`) or as a curl
 //! command (`--curl`). Credentials show as `***` unless the caller unmasks them.
 
-use crate::http::{PartValue, RenderedBody, RenderedRequest};
+use crate::http::{CredentialPolicy, PartValue, RenderedBody, RenderedRequest};
 use crate::secret;
 
 pub use crate::http::is_sensitive_header;
 
-/// The headers to show: the request's, then the authentication header, masked unless
-/// `show_secrets`.
+/// The headers to show and the names of those left out: the request's, then the
+/// authentication header, with the origin rule applied exactly as `http::Client` applies
+/// it on the first hop (a credential of the profile goes only to the profile's
+/// origins; a request file's own also to the origin of the URL that file names), and every header
+/// the profile calls sensitive masked unless `show_secrets`.
 fn shown_headers(
     req: &RenderedRequest,
     auth: Option<(&str, &str)>,
+    policy: &CredentialPolicy,
     show_secrets: bool,
-) -> Vec<(String, String)> {
+) -> (Vec<(String, String)>, Vec<String>) {
+    let trusted = policy.trusts(&req.url);
+    let file_trusted = req.url.origin() == req.file_origin;
     let mut out: Vec<(String, String)> = Vec::new();
-    let mut add = |k: &str, v: &str| {
-        let v = if !show_secrets && is_sensitive_header(k) {
+    let mut dropped: Vec<String> = Vec::new();
+    let mut add = |k: &str, v: &str, from_profile: bool| {
+        out.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+        let sensitive = policy.is_sensitive(k);
+        let allowed = !sensitive || trusted || (!from_profile && file_trusted);
+        if !allowed {
+            dropped.push(k.to_string());
+            return;
+        }
+        let v = if !show_secrets && sensitive {
             "***".to_string()
         } else {
             v.to_string()
         };
-        out.retain(|(name, _)| !name.eq_ignore_ascii_case(k));
         out.push((k.to_string(), v));
     };
     for h in &req.headers {
-        add(&h.name, &h.value);
+        add(&h.name, &h.value, h.from_profile);
     }
     if let Some((k, v)) = auth {
-        add(k, v);
+        add(k, v, true);
     }
     let has_ct = out
         .iter()
@@ -42,7 +55,20 @@ fn shown_headers(
             out.push(("Content-Type".into(), ct.into()));
         }
     }
-    out
+    (out, dropped)
+}
+
+/// One comment line per header left out by the origin rule.
+fn dropped_notes(req: &RenderedRequest, dropped: &[String]) -> String {
+    dropped
+        .iter()
+        .map(|name| {
+            format!(
+                "# not sent: {name} ({} is not an origin the profile names)\n",
+                req.url.origin().ascii_serialization()
+            )
+        })
+        .collect()
 }
 
 fn mask(text: &str, show_secrets: bool) -> String {
@@ -54,11 +80,18 @@ fn mask(text: &str, show_secrets: bool) -> String {
 }
 
 /// The request as an HTTP message: request line, headers, blank line, body.
-pub fn dry_run(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: bool) -> String {
+pub fn dry_run(
+    req: &RenderedRequest,
+    auth: Option<(&str, &str)>,
+    policy: &CredentialPolicy,
+    show_secrets: bool,
+) -> String {
     let mut s = format!("{} {}\n", req.method, req.url);
-    for (k, v) in shown_headers(req, auth, show_secrets) {
+    let (headers, dropped) = shown_headers(req, auth, policy, show_secrets);
+    for (k, v) in headers {
         s.push_str(&format!("{k}: {v}\n"));
     }
+    s.push_str(&dropped_notes(req, &dropped));
     let body = match &req.body {
         RenderedBody::Empty => None,
         RenderedBody::Json(v) => Some(serde_json::to_string_pretty(v).unwrap_or_default()),
@@ -97,7 +130,12 @@ pub fn dry_run(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: 
 /// quoted for a POSIX shell, bodies go as runner encodes them (a file as `@PATH`), and
 /// what curl would add on its own (URL globbing, a form Content-Type, dropping an
 /// empty header) is taken back.
-pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: bool) -> String {
+pub fn curl(
+    req: &RenderedRequest,
+    auth: Option<(&str, &str)>,
+    policy: &CredentialPolicy,
+    show_secrets: bool,
+) -> String {
     let mut args = vec!["curl".to_string()];
     let has_body = !matches!(req.body, RenderedBody::Empty);
     if req.method == reqwest::Method::HEAD && !has_body {
@@ -110,7 +148,7 @@ pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: boo
         args.push("--globoff".to_string());
     }
     args.push(quote(req.url.as_str()));
-    let headers = shown_headers(req, auth, show_secrets);
+    let (headers, dropped) = shown_headers(req, auth, policy, show_secrets);
     let sends_type = headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
@@ -175,7 +213,8 @@ pub fn curl(req: &RenderedRequest, auth: Option<(&str, &str)>, show_secrets: boo
         }
     }
     args.push(format!("--max-time {}", req.timeout.as_secs_f64()));
-    mask(&(args.join(" \\\n  ") + "\n"), show_secrets)
+    let text = dropped_notes(req, &dropped) + &args.join(" \\\n  ") + "\n";
+    mask(&text, show_secrets)
 }
 
 /// `s` single-quoted for a POSIX shell: every byte but `'` stands for itself there.
@@ -214,15 +253,67 @@ mod tests {
         }
     }
 
+    fn policy(origin: &str) -> CredentialPolicy {
+        CredentialPolicy {
+            origins: vec![url::Url::parse(origin).unwrap().origin()],
+            sensitive: vec!["X-Tenant-Key".into()],
+        }
+    }
+
     #[test]
     fn dry_run_masks_the_authorization_header() {
-        let text = dry_run(&req(), Some(("Authorization", "Bearer abc-123-xyz")), false);
+        let p = policy("https://api.example.com");
+        let text = dry_run(
+            &req(),
+            Some(("Authorization", "Bearer abc-123-xyz")),
+            &p,
+            false,
+        );
         assert_eq!(
             text,
             "POST https://api.example.com/a?x=1\nAccept: application/json\nAuthorization: ***\nContent-Type: application/json\n\n{\n  \"name\": \"O'Brien\"\n}\n"
         );
-        let shown = dry_run(&req(), Some(("Authorization", "Bearer abc-123-xyz")), true);
+        let shown = dry_run(
+            &req(),
+            Some(("Authorization", "Bearer abc-123-xyz")),
+            &p,
+            true,
+        );
         assert!(shown.contains("Authorization: Bearer abc-123-xyz"));
+    }
+
+    /// A preview applies the origin rule as the client does: to an origin the profile
+    /// does not name, neither the auth header nor a profile's sensitive header is
+    /// shown (even with `--show-secrets`), and each is marked; the file's own header
+    /// goes to the URL that file names.
+    #[test]
+    fn previews_drop_what_exec_would_not_send() {
+        let mut r = req();
+        r.headers
+            .push(crate::http::Header::new("X-Tenant-Key", "tenant-k3y", true));
+        r.headers
+            .push(crate::http::Header::new("X-Api-Key", "file-k3y", false));
+        let p = policy("https://other.example");
+        let auth = Some(("Authorization", "Bearer abc-123-xyz"));
+        for show in [false, true] {
+            let text = curl(&r, auth, &p, show);
+            assert!(
+                !text.contains("abc-123-xyz") && !text.contains("tenant-k3y"),
+                "{text}"
+            );
+            assert!(text.starts_with(
+                "# not sent: X-Tenant-Key (https://api.example.com is not an origin the profile names)\n\
+                 # not sent: Authorization (https://api.example.com is not an origin the profile names)\n\
+                 curl "
+            ), "{text}");
+            let dry = dry_run(&r, auth, &p, show);
+            assert!(dry.contains("# not sent: Authorization ("), "{dry}");
+            assert!(!dry.contains("Authorization: "), "{dry}");
+        }
+        assert!(curl(&r, auth, &p, true).contains("X-Api-Key: file-k3y"));
+        assert!(curl(&r, auth, &p, false).contains("X-Api-Key: ***"));
+        let trusted = curl(&r, auth, &policy("https://api.example.com"), false);
+        assert!(trusted.contains("X-Tenant-Key: ***") && !trusted.contains("# not sent"));
     }
 
     #[test]
@@ -241,14 +332,14 @@ mod tests {
             file_origin: url::Url::parse("https://h/").unwrap().origin(),
         };
         assert_eq!(
-            curl(&r, None, true),
+            curl(&r, None, &policy("https://h"), true),
             "curl \\\n  -X GET \\\n  --globoff \\\n  'https://h/a?x=[1]' \\\n  -H 'X-Empty;' \\\n  -H 'Content-Type:' \\\n  --data-binary '@data/it'\\''s.bin' \\\n  --max-time 1.5\n"
         );
     }
 
     #[test]
     fn curl_quotes_for_the_shell() {
-        let text = curl(&req(), None, false);
+        let text = curl(&req(), None, &policy("https://api.example.com"), false);
         assert_eq!(
             text,
             "curl \\\n  -X POST \\\n  'https://api.example.com/a?x=1' \\\n  -H 'Accept: application/json' \\\n  -H 'Content-Type: application/json' \\\n  --data-raw '{\"name\":\"O'\\''Brien\"}' \\\n  --max-time 30\n"

@@ -73,9 +73,9 @@ fn render_preview(
         None
     };
     if args.curl {
-        format::curl(r, auth, args.show_secrets)
+        format::curl(r, auth, env.client.credentials(), args.show_secrets)
     } else {
-        format::dry_run(r, auth, args.show_secrets)
+        format::dry_run(r, auth, env.client.credentials(), args.show_secrets)
     }
 }
 
