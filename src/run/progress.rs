@@ -43,7 +43,7 @@ impl Progress {
     pub fn set(&self, pos: u64, message: impl FnOnce() -> String) {
         if let Some(b) = &self.bar {
             b.set_position(pos);
-            b.set_message(message());
+            b.set_message(crate::secret::redact(&message()));
         }
     }
 
