@@ -1,0 +1,135 @@
+//! Where a session's endpoints are: configured in the profile, else named by the
+//! issuer's metadata (fetched once, when first needed).
+
+use super::grant::{self, TokenEndpoint};
+use super::settings::check_token_url;
+use super::{AuthError, Session, discovery};
+
+/// The endpoints [`Session::endpoint_url`] can look up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Authorization,
+    Device,
+    Revocation,
+}
+
+impl Session {
+    /// The token endpoint: the configured one, or the one the issuer's metadata names.
+    pub(super) async fn endpoint(&self) -> Result<&TokenEndpoint, AuthError> {
+        self.endpoint
+            .get_or_try_init(|| async {
+                let mut config = self.settings.endpoint.clone();
+                if !self.settings.endpoints.token_given {
+                    let m = self.metadata("token endpoint", "token_url").await?;
+                    config.token_url = self.discovered(
+                        m.token_endpoint.as_deref(),
+                        "token endpoint",
+                        "token_url",
+                    )?;
+                    check_token_url(&config.token_url)?;
+                }
+                TokenEndpoint::new(config)
+            })
+            .await
+    }
+
+    /// The issuer's metadata (for the endpoint `what`, configured as `key`).
+    async fn metadata(
+        &self,
+        what: &'static str,
+        key: &'static str,
+    ) -> Result<&discovery::Metadata, AuthError> {
+        let Some(issuer) = &self.settings.endpoints.issuer else {
+            return Err(AuthError::NoEndpoint {
+                profile: self.settings.profile.clone(),
+                what,
+                key,
+                why: "it has no auth.issuer to discover it from".to_string(),
+            });
+        };
+        self.metadata
+            .get_or_try_init(|| async {
+                let http = grant::plain_client(&self.settings.endpoint)?;
+                discovery::metadata(&http, issuer, self.settings.discovery_cache.as_deref()).await
+            })
+            .await
+    }
+
+    /// A URL the issuer's metadata gave (`None`: it gave none).
+    fn discovered(
+        &self,
+        value: Option<&str>,
+        what: &'static str,
+        key: &'static str,
+    ) -> Result<url::Url, AuthError> {
+        let issuer = self
+            .settings
+            .endpoints
+            .issuer
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let Some(text) = value else {
+            return Err(AuthError::NoEndpoint {
+                profile: self.settings.profile.clone(),
+                what,
+                key,
+                why: format!("the metadata of the issuer {issuer} names none"),
+            });
+        };
+        url::Url::parse(text).map_err(|e| {
+            AuthError::BadResponse(format!(
+                "the issuer {issuer} names the {what} `{text}`, which is not a URL: {e}"
+            ))
+        })
+    }
+
+    /// An endpoint a grant cannot do without.
+    pub(super) async fn required_url(&self, which: Which) -> Result<url::Url, AuthError> {
+        self.endpoint_url(which)
+            .await?
+            .ok_or_else(|| AuthError::NoEndpoint {
+                profile: self.settings.profile.clone(),
+                what: "endpoint",
+                key: "issuer",
+                why: format!("no {which:?} endpoint is known"),
+            })
+    }
+
+    /// The authorization, device or revocation endpoint: configured, else discovered.
+    /// `Ok(None)` only for revocation, which a server need not offer.
+    pub async fn endpoint_url(&self, which: Which) -> Result<Option<url::Url>, AuthError> {
+        let e = &self.settings.endpoints;
+        let (given, what, key) = match which {
+            Which::Authorization => (
+                &e.authorization,
+                "authorization endpoint",
+                "authorization_url",
+            ),
+            Which::Device => (
+                &e.device,
+                "device authorization endpoint",
+                "device_authorization_url",
+            ),
+            Which::Revocation => (&e.revocation, "revocation endpoint", "revocation_url"),
+        };
+        if let Some(u) = given {
+            return Ok(Some(u.clone()));
+        }
+        if which == Which::Revocation && e.issuer.is_none() {
+            return Ok(None);
+        }
+        let m = self.metadata(what, key).await?;
+        let value = match which {
+            Which::Authorization => m.authorization_endpoint.as_deref(),
+            Which::Device => m.device_authorization_endpoint.as_deref(),
+            Which::Revocation => m.revocation_endpoint.as_deref(),
+        };
+        if which == Which::Revocation && value.is_none() {
+            return Ok(None);
+        }
+        let url = self.discovered(value, what, key)?;
+        check_token_url(&url)?;
+        Ok(Some(url))
+    }
+}

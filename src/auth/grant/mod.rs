@@ -1,0 +1,308 @@
+//! The token endpoint, through the `oauth2` crate and an adapter over our reqwest
+//! client: one method per grant, plus device authorization and revocation. The
+//! adapter rewrites the form body as JSON where the profile asks for it. No caching
+//! here.
+
+mod adapter;
+mod response;
+
+use std::time::Duration;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+};
+use oauth2::{
+    AuthType, ClientId, ClientSecret, EndpointNotSet, EndpointSet, RefreshToken,
+    ResourceOwnerPassword, ResourceOwnerUsername, Scope, StandardRevocableToken, TokenUrl,
+};
+
+use super::AuthError;
+use crate::project::model::profile::{ClientAuth, TokenRequest};
+use crate::secret::Secret;
+pub use adapter::AdapterError;
+pub use response::RunnerTokenResponse;
+use response::server_text;
+
+/// The fields of a token endpoint's JSON answer, as sent.
+type Fields = serde_json::Map<String, serde_json::Value>;
+
+/// How much of a token endpoint's answer is read: token and error responses are a
+/// few hundred bytes; anything past this is not one.
+const MAX_RESPONSE: usize = 1024 * 1024;
+
+type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    RunnerTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// The tokens one grant gave.
+#[derive(Debug, Clone)]
+pub struct Granted {
+    pub access_token: Secret,
+    pub token_type: String,
+    pub expires_in: Option<u64>,
+    pub refresh_token: Option<Secret>,
+    pub scope: Option<String>,
+    /// Who the server says logged in: the `id_token`'s `preferred_username`, `email`
+    /// or `sub`, read without checking its signature (it is shown, never trusted).
+    pub subject: Option<String>,
+}
+
+/// An OAuth2 error answer (`error`, `error_description`) from an endpoint other than
+/// the token endpoint's grants, as an [`AuthError`].
+fn server_refusal(
+    grant: &str,
+    url: &url::Url,
+    json: &Fields,
+    status: http::StatusCode,
+) -> AuthError {
+    let text = |k: &str| {
+        json.get(k)
+            .and_then(|v| v.as_str())
+            .map(|s| server_text(s, 300))
+    };
+    match text("error") {
+        Some(error) => AuthError::Server {
+            grant: grant.to_string(),
+            url: url.to_string(),
+            error,
+            description: text("error_description"),
+        },
+        None if status.is_server_error() => AuthError::Transport(format!("{url} failed: {status}")),
+        None => {
+            AuthError::BadResponse(format!("{url} answered {status} without an OAuth2 `error`"))
+        }
+    }
+}
+
+/// An HTTP client for the authorization server: redirects off (credentials go only
+/// to the URLs configured or discovered), the profile's TLS settings and timeout.
+pub fn plain_client(config: &EndpointConfig) -> Result<reqwest::Client, AuthError> {
+    let builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(config.timeout)
+        .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")));
+    config
+        .tls
+        .apply(builder)
+        .map_err(AuthError::Transport)?
+        .build()
+        .map_err(|e| AuthError::Transport(format!("cannot build the HTTP client: {e}")))
+}
+
+/// What a device authorization request gave (RFC 8628 §3.2).
+pub type DeviceDetails = oauth2::StandardDeviceAuthorizationResponse;
+
+/// The settings of one token endpoint.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    pub token_url: url::Url,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub scopes: Vec<String>,
+    pub token_request: TokenRequest,
+    pub client_auth: ClientAuth,
+    pub timeout: Duration,
+    pub tls: crate::http::TlsOptions,
+    /// `auth.params`: extra parameters of the authorize and code or device requests.
+    pub params: Vec<(String, String)>,
+}
+
+/// A token endpoint and the HTTP client that talks to it (redirects off).
+pub struct TokenEndpoint {
+    client: OAuthClient,
+    http: reqwest::Client,
+    config: EndpointConfig,
+}
+
+impl TokenEndpoint {
+    pub fn new(config: EndpointConfig) -> Result<TokenEndpoint, AuthError> {
+        let token_url = TokenUrl::from_url(config.token_url.clone());
+        let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
+            .set_token_uri(token_url)
+            .set_auth_type(match config.client_auth {
+                ClientAuth::Body | ClientAuth::None => AuthType::RequestBody,
+                ClientAuth::Basic => AuthType::BasicAuth,
+            });
+        if let Some(secret) = &config.client_secret
+            && config.client_auth != ClientAuth::None
+        {
+            client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
+        }
+        let http = plain_client(&config)?;
+        Ok(TokenEndpoint {
+            client,
+            http,
+            config,
+        })
+    }
+
+    pub async fn password(&self, username: &str, password: &Secret) -> Result<Granted, AuthError> {
+        let user = ResourceOwnerUsername::new(username.to_string());
+        let pass = ResourceOwnerPassword::new(password.expose().to_string());
+        let adapter = self.adapter();
+        let mut req = self.client.exchange_password(&user, &pass);
+        for s in &self.config.scopes {
+            req = req.add_scope(Scope::new(s.clone()));
+        }
+        self.finish("password", req.request_async(&adapter).await)
+    }
+
+    /// The refresh grant. No `scope` is sent: RFC 6749 §6 then keeps the scope first
+    /// granted, where asking again for the configured one can fail (a server that
+    /// granted less refuses a refresh asking for more).
+    pub async fn refresh(&self, refresh_token: &Secret) -> Result<Granted, AuthError> {
+        let rt = RefreshToken::new(refresh_token.expose().to_string());
+        let adapter = self.adapter();
+        let req = self.client.exchange_refresh_token(&rt);
+        self.finish("refresh_token", req.request_async(&adapter).await)
+    }
+
+    pub async fn client_credentials(&self) -> Result<Granted, AuthError> {
+        let adapter = self.adapter();
+        let mut req = self.client.exchange_client_credentials();
+        for s in &self.config.scopes {
+            req = req.add_scope(Scope::new(s.clone()));
+        }
+        self.finish("client_credentials", req.request_async(&adapter).await)
+    }
+
+    /// The authorization code grant (RFC 6749 §4.1.3) with its PKCE verifier.
+    pub async fn authorization_code(
+        &self,
+        code: &Secret,
+        redirect_uri: &str,
+        verifier: &Secret,
+    ) -> Result<Granted, AuthError> {
+        let adapter = self.adapter();
+        let redirect = oauth2::RedirectUrl::new(redirect_uri.to_string())
+            .map_err(|e| AuthError::Interactive(format!("invalid redirect URI: {e}")))?;
+        let mut req = self
+            .client
+            .exchange_code(oauth2::AuthorizationCode::new(code.expose().to_string()))
+            .set_pkce_verifier(oauth2::PkceCodeVerifier::new(verifier.expose().to_string()))
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect));
+        for (k, v) in &self.config.params {
+            req = req.add_extra_param(k.clone(), v.clone());
+        }
+        self.finish("authorization_code", req.request_async(&adapter).await)
+    }
+
+    /// Asks `url` for a device code (RFC 8628 §3.1).
+    pub async fn device_authorization(&self, url: &url::Url) -> Result<DeviceDetails, AuthError> {
+        let mut params = Vec::new();
+        if !self.config.scopes.is_empty() {
+            params.push(("scope".to_string(), self.config.scopes.join(" ")));
+        }
+        params.extend(self.config.params.iter().cloned());
+        let (status, body) = self.form_post(url, params).await?;
+        let json: Fields = serde_json::from_slice(&body).map_err(|_| {
+            AuthError::BadResponse(format!(
+                "the device authorization endpoint {url} answered {status} with something that is not JSON"
+            ))
+        })?;
+        if !status.is_success() {
+            return Err(server_refusal("device_code", url, &json, status));
+        }
+        serde_json::from_value(serde_json::Value::Object(json)).map_err(|e| {
+            AuthError::BadResponse(format!(
+                "the device authorization endpoint {url} answered without what RFC 8628 asks ({e})"
+            ))
+        })
+    }
+
+    /// Polls the token endpoint for the device code of `details` (RFC 8628 §3.4):
+    /// at its interval, 5 s more on `slow_down`, on through `authorization_pending`,
+    /// until a token, a refusal, or `deadline`.
+    pub async fn device_token(
+        &self,
+        details: &DeviceDetails,
+        deadline: Duration,
+    ) -> Result<Granted, AuthError> {
+        let adapter = self.adapter();
+        let result = self
+            .client
+            .exchange_device_access_token(details)
+            .request_async(&adapter, tokio::time::sleep, Some(deadline))
+            .await;
+        self.finish("device_code", result)
+    }
+
+    /// Revokes `token` at `url` (RFC 7009); `hint` is `refresh_token` or `access_token`.
+    pub async fn revoke(
+        &self,
+        url: &url::Url,
+        token: &Secret,
+        hint: &str,
+    ) -> Result<(), AuthError> {
+        let params = vec![
+            ("token".to_string(), token.expose().to_string()),
+            ("token_type_hint".to_string(), hint.to_string()),
+        ];
+        let (status, body) = self.form_post(url, params).await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        let json: Fields = serde_json::from_slice(&body).unwrap_or_default();
+        Err(server_refusal("revocation", url, &json, status))
+    }
+
+    /// A form POST to `url` with the client's authentication, and the answer (at most
+    /// [`MAX_RESPONSE`]).
+    async fn form_post(
+        &self,
+        url: &url::Url,
+        mut params: Vec<(String, String)>,
+    ) -> Result<(http::StatusCode, Vec<u8>), AuthError> {
+        let c = &self.config;
+        let secret = c
+            .client_secret
+            .as_ref()
+            .filter(|_| c.client_auth != ClientAuth::None);
+        let mut req = self.http.post(url.clone());
+        match (c.client_auth, secret) {
+            (ClientAuth::Basic, Some(secret)) => {
+                // RFC 6749 §2.3.1: each part form-encoded before the base64.
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                req = req.basic_auth(enc(&c.client_id), Some(enc(secret.expose())));
+            }
+            (_, secret) => {
+                params.push(("client_id".to_string(), c.client_id.clone()));
+                if let Some(secret) = secret {
+                    params.push(("client_secret".to_string(), secret.expose().to_string()));
+                }
+            }
+        }
+        let transport = |e: String| AuthError::Transport(format!("request to {url} failed: {e}"));
+        let mut resp = req
+            .form(&params)
+            .send()
+            .await
+            .map_err(|e| transport(crate::http::root_cause(&e)))?;
+        let status = resp.status();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| transport(crate::http::error_chain(&e)))?
+        {
+            if body.len() + chunk.len() > MAX_RESPONSE {
+                return Err(AuthError::BadResponse(format!(
+                    "{url} answered with more than 1 MiB"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    }
+}

@@ -1,0 +1,175 @@
+//! A session from nothing: the password grant (asking for the password on a
+//! terminal), client credentials, or an interactive login in a browser or on another
+//! device; and `runner login`, which runs one on demand.
+
+use std::io::IsTerminal;
+
+use super::endpoints::Which;
+use super::grant::{Granted, TokenEndpoint};
+use super::settings::GrantKind;
+use super::store::CachedTokens;
+use super::{AuthError, LOCK_WAIT, Session, interactive};
+use crate::secret::Secret;
+
+impl Session {
+    /// A grant from nothing: the password grant (asking for the password on a
+    /// terminal when the profile does not give it), client credentials, or a browser
+    /// or device login. `interactive_login` is `runner login`, which runs the
+    /// interactive grants with or without a terminal; other commands run them only
+    /// when stderr is a terminal. `no_browser` is `runner login --no-browser`.
+    pub(super) async fn grant_new(
+        &self,
+        interactive_login: bool,
+        no_browser: bool,
+    ) -> Result<CachedTokens, AuthError> {
+        let kind = self.settings.grant;
+        if kind.is_interactive() && !interactive_login && !std::io::stderr().is_terminal() {
+            return Err(AuthError::LoginRequired {
+                profile: self.settings.profile.clone(),
+            });
+        }
+        let endpoint = self.endpoint().await?;
+        let granted = match kind {
+            GrantKind::AuthorizationCode => self.browser_login(endpoint, no_browser).await?,
+            GrantKind::DeviceCode => self.device_login(endpoint).await?,
+            GrantKind::ClientCredentials => endpoint.client_credentials().await?,
+            GrantKind::Password => {
+                let password = match &self.settings.password {
+                    Some(p) if !p.is_empty() => p.clone(),
+                    _ if std::io::stdin().is_terminal() => self.prompt()?,
+                    _ => {
+                        return Err(AuthError::LoginRequired {
+                            profile: self.settings.profile.clone(),
+                        });
+                    }
+                };
+                tracing::info!("password grant for profile {}", self.settings.profile);
+                endpoint
+                    .password(&self.settings.username, &password)
+                    .await?
+            }
+        };
+        self.keep(granted, None)
+    }
+
+    /// The authorization code grant with PKCE (S256): the authorize URL printed and
+    /// opened, the code taken by the loopback listener (or pasted, `no_browser`).
+    async fn browser_login(
+        &self,
+        endpoint: &TokenEndpoint,
+        no_browser: bool,
+    ) -> Result<Granted, AuthError> {
+        use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope};
+        let auth_url = self.required_url(Which::Authorization).await?;
+        let login = &self.settings.login;
+        let redirect =
+            interactive::Redirect::bind(login.redirect_port, &login.redirect_path).await?;
+        let redirect_uri = redirect.uri();
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let verifier = Secret::new(verifier.secret().clone());
+        // 256 random bits: the redirect that carries anything else is refused.
+        let state = CsrfToken::new_random_len(32);
+        let client = oauth2::basic::BasicClient::new(ClientId::new(
+            self.settings.endpoint.client_id.clone(),
+        ))
+        .set_auth_uri(AuthUrl::from_url(auth_url.clone()))
+        .set_redirect_uri(
+            RedirectUrl::new(redirect_uri.clone())
+                .map_err(|e| AuthError::Interactive(format!("invalid redirect URI: {e}")))?,
+        );
+        let mut request = client
+            .authorize_url(|| state.clone())
+            .set_pkce_challenge(challenge);
+        for s in &self.settings.endpoint.scopes {
+            request = request.add_scope(Scope::new(s.clone()));
+        }
+        for (k, v) in &self.settings.endpoint.params {
+            request = request.add_extra_param(k.clone(), v.clone());
+        }
+        let (url, _) = request.url();
+        eprintln!(
+            "To log in with profile `{}`, open this address in a browser:\n  {url}",
+            self.settings.profile
+        );
+        if no_browser {
+            eprintln!("Then paste here the address the browser is sent to (or just its code):");
+        } else {
+            interactive::open_browser(url.as_str());
+        }
+        let wait = async {
+            if no_browser {
+                tokio::select! {
+                    r = redirect.callback(state.secret()) => r,
+                    line = interactive::read_stdin_line() => interactive::read_pasted(&line?, state.secret()),
+                }
+            } else {
+                redirect.callback(state.secret()).await
+            }
+        };
+        let callback = tokio::time::timeout(login.timeout, wait).await.map_err(|_| {
+            AuthError::Interactive(format!(
+                "no login within {} s (auth.login_timeout); run `runner login -p {}` to try again",
+                login.timeout.as_secs(),
+                self.settings.profile
+            ))
+        })??;
+        match callback {
+            interactive::Callback::Code(code) => {
+                let code = Secret::new(code);
+                tracing::info!("authorization code received; exchanging it");
+                endpoint
+                    .authorization_code(&code, &redirect_uri, &verifier)
+                    .await
+            }
+            interactive::Callback::Refused(error, description) => Err(AuthError::Refused {
+                url: auth_url.to_string(),
+                error,
+                description,
+            }),
+        }
+    }
+
+    /// The device authorization grant: the code shown, the verification page opened
+    /// when the server gives a complete URL, the token endpoint polled.
+    async fn device_login(&self, endpoint: &TokenEndpoint) -> Result<Granted, AuthError> {
+        let url = self.required_url(Which::Device).await?;
+        let details = endpoint.device_authorization(&url).await?;
+        eprintln!(
+            "To log in with profile `{}`, visit {} and enter the code {}",
+            self.settings.profile,
+            details.verification_uri().as_str(),
+            details.user_code().secret()
+        );
+        if let Some(complete) = details.verification_uri_complete() {
+            interactive::open_browser(complete.secret());
+        }
+        let deadline = self.settings.login.timeout.min(details.expires_in());
+        tracing::info!(
+            "polling {} every {} s for at most {} s",
+            self.settings.endpoint.token_url,
+            details.interval().as_secs(),
+            deadline.as_secs()
+        );
+        endpoint.device_token(&details, deadline).await
+    }
+
+    fn prompt(&self) -> Result<Secret, AuthError> {
+        let host = self.settings.endpoint.token_url.host_str().unwrap_or("");
+        let text = format!("Password for {} at {host}: ", self.settings.username);
+        let p = rpassword::prompt_password(text).map_err(|e| AuthError::Prompt(e.to_string()))?;
+        Ok(Secret::new(p))
+    }
+
+    /// `runner login`: a fresh grant (password, client credentials, browser or
+    /// device), cached.
+    pub async fn login(&self, no_browser: bool) -> Result<CachedTokens, AuthError> {
+        let mut current = self.current.lock().await;
+        let _lock = match &self.store {
+            Some(s) => Some(s.lock(LOCK_WAIT).await?),
+            None => None,
+        };
+        let fresh = self.grant_new(true, no_browser).await?;
+        *current = Some(fresh.clone());
+        Ok(fresh)
+    }
+}

@@ -1,0 +1,168 @@
+//! What a request's answer is judged by: its status against `expect.status`, the
+//! other expectations, and the values `extract` takes from its JSON body (in one pass
+//! for a large body nobody shows).
+
+use serde_json::Value;
+
+use crate::expect::assert::{self, Checked};
+use crate::expect::extract;
+use crate::http::Exchange;
+use crate::project::PreparedRequest;
+use crate::project::model::request::StatusSet;
+
+/// The body's text if it may be JSON: a JSON content type, or it starts like JSON.
+fn json_text(ex: &Exchange) -> Option<&[u8]> {
+    let looks_json = ex.is_json() || matches!(ex.body.first(), Some(b'{' | b'['));
+    (!ex.body.is_empty() && looks_json).then_some(&ex.body[..])
+}
+
+pub(super) fn parse_json_body(ex: &Exchange) -> Option<Value> {
+    serde_json::from_slice(json_text(ex)?).ok()
+}
+
+/// From this size on, a body nobody shows is not parsed into a tree: `extract` and
+/// `expect.jsonpath` read it in one pass each (`Path::extract_json`), so its memory is
+/// the text and what the paths select.
+pub(super) const ONE_PASS_MIN: usize = 1024 * 1024;
+
+/// `extract` and `expect` on a large body nobody shows, without its tree.
+pub(super) fn extract_one_pass(
+    req: &PreparedRequest,
+    ex: &Exchange,
+) -> (Option<Value>, Vec<Checked>, Vec<String>) {
+    let text = json_text(ex).unwrap_or(b"");
+    let checks = check_expect(req, ex, None, true);
+    let mut failures = failed(&checks);
+    let mut unreadable = false;
+    let extracted = extract_object(req, |path| {
+        path.extract_json(text).unwrap_or_else(|| {
+            unreadable = true;
+            Value::Null
+        })
+    });
+    if unreadable && status_failure(req, ex).is_none() {
+        failures.push(not_json(req, ex));
+        return (None, checks, failures);
+    }
+    (extracted, checks, failures)
+}
+
+/// Every expectation but `status` of `req`, checked against `ex`.
+pub(super) fn check_expect(
+    req: &PreparedRequest,
+    ex: &Exchange,
+    json: Option<&Value>,
+    one_pass: bool,
+) -> Vec<Checked> {
+    if req.expect.is_empty() {
+        return Vec::new();
+    }
+    let response = assert::Response {
+        headers: &ex.headers,
+        body: &ex.body,
+        json,
+        one_pass,
+        elapsed_ms: u64::try_from(ex.elapsed.as_millis()).unwrap_or(u64::MAX),
+    };
+    assert::check_response(&req.expect, &response)
+}
+
+/// The failures of `checks`, each in full.
+pub(super) fn failed(checks: &[Checked]) -> Vec<String> {
+    checks
+        .iter()
+        .flat_map(|c| c.failures.iter().map(|f| f.message.clone()))
+        .collect()
+}
+
+/// Why `extract` has nothing to read in `ex`'s body (which did not parse as JSON).
+pub(super) fn not_json(req: &PreparedRequest, ex: &Exchange) -> String {
+    let why = match std::str::from_utf8(&ex.body) {
+        Err(e) => format!("not UTF-8 at byte {}", e.valid_up_to()),
+        Ok(text) if text.trim().is_empty() => "it is empty".to_string(),
+        Ok(text) => match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(e) => e.to_string(),
+            Ok(_) => "it is not JSON".to_string(),
+        },
+    };
+    format!(
+        "{}: the body is not valid JSON ({why}), so `extract` has nothing to read",
+        req.source.path.display()
+    )
+}
+
+/// The `extract` object of `req`, each path's value from `value_of`; `None` when the
+/// file extracts nothing.
+pub(super) fn extract_object(
+    req: &PreparedRequest,
+    mut value_of: impl FnMut(&extract::Path) -> Value,
+) -> Option<Value> {
+    if req.extract.is_empty() {
+        return None;
+    }
+    let map = req
+        .extract
+        .iter()
+        .map(|(name, path)| (name.clone(), value_of(path)))
+        .collect();
+    Some(Value::Object(map))
+}
+
+/// The status expectation of `req` on `ex`, as an assertion of the report.
+pub(super) fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
+    let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
+    let place = match expected {
+        Some(s) => req.source.place(s),
+        None => crate::project::place::Place::file(&req.source.path),
+    };
+    let failures = status_failure(req, ex)
+        .map(|message| assert::Failure {
+            predicate: "status".into(),
+            expected: wanted_status(req),
+            actual: ex.status.to_string(),
+            message,
+        })
+        .into_iter()
+        .collect();
+    Checked {
+        place,
+        name: format!("status {}", wanted_status(req)),
+        failures,
+    }
+}
+
+/// What the request expects of the status, in words.
+fn wanted_status(req: &PreparedRequest) -> String {
+    match req
+        .file
+        .expect
+        .as_ref()
+        .and_then(|e| e.status.as_ref())
+        .map(|s| &s.value)
+    {
+        Some(StatusSet::One(s)) => s.to_string(),
+        Some(StatusSet::Many(list)) => list
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
+        None => "2xx".to_string(),
+    }
+}
+
+/// Why `ex`'s status fails the request's expectation, if it does.
+pub(super) fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<String> {
+    let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
+    let ok = match expected {
+        Some(set) => set.value.contains(ex.status),
+        None => (200..300).contains(&ex.status),
+    };
+    (!ok).then(|| {
+        format!(
+            "{}: status {} (expected {})",
+            req.source.path.display(),
+            ex.status,
+            wanted_status(req)
+        )
+    })
+}

@@ -1,0 +1,164 @@
+//! Sending one rendered request: with the profile's credential (an OAuth2 session's
+//! token through [`Session::send_authorized`](crate::auth::Session::send_authorized),
+//! its one 401 → refresh → retry), within an interrupt's grace period, logged.
+
+use crate::auth::{Answer, AuthError};
+use crate::env::{Auth, Env};
+use crate::error::Error;
+use crate::http::{Credential, Exchange, HttpError, Incoming, RenderedRequest};
+use crate::run::interrupt;
+use crate::run::preview::format;
+use crate::secret::Secret;
+
+/// Sends `req` with the profile's authentication and reads the whole answer.
+/// A body cut short is retried like a failed connection: for idempotent methods only
+/// (the request was sent), within the request's retries.
+pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Exchange, Error> {
+    let mut cut = 0u32;
+    loop {
+        let incoming = open(env, req, use_auth).await?;
+        match within_grace(req, incoming.read()).await {
+            Err(Error::Http(e @ HttpError::BodyCut { .. }))
+                if cut < req.retries && crate::http::is_idempotent(&req.method) =>
+            {
+                cut += 1;
+                let wait = crate::http::backoff(cut, None);
+                tracing::info!(
+                    "{e}; retrying in {} ms (attempt {} of {})",
+                    wait.as_millis(),
+                    cut + 1,
+                    req.retries.saturating_add(1)
+                );
+                tokio::time::sleep(wait).await;
+            }
+            result => {
+                let ex = result?;
+                log_response(&ex);
+                return Ok(ex);
+            }
+        }
+    }
+}
+
+/// Sends `req` with the profile's authentication, up to the head of the answer,
+/// refreshing the token on a 401 from a host that was sent it. After an interrupt
+/// nothing new is sent.
+pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Incoming, Error> {
+    if let Some(signal) = interrupt::requested() {
+        return Err(Error::Interrupted {
+            signal,
+            cut: false,
+            message: format!("interrupted: {} {} was not sent", req.method, req.url),
+        });
+    }
+    let auth_header = match (&env.auth, use_auth) {
+        (Auth::Static { header, .. }, true) => Some(header.as_str()),
+        (Auth::OAuth { header, .. }, true) => Some(header.name.as_str()),
+        _ => None,
+    };
+    log_request(req, auth_header);
+    let incoming = match (&env.auth, use_auth) {
+        (Auth::None, _) | (_, false) => within_grace(req, env.client.open(req, None)).await?,
+        (
+            Auth::Static {
+                header,
+                value,
+                in_query,
+            },
+            true,
+        ) => {
+            let credential = Credential {
+                name: header,
+                value,
+                in_query: *in_query,
+            };
+            within_grace(req, env.client.open(req, Some(credential))).await?
+        }
+        (Auth::OAuth { session, header }, true) => {
+            // Not cut by an interrupt: a refresh in flight must be saved.
+            let answer = session
+                .send_authorized(|token: &Secret| {
+                    let value = header.value(token);
+                    async move {
+                        let credential = Credential::header(&header.name, &value);
+                        let incoming =
+                            within_grace(req, env.client.open(req, Some(credential))).await?;
+                        // A 401 from a host that was not sent the token says nothing of it.
+                        Ok::<_, Error>(if incoming.head.status == 401 && incoming.head.auth_sent {
+                            Answer::Unauthorized(incoming)
+                        } else {
+                            Answer::Final(incoming)
+                        })
+                    }
+                })
+                .await?;
+            match answer {
+                Answer::Final(incoming) => incoming,
+                Answer::Unauthorized(_) => return Err(AuthError::StillUnauthorized.into()),
+            }
+        }
+    };
+    Ok(incoming)
+}
+
+/// `fut`, unless an interrupt's grace period runs out first.
+pub(super) async fn within_grace<T, E: Into<Error>>(
+    req: &RenderedRequest,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        biased;
+        out = fut => out.map_err(Into::into),
+        () = interrupt::grace_over() => Err(Error::Interrupted {
+            signal: interrupt::requested().unwrap_or(2),
+            cut: true,
+            message: format!(
+                "interrupted: {} {} was cut {} s after the signal, its outcome unknown",
+                req.method,
+                req.url,
+                interrupt::GRACE.as_secs()
+            ),
+        }),
+    }
+}
+
+fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
+    tracing::info!("> {} {}", req.method, req.url);
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    for h in &req.headers {
+        if format::is_sensitive_header(&h.name) {
+            tracing::debug!("> {}: ***", h.name);
+        } else {
+            tracing::debug!("> {}: {}", h.name, h.value);
+        }
+    }
+    if let Some(name) = auth_header {
+        tracing::debug!("> {name}: ***");
+    }
+}
+
+pub(super) fn log_response(ex: &Exchange) {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return;
+    }
+    tracing::info!(
+        "< {} ({} ms, {} bytes{})",
+        ex.status_line(),
+        ex.elapsed.as_millis(),
+        ex.size,
+        if ex.attempts > 1 {
+            format!(", {} attempts", ex.attempts)
+        } else {
+            String::new()
+        }
+    );
+    for (k, v) in &ex.headers {
+        if format::is_sensitive_header(k) {
+            tracing::debug!("< {k}: ***");
+        } else {
+            tracing::debug!("< {k}: {v}");
+        }
+    }
+}
