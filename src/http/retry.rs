@@ -103,6 +103,7 @@ pub fn backoff(attempt: u32, hint: Option<Duration>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::header::HeaderValue;
 
     #[test]
     fn backoff_grows_and_honours_retry_after() {
