@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::project::limits;
 use crate::project::template::{Origin, Renderer, Vars};
-use crate::project::{self, Document, SourceFile};
+use crate::project::{self, Document, HttpNumbers, PreparedRequest, SourceFile};
 use crate::run::bulk::data::DataSet;
 
 fn source(text: &str) -> SourceFile {
@@ -112,26 +112,40 @@ pub fn numbers(bytes: &[u8]) {
     };
     let text = String::from_utf8_lossy(rest);
     let text = text.lines().next().unwrap_or("");
-    let loaded = |yaml: String| match project::parse_document(source(&yaml)) {
+    number_in_file(pick, text);
+    number_on_the_command_line(text);
+}
+
+/// `yaml` loaded as a request file: the request, or `None` (its errors rendered).
+fn loaded_request(yaml: String) -> Option<Box<PreparedRequest>> {
+    match project::parse_document(source(&yaml)) {
         Ok(Document::Request(r)) => Some(r),
         Ok(Document::Flow(..)) => None,
         Err(list) => {
             let _ = Error::Inputs(list).render();
             None
         }
-    };
-    let profile = |yaml: String| match project::parse_profile(source(&yaml)) {
+    }
+}
+
+/// `yaml` loaded as a profile: its `http:` numbers, or `None` (its errors rendered).
+fn loaded_profile(yaml: String) -> Option<HttpNumbers> {
+    match project::parse_profile(source(&yaml)) {
         Ok(p) => Some(p.http),
         Err(list) => {
             let _ = Error::Inputs(list).render();
             None
         }
-    };
+    }
+}
+
+/// `text` at the numeric key `pick` picks: what loads is within the key's range.
+fn number_in_file(pick: u8, text: &str) {
     let max_secs = Duration::from_secs(86_400);
     match pick % 6 {
         0 => {
-            if let Some(t) =
-                loaded(format!("url: /x\ntimeout: {text}\n")).and_then(|r| r.numbers.timeout)
+            if let Some(t) = loaded_request(format!("url: /x\ntimeout: {text}\n"))
+                .and_then(|r| r.numbers.timeout)
             {
                 assert!(
                     t >= Duration::from_millis(1) && t <= max_secs,
@@ -140,8 +154,8 @@ pub fn numbers(bytes: &[u8]) {
             }
         }
         1 => {
-            if let Some(n) =
-                loaded(format!("url: /x\nretries: {text}\n")).and_then(|r| r.numbers.retries)
+            if let Some(n) = loaded_request(format!("url: /x\nretries: {text}\n"))
+                .and_then(|r| r.numbers.retries)
             {
                 assert!(n <= 100, "retries {text:?} gave {n}");
             }
@@ -149,12 +163,13 @@ pub fn numbers(bytes: &[u8]) {
         2 => {
             let yaml =
                 format!("url: /x\npaginate: {{next_url: $.n, items: $.i, max_pages: {text}}}\n");
-            if let Some(n) = loaded(yaml).and_then(|r| r.numbers.max_pages) {
+            if let Some(n) = loaded_request(yaml).and_then(|r| r.numbers.max_pages) {
                 assert!((1..=1_000_000).contains(&n), "max_pages {text:?} gave {n}");
             }
         }
         3 => {
-            if let Some(t) = profile(format!("http:\n  timeout: {text}\n")).and_then(|h| h.timeout)
+            if let Some(t) =
+                loaded_profile(format!("http:\n  timeout: {text}\n")).and_then(|h| h.timeout)
             {
                 assert!(
                     t >= Duration::from_millis(1) && t <= max_secs,
@@ -163,14 +178,15 @@ pub fn numbers(bytes: &[u8]) {
             }
         }
         4 => {
-            if let Some(n) = profile(format!("http:\n  retries: {text}\n")).and_then(|h| h.retries)
+            if let Some(n) =
+                loaded_profile(format!("http:\n  retries: {text}\n")).and_then(|h| h.retries)
             {
                 assert!(n <= 100, "http.retries {text:?} gave {n}");
             }
         }
         _ => {
             if let Some(n) =
-                profile(format!("http:\n  max_body: {text}\n")).and_then(|h| h.max_body)
+                loaded_profile(format!("http:\n  max_body: {text}\n")).and_then(|h| h.max_body)
             {
                 assert!(
                     (1..=1 << 40).contains(&n),
@@ -179,6 +195,10 @@ pub fn numbers(bytes: &[u8]) {
             }
         }
     }
+}
+
+/// `text` as the command line's numbers read it: what parses is within the range.
+fn number_on_the_command_line(text: &str) {
     for range in [
         limits::TIMEOUT_SECS,
         limits::RETRIES,

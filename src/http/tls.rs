@@ -9,6 +9,34 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
+/// How servers' certificates are checked.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// PEM bundles of extra authorities to trust.
+    pub ca_pem: Vec<Vec<u8>>,
+    /// Accept any certificate.
+    pub insecure: bool,
+}
+
+impl TlsOptions {
+    /// `builder` with these settings applied.
+    pub fn apply(&self, builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, String> {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = Vec::new();
+        for pem in &self.ca_pem {
+            let before = roots.len();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                roots.push(cert.map_err(|e| format!("cannot read the CA certificate: {e}"))?);
+            }
+            if roots.len() == before {
+                return Err("the CA certificate file holds no PEM certificate".to_string());
+            }
+        }
+        let config = client_config(roots, self.insecure)?;
+        Ok(builder.tls_backend_preconfigured(config))
+    }
+}
+
 /// Builds the rustls configuration for reqwest: platform verification (plus
 /// `extra_roots`), or none at all when `insecure`.
 pub fn client_config(

@@ -47,18 +47,7 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
         Some(shard) => files[shard.range(files.len())].to_vec(),
         None => files,
     };
-    // Every file is loaded before anything is sent: invalid input is exit 2, whole.
-    let mut docs = Vec::with_capacity(files.len());
-    let mut problems = Vec::new();
-    for f in &files {
-        match project::load_document(f) {
-            Ok(d) => docs.push((f.clone(), d)),
-            Err(mut list) => problems.append(&mut list),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(Error::from_inputs(problems));
-    }
+    let docs = load_all(&files)?;
     let env = Env::open(global).await?;
     crate::run::interrupt::install();
     let mut vars = env.vars.clone();
@@ -73,31 +62,7 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
     }
     let started = Instant::now();
     let total = docs.len();
-    let mut results: Vec<FileResult> = Vec::with_capacity(total);
-    let progress = crate::run::progress::Progress::new(
-        !global.quiet,
-        Some(total as u64),
-        "{bar:30} {pos}/{len} files, {msg}",
-    );
-    {
-        let (env, vars, overrides) = (&env, &vars, &overrides);
-        let mut runs = futures_util::stream::iter(docs.iter())
-            .map(|(path, doc)| run_file(env, path, doc, vars, overrides))
-            .buffered(usize::from(args.jobs).max(1));
-        while let Some(r) = runs.next().await {
-            if !global.quiet {
-                progress.print(&file_lines(&r));
-            }
-            let failed = !r.passed();
-            results.push(r);
-            let failures = results.iter().filter(|r| !r.passed()).count();
-            progress.set(results.len() as u64, || format!("{failures} failed"));
-            if failed && args.bail {
-                break;
-            }
-        }
-    }
-    progress.finish();
+    let results = run_all(&env, &docs, &vars, &overrides, args, global.quiet).await;
     let passed = results.iter().filter(|r| r.passed()).count();
     let failed = results.len() - passed;
     let skipped = total - results.len();
@@ -125,6 +90,60 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
         });
     }
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Every file, loaded before anything is sent: invalid input is exit 2, whole.
+fn load_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Document)>, Error> {
+    let mut docs = Vec::with_capacity(files.len());
+    let mut problems = Vec::new();
+    for f in files {
+        match project::load_document(f) {
+            Ok(d) => docs.push((f.clone(), d)),
+            Err(mut list) => problems.append(&mut list),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::from_inputs(problems));
+    }
+    Ok(docs)
+}
+
+/// Runs the files, `--jobs` at a time, each result said as it comes (in order);
+/// with `--bail`, none after the first failure.
+async fn run_all(
+    env: &Env,
+    docs: &[(PathBuf, Document)],
+    vars: &Vars,
+    overrides: &Overrides,
+    args: &TestArgs,
+    quiet: bool,
+) -> Vec<FileResult> {
+    let total = docs.len();
+    let mut results: Vec<FileResult> = Vec::with_capacity(total);
+    let progress = crate::run::progress::Progress::new(
+        !quiet,
+        Some(total as u64),
+        "{bar:30} {pos}/{len} files, {msg}",
+    );
+    {
+        let mut runs = futures_util::stream::iter(docs.iter())
+            .map(|(path, doc)| run_file(env, path, doc, vars, overrides))
+            .buffered(usize::from(args.jobs).max(1));
+        while let Some(r) = runs.next().await {
+            if !quiet {
+                progress.print(&file_lines(&r));
+            }
+            let failed = !r.passed();
+            results.push(r);
+            let failures = results.iter().filter(|r| !r.passed()).count();
+            progress.set(results.len() as u64, || format!("{failures} failed"));
+            if failed && args.bail {
+                break;
+            }
+        }
+    }
+    progress.finish();
+    results
 }
 
 /// The files under `paths` (default: the project's tests/api/), sorted by path, each

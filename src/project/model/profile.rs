@@ -98,6 +98,9 @@ pub enum ClientAuth {
     None,
 }
 
+/// Keys of the `auth:` block, each with whether the block has it.
+type Keys = Vec<(&'static str, bool)>;
+
 /// The `auth:` block. One flat struct for every type, so unknown keys and places are
 /// reported exactly; which keys each type needs is checked after parsing.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -168,7 +171,113 @@ impl AuthConfig {
     /// With `sandbox`, the token URL is the sandbox's own and need not be given.
     pub fn shape_problems(&self, sandbox: bool) -> Vec<String> {
         let mut problems = Vec::new();
+        let (endpoints, needed) = self.needed_keys();
+        let name = self.kind.name();
+        let filled = sandbox || self.issuer.is_some();
+        for (key, present) in endpoints {
+            if !present && !filled {
+                problems.push(format!(
+                    "auth type `{name}` needs `{key}` (or `issuer`, whose discovery document names it)"
+                ));
+            }
+        }
+        for (key, present) in needed {
+            if !present {
+                problems.push(format!("auth type `{name}` needs `{key}`"));
+            }
+        }
+        let mut said = Vec::new();
+        for (key, present) in self.unused_keys() {
+            if present && !said.contains(&key) {
+                said.push(key);
+                problems.push(format!("auth type `{name}` does not use `{key}`"));
+            }
+        }
+        problems
+    }
+
+    /// What `kind` needs, each key with whether the block has it: the endpoints
+    /// (which discovery, from `issuer`, or the sandbox can fill instead), then the rest.
+    fn needed_keys(&self) -> (Keys, Keys) {
         let has = |v: &Option<Spanned<String>>| v.is_some();
+        match self.kind {
+            AuthType::None => (vec![], vec![]),
+            AuthType::Basic => (vec![], vec![("username", has(&self.username))]),
+            AuthType::ApiKey => (
+                vec![],
+                vec![("key", has(&self.key)), ("name", self.name.is_some())],
+            ),
+            AuthType::Bearer => (vec![], vec![("token", has(&self.token))]),
+            AuthType::Oauth2Password => (
+                vec![("token_url", has(&self.token_url))],
+                vec![
+                    ("client_id", has(&self.client_id)),
+                    ("username", has(&self.username)),
+                ],
+            ),
+            AuthType::Oauth2ClientCredentials => (
+                vec![("token_url", has(&self.token_url))],
+                vec![("client_id", has(&self.client_id))],
+            ),
+            AuthType::Oauth2AuthorizationCode => (
+                vec![
+                    ("authorization_url", has(&self.authorization_url)),
+                    ("token_url", has(&self.token_url)),
+                ],
+                vec![("client_id", has(&self.client_id))],
+            ),
+            AuthType::Oauth2DeviceCode => (
+                vec![
+                    (
+                        "device_authorization_url",
+                        has(&self.device_authorization_url),
+                    ),
+                    ("token_url", has(&self.token_url)),
+                ],
+                vec![("client_id", has(&self.client_id))],
+            ),
+        }
+    }
+
+    /// The keys `kind` does not use, each with whether the block has it, in the
+    /// order they are reported (a key may come twice; it is said once).
+    fn unused_keys(&self) -> Keys {
+        let has = |v: &Option<Spanned<String>>| v.is_some();
+        let token = ("token", has(&self.token));
+        let username = ("username", has(&self.username));
+        let password = ("password", has(&self.password));
+        let mut unused = match self.kind {
+            AuthType::None => vec![token, username, password],
+            AuthType::Basic => vec![token],
+            AuthType::ApiKey => vec![token, username, password, ("header", self.header.is_some())],
+            AuthType::Bearer => vec![username],
+            AuthType::Oauth2Password => vec![token],
+            AuthType::Oauth2ClientCredentials => vec![token, username, password],
+            AuthType::Oauth2AuthorizationCode => vec![
+                token,
+                username,
+                password,
+                (
+                    "device_authorization_url",
+                    has(&self.device_authorization_url),
+                ),
+            ],
+            AuthType::Oauth2DeviceCode => vec![
+                token,
+                username,
+                password,
+                ("authorization_url", has(&self.authorization_url)),
+                ("redirect_port", self.redirect_port.is_some()),
+                ("redirect_path", self.redirect_path.is_some()),
+            ],
+        };
+        if self.kind != AuthType::ApiKey {
+            unused.extend([
+                ("key", has(&self.key)),
+                ("in", self.key_in.is_some()),
+                ("name", self.name.is_some()),
+            ]);
+        }
         let interactive = [
             ("authorization_url", has(&self.authorization_url)),
             (
@@ -187,125 +296,13 @@ impl AuthConfig {
             ("client_secret", has(&self.client_secret)),
             ("params", !self.params.is_empty()),
         ];
-        type Keys<'a> = Vec<(&'a str, bool)>;
-        // Endpoints, which discovery (`issuer`) or the sandbox can fill instead.
-        let (endpoints, needed, mut unused): (Keys, Keys, Keys) = match self.kind {
-            AuthType::None => (
-                vec![],
-                vec![],
-                vec![
-                    ("token", has(&self.token)),
-                    ("username", has(&self.username)),
-                    ("password", has(&self.password)),
-                ],
-            ),
-            AuthType::Basic => (
-                vec![],
-                vec![("username", has(&self.username))],
-                vec![("token", has(&self.token))],
-            ),
-            AuthType::ApiKey => (
-                vec![],
-                vec![("key", has(&self.key)), ("name", self.name.is_some())],
-                vec![
-                    ("token", has(&self.token)),
-                    ("username", has(&self.username)),
-                    ("password", has(&self.password)),
-                    ("header", self.header.is_some()),
-                ],
-            ),
-            AuthType::Bearer => (
-                vec![],
-                vec![("token", has(&self.token))],
-                vec![("username", has(&self.username))],
-            ),
-            AuthType::Oauth2Password => (
-                vec![("token_url", has(&self.token_url))],
-                vec![
-                    ("client_id", has(&self.client_id)),
-                    ("username", has(&self.username)),
-                ],
-                vec![("token", has(&self.token))],
-            ),
-            AuthType::Oauth2ClientCredentials => (
-                vec![("token_url", has(&self.token_url))],
-                vec![("client_id", has(&self.client_id))],
-                vec![
-                    ("token", has(&self.token)),
-                    ("username", has(&self.username)),
-                    ("password", has(&self.password)),
-                ],
-            ),
-            AuthType::Oauth2AuthorizationCode => (
-                vec![
-                    ("authorization_url", has(&self.authorization_url)),
-                    ("token_url", has(&self.token_url)),
-                ],
-                vec![("client_id", has(&self.client_id))],
-                vec![
-                    ("token", has(&self.token)),
-                    ("username", has(&self.username)),
-                    ("password", has(&self.password)),
-                    (
-                        "device_authorization_url",
-                        has(&self.device_authorization_url),
-                    ),
-                ],
-            ),
-            AuthType::Oauth2DeviceCode => (
-                vec![
-                    (
-                        "device_authorization_url",
-                        has(&self.device_authorization_url),
-                    ),
-                    ("token_url", has(&self.token_url)),
-                ],
-                vec![("client_id", has(&self.client_id))],
-                vec![
-                    ("token", has(&self.token)),
-                    ("username", has(&self.username)),
-                    ("password", has(&self.password)),
-                    ("authorization_url", has(&self.authorization_url)),
-                    ("redirect_port", self.redirect_port.is_some()),
-                    ("redirect_path", self.redirect_path.is_some()),
-                ],
-            ),
-        };
-        if self.kind != AuthType::ApiKey {
-            unused.extend([
-                ("key", has(&self.key)),
-                ("in", self.key_in.is_some()),
-                ("name", self.name.is_some()),
-            ]);
-        }
         if !self.kind.is_oauth2() {
             unused.extend(oauth);
             unused.extend(interactive);
         } else if !self.kind.is_interactive() {
             unused.extend(interactive);
         }
-        let name = self.kind.name();
-        let filled = sandbox || self.issuer.is_some();
-        for (key, present) in endpoints {
-            if !present && !filled {
-                problems.push(format!(
-                    "auth type `{name}` needs `{key}` (or `issuer`, whose discovery document names it)"
-                ));
-            }
-        }
-        for (key, present) in needed {
-            if !present {
-                problems.push(format!("auth type `{name}` needs `{key}`"));
-            }
-        }
-        let mut said = Vec::new();
-        for (key, present) in unused {
-            if present && !said.contains(&key) {
-                said.push(key);
-                problems.push(format!("auth type `{name}` does not use `{key}`"));
-            }
-        }
-        problems
+        unused
     }
 
     pub fn kind_name(&self) -> &'static str {

@@ -2,10 +2,11 @@
 
 pub mod data;
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use self::data::DataSet;
-use crate::cli::{GlobalArgs, OutputMode};
+use crate::cli::{ExecArgs, GlobalArgs, OutputMode};
 use crate::env::Env;
 use crate::error::{Error, InputError};
 use crate::project::place::Place;
@@ -41,33 +42,9 @@ pub(super) async fn exec_bulk(
         .into());
     };
     let doc = project::load_document(file).map_err(Error::from_inputs)?;
-    let done_before = match &args.resume {
-        Some(path) => resumed_rows(path)?,
-        None => Default::default(),
-    };
-    // A shard is cut from the whole input, before --resume: each CI job then always
-    // owns the same rows.
-    let share = match args.shard {
-        Some(shard) => &data.rows[shard.range(data.rows.len())],
-        None => &data.rows[..],
-    };
-    if let (Some(shard), false) = (args.shard, global.quiet) {
-        eprintln!("shard {shard}: {} of {} rows", share.len(), data.rows.len());
-    }
-    let rows: Vec<data::Row> = share
-        .iter()
-        .filter(|r| !done_before.contains(&r.number))
-        .cloned()
-        .collect();
-    if !global.quiet && args.resume.is_some() {
-        eprintln!(
-            "resuming: {} rows already done, {} to run",
-            share.len() - rows.len(),
-            rows.len()
-        );
-    }
+    let rows = rows_to_run(args, global, data)?;
     // Rows that ran and succeeded; every other row is written to --failed.
-    let mut succeeded = std::collections::HashSet::new();
+    let mut succeeded = HashSet::new();
     let result = data::run(
         &rows,
         usize::from(args.concurrency),
@@ -100,21 +77,72 @@ pub(super) async fn exec_bulk(
     // Written whatever happened: an authentication error or a signal mid-run must not
     // lose the record of which rows are left.
     if let Some(path) = &args.failed {
-        let left: Vec<&data::Row> = rows
-            .iter()
-            .filter(|r| !succeeded.contains(&r.number))
-            .collect();
-        data.write_rows(path, &left)
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-        if !global.quiet && !left.is_empty() {
-            eprintln!(
-                "{} rows to run again written to {}",
-                left.len(),
-                path.display()
-            );
-        }
+        write_failed(path, data, &rows, &succeeded, global.quiet)?;
     }
-    let summary = result?;
+    outcome(result?, global.quiet)
+}
+
+/// The rows this run owns (its `--shard` of the whole input), less those an earlier
+/// run finished (`--resume`).
+fn rows_to_run(
+    args: &ExecArgs,
+    global: &GlobalArgs,
+    data: &DataSet,
+) -> Result<Vec<data::Row>, Error> {
+    let done_before = match &args.resume {
+        Some(path) => resumed_rows(path)?,
+        None => Default::default(),
+    };
+    // A shard is cut from the whole input, before --resume: each CI job then always
+    // owns the same rows.
+    let share = match args.shard {
+        Some(shard) => &data.rows[shard.range(data.rows.len())],
+        None => &data.rows[..],
+    };
+    if let (Some(shard), false) = (args.shard, global.quiet) {
+        eprintln!("shard {shard}: {} of {} rows", share.len(), data.rows.len());
+    }
+    let rows: Vec<data::Row> = share
+        .iter()
+        .filter(|r| !done_before.contains(&r.number))
+        .cloned()
+        .collect();
+    if !global.quiet && args.resume.is_some() {
+        eprintln!(
+            "resuming: {} rows already done, {} to run",
+            share.len() - rows.len(),
+            rows.len()
+        );
+    }
+    Ok(rows)
+}
+
+/// `--failed FILE`: the rows of `rows` that did not succeed, in the input's format.
+fn write_failed(
+    path: &Path,
+    data: &DataSet,
+    rows: &[data::Row],
+    succeeded: &HashSet<usize>,
+    quiet: bool,
+) -> Result<(), Error> {
+    let left: Vec<&data::Row> = rows
+        .iter()
+        .filter(|r| !succeeded.contains(&r.number))
+        .collect();
+    data.write_rows(path, &left)
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    if !quiet && !left.is_empty() {
+        eprintln!(
+            "{} rows to run again written to {}",
+            left.len(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The run's exit: interrupted, some rows failed, or all passed (said on stderr).
+fn outcome(summary: data::Summary, quiet: bool) -> Result<u8, Error> {
     if let Some(signal) = summary.interrupted {
         return Err(Error::Interrupted {
             signal,
@@ -122,7 +150,7 @@ pub(super) async fn exec_bulk(
             message: summary.line(),
         });
     }
-    if !global.quiet {
+    if !quiet {
         eprintln!("{}", summary.line());
     }
     if summary.failed > 0 {
@@ -136,7 +164,7 @@ pub(super) async fn exec_bulk(
 }
 
 /// `--resume OUT.jsonl`: the rows an earlier run's output says succeeded.
-fn resumed_rows(path: &Path) -> Result<std::collections::HashSet<usize>, Error> {
+fn resumed_rows(path: &Path) -> Result<HashSet<usize>, Error> {
     let shown = project::display_path(path);
     let bytes = crate::project::limits::read(path, crate::project::limits::DATA_FILE)
         .map_err(|e| InputError::at(Place::file(&shown), e.describe("the --resume file")))?;

@@ -1,0 +1,281 @@
+//! The profile's `auth:` block rendered into an [`Auth`]: a fixed credential checked
+//! as the header it becomes, or the settings of an OAuth2 session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Auth, parse_url};
+use crate::auth::grant::EndpointConfig;
+use crate::auth::{
+    AuthHeader, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence, Session,
+};
+use crate::error::{Error, InputError};
+use crate::http::{self, header};
+use crate::project::LoadedProfile;
+use crate::project::model::Spanned;
+use crate::project::model::profile::{ApiKeyIn, AuthConfig, AuthType, ClientAuth};
+use crate::project::template::{Renderer, Vars};
+use crate::sandbox::Sandbox;
+use crate::secret::Secret;
+
+/// `Basic base64(user:password)` (RFC 7617), as a secret.
+fn basic_value(username: &str, password: &Secret) -> Secret {
+    use base64::Engine;
+    let pair = format!("{username}:{}", password.expose());
+    Secret::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    ))
+}
+
+/// How requests of `profile` authenticate.
+pub(super) fn build_auth(
+    renderer: &Renderer,
+    vars: &Vars,
+    profile: &LoadedProfile,
+    profile_name: &str,
+    sandbox: Option<&Sandbox>,
+    timeout: Duration,
+    tls: &http::TlsOptions,
+) -> Result<Auth, Error> {
+    let Some(auth) = &profile.profile.auth else {
+        return Ok(Auth::None);
+    };
+    let a = &auth.value;
+    let header = AuthHeader {
+        name: a
+            .header
+            .clone()
+            .unwrap_or_else(|| "Authorization".to_string()),
+        scheme: a.scheme.clone().unwrap_or_else(|| "Bearer".to_string()),
+    };
+    let block = AuthRender {
+        renderer,
+        vars,
+        profile,
+        auth,
+    };
+    match a.kind {
+        AuthType::None => Ok(Auth::None),
+        AuthType::Bearer | AuthType::Basic | AuthType::ApiKey => block.fixed(header),
+        AuthType::Oauth2Password
+        | AuthType::Oauth2ClientCredentials
+        | AuthType::Oauth2AuthorizationCode
+        | AuthType::Oauth2DeviceCode => {
+            let settings = block.settings(profile_name, sandbox, timeout, tls)?;
+            let persistence = if sandbox.is_some() {
+                Persistence::Memory
+            } else {
+                Persistence::Dir(crate::auth::store::TokenStore::default_dir()?)
+            };
+            let session = Session::new(settings, persistence)?;
+            Ok(Auth::OAuth {
+                session: Arc::new(session),
+                header,
+            })
+        }
+    }
+}
+
+/// What rendering a profile's auth block needs.
+struct AuthRender<'a> {
+    renderer: &'a Renderer,
+    vars: &'a Vars,
+    profile: &'a LoadedProfile,
+    auth: &'a Spanned<AuthConfig>,
+}
+
+impl AuthRender<'_> {
+    /// A credential that does not change: bearer, basic or api_key, checked as the
+    /// header (or query parameter) it becomes.
+    fn fixed(&self, header: AuthHeader) -> Result<Auth, Error> {
+        let a = &self.auth.value;
+        let src = &self.profile.source;
+        let place_of = |v: &Option<Spanned<String>>| {
+            v.as_ref()
+                .map_or_else(|| src.place(self.auth), |t| src.place(t))
+        };
+        let (name, value, in_query) = match a.kind {
+            AuthType::Bearer => {
+                let token = Secret::new(self.text(&a.token)?.unwrap_or_default());
+                let value = header.value(&token);
+                if let Some(p) = header::value_problem(&header.name, value.expose()) {
+                    return Err(
+                        InputError::at(place_of(&a.token), format!("auth.token: {p}")).into(),
+                    );
+                }
+                (header.name, value, false)
+            }
+            AuthType::Basic => {
+                let username = self.text(&a.username)?.unwrap_or_default();
+                let password = Secret::new(self.text(&a.password)?.unwrap_or_default());
+                let value = basic_value(&username, &password);
+                if username.contains(':') {
+                    return Err(InputError::at(
+                        src.place(self.auth),
+                        "auth.username: a Basic user name cannot contain `:` (RFC 7617)",
+                    )
+                    .into());
+                }
+                if let Some(p) = header::value_problem("Authorization", value.expose()) {
+                    return Err(InputError::at(src.place(self.auth), format!("auth: {p}")).into());
+                }
+                ("Authorization".to_string(), value, false)
+            }
+            _ => {
+                let name = a.name.clone().unwrap_or_default();
+                let value = Secret::new(self.text(&a.key)?.unwrap_or_default());
+                let in_query = a.key_in == Some(ApiKeyIn::Query);
+                // A query parameter is encoded on the way; a header must be one as it is.
+                if !in_query && let Some(p) = header::problem(&name, value.expose()) {
+                    return Err(InputError::at(place_of(&a.key), format!("auth.key: {p}")).into());
+                }
+                (name, value, in_query)
+            }
+        };
+        Ok(Auth::Static {
+            header: name,
+            value,
+            in_query,
+        })
+    }
+
+    /// A template value of the auth block, rendered.
+    fn text(&self, v: &Option<Spanned<String>>) -> Result<Option<String>, Error> {
+        let src = &self.profile.source;
+        match v {
+            None => Ok(None),
+            Some(s) => Ok(Some(self.renderer.render_str(
+                &s.value,
+                self.vars,
+                src.dir(),
+                src.origin(s),
+            )?)),
+        }
+    }
+
+    /// A URL of the auth block, rendered and parsed (`None`: not given).
+    fn url(&self, v: &Option<Spanned<String>>) -> Result<Option<url::Url>, Error> {
+        match (self.text(v)?, v) {
+            (Some(text), Some(spanned)) => {
+                Ok(Some(parse_url(&text, self.profile.source.place(spanned))?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The session's settings. The sandbox serves every endpoint itself.
+    fn settings(
+        &self,
+        profile_name: &str,
+        sandbox: Option<&Sandbox>,
+        timeout: Duration,
+        tls: &http::TlsOptions,
+    ) -> Result<OAuthSettings, Error> {
+        let a = &self.auth.value;
+        let (endpoints, token_url) = self.endpoints(sandbox)?;
+        let secret = |v| -> Result<Option<Secret>, Error> {
+            Ok(self.text(v)?.filter(|s| !s.is_empty()).map(Secret::new))
+        };
+        let client_secret = secret(&a.client_secret)?;
+        // A public client (no secret) sends only its id.
+        let client_auth = if client_secret.is_none() {
+            ClientAuth::None
+        } else {
+            a.client_auth
+        };
+        Ok(OAuthSettings {
+            profile: profile_name.to_string(),
+            grant: match a.kind {
+                AuthType::Oauth2Password => GrantKind::Password,
+                AuthType::Oauth2AuthorizationCode => GrantKind::AuthorizationCode,
+                AuthType::Oauth2DeviceCode => GrantKind::DeviceCode,
+                _ => GrantKind::ClientCredentials,
+            },
+            endpoint: EndpointConfig {
+                token_url,
+                client_id: self.text(&a.client_id)?.unwrap_or_default(),
+                client_secret,
+                scopes: a.scopes.clone(),
+                token_request: a.token_request,
+                client_auth,
+                timeout,
+                tls: tls.clone(),
+                params: a
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            },
+            username: self.text(&a.username)?.unwrap_or_default(),
+            password: secret(&a.password)?,
+            explicit_scheme: a.scheme.is_some(),
+            endpoints,
+            login: self.login(),
+            discovery_cache: match sandbox {
+                Some(_) => None,
+                None => crate::auth::store::TokenStore::default_dir()?
+                    .parent()
+                    .map(|p| p.join("discovery")),
+            },
+        })
+    }
+
+    /// The authorization server's endpoints, and the token URL (the sandbox's own,
+    /// else `token_url`, else the issuer until discovery names it).
+    fn endpoints(&self, sandbox: Option<&Sandbox>) -> Result<(Endpoints, url::Url), Error> {
+        let a = &self.auth.value;
+        let src = &self.profile.source;
+        let at = |path: &str| {
+            sandbox
+                .map(|sb| url::Url::parse(&format!("{}{path}", sb.url())))
+                .transpose()
+                .map_err(|e| Error::Input(InputError::usage(format!("sandbox URL: {e}"))))
+        };
+        let mut endpoints = Endpoints {
+            issuer: self.url(&a.issuer)?,
+            token_given: true,
+            authorization: at("/oauth/v2/auth")?.or(self.url(&a.authorization_url)?),
+            device: at("/oauth/v2/device")?.or(self.url(&a.device_authorization_url)?),
+            revocation: at("/oauth/v2/revoke")?.or(self.url(&a.revocation_url)?),
+        };
+        // With an issuer and no token URL, the issuer keys the cache until discovery
+        // names the token endpoint (only when a token is needed).
+        let token_url = match (
+            at("/oauth/v2/token")?,
+            self.url(&a.token_url)?,
+            &endpoints.issuer,
+        ) {
+            (Some(u), _, _) | (None, Some(u), _) => u,
+            (None, None, Some(issuer)) => {
+                endpoints.token_given = false;
+                issuer.clone()
+            }
+            (None, None, None) => {
+                return Err(InputError::at(
+                    src.place(self.auth),
+                    format!(
+                        "auth type `{}` needs `token_url` (or `issuer`)",
+                        a.kind_name()
+                    ),
+                )
+                .into());
+            }
+        };
+        Ok((endpoints, token_url))
+    }
+
+    /// How an interactive login listens and how long it may take.
+    fn login(&self) -> LoginSettings {
+        let a = &self.auth.value;
+        let numbers = &self.profile.auth;
+        LoginSettings {
+            redirect_port: numbers.redirect_port.unwrap_or(0),
+            redirect_path: a
+                .redirect_path
+                .clone()
+                .unwrap_or_else(|| "/callback".to_string()),
+            timeout: numbers.login_timeout.unwrap_or(Duration::from_secs(300)),
+        }
+    }
+}
