@@ -166,7 +166,15 @@ pub fn curl(
         // runner sends these without a Content-Type; curl's --data-* would add one.
         args.push(format!("-H {}", quote("Content-Type:")));
     }
-    match &req.body {
+    body_args(&req.body, &mut args);
+    args.push(format!("--max-time {}", req.timeout.as_secs_f64()));
+    let text = dropped_notes(req, &dropped) + &args.join(" \\\n  ") + "\n";
+    mask(&text, show_secrets)
+}
+
+/// curl's arguments for `body`, encoded as runner encodes it (a file as `@PATH`).
+fn body_args(body: &RenderedBody, args: &mut Vec<String>) {
+    match body {
         RenderedBody::Empty => {}
         RenderedBody::Json(v) => args.push(format!("--data-raw {}", quote(&v.to_string()))),
         RenderedBody::Form(pairs) => {
@@ -212,9 +220,6 @@ pub fn curl(
             }
         }
     }
-    args.push(format!("--max-time {}", req.timeout.as_secs_f64()));
-    let text = dropped_notes(req, &dropped) + &args.join(" \\\n  ") + "\n";
-    mask(&text, show_secrets)
 }
 
 /// `s` single-quoted for a POSIX shell: every byte but `'` stands for itself there.
