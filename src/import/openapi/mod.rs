@@ -8,11 +8,14 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};
 
-use super::{
-    AuthOut, BodyOut, ExpectOut, MultipartOut, Plan, ProfileOut, RequestOut, SchemaOut,
-    env_template, ident, literal, literal_value, one_line, snake, var_template, yaml_file,
-};
 use crate::error::{Error, InputError};
+use crate::import::mirror::{
+    AuthOut, BodyOut, ExpectOut, MultipartOut, ProfileOut, RequestOut, SchemaOut,
+};
+use crate::import::plan::{Plan, yaml_file};
+use crate::import::text::{
+    env_template, ident, literal, literal_value, one_line, snake, var_template,
+};
 
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -90,7 +93,7 @@ pub fn plan(doc: &Value, source: &Source) -> Result<(Plan, Summary), Error> {
         .pointer("/info/title")
         .and_then(Value::as_str)
         .unwrap_or("api");
-    let prefix = super::env_prefix(title);
+    let prefix = crate::import::text::env_prefix(title);
     let copy = PathBuf::from("openapi").join(&source.file_name);
     plan.add(copy, source.text.clone());
 

@@ -5,8 +5,9 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::{AuthOut, BodyOut, MultipartOut, ProfileOut, RequestOut, env_template, literal};
 use crate::error::InputError;
+use crate::import::mirror::{AuthOut, BodyOut, MultipartOut, ProfileOut, RequestOut};
+use crate::import::text::{env_template, literal, snake};
 
 /// What the import made of the command.
 #[derive(Debug, Default)]
@@ -320,7 +321,7 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
         let value = if k.eq_ignore_ascii_case("cookie")
             || (crate::http::is_sensitive_header(&k) && !v.is_empty())
         {
-            let var = format!("{prefix}_{}", super::snake(&k).to_ascii_uppercase());
+            let var = format!("{prefix}_{}", snake(&k).to_ascii_uppercase());
             imp.comments
                 .push(format!("{k}: set {var} to the value the curl command sent"));
             env_template(&var, None)
@@ -455,7 +456,7 @@ mod tests {
     #[test]
     fn credentials_never_reach_the_file() {
         let i = run("curl -u bob:hunter2 -H 'Authorization: Bearer abc' https://h.example/");
-        let text = super::super::yaml_file(&i.comments, &i.request).unwrap();
+        let text = crate::import::plan::yaml_file(&i.comments, &i.request).unwrap();
         assert!(!text.contains("hunter2") && !text.contains("abc"), "{text}");
         let p = i.profile.unwrap();
         assert_eq!(p.auth.unwrap().kind, "bearer");

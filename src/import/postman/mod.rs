@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::{
-    AuthOut, BodyOut, MultipartOut, Plan, ProfileOut, RequestOut, env_prefix, env_template, ident,
-    literal, one_line, snake, yaml_file,
-};
 use crate::error::{Error, InputError};
+use crate::import::mirror::{AuthOut, BodyOut, MultipartOut, ProfileOut, RequestOut};
+use crate::import::plan::{Plan, yaml_file};
+use crate::import::text::{
+    env_prefix, env_template, ident, literal, one_line, snake, var_template,
+};
 
 /// How deep folders may nest.
 const MAX_DEPTH: usize = 32;
@@ -356,7 +357,7 @@ impl Walk {
                 out.push('/');
             }
             match seg.strip_prefix(':') {
-                Some(v) if !v.is_empty() => out.push_str(&super::var_template(&ident(v))),
+                Some(v) if !v.is_empty() => out.push_str(&var_template(&ident(v))),
                 _ => out.push_str(&template(seg)),
             }
         }
@@ -507,7 +508,7 @@ pub fn template(s: &str) -> String {
             "$isoTimestamp" => "now()".to_string(),
             n => ident(n),
         };
-        out.push_str(&super::var_template(&expr));
+        out.push_str(&var_template(&expr));
         rest = &rest[start + 2 + len + 2..];
     }
     out.push_str(&literal(rest));
