@@ -1,6 +1,10 @@
 //! `runner import curl`: one request file that sends what a curl command sends.
 //! Credentials (`-u`, an `Authorization` header) never reach the file: they become a
 //! profile's auth with `env()` templates; a cookie becomes an `env()` template too.
+//!
+//! [`args`] reads the command line; this file makes the request of what it says.
+
+mod args;
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -8,6 +12,8 @@ use serde_json::Value;
 use crate::error::InputError;
 use crate::import::mirror::{AuthOut, BodyOut, MultipartOut, ProfileOut, RequestOut};
 use crate::import::text::{env_template, literal, snake};
+use args::options;
+pub use args::words;
 
 /// What the import made of the command.
 #[derive(Debug, Default)]
@@ -21,234 +27,125 @@ pub struct Imported {
     pub ignored: Vec<String>,
 }
 
-/// Options that take a value, by short and long name.
-const VALUE_OPTIONS: &[(&str, &str)] = &[
-    ("X", "request"),
-    ("H", "header"),
-    ("d", "data"),
-    ("", "data-ascii"),
-    ("", "data-raw"),
-    ("", "data-binary"),
-    ("", "data-urlencode"),
-    ("", "json"),
-    ("F", "form"),
-    ("", "form-string"),
-    ("u", "user"),
-    ("A", "user-agent"),
-    ("e", "referer"),
-    ("b", "cookie"),
-    ("", "url"),
-    // Not understood, but their value must not be read as the URL.
-    ("o", "output"),
-    ("m", "max-time"),
-    ("", "connect-timeout"),
-    ("w", "write-out"),
-    ("", "retry"),
-    ("x", "proxy"),
-    ("", "cacert"),
-    ("E", "cert"),
-    ("", "key"),
-    ("T", "upload-file"),
-    ("c", "cookie-jar"),
-    ("r", "range"),
-    ("", "resolve"),
-    ("K", "config"),
-    ("", "oauth2-bearer"),
-    ("", "limit-rate"),
-    ("", "max-redirs"),
-    ("D", "dump-header"),
-];
-
-/// Flags without a value that change nothing runner sends: listed as ignored.
-const BOOLEAN_OPTIONS: &[(&str, &str)] = &[
-    ("G", "get"),
-    ("I", "head"),
-    ("s", "silent"),
-    ("S", "show-error"),
-    ("L", "location"),
-    ("k", "insecure"),
-    ("v", "verbose"),
-    ("i", "include"),
-    ("f", "fail"),
-    ("g", "globoff"),
-    ("", "compressed"),
-    ("N", "no-buffer"),
-    ("", "http1.1"),
-    ("", "http2"),
-    ("#", "progress-bar"),
-];
-
-fn long_of(short: &str) -> Option<&'static str> {
-    VALUE_OPTIONS
-        .iter()
-        .chain(BOOLEAN_OPTIONS)
-        .find(|(s, _)| !s.is_empty() && *s == short)
-        .map(|(_, l)| *l)
-}
-
-fn takes_value(long: &str) -> bool {
-    VALUE_OPTIONS.iter().any(|(_, l)| *l == long)
-}
-
-/// `(option, value)` pairs, options by their long name; positional words as `url`.
-fn options(words: &[String]) -> Result<Vec<(String, String)>, InputError> {
-    let mut out = Vec::new();
-    let mut it = words.iter();
-    let missing = |o: &str| InputError::usage(format!("curl option {o} needs a value"));
-    while let Some(w) = it.next() {
-        if w == "--" {
-            for rest in it.by_ref() {
-                out.push(("url".to_string(), rest.clone()));
-            }
-            break;
-        }
-        if let Some(long) = w.strip_prefix("--") {
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) if takes_value(n) => (n.to_string(), Some(v.to_string())),
-                _ => (long.to_string(), None),
-            };
-            if takes_value(&name) {
-                let value = match inline {
-                    Some(v) => v,
-                    None => it.next().ok_or_else(|| missing(w))?.clone(),
-                };
-                out.push((name, value));
-            } else {
-                out.push((name, String::new()));
-            }
-        } else if w.len() > 1 && w.starts_with('-') {
-            // `-sSL`, `-XPOST`, `-H 'A: b'`.
-            let letters: Vec<char> = w[1..].chars().collect();
-            let mut i = 0;
-            while i < letters.len() {
-                let short = letters[i].to_string();
-                match long_of(&short) {
-                    Some(long) if takes_value(long) => {
-                        let rest: String = letters[i + 1..].iter().collect();
-                        let value = if rest.is_empty() {
-                            it.next()
-                                .ok_or_else(|| missing(&format!("-{short}")))?
-                                .clone()
-                        } else {
-                            rest
-                        };
-                        out.push((long.to_string(), value));
-                        break;
-                    }
-                    Some(long) => out.push((long.to_string(), String::new())),
-                    None => out.push((format!("-{short}"), String::new())),
-                }
-                i += 1;
-            }
-        } else {
-            out.push(("url".to_string(), w.clone()));
-        }
-    }
-    Ok(out)
-}
-
-/// The words of the command: one quoted command line is split as a shell would.
-pub fn words(args: &[String]) -> Result<Vec<String>, InputError> {
-    let mut words = if args.len() == 1 {
-        // Line continuations as copied from a terminal or the browser.
-        let line = args[0].replace("\\\r\n", " ").replace("\\\n", " ");
-        shell_words::split(&line)
-            .map_err(|e| InputError::usage(format!("cannot split the curl command: {e}")))?
-    } else {
-        args.to_vec()
-    };
-    if words
-        .first()
-        .is_some_and(|w| w == "curl" || w.ends_with("/curl"))
-    {
-        words.remove(0);
-    }
-    Ok(words)
+/// What the options say, before it becomes a request.
+#[derive(Default)]
+struct Flags {
+    method: Option<String>,
+    url: Option<String>,
+    headers: Vec<(String, String)>,
+    data: Vec<String>,
+    data_file: Option<String>,
+    json: bool,
+    get: bool,
+    head: bool,
+    parts: IndexMap<String, MultipartOut>,
+    auth: Option<AuthOut>,
 }
 
 /// The request a curl command sends.
 pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
     let opts = options(&words(args)?)?;
     let mut imp = Imported::default();
-    let mut method: Option<String> = None;
-    let mut url: Option<String> = None;
-    let mut headers: Vec<(String, String)> = Vec::new();
-    let mut data: Vec<String> = Vec::new();
-    let mut data_file: Option<String> = None;
-    let mut json = false;
-    let mut get = false;
-    let mut head = false;
-    let mut parts: IndexMap<String, MultipartOut> = IndexMap::new();
-    let mut auth: Option<AuthOut> = None;
+    let mut flags = Flags::default();
     for (name, value) in opts {
-        match name.as_str() {
-            "request" => method = Some(value.to_ascii_uppercase()),
+        flags.read(&name, value, prefix, &mut imp);
+    }
+    let Flags {
+        method,
+        url,
+        headers,
+        mut data,
+        data_file,
+        json,
+        get,
+        head,
+        parts,
+        mut auth,
+    } = flags;
+    let Some(url) = url else {
+        return Err(InputError::usage("the curl command has no URL"));
+    };
+    let parsed = http_url(url)?;
+    set_url(&mut imp.request, &parsed, get, &mut data);
+    let has_body = !data.is_empty() || data_file.is_some() || !parts.is_empty();
+    imp.request.method = method.unwrap_or_else(|| {
+        if head {
+            "HEAD"
+        } else if has_body {
+            "POST"
+        } else {
+            "GET"
+        }
+        .to_string()
+    });
+    let content_type = set_headers(&mut imp, headers, prefix, &mut auth);
+    if json {
+        let req = &mut imp.request;
+        req.headers
+            .entry("Content-Type".to_string())
+            .or_insert_with(|| "application/json".to_string());
+        req.headers
+            .entry("Accept".to_string())
+            .or_insert_with(|| "application/json".to_string());
+    }
+    let form_type = content_type.is_none() && !json;
+    set_body(&mut imp, parts, data_file, data, form_type);
+    if let Some(a) = auth {
+        let origin = parsed.origin().ascii_serialization();
+        imp.profile = Some(ProfileOut {
+            description: None,
+            base_url: origin,
+            vars: IndexMap::new(),
+            auth: Some(a),
+        });
+    }
+    Ok(imp)
+}
+
+impl Flags {
+    /// Takes one option (by long name) into account; what is not understood goes to
+    /// `imp.ignored`, notes to `imp.comments`.
+    fn read(&mut self, name: &str, value: String, prefix: &str, imp: &mut Imported) {
+        match name {
+            "request" => self.method = Some(value.to_ascii_uppercase()),
             "url" => {
-                if url.is_some() {
+                if self.url.is_some() {
                     imp.ignored
                         .push(format!("a second URL `{value}` (one request per file)"));
                 } else {
-                    url = Some(value);
+                    self.url = Some(value);
                 }
             }
             "header" => match value.split_once(':') {
-                Some((k, v)) => headers.push((k.trim().to_string(), v.trim().to_string())),
+                Some((k, v)) => self
+                    .headers
+                    .push((k.trim().to_string(), v.trim().to_string())),
                 None => match value.strip_suffix(';') {
-                    Some(k) => headers.push((k.trim().to_string(), String::new())),
+                    Some(k) => self.headers.push((k.trim().to_string(), String::new())),
                     None => imp.ignored.push(format!("-H {value} (not `Name: value`)")),
                 },
             },
             "data" | "data-ascii" | "data-raw" | "data-binary" | "json" => {
-                if name == "json" {
-                    json = true;
-                }
-                match value.strip_prefix('@') {
-                    Some(path) if name != "data-raw" => {
-                        if name != "data-binary" {
-                            imp.comments.push(format!(
-                                "curl {name} @{path} drops the file's line breaks; runner sends the file as it is"
-                            ));
-                        }
-                        data_file = Some(path.to_string());
-                    }
-                    _ => data.push(value),
-                }
+                self.read_data(name, value, imp)
             }
-            "data-urlencode" => data.push(urlencode_arg(&value, &mut imp.ignored)),
-            "form" | "form-string" => {
-                let Some((k, v)) = value.split_once('=') else {
-                    imp.ignored.push(format!("-F {value} (not `name=value`)"));
-                    continue;
-                };
-                let part = match v.strip_prefix('@') {
-                    Some(path) if name == "form" => MultipartOut::File {
-                        file: literal(path.split(';').next().unwrap_or(path)),
-                    },
-                    _ if name == "form" && v.starts_with('<') => {
-                        imp.ignored
-                            .push(format!("-F {k}=<FILE (a value read from a file)"));
-                        continue;
-                    }
-                    _ => MultipartOut::Value(literal(v)),
-                };
-                parts.insert(literal(k), part);
-            }
+            "data-urlencode" => self.data.push(urlencode_arg(&value, &mut imp.ignored)),
+            "form" | "form-string" => self.read_form(name, &value, imp),
             "user" => {
                 let (user, _password) = value.split_once(':').unwrap_or((&value, ""));
-                auth = Some(basic_auth(user, prefix));
+                self.auth = Some(basic_auth(user, prefix));
             }
-            "user-agent" => headers.push(("User-Agent".to_string(), value)),
-            "referer" => headers.push(("Referer".to_string(), value)),
+            "user-agent" => self.headers.push(("User-Agent".to_string(), value)),
+            "referer" => self.headers.push(("Referer".to_string(), value)),
             "cookie" => {
                 if value.contains('=') {
-                    headers.push(("Cookie".to_string(), value));
+                    self.headers.push(("Cookie".to_string(), value));
                 } else {
                     imp.ignored.push(format!("-b {value} (a cookie file)"));
                 }
             }
-            "oauth2-bearer" => auth = Some(bearer_auth(prefix, None)),
-            "get" => get = true,
-            "head" => head = true,
+            "oauth2-bearer" => self.auth = Some(bearer_auth(prefix, None)),
+            "get" => self.get = true,
+            "head" => self.head = true,
             other => imp.ignored.push(if other.starts_with('-') {
                 other.to_string()
             } else if value.is_empty() {
@@ -258,9 +155,48 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
             }),
         }
     }
-    let Some(url) = url else {
-        return Err(InputError::usage("the curl command has no URL"));
-    };
+
+    /// `-d` and its kin: the bytes, or `@FILE`.
+    fn read_data(&mut self, name: &str, value: String, imp: &mut Imported) {
+        if name == "json" {
+            self.json = true;
+        }
+        match value.strip_prefix('@') {
+            Some(path) if name != "data-raw" => {
+                if name != "data-binary" {
+                    imp.comments.push(format!(
+                        "curl {name} @{path} drops the file's line breaks; runner sends the file as it is"
+                    ));
+                }
+                self.data_file = Some(path.to_string());
+            }
+            _ => self.data.push(value),
+        }
+    }
+
+    /// `-F name=value`, `-F name=@FILE`.
+    fn read_form(&mut self, name: &str, value: &str, imp: &mut Imported) {
+        let Some((k, v)) = value.split_once('=') else {
+            imp.ignored.push(format!("-F {value} (not `name=value`)"));
+            return;
+        };
+        let part = match v.strip_prefix('@') {
+            Some(path) if name == "form" => MultipartOut::File {
+                file: literal(path.split(';').next().unwrap_or(path)),
+            },
+            _ if name == "form" && v.starts_with('<') => {
+                imp.ignored
+                    .push(format!("-F {k}=<FILE (a value read from a file)"));
+                return;
+            }
+            _ => MultipartOut::Value(literal(v)),
+        };
+        self.parts.insert(literal(k), part);
+    }
+}
+
+/// The command's URL (`http://` when it names no scheme), which must be http(s).
+fn http_url(url: String) -> Result<url::Url, InputError> {
     let url = if url.contains("://") {
         url
     } else {
@@ -273,11 +209,15 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
             "`{url}` is not an http or https URL"
         )));
     }
+    Ok(parsed)
+}
 
-    let req = &mut imp.request;
+/// `req.url` without the query, and `req.query` from it (with `-G`, from the data
+/// too, which is then sent no more).
+fn set_url(req: &mut RequestOut, parsed: &url::Url, get: bool, data: &mut Vec<String>) {
     let mut query: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
     if get {
-        for d in &data {
+        for d in data.iter() {
             query.extend(url::form_urlencoded::parse(d.as_bytes()).into_owned());
         }
         data.clear();
@@ -298,21 +238,21 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
             }
         }
     }
-    let has_body = !data.is_empty() || data_file.is_some() || !parts.is_empty();
-    req.method = method.unwrap_or_else(|| {
-        if head {
-            "HEAD"
-        } else if has_body {
-            "POST"
-        } else {
-            "GET"
-        }
-        .to_string()
-    });
+}
+
+/// The headers into the request: an `Authorization` header becomes the profile's
+/// auth, a cookie or other sensitive value an `env()` template. Returns the
+/// `Content-Type` the command set.
+fn set_headers(
+    imp: &mut Imported,
+    headers: Vec<(String, String)>,
+    prefix: &str,
+    auth: &mut Option<AuthOut>,
+) -> Option<String> {
     let mut content_type = None;
     for (k, v) in headers {
         if k.eq_ignore_ascii_case("authorization") {
-            auth = Some(authorization_auth(&v, prefix));
+            *auth = Some(authorization_auth(&v, prefix));
             continue;
         }
         if k.eq_ignore_ascii_case("content-type") {
@@ -328,16 +268,21 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
         } else {
             literal(&v)
         };
-        req.headers.insert(k, value);
+        imp.request.headers.insert(k, value);
     }
-    if json {
-        req.headers
-            .entry("Content-Type".to_string())
-            .or_insert_with(|| "application/json".to_string());
-        req.headers
-            .entry("Accept".to_string())
-            .or_insert_with(|| "application/json".to_string());
-    }
+    content_type
+}
+
+/// The body: multipart, a file, or the data joined as curl joins it. `form_type`:
+/// whether to say `application/x-www-form-urlencoded` as curl does.
+fn set_body(
+    imp: &mut Imported,
+    parts: IndexMap<String, MultipartOut>,
+    data_file: Option<String>,
+    data: Vec<String>,
+    form_type: bool,
+) {
+    let req = &mut imp.request;
     if !parts.is_empty() {
         if !data.is_empty() || data_file.is_some() {
             imp.ignored
@@ -345,7 +290,7 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
         }
         req.body = Some(BodyOut::Multipart(parts));
     } else if let Some(f) = data_file {
-        if content_type.is_none() && !json {
+        if form_type {
             req.headers.insert(
                 "Content-Type".to_string(),
                 "application/x-www-form-urlencoded".to_string(),
@@ -354,7 +299,7 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
         req.body = Some(BodyOut::File(literal(&f)));
     } else if !data.is_empty() {
         // The bytes exactly as curl sends them, with curl's default type.
-        if content_type.is_none() && !json {
+        if form_type {
             req.headers.insert(
                 "Content-Type".to_string(),
                 "application/x-www-form-urlencoded".to_string(),
@@ -362,16 +307,6 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
         }
         req.body = Some(BodyOut::Text(literal(&data.join("&"))));
     }
-    if let Some(a) = auth {
-        let origin = parsed.origin().ascii_serialization();
-        imp.profile = Some(ProfileOut {
-            description: None,
-            base_url: origin,
-            vars: IndexMap::new(),
-            auth: Some(a),
-        });
-    }
-    Ok(imp)
 }
 
 /// `--data-urlencode` as curl encodes it: `name=content`, `=content`, `content`.
