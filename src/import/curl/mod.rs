@@ -2,7 +2,7 @@
 //! Credentials (`-u`, an `Authorization` header) never reach the file: they become a
 //! profile's auth with `env()` templates; a cookie becomes an `env()` template too.
 //!
-//! [`args`] reads the command line; this file makes the request of what it says.
+//! `args` reads the command line; this file makes the request of what it says.
 
 mod args;
 

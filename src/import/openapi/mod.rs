@@ -3,10 +3,10 @@
 //! documents break typed models (see BENCHMARKS.md), and what cannot be imported is
 //! reported as skipped, with the reason, rather than refusing the document.
 //!
-//! The plan here walks the document's paths; [`document`] reads it and follows its
-//! `$ref`s, [`operation`] makes each request file (its body from [`body`] and
-//! [`example`], its `expect:` from [`responses`]), and [`profiles`] makes a profile
-//! per server with the auth [`security`] picks.
+//! The plan here walks the document's paths; `document` reads it and follows its
+//! `$ref`s, `operation` makes each request file (its body from `body` and
+//! `example`, its `expect:` from `responses`), and `profiles` makes a profile
+//! per server with the auth `security` picks.
 
 mod body;
 mod document;

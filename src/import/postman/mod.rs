@@ -3,8 +3,8 @@
 //! environment variables the profile's `vars`, auth the profile's auth with `env()`
 //! templates. Scripts are never run: each is listed and kept as a comment.
 //!
-//! [`plan`] here reads the variables and writes the profile; [`items`] walks the
-//! folders and requests (bodies in [`body`], auth in [`auth`]), and [`template`]
+//! [`plan`] here reads the variables and writes the profile; `items` walks the
+//! folders and requests (bodies in `body`, auth in `auth`), and `template`
 //! turns Postman's `{{var}}` text into runner's templates.
 
 mod auth;
