@@ -1,0 +1,258 @@
+//! One operation as a request file: its parameters as template variables (or
+//! comments), its body, what to expect of its response, its auth, and where the file
+//! goes (`requests/<tag>/<operationId>.yaml`).
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use super::body::request_body;
+use super::document::resolve;
+use super::responses::{Schemas, expect};
+use crate::import::mirror::RequestOut;
+use crate::import::plan::yaml_file;
+use crate::import::text::{ident, literal, one_line, snake, var_template};
+
+/// What one operation is imported with.
+pub(super) struct Context<'a> {
+    pub(super) doc: &'a Value,
+    pub(super) global_security: Option<&'a Value>,
+    /// The JSON Pointer to the operation in `doc` (empty when unknown).
+    pub(super) op_ptr: &'a str,
+    /// The name of the document's copy under `openapi/`.
+    pub(super) document: &'a str,
+    pub(super) schemas: &'a std::cell::RefCell<Schemas>,
+}
+
+/// One operation's request file: its path under the output folder and its text.
+pub(super) fn operation(
+    ctx: &Context,
+    path: &str,
+    method: &str,
+    item: &Map<String, Value>,
+    op: &Value,
+) -> Result<(PathBuf, String), String> {
+    let Some(opm) = op.as_object() else {
+        return Err("not an operation object".to_string());
+    };
+    let mut comments = Vec::new();
+    let mut req = RequestOut {
+        method: method.to_ascii_uppercase(),
+        description: description(opm),
+        ..RequestOut::default()
+    };
+    if opm.get("deprecated").and_then(Value::as_bool) == Some(true) {
+        comments.push("deprecated in the OpenAPI document".to_string());
+    }
+    let params = parameters(ctx.doc, item, opm);
+    let path_vars = apply_parameters(ctx.doc, &params, &mut req, &mut comments);
+    req.url = url_template(path, &path_vars);
+    if let Some(body) = opm.get("requestBody") {
+        apply_body(ctx.doc, resolve(ctx.doc, body, 0), &mut req, &mut comments);
+    }
+    let rel = file_path(opm, method, path);
+    req.expect = expect(ctx, op, &rel, &mut comments);
+    // `security: []` on the operation (or globally, with none of its own): no
+    // credentials.
+    let security = opm.get("security").or(ctx.global_security);
+    if security
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        req.auth = Some("none");
+    }
+    let text = yaml_file(&comments, &req).map_err(|e| e.to_string())?;
+    Ok((rel, text))
+}
+
+/// The operation's `summary`, else its `description`, on one line.
+fn description(opm: &Map<String, Value>) -> Option<String> {
+    opm.get("summary")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| opm.get("description").and_then(Value::as_str))
+        .map(|s| one_line(s, 200))
+        .filter(|s| !s.is_empty())
+}
+
+/// Path-level parameters, overridden by the operation's own (same name and `in`),
+/// by `(name, in)`.
+fn parameters<'a>(
+    doc: &'a Value,
+    item: &'a Map<String, Value>,
+    opm: &'a Map<String, Value>,
+) -> IndexMap<(String, String), &'a Value> {
+    let mut params: IndexMap<(String, String), &Value> = IndexMap::new();
+    for list in [item.get("parameters"), opm.get("parameters")]
+        .into_iter()
+        .flatten()
+    {
+        for p in list.as_array().map(Vec::as_slice).unwrap_or_default() {
+            let p = resolve(doc, p, 0);
+            let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+            let place = p.get("in").and_then(Value::as_str).unwrap_or_default();
+            if !name.is_empty() {
+                params.insert((name.to_string(), place.to_string()), p);
+            }
+        }
+    }
+    params
+}
+
+/// Required query and header parameters as template variables in `req`, optional
+/// ones (and cookies) as comments. Returns the path parameters' variable names.
+fn apply_parameters(
+    doc: &Value,
+    params: &IndexMap<(String, String), &Value>,
+    req: &mut RequestOut,
+    comments: &mut Vec<String>,
+) -> IndexMap<String, String> {
+    let mut path_vars: IndexMap<String, String> = IndexMap::new();
+    for ((name, place), p) in params {
+        let required = p.get("required").and_then(Value::as_bool) == Some(true);
+        let kind = schema_type(doc, p.get("schema"));
+        let var = ident(name);
+        match place.as_str() {
+            "path" => {
+                path_vars.insert(name.clone(), var);
+            }
+            "query" if required => {
+                req.query
+                    .insert(literal(name), Value::String(var_template(&var)));
+            }
+            "header" if required => {
+                if crate::http::header::name_problem(name).is_some() {
+                    comments.push(format!(
+                        "header parameter `{name}`: not a valid header name"
+                    ));
+                } else if !is_managed_header(name) {
+                    req.headers.insert(name.clone(), var_template(&var));
+                }
+            }
+            "query" | "header" | "cookie" => comments.push(format!(
+                "optional {place} parameter: {name}{}{}",
+                kind.map(|k| format!(" ({k})")).unwrap_or_default(),
+                p.get("description")
+                    .and_then(Value::as_str)
+                    .map(|d| format!(": {}", one_line(d, 120)))
+                    .unwrap_or_default()
+            )),
+            _ => {}
+        }
+        if place == "cookie" && required {
+            comments.push(format!(
+                "required cookie `{name}`: send it in a Cookie header"
+            ));
+        }
+    }
+    path_vars
+}
+
+/// The (resolved) `requestBody` as `req`'s body and `Content-Type`, or a comment
+/// saying why it was not imported.
+fn apply_body(doc: &Value, body: &Value, req: &mut RequestOut, comments: &mut Vec<String>) {
+    match request_body(doc, body) {
+        Ok(Some((b, content_type))) => {
+            if let Some(ct) = content_type {
+                req.headers.insert("Content-Type".to_string(), ct);
+            }
+            req.body = Some(b);
+        }
+        Ok(None) => {}
+        Err(why) => comments.push(format!("request body not imported: {why}")),
+    }
+}
+
+/// `requests/<first tag>/<operationId>.yaml` in snake_case; without an
+/// `operationId`, the method and path name the file.
+fn file_path(opm: &Map<String, Value>, method: &str, path: &str) -> PathBuf {
+    let tag = opm
+        .get("tags")
+        .and_then(Value::as_array)
+        .and_then(|t| t.first())
+        .and_then(Value::as_str)
+        .map(snake)
+        .filter(|s| !s.is_empty());
+    let name = opm
+        .get("operationId")
+        .and_then(Value::as_str)
+        .map(snake)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| {
+            let s = snake(&format!("{method} {path}"));
+            if s.is_empty() { method.to_string() } else { s }
+        });
+    let mut rel = PathBuf::from("requests");
+    if let Some(t) = tag {
+        rel.push(t);
+    }
+    rel.push(format!("{name}.yaml"));
+    rel
+}
+
+/// Headers runner sets itself (a body's type) or that the profile's auth owns.
+fn is_managed_header(name: &str) -> bool {
+    ["content-type", "content-length", "authorization", "accept"]
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// The path with `{name}` as `{{ name }}` and anything else kept literal.
+fn url_template(path: &str, vars: &IndexMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let (before, after) = rest.split_at(start);
+        out.push_str(&literal(before));
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[1..end];
+                let var = vars.get(name).cloned().unwrap_or_else(|| ident(name));
+                out.push_str(&var_template(&var));
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("{{ '{' }}");
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(&literal(rest));
+    if out.is_empty() { "/".to_string() } else { out }
+}
+
+/// The first `type` of a schema, for comments.
+fn schema_type(doc: &Value, schema: Option<&Value>) -> Option<String> {
+    let s = resolve(doc, schema?, 0);
+    match s.get("type")? {
+        Value::String(t) => Some(t.clone()),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_templates() {
+        let mut vars = IndexMap::new();
+        vars.insert("petId".to_string(), "pet_id".to_string());
+        assert_eq!(url_template("/pets/{petId}", &vars), "/pets/{{ pet_id }}");
+        assert_eq!(
+            url_template("/a/{x-y}/b", &IndexMap::new()),
+            "/a/{{ x_y }}/b"
+        );
+        assert_eq!(
+            url_template("/a/{open", &IndexMap::new()),
+            "/a/{{ '{' }}open"
+        );
+        assert_eq!(url_template("", &IndexMap::new()), "/");
+    }
+}
