@@ -247,7 +247,8 @@ impl RowResult {
             m.insert("extract".into(), e.clone());
         }
         if let Some(e) = &self.error {
-            m.insert("error".into(), Value::String(e.clone()));
+            // A message, not data: masked like every other.
+            m.insert("error".into(), Value::String(crate::secret::redact(e)));
         }
         Value::Object(m)
     }
