@@ -31,7 +31,7 @@ pub mod project;
 pub mod render;
 pub mod report;
 pub mod run;
-pub mod sandbox;
+pub use sandbox;
 pub mod schema;
 pub mod secret;
 pub mod serve;

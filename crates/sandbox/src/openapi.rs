@@ -328,9 +328,9 @@ mod tests {
     use super::*;
 
     /// Every path the router serves, as OpenAPI writes it: the literal `.route("…")`
-    /// paths of `mod.rs`, the collections and the device verification page.
+    /// paths of `lib.rs`, the collections and the device verification page.
     fn router_paths() -> Vec<String> {
-        let src = include_str!("mod.rs");
+        let src = include_str!("lib.rs");
         let mut paths: Vec<String> = src
             .split(".route(")
             .skip(1)

@@ -3,8 +3,8 @@
 //! bearer tokens, with faults for tests. Besides Ermeo's grants it speaks the
 //! authorization code grant with PKCE, the device grant, revocation and RFC 8414
 //! metadata, so the interactive logins can be tried and tested without an account.
-//! Used by `runner sandbox`, by profiles with `sandbox: true`, and by the tests. Knows
-//! nothing else of the crate.
+//! runner serves it (`runner sandbox`, profiles with `sandbox: true`) and its tests run
+//! against it; this crate knows nothing of runner.
 
 mod accounts;
 mod api;

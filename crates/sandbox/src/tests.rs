@@ -2328,13 +2328,10 @@ async fn over_tls_the_issuer_is_https() {
         ..SandboxOptions::default()
     })
     .await;
-    let tls = crate::http::TlsOptions {
-        ca_pem: vec![h.sandbox.ca_pem().unwrap().as_bytes().to_vec()],
-        insecure: false,
-    };
-    let client = tls
-        .apply(reqwest::Client::builder().no_proxy())
-        .unwrap()
+    let ca = reqwest::Certificate::from_pem(h.sandbox.ca_pem().unwrap().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_only([ca])
         .build()
         .unwrap();
     let root = h.sandbox.url();
@@ -2382,12 +2379,13 @@ fn one_callback() -> (u16, std::sync::mpsc::Receiver<String>) {
     (port, rx)
 }
 
-/// Runs `python3 tests/browser/sandbox_login.py [args] URL` as runner would run
-/// `RUNNER_BROWSER`; returns the exit code, stdout and stderr.
+/// Runs `python3 tests/browser/sandbox_login.py [args] URL` (runner's stand-in for a
+/// browser, at the repository's root) as runner would run `RUNNER_BROWSER`; returns the
+/// exit code, stdout and stderr.
 async fn login_script(args: &[&str], url: String, env: &[(&str, &str)]) -> (i32, String, String) {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/browser/sandbox_login.py"
+        "/../../tests/browser/sandbox_login.py"
     );
     let mut command = std::process::Command::new("python3");
     command.arg(script).args(args).arg(url);
