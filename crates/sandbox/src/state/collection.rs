@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::error::ApiError;
-use super::state::lock;
+use super::locking::lock;
+use crate::error::ApiError;
 
 /// The most items one page may hold; larger `limit`s are clamped to it.
 pub(crate) const MAX_LIMIT: u64 = 100;

@@ -5,7 +5,7 @@
 use axum::Json;
 use serde_json::{Value, json};
 
-use super::seed;
+use crate::state::seed;
 
 pub(crate) async fn document() -> Json<Value> {
     Json(build())
@@ -45,7 +45,7 @@ fn json_body(schema: &str, example: Value) -> Value {
 /// A collection's list and get operations.
 fn collection(
     paths: &mut serde_json::Map<String, Value>,
-    spec: &super::collection::CollectionSpec,
+    spec: &crate::state::collection::CollectionSpec,
     tag: &str,
     item: &str,
 ) {
@@ -328,9 +328,9 @@ mod tests {
     use super::*;
 
     /// Every path the router serves, as OpenAPI writes it: the literal `.route("…")`
-    /// paths of `lib.rs`, the collections and the device verification page.
+    /// paths of `mod.rs`, the collections and the device verification page.
     fn router_paths() -> Vec<String> {
-        let src = include_str!("lib.rs");
+        let src = include_str!("mod.rs");
         let mut paths: Vec<String> = src
             .split(".route(")
             .skip(1)
@@ -350,7 +350,7 @@ mod tests {
             paths.push(format!("{}/{{id}}", spec.path));
         }
         paths.push(format!("{}/search", seed::ASSETS.path));
-        paths.push(super::super::device::VERIFY_PATH.to_string());
+        paths.push(crate::routes::device::VERIFY_PATH.to_string());
         paths
     }
 

@@ -12,10 +12,10 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use url::{Host, Url};
 
-use super::accounts::{Client, PASSWORD, USERNAME};
-use super::codes::{CodeRequest, is_pkce_text};
 use super::page;
-use super::state::{AppState, lock};
+use crate::accounts::{Client, PASSWORD, USERNAME};
+use crate::state::codes::{CodeRequest, is_pkce_text};
+use crate::state::{AppState, lock};
 
 /// The parameters the endpoint reads, in the order the login form carries them.
 const PARAMS: [&str; 8] = [
