@@ -92,92 +92,17 @@ fn grant(
         .ok()
         .and_then(|p| p.get("grant_type"))
         .cloned();
-    {
-        let mut stats = lock(&state.stats);
-        *stats
-            .token_content_types
-            .entry(content_type.to_owned())
-            .or_default() += 1;
-        let counted = GRANTS
-            .iter()
-            .find(|(g, _)| Some(*g) == grant_type.as_deref());
-        if let Some((_, key)) = counted {
-            *stats.token_requests.entry((*key).to_owned()).or_default() += 1;
-            stats
-                .last_token_content_type
-                .insert((*key).to_owned(), content_type.to_owned());
-        }
-    }
+    count_request(state, content_type, grant_type.as_deref());
     let params = params?;
     let grant_type = grant_type.ok_or_else(|| {
         ApiError::invalid_request("Invalid grant_type parameter or parameter missing")
     })?;
-    let client = accounts::authenticate(headers, &params)?;
-    let method = if accounts::basic_credentials(headers)?.is_some() {
-        "basic"
-    } else {
-        "body"
-    };
-    *lock(&state.stats)
-        .token_client_auth
-        .entry(method.to_owned())
-        .or_default() += 1;
-    if !client.may_use_grant(&grant_type) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            format!(
-                "The client {} is public: it may not use the {grant_type} grant",
-                client.id()
-            ),
-        ));
-    }
+    let client = client_for(state, headers, &params, &grant_type)?;
     let scope = params.get("scope").cloned();
     let now = state.clock.now_ms();
     match grant_type.as_str() {
-        "password" => {
-            let (Some(username), Some(password)) = (params.get("username"), params.get("password"))
-            else {
-                return Err(ApiError::invalid_request(
-                    "Missing parameters. \"username\" and \"password\" required",
-                ));
-            };
-            if username != USERNAME || password != PASSWORD {
-                return Err(invalid_grant("Invalid username and password combination"));
-            }
-            let grant = Grant {
-                client_id: client.id().to_owned(),
-                username: Some(username.clone()),
-                scope,
-            };
-            Ok(lock(&state.tokens).issue(now, grant, true).into())
-        }
-        "refresh_token" => {
-            let refresh = params
-                .get("refresh_token")
-                .ok_or_else(|| ApiError::invalid_request("No \"refresh_token\" parameter found"))?;
-            let mut tokens = lock(&state.tokens);
-            let (mut grant, family) = match tokens.spend_refresh(refresh, client.id(), now) {
-                Ok(spent) => spent,
-                Err(RefreshRefusal::Spent) => {
-                    lock(&state.stats).refresh_reuse += 1;
-                    return Err(invalid_grant("Invalid refresh token"));
-                }
-                Err(RefreshRefusal::Unknown) => return Err(invalid_grant("Invalid refresh token")),
-                Err(RefreshRefusal::Expired) => {
-                    return Err(invalid_grant("Refresh token has expired"));
-                }
-                Err(RefreshRefusal::OtherClient) => {
-                    return Err(invalid_grant(
-                        "The refresh token was issued to another client",
-                    ));
-                }
-            };
-            if scope.is_some() {
-                grant.scope = scope;
-            }
-            Ok(tokens.issue_in(now, grant, family, true).into())
-        }
+        "password" => password_grant(state, client, &params, scope, now),
+        "refresh_token" => refresh_grant(state, client, &params, scope, now),
         "client_credentials" => {
             let grant = Grant {
                 client_id: client.id().to_owned(),
@@ -194,6 +119,112 @@ fn grant(
             "Invalid grant_type parameter or parameter missing",
         )),
     }
+}
+
+/// Counts a token request by Content-Type and, when known, by grant type.
+fn count_request(state: &AppState, content_type: &str, grant_type: Option<&str>) {
+    let mut stats = lock(&state.stats);
+    *stats
+        .token_content_types
+        .entry(content_type.to_owned())
+        .or_default() += 1;
+    let counted = GRANTS.iter().find(|(g, _)| Some(*g) == grant_type);
+    if let Some((_, key)) = counted {
+        *stats.token_requests.entry((*key).to_owned()).or_default() += 1;
+        stats
+            .last_token_content_type
+            .insert((*key).to_owned(), content_type.to_owned());
+    }
+}
+
+/// The client that authenticated (counted by where its credentials were), if it may
+/// use the grant.
+fn client_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    grant_type: &str,
+) -> Result<Client, ApiError> {
+    let client = accounts::authenticate(headers, params)?;
+    let method = if accounts::basic_credentials(headers)?.is_some() {
+        "basic"
+    } else {
+        "body"
+    };
+    *lock(&state.stats)
+        .token_client_auth
+        .entry(method.to_owned())
+        .or_default() += 1;
+    if !client.may_use_grant(grant_type) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            format!(
+                "The client {} is public: it may not use the {grant_type} grant",
+                client.id()
+            ),
+        ));
+    }
+    Ok(client)
+}
+
+/// `grant_type=password`: the one user's name and password.
+fn password_grant(
+    state: &AppState,
+    client: Client,
+    params: &HashMap<String, String>,
+    scope: Option<String>,
+    now: u64,
+) -> Result<Answer, ApiError> {
+    let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
+        return Err(ApiError::invalid_request(
+            "Missing parameters. \"username\" and \"password\" required",
+        ));
+    };
+    if username != USERNAME || password != PASSWORD {
+        return Err(invalid_grant("Invalid username and password combination"));
+    }
+    let grant = Grant {
+        client_id: client.id().to_owned(),
+        username: Some(username.clone()),
+        scope,
+    };
+    Ok(lock(&state.tokens).issue(now, grant, true).into())
+}
+
+/// `grant_type=refresh_token`: a live refresh token of this client, spent; a new scope,
+/// when sent, replaces the old one.
+fn refresh_grant(
+    state: &AppState,
+    client: Client,
+    params: &HashMap<String, String>,
+    scope: Option<String>,
+    now: u64,
+) -> Result<Answer, ApiError> {
+    let refresh = params
+        .get("refresh_token")
+        .ok_or_else(|| ApiError::invalid_request("No \"refresh_token\" parameter found"))?;
+    let mut tokens = lock(&state.tokens);
+    let (mut grant, family) = match tokens.spend_refresh(refresh, client.id(), now) {
+        Ok(spent) => spent,
+        Err(RefreshRefusal::Spent) => {
+            lock(&state.stats).refresh_reuse += 1;
+            return Err(invalid_grant("Invalid refresh token"));
+        }
+        Err(RefreshRefusal::Unknown) => return Err(invalid_grant("Invalid refresh token")),
+        Err(RefreshRefusal::Expired) => {
+            return Err(invalid_grant("Refresh token has expired"));
+        }
+        Err(RefreshRefusal::OtherClient) => {
+            return Err(invalid_grant(
+                "The refresh token was issued to another client",
+            ));
+        }
+    };
+    if scope.is_some() {
+        grant.scope = scope;
+    }
+    Ok(tokens.issue_in(now, grant, family, true).into())
 }
 
 /// `grant_type=authorization_code`: `code`, `redirect_uri` and `code_verifier` must
