@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Where the server reads the time: the system clock, or a manual clock that tests set
 /// and move, so expiry and rate windows can be checked without sleeping.
 #[derive(Clone, Debug, Default)]
-pub(crate) enum Clock {
+pub enum Clock {
     #[default]
     System,
     Manual(Arc<AtomicU64>),
@@ -15,12 +15,12 @@ pub(crate) enum Clock {
 
 impl Clock {
     /// A manual clock that stands still at `unix_ms` until moved.
-    pub(crate) fn manual(unix_ms: u64) -> Clock {
+    pub fn manual(unix_ms: u64) -> Clock {
         Clock::Manual(Arc::new(AtomicU64::new(unix_ms)))
     }
 
     /// Milliseconds since the Unix epoch.
-    pub(crate) fn now_ms(&self) -> u64 {
+    pub fn now_ms(&self) -> u64 {
         match self {
             Clock::System => SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -31,13 +31,13 @@ impl Clock {
     }
 
     /// Whole seconds since the Unix epoch.
-    pub(crate) fn now_secs(&self) -> u64 {
+    pub fn now_secs(&self) -> u64 {
         self.now_ms() / 1000
     }
 
     /// Moves a manual clock forward and says where it is now; the system clock
     /// cannot be moved (`None`).
-    pub(crate) fn advance_ms(&self, ms: u64) -> Option<u64> {
+    pub fn advance_ms(&self, ms: u64) -> Option<u64> {
         match self {
             Clock::Manual(now) => {
                 let before = now

@@ -18,9 +18,6 @@ mod routes;
 mod state;
 mod tls;
 
-#[cfg(test)]
-mod tests;
-
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -28,10 +25,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use self::clock::Clock;
 use self::state::AppState;
 
 pub use self::accounts::{CLIENT_ID, CLIENT_SECRET, PASSWORD, PUBLIC_CLIENT_ID, USERNAME};
+pub use self::clock::Clock;
 pub use self::options::SandboxOptions;
 
 /// How long `shutdown` waits for open connections before dropping them.
@@ -56,7 +53,9 @@ impl Sandbox {
         Sandbox::start_with_clock(opts, clock).await
     }
 
-    async fn start_with_clock(opts: SandboxOptions, clock: Clock) -> std::io::Result<Sandbox> {
+    /// As [`Sandbox::start`], on `clock`: tests move a manual clock to cross expiries
+    /// without sleeping.
+    pub async fn start_with_clock(opts: SandboxOptions, clock: Clock) -> std::io::Result<Sandbox> {
         let tls = if opts.tls {
             Some(tls::generate()?)
         } else {
