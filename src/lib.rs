@@ -34,7 +34,6 @@ pub mod http;
 pub mod import;
 pub mod project;
 pub mod run;
-pub mod sandbox;
 pub mod secret;
 pub mod serve;
 
@@ -74,8 +73,8 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Import(cmd) => import::run(g, cmd).await,
         Command::Schema { kind } => {
             let value = match kind {
-                cli::SchemaKind::Request => project::schema::request(),
-                cli::SchemaKind::Profile => project::schema::profile(),
+                cli::SchemaKind::Request => project::editor_schema::request(),
+                cli::SchemaKind::Profile => project::editor_schema::profile(),
             };
             let text = serde_json::to_string_pretty(&value).unwrap_or_default();
             run::output::Output::new()

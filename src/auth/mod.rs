@@ -9,9 +9,9 @@ pub mod grant;
 pub mod interactive;
 mod login;
 mod logout;
-mod retry;
 mod settings;
 pub mod store;
+mod unauthorized;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,11 +23,11 @@ use crate::secret::Secret;
 pub use endpoints::Which;
 use grant::{Granted, TokenEndpoint};
 pub use logout::Logout;
-pub use retry::{Answer, MAX_UNAUTHORIZED_RETRIES};
 pub use settings::{
     AuthHeader, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence, check_token_url,
 };
 use store::{CachedTokens, Identity, TokenStore};
+pub use unauthorized::{Answer, MAX_UNAUTHORIZED_RETRIES};
 
 /// How long a process waits for another one's refresh before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(30);

@@ -15,8 +15,8 @@ use crate::project::LoadedProfile;
 use crate::project::model::Spanned;
 use crate::project::model::profile::{ApiKeyIn, AuthConfig, AuthType, ClientAuth};
 use crate::project::template::{Renderer, Vars};
-use crate::sandbox::Sandbox;
 use crate::secret::Secret;
+use sandbox::Sandbox;
 
 /// `Basic base64(user:password)` (RFC 7617), as a secret.
 fn basic_value(username: &str, password: &Secret) -> Secret {

@@ -20,8 +20,8 @@ use crate::project::limits;
 use crate::project::model::profile::AuthType;
 use crate::project::template::{Renderer, Vars};
 use crate::project::{self, LoadedProfile, Project};
-use crate::sandbox::{Sandbox, SandboxOptions};
 use crate::secret::Secret;
+use sandbox::{Sandbox, SandboxOptions};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_RETRIES: u32 = 2;

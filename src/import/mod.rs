@@ -6,11 +6,11 @@
 //! it and prints the summary.
 
 pub mod curl;
+mod input;
 pub mod mirror;
 pub mod openapi;
 pub mod plan;
 pub mod postman;
-mod source;
 pub mod text;
 
 use crate::cli::{GlobalArgs, ImportCommand, ImportCurlArgs, ImportOpenapiArgs, ImportPostmanArgs};
@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
 
 /// `runner import openapi`.
 async fn import_openapi(global: &GlobalArgs, a: &ImportOpenapiArgs) -> Result<u8, Error> {
-    let source = source::read_source(&a.spec).await?;
+    let source = input::read_source(&a.spec).await?;
     let doc = openapi::parse(&source.text, &a.spec)?;
     let (plan, summary) = openapi::plan(&doc, &source)?;
     let out = out_dir(a.out.as_deref(), global.root.as_deref());
@@ -57,10 +57,10 @@ async fn import_openapi(global: &GlobalArgs, a: &ImportOpenapiArgs) -> Result<u8
 /// `runner import postman`.
 fn import_postman(global: &GlobalArgs, a: &ImportPostmanArgs) -> Result<u8, Error> {
     let what = a.collection.display().to_string();
-    let text = source::read_file(&a.collection, &format!("the collection {what}"))?;
+    let text = input::read_file(&a.collection, &format!("the collection {what}"))?;
     let doc = postman::parse(&text, &what)?;
     let environment = match &a.environment {
-        Some(path) => Some(source::read_environment(path)?),
+        Some(path) => Some(input::read_environment(path)?),
         None => None,
     };
     let (plan, summary) = postman::plan(&doc, environment.as_ref())?;

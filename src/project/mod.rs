@@ -11,12 +11,12 @@
 
 pub mod check;
 mod document;
+pub mod editor_schema;
 mod expect_schema;
 pub mod limits;
 mod loaded_profile;
 pub mod model;
 pub mod place;
-pub mod schema;
 mod source;
 pub mod template;
 mod validate;

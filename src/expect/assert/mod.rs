@@ -6,17 +6,17 @@
 //! `check` checks a value against them, `schema` checks a body against a JSON Schema;
 //! this file checks a whole response against a request's expectations.
 
-mod check;
 mod compile;
 mod date;
+mod evaluate;
 mod predicate;
 mod schema;
 
 use serde_json::Value;
 
-pub use self::check::{Mismatch, check, check_present};
 pub use self::compile::compile;
 pub use self::date::rfc3339;
+pub use self::evaluate::{Mismatch, check, check_present};
 use self::predicate::describe;
 pub use self::predicate::{Order, PREDICATES, Predicate, show};
 use self::schema::check_schema;

@@ -1,7 +1,7 @@
 //! One request: render, send (with the session and the 401 retry), follow pages,
 //! extract, check expectations.
 
-mod checks;
+mod judge;
 mod pages;
 mod send;
 
@@ -15,7 +15,7 @@ use crate::project::PreparedRequest;
 use crate::project::template::Vars;
 use crate::run::output::{Output, write_or_pipe};
 use crate::run::render::{Overrides, render_request};
-use checks::{
+use judge::{
     ONE_PASS_MIN, check_expect, extract_object, extract_one_pass, failed, not_json,
     parse_json_body, status_check, status_failure,
 };

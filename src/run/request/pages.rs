@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Items;
-use super::checks::{parse_json_body, status_failure};
+use super::judge::{parse_json_body, status_failure};
 use super::send::send;
 use crate::env::Env;
 use crate::error::Error;

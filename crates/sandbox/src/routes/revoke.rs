@@ -8,11 +8,11 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::accounts;
-use super::error::ApiError;
-use super::oauth::{content_type, parse_params};
-use super::state::{AppState, lock};
-use super::tokens::Revoked;
+use super::params::{content_type, parse_params};
+use crate::accounts;
+use crate::error::ApiError;
+use crate::state::tokens::Revoked;
+use crate::state::{AppState, lock};
 
 /// `token` and an optional `token_type_hint` in, 200 with an empty body out, also for a
 /// token the sandbox does not know (RFC 7009 §2.2); 401 `invalid_client` for bad

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Where the server reads the time: the system clock, or a manual clock that tests set
 /// and move, so expiry and rate windows can be checked without sleeping.
 #[derive(Clone, Debug, Default)]
-pub(crate) enum Clock {
+pub enum Clock {
     #[default]
     System,
     Manual(Arc<AtomicU64>),
@@ -15,12 +15,12 @@ pub(crate) enum Clock {
 
 impl Clock {
     /// A manual clock that stands still at `unix_ms` until moved.
-    pub(crate) fn manual(unix_ms: u64) -> Clock {
+    pub fn manual(unix_ms: u64) -> Clock {
         Clock::Manual(Arc::new(AtomicU64::new(unix_ms)))
     }
 
     /// Milliseconds since the Unix epoch.
-    pub(crate) fn now_ms(&self) -> u64 {
+    pub fn now_ms(&self) -> u64 {
         match self {
             Clock::System => SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -31,13 +31,13 @@ impl Clock {
     }
 
     /// Whole seconds since the Unix epoch.
-    pub(crate) fn now_secs(&self) -> u64 {
+    pub fn now_secs(&self) -> u64 {
         self.now_ms() / 1000
     }
 
     /// Moves a manual clock forward and says where it is now; the system clock
     /// cannot be moved (`None`).
-    pub(crate) fn advance_ms(&self, ms: u64) -> Option<u64> {
+    pub fn advance_ms(&self, ms: u64) -> Option<u64> {
         match self {
             Clock::Manual(now) => {
                 let before = now
@@ -53,7 +53,32 @@ impl Clock {
 }
 
 /// Formats seconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-pub(crate) use crate::clock::rfc3339;
+pub(crate) fn rfc3339(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day): Howard Hinnant's
+/// `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
 
 #[cfg(test)]
 mod tests {

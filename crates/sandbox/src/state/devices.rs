@@ -64,6 +64,17 @@ pub(crate) enum DecideRefusal {
     AlreadyDecided,
 }
 
+impl DecideRefusal {
+    /// Why the user code could not be decided on, in a sentence.
+    pub(crate) fn text(self) -> &'static str {
+        match self {
+            DecideRefusal::Unknown => "No device is waiting for this code: check it and try again.",
+            DecideRefusal::Expired => "This code has expired: start again on the device.",
+            DecideRefusal::AlreadyDecided => "This code was already used.",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Decision {
     Pending,

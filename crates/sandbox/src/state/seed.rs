@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::clock::rfc3339;
 use super::collection::{CollectionSpec, Sort};
+use crate::clock::rfc3339;
 
 /// 2024-01-01T00:00:00Z: seeded records are created at this instant plus their index.
 const SEED_EPOCH: u64 = 1_704_067_200;

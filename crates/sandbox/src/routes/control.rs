@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use super::accounts::USERNAME;
-use super::devices::DecideRefusal;
-use super::error::ApiError;
-use super::state::{AppState, FAIL_STATUSES, Stats, lock};
+use crate::accounts::USERNAME;
+use crate::error::ApiError;
+use crate::state::devices::DecideRefusal;
+use crate::state::{AppState, FAIL_STATUSES, Stats, lock};
 
 /// `GET /_sandbox/stats`.
 pub(crate) async fn stats(State(state): State<AppState>) -> Json<Stats> {
@@ -106,11 +106,9 @@ pub(crate) async fn approve_device(
         }))
         .into_response(),
         Err(DecideRefusal::Unknown) => {
-            ApiError::not_found(super::device::refusal_text(DecideRefusal::Unknown)).into_response()
+            ApiError::not_found(DecideRefusal::Unknown.text()).into_response()
         }
-        Err(refusal) => {
-            ApiError::invalid_request(super::device::refusal_text(refusal)).into_response()
-        }
+        Err(refusal) => ApiError::invalid_request(refusal.text()).into_response(),
     }
 }
 
@@ -204,7 +202,7 @@ pub(crate) async fn redirect(uri: Uri) -> axum::response::Response {
     let status = match axum::http::StatusCode::from_u16(status) {
         Ok(s) if s.is_redirection() => s,
         _ => {
-            return super::error::ApiError::invalid_request("status must be a 3xx code")
+            return crate::error::ApiError::invalid_request("status must be a 3xx code")
                 .into_response();
         }
     };
@@ -221,7 +219,7 @@ pub(crate) async fn bytes(uri: Uri) -> axum::response::Response {
         .find(|(k, _)| k == "n")
         .and_then(|(_, v)| v.parse::<u64>().ok());
     let Some(n) = n else {
-        return super::error::ApiError::invalid_request("`n` (the number of bytes) is required")
+        return crate::error::ApiError::invalid_request("`n` (the number of bytes) is required")
             .into_response();
     };
     const CHUNK: usize = 256 * 1024;
@@ -268,7 +266,7 @@ pub(crate) async fn sink(body: axum::body::Body) -> axum::response::Response {
     let mut bytes = 0u64;
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else {
-            return super::error::ApiError::invalid_request("the body was cut short")
+            return crate::error::ApiError::invalid_request("the body was cut short")
                 .into_response();
         };
         bytes += chunk.len() as u64;

@@ -12,10 +12,10 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use url::{Host, Url};
 
-use super::accounts::{Client, PASSWORD, USERNAME};
-use super::codes::{CodeRequest, is_pkce_text};
 use super::page;
-use super::state::{AppState, lock};
+use crate::accounts::{Client, PASSWORD, USERNAME};
+use crate::state::codes::{CodeRequest, is_pkce_text};
+use crate::state::{AppState, lock};
 
 /// The parameters the endpoint reads, in the order the login form carries them.
 const PARAMS: [&str; 8] = [
@@ -154,19 +154,11 @@ impl Refusal {
 
 impl AuthRequest {
     fn parse(pairs: &[(String, String)]) -> Result<AuthRequest, Refusal> {
-        let mut hidden = Vec::new();
-        let mut values: [Option<String>; PARAMS.len()] = Default::default();
-        let mut repeated = None;
-        for (i, name) in PARAMS.iter().enumerate() {
-            let mut found = pairs.iter().filter(|(k, v)| k == name && !v.is_empty());
-            if let Some((_, value)) = found.next() {
-                values[i] = Some(value.clone());
-                hidden.push((*name, value.clone()));
-            }
-            if found.next().is_some() {
-                repeated = repeated.or(Some(*name));
-            }
-        }
+        let Sent {
+            values,
+            hidden,
+            repeated,
+        } = read_params(pairs);
         let [
             response_type,
             client_id,
@@ -199,47 +191,12 @@ impl AuthRequest {
         if let Some(name) = repeated {
             return Err(refuse("invalid_request", format!("{name} is repeated")));
         }
-        match response_type.as_deref() {
-            Some("code") => {}
-            None => {
-                return Err(refuse("invalid_request", "response_type is missing".into()));
-            }
-            Some(other) => {
-                return Err(refuse(
-                    "unsupported_response_type",
-                    format!("response_type {other:?} is not supported: use code"),
-                ));
-            }
-        }
-        let code_challenge = code_challenge.ok_or_else(|| {
-            refuse(
-                "invalid_request",
-                "code_challenge is missing: this server requires PKCE (RFC 7636)".into(),
-            )
-        })?;
-        match code_challenge_method.as_deref() {
-            Some("S256") => {}
-            None => {
-                return Err(refuse(
-                    "invalid_request",
-                    "code_challenge_method is missing: it must be S256 (plain is not accepted)"
-                        .into(),
-                ));
-            }
-            Some(other) => {
-                return Err(refuse(
-                    "invalid_request",
-                    format!("code_challenge_method {other:?} is not accepted: use S256"),
-                ));
-            }
-        }
-        if !is_pkce_text(&code_challenge) {
-            return Err(refuse(
-                "invalid_request",
-                "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.2)"
-                    .into(),
-            ));
-        }
+        let code_challenge = check_code_request(
+            response_type.as_deref(),
+            code_challenge,
+            code_challenge_method.as_deref(),
+        )
+        .map_err(|(error, description)| refuse(error, description))?;
         Ok(AuthRequest {
             client,
             redirect_uri_text,
@@ -256,6 +213,85 @@ impl AuthRequest {
         let hidden: Vec<(&str, &str)> = self.hidden.iter().map(|(k, v)| (*k, v.as_str())).collect();
         page::authorize_form(&hidden, self.client.id(), self.scope.as_deref(), error)
     }
+}
+
+/// The known parameters as sent.
+struct Sent {
+    /// Each of [`PARAMS`]' first non-empty value, in its order.
+    values: [Option<String>; PARAMS.len()],
+    /// The same as pairs, for the login form's hidden fields.
+    hidden: Vec<(&'static str, String)>,
+    /// The first parameter sent more than once.
+    repeated: Option<&'static str>,
+}
+
+fn read_params(pairs: &[(String, String)]) -> Sent {
+    let mut hidden = Vec::new();
+    let mut values: [Option<String>; PARAMS.len()] = Default::default();
+    let mut repeated = None;
+    for (i, name) in PARAMS.iter().enumerate() {
+        let mut found = pairs.iter().filter(|(k, v)| k == name && !v.is_empty());
+        if let Some((_, value)) = found.next() {
+            values[i] = Some(value.clone());
+            hidden.push((*name, value.clone()));
+        }
+        if found.next().is_some() {
+            repeated = repeated.or(Some(*name));
+        }
+    }
+    Sent {
+        values,
+        hidden,
+        repeated,
+    }
+}
+
+/// The checks whose failures go back to the redirect URI: `response_type=code` and
+/// PKCE with S256. The code challenge, or the error and its description.
+fn check_code_request(
+    response_type: Option<&str>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<&str>,
+) -> Result<String, (&'static str, String)> {
+    match response_type {
+        Some("code") => {}
+        None => return Err(("invalid_request", "response_type is missing".into())),
+        Some(other) => {
+            return Err((
+                "unsupported_response_type",
+                format!("response_type {other:?} is not supported: use code"),
+            ));
+        }
+    }
+    let code_challenge = code_challenge.ok_or_else(|| {
+        (
+            "invalid_request",
+            "code_challenge is missing: this server requires PKCE (RFC 7636)".into(),
+        )
+    })?;
+    match code_challenge_method {
+        Some("S256") => {}
+        None => {
+            return Err((
+                "invalid_request",
+                "code_challenge_method is missing: it must be S256 (plain is not accepted)".into(),
+            ));
+        }
+        Some(other) => {
+            return Err((
+                "invalid_request",
+                format!("code_challenge_method {other:?} is not accepted: use S256"),
+            ));
+        }
+    }
+    if !is_pkce_text(&code_challenge) {
+        return Err((
+            "invalid_request",
+            "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.2)"
+                .into(),
+        ));
+    }
+    Ok(code_challenge)
 }
 
 /// `http://127.0.0.1:PORT/PATH`, `http://localhost:PORT/PATH` or `http://[::1]:PORT/PATH`,

@@ -3,9 +3,9 @@
 //! router, so that it stays true.
 
 use axum::Json;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::seed;
+use crate::state::seed;
 
 pub(crate) async fn document() -> Json<Value> {
     Json(build())
@@ -44,8 +44,8 @@ fn json_body(schema: &str, example: Value) -> Value {
 
 /// A collection's list and get operations.
 fn collection(
-    paths: &mut serde_json::Map<String, Value>,
-    spec: &super::collection::CollectionSpec,
+    paths: &mut Map<String, Value>,
+    spec: &crate::state::collection::CollectionSpec,
     tag: &str,
     item: &str,
 ) {
@@ -82,13 +82,54 @@ fn page_schema(item: &str) -> Value {
 
 /// The document.
 pub(crate) fn build() -> Value {
-    let mut paths = serde_json::Map::new();
-    collection(&mut paths, &seed::ASSETS, "assets", "Asset");
-    collection(&mut paths, &seed::USERS, "users", "User");
-    collection(&mut paths, &seed::REPORTS, "reports", "Report");
-    collection(&mut paths, &seed::DOCUMENTS, "documents", "Document");
+    let mut paths = Map::new();
+    api_paths(&mut paths);
+    oauth_paths(&mut paths);
+    sandbox_paths(&mut paths);
+    control_paths(&mut paths);
+    paths.insert(
+        "/openapi.json".into(),
+        json!({"get": open("openapi", "sandbox", "This document")}),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Sandbox", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "runner's built-in Ermeo-compatible sandbox"},
+        "servers": [{"url": "/"}],
+        "security": [{"sandbox_password": []}],
+        "paths": paths,
+        "components": components(),
+    })
+}
+
+/// `/api/v1`: every collection's list and get, and the writes.
+fn api_paths(paths: &mut Map<String, Value>) {
+    collection(paths, &seed::ASSETS, "assets", "Asset");
+    collection(paths, &seed::USERS, "users", "User");
+    collection(paths, &seed::REPORTS, "reports", "Report");
+    collection(paths, &seed::DOCUMENTS, "documents", "Document");
+    asset_writes(paths);
+    if let Some(Value::Object(list)) = paths.get_mut(seed::REPORTS.path) {
+        list.insert("post".into(), json!({
+            "operationId": "create_report", "tags": ["reports"], "summary": "Create a report on an asset",
+            "requestBody": json_body("ReportInput", json!({"title": "Imported inspection", "asset_id": seed::asset_id(1)})),
+            "responses": {"201": ok("Report"), "400": errors(), "401": errors()}
+        }));
+    }
+    if let Some(Value::Object(list)) = paths.get_mut(seed::DOCUMENTS.path) {
+        list.insert("post".into(), json!({
+            "operationId": "upload_document", "tags": ["documents"], "summary": "Upload a document",
+            "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string"}}}}}},
+            "responses": {"201": ok("Document"), "400": errors(), "401": errors()}
+        }));
+    }
+}
+
+/// Creating, updating, deleting and searching assets.
+fn asset_writes(paths: &mut Map<String, Value>) {
     let assets = seed::ASSETS.path;
-    let first_asset = seed::asset_id(1);
     if let Some(Value::Object(list)) = paths.get_mut(assets) {
         list.insert("post".into(), json!({
             "operationId": "create_asset", "tags": ["assets"], "summary": "Create an asset",
@@ -126,42 +167,36 @@ pub(crate) fn build() -> Value {
         "requestBody": json_body("AssetSearch", json!({"query": "Asset 00", "status": "active", "limit": 5})),
         "responses": {"200": ok("AssetPage"), "400": errors(), "401": errors()}
     }}));
-    if let Some(Value::Object(list)) = paths.get_mut(seed::REPORTS.path) {
-        list.insert("post".into(), json!({
-            "operationId": "create_report", "tags": ["reports"], "summary": "Create a report on an asset",
-            "requestBody": json_body("ReportInput", json!({"title": "Imported inspection", "asset_id": first_asset})),
-            "responses": {"201": ok("Report"), "400": errors(), "401": errors()}
-        }));
-    }
-    if let Some(Value::Object(list)) = paths.get_mut(seed::DOCUMENTS.path) {
-        list.insert("post".into(), json!({
-            "operationId": "upload_document", "tags": ["documents"], "summary": "Upload a document",
-            "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary"}, "name": {"type": "string"}}}}}},
-            "responses": {"201": ok("Document"), "400": errors(), "401": errors()}
-        }));
-    }
-    let open = |id: &str, tag: &str, summary: &str| {
-        json!({
-            "operationId": id, "tags": [tag], "summary": summary, "security": [],
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
-        })
-    };
-    let form = |id: &str, summary: &str| {
-        json!({
-            "operationId": id, "tags": ["oauth"], "summary": summary, "security": [],
-            "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-                          "400": errors(), "401": errors()}
-        })
-    };
-    let html = |id: &str, summary: &str| {
-        json!({
-            "operationId": id, "tags": ["oauth"], "summary": summary, "security": [],
-            "responses": {"200": {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
-        })
-    };
+}
+
+/// An operation without authentication that answers a JSON object.
+fn open(id: &str, tag: &str, summary: &str) -> Value {
+    json!({
+        "operationId": id, "tags": [tag], "summary": summary, "security": [],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    })
+}
+
+/// An OAuth2 operation that takes a form.
+fn form(id: &str, summary: &str) -> Value {
+    json!({
+        "operationId": id, "tags": ["oauth"], "summary": summary, "security": [],
+        "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                      "400": errors(), "401": errors()}
+    })
+}
+
+/// An OAuth2 operation that answers a page for people.
+fn html(id: &str, summary: &str) -> Value {
+    json!({
+        "operationId": id, "tags": ["oauth"], "summary": summary, "security": [],
+        "responses": {"200": {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+    })
+}
+
+/// The OAuth2 endpoints and the metadata.
+fn oauth_paths(paths: &mut Map<String, Value>) {
     paths.insert("/oauth/v2/token".into(), json!({"post": form("token", "The token endpoint (password, refresh_token, client_credentials, authorization_code, device_code)")}));
     paths.insert(
         "/oauth/v2/auth".into(),
@@ -188,22 +223,28 @@ pub(crate) fn build() -> Value {
         json!({"get": open("authorization_server_metadata", "oauth", "RFC 8414 metadata")}),
     );
     paths.insert("/.well-known/openid-configuration".into(), json!({"get": open("openid_configuration", "oauth", "OpenID discovery (the same metadata)")}));
+}
+
+/// The echo routes: every method, answering the request as received.
+fn echo(id: &str) -> Value {
+    let mut item = Map::new();
+    for m in ["get", "post", "put", "patch", "delete"] {
+        let mut op = open(&format!("{id}_{m}"), "sandbox", "The request as received");
+        op["responses"]["200"]["content"]["application/json"]["schema"] =
+            json!({"$ref": "#/components/schemas/Echo"});
+        item.insert(m.into(), op);
+    }
+    Value::Object(item)
+}
+
+/// `/_sandbox` routes that look: the counters, the echo and the big document.
+fn sandbox_paths(paths: &mut Map<String, Value>) {
     paths.insert(
         "/_sandbox/stats".into(),
         json!({"get": open("stats", "sandbox", "What happened so far, for tests")}),
     );
-    let any = |id: &str| {
-        let mut item = serde_json::Map::new();
-        for m in ["get", "post", "put", "patch", "delete"] {
-            let mut op = open(&format!("{id}_{m}"), "sandbox", "The request as received");
-            op["responses"]["200"]["content"]["application/json"]["schema"] =
-                json!({"$ref": "#/components/schemas/Echo"});
-            item.insert(m.into(), op);
-        }
-        Value::Object(item)
-    };
-    paths.insert("/_sandbox/echo".into(), any("echo"));
-    let mut rest = any("echo_path");
+    paths.insert("/_sandbox/echo".into(), echo("echo"));
+    let mut rest = echo("echo_path");
     for op in rest
         .as_object_mut()
         .into_iter()
@@ -218,6 +259,11 @@ pub(crate) fn build() -> Value {
         "parameters": [{"name": "mb", "in": "query", "required": true, "description": "Megabytes (default 100)", "schema": {"type": "integer"}}],
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
     }}));
+}
+
+/// `/_sandbox` routes that act: approvals, revocation, faults, the clock, redirects,
+/// bytes out and bytes in.
+fn control_paths(paths: &mut Map<String, Value>) {
     for (path, id, summary) in [
         (
             "/_sandbox/device/approve",
@@ -241,7 +287,7 @@ pub(crate) fn build() -> Value {
             json!({"content": {"application/json": {"schema": {"type": "object"}}}});
         paths.insert(path.into(), json!({"post": op}));
     }
-    let mut redirect = serde_json::Map::new();
+    let mut redirect = Map::new();
     for m in ["get", "post", "put", "patch", "delete"] {
         let mut op = open(
             &format!("redirect_{m}"),
@@ -260,7 +306,7 @@ pub(crate) fn build() -> Value {
         "operationId": "bytes", "tags": ["control"], "summary": "Bytes as asked", "security": [],
         "responses": {"200": {"description": "OK"}}}}),
     );
-    let mut sink = serde_json::Map::new();
+    let mut sink = Map::new();
     for m in ["post", "put"] {
         sink.insert(m.into(), json!({
             "operationId": format!("sink_{m}"), "tags": ["control"], "summary": "Counts and drops the body", "security": [],
@@ -268,57 +314,48 @@ pub(crate) fn build() -> Value {
             "responses": {"200": {"description": "OK"}}}));
     }
     paths.insert("/_sandbox/sink".into(), Value::Object(sink));
-    paths.insert(
-        "/openapi.json".into(),
-        json!({"get": open("openapi", "sandbox", "This document")}),
-    );
+}
 
+/// The security scheme and the schemas of the bodies: a JSON literal.
+fn components() -> Value {
     json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Sandbox", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "runner's built-in Ermeo-compatible sandbox"},
-        "servers": [{"url": "/"}],
-        "security": [{"sandbox_password": []}],
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"sandbox_password": {"type": "oauth2", "flows": {"password": {
-                "tokenUrl": "/oauth/v2/token", "scopes": {}}}}},
-            "schemas": {
-                "Asset": {"type": "object", "required": ["id", "name", "status", "created_at", "updated_at"],
-                    "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                        "status": {"enum": ["active", "archived"]}, "family_id": {"type": ["string", "null"]},
-                        "code": {"type": "string"}, "location": {"type": "string"},
-                        "created_at": {"type": "string", "format": "date-time"},
-                        "updated_at": {"type": "string", "format": "date-time"}}},
-                "AssetInput": {"type": "object", "properties": {"name": {"type": "string", "minLength": 1},
-                    "status": {"enum": ["active", "archived"]}, "family_id": {"type": "string"}}},
-                "AssetSearch": {"type": "object", "properties": {"query": {"type": "string"},
-                    "status": {"enum": ["active", "archived"]}, "page": {"type": "integer"},
-                    "limit": {"type": "integer"}, "sort": {"type": "string"}}},
-                "AssetPage": page_schema("Asset"),
-                "User": {"type": "object", "required": ["id", "email"],
-                    "properties": {"id": {"type": "string"}, "email": {"type": "string"},
-                        "first_name": {"type": "string"}, "last_name": {"type": "string"}}},
-                "UserPage": page_schema("User"),
-                "Report": {"type": "object", "required": ["id", "title", "asset_id", "status"],
-                    "properties": {"id": {"type": "string"}, "title": {"type": "string"},
-                        "asset_id": {"type": "string"}, "status": {"enum": ["draft", "submitted", "validated"]},
-                        "created_at": {"type": "string", "format": "date-time"}}},
-                "ReportInput": {"type": "object", "required": ["title", "asset_id"],
-                    "properties": {"title": {"type": "string"}, "asset_id": {"type": "string"},
-                        "status": {"enum": ["draft", "submitted", "validated"]}}},
-                "ReportPage": page_schema("Report"),
-                "Document": {"type": "object", "required": ["id", "name"],
-                    "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                        "mime_type": {"type": "string"}, "size": {"type": "integer"}}},
-                "DocumentPage": page_schema("Document"),
-                "Echo": {"type": "object", "required": ["method", "path", "target", "headers"],
-                    "properties": {"method": {"type": "string"}, "path": {"type": "string"},
-                        "target": {"type": "string"}, "query": {"type": "object"},
-                        "headers": {"type": "object"}, "body_base64": {"type": "string"}}},
-                "Error": {"type": "object", "required": ["error"],
-                    "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}}}
-            }
+        "securitySchemes": {"sandbox_password": {"type": "oauth2", "flows": {"password": {
+            "tokenUrl": "/oauth/v2/token", "scopes": {}}}}},
+        "schemas": {
+            "Asset": {"type": "object", "required": ["id", "name", "status", "created_at", "updated_at"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                    "status": {"enum": ["active", "archived"]}, "family_id": {"type": ["string", "null"]},
+                    "code": {"type": "string"}, "location": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"}}},
+            "AssetInput": {"type": "object", "properties": {"name": {"type": "string", "minLength": 1},
+                "status": {"enum": ["active", "archived"]}, "family_id": {"type": "string"}}},
+            "AssetSearch": {"type": "object", "properties": {"query": {"type": "string"},
+                "status": {"enum": ["active", "archived"]}, "page": {"type": "integer"},
+                "limit": {"type": "integer"}, "sort": {"type": "string"}}},
+            "AssetPage": page_schema("Asset"),
+            "User": {"type": "object", "required": ["id", "email"],
+                "properties": {"id": {"type": "string"}, "email": {"type": "string"},
+                    "first_name": {"type": "string"}, "last_name": {"type": "string"}}},
+            "UserPage": page_schema("User"),
+            "Report": {"type": "object", "required": ["id", "title", "asset_id", "status"],
+                "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                    "asset_id": {"type": "string"}, "status": {"enum": ["draft", "submitted", "validated"]},
+                    "created_at": {"type": "string", "format": "date-time"}}},
+            "ReportInput": {"type": "object", "required": ["title", "asset_id"],
+                "properties": {"title": {"type": "string"}, "asset_id": {"type": "string"},
+                    "status": {"enum": ["draft", "submitted", "validated"]}}},
+            "ReportPage": page_schema("Report"),
+            "Document": {"type": "object", "required": ["id", "name"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                    "mime_type": {"type": "string"}, "size": {"type": "integer"}}},
+            "DocumentPage": page_schema("Document"),
+            "Echo": {"type": "object", "required": ["method", "path", "target", "headers"],
+                "properties": {"method": {"type": "string"}, "path": {"type": "string"},
+                    "target": {"type": "string"}, "query": {"type": "object"},
+                    "headers": {"type": "object"}, "body_base64": {"type": "string"}}},
+            "Error": {"type": "object", "required": ["error"],
+                "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}}}
         }
     })
 }
@@ -350,7 +387,7 @@ mod tests {
             paths.push(format!("{}/{{id}}", spec.path));
         }
         paths.push(format!("{}/search", seed::ASSETS.path));
-        paths.push(super::super::device::VERIFY_PATH.to_string());
+        paths.push(crate::routes::device::VERIFY_PATH.to_string());
         paths
     }
 

@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::accounts::{self, PASSWORD, USERNAME};
-use super::devices::{DecideRefusal, DeviceRequest};
-use super::oauth::{content_type, parse_params};
 use super::page;
-use super::state::{AppState, lock};
+use super::params::{content_type, parse_params};
+use crate::accounts::{self, PASSWORD, USERNAME};
+use crate::state::devices::DeviceRequest;
+use crate::state::{AppState, lock};
 
 /// The path people are sent to.
 pub(crate) const VERIFY_PATH: &str = "/oauth/v2/device/verify";
@@ -40,7 +40,7 @@ fn start(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Response, super::error::ApiError> {
+) -> Result<Response, crate::error::ApiError> {
     let params = parse_params(&content_type(headers), body)?;
     let client = accounts::authenticate(headers, &params)?;
     let started = lock(&state.devices).start(
@@ -123,15 +123,6 @@ pub(crate) async fn submit(State(state): State<AppState>, body: Bytes) -> Respon
                 "The device is approved: return to it. You may close this window.",
             ),
         ),
-        Err(refusal) => again(refusal_text(refusal)),
-    }
-}
-
-/// Why a user code could not be decided on, in a sentence.
-pub(crate) fn refusal_text(refusal: DecideRefusal) -> &'static str {
-    match refusal {
-        DecideRefusal::Unknown => "No device is waiting for this code: check it and try again.",
-        DecideRefusal::Expired => "This code has expired: start again on the device.",
-        DecideRefusal::AlreadyDecided => "This code was already used.",
+        Err(refusal) => again(refusal.text()),
     }
 }

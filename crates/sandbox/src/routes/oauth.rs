@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -15,25 +15,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use super::accounts::{self, Client, PASSWORD, USER_EMAIL, USER_ID, USERNAME};
-use super::codes::{CodeRefusal, Exchange};
-use super::devices::Poll;
-use super::error::ApiError;
-use super::state::{AppState, lock};
-use super::tokens::{AccessCheck, Grant, Issued, RefreshRefusal};
-
-/// The device grant's `grant_type` (RFC 8628 §3.4).
-pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// Every `grant_type` the token endpoint knows, with the name `/_sandbox/stats` counts
-/// it under.
-pub(crate) const GRANTS: [(&str, &str); 5] = [
-    ("password", "password"),
-    ("refresh_token", "refresh_token"),
-    ("client_credentials", "client_credentials"),
-    ("authorization_code", "authorization_code"),
-    (DEVICE_GRANT, "device_code"),
-];
+use super::params::{content_type, parse_params};
+use crate::accounts::{
+    self, Client, DEVICE_GRANT, GRANTS, PASSWORD, USER_EMAIL, USER_ID, USERNAME,
+};
+use crate::error::ApiError;
+use crate::state::codes::{CodeRefusal, Exchange};
+use crate::state::devices::Poll;
+use crate::state::tokens::{AccessCheck, Grant, Issued, RefreshRefusal};
+use crate::state::{AppState, lock};
 
 /// A successful token request: the tokens, and an ID token for the interactive grants.
 struct Answer {
@@ -102,92 +92,17 @@ fn grant(
         .ok()
         .and_then(|p| p.get("grant_type"))
         .cloned();
-    {
-        let mut stats = lock(&state.stats);
-        *stats
-            .token_content_types
-            .entry(content_type.to_owned())
-            .or_default() += 1;
-        let counted = GRANTS
-            .iter()
-            .find(|(g, _)| Some(*g) == grant_type.as_deref());
-        if let Some((_, key)) = counted {
-            *stats.token_requests.entry((*key).to_owned()).or_default() += 1;
-            stats
-                .last_token_content_type
-                .insert((*key).to_owned(), content_type.to_owned());
-        }
-    }
+    count_request(state, content_type, grant_type.as_deref());
     let params = params?;
     let grant_type = grant_type.ok_or_else(|| {
         ApiError::invalid_request("Invalid grant_type parameter or parameter missing")
     })?;
-    let client = accounts::authenticate(headers, &params)?;
-    let method = if accounts::basic_credentials(headers)?.is_some() {
-        "basic"
-    } else {
-        "body"
-    };
-    *lock(&state.stats)
-        .token_client_auth
-        .entry(method.to_owned())
-        .or_default() += 1;
-    if !client.may_use_grant(&grant_type) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            format!(
-                "The client {} is public: it may not use the {grant_type} grant",
-                client.id()
-            ),
-        ));
-    }
+    let client = client_for(state, headers, &params, &grant_type)?;
     let scope = params.get("scope").cloned();
     let now = state.clock.now_ms();
     match grant_type.as_str() {
-        "password" => {
-            let (Some(username), Some(password)) = (params.get("username"), params.get("password"))
-            else {
-                return Err(ApiError::invalid_request(
-                    "Missing parameters. \"username\" and \"password\" required",
-                ));
-            };
-            if username != USERNAME || password != PASSWORD {
-                return Err(invalid_grant("Invalid username and password combination"));
-            }
-            let grant = Grant {
-                client_id: client.id().to_owned(),
-                username: Some(username.clone()),
-                scope,
-            };
-            Ok(lock(&state.tokens).issue(now, grant, true).into())
-        }
-        "refresh_token" => {
-            let refresh = params
-                .get("refresh_token")
-                .ok_or_else(|| ApiError::invalid_request("No \"refresh_token\" parameter found"))?;
-            let mut tokens = lock(&state.tokens);
-            let (mut grant, family) = match tokens.spend_refresh(refresh, client.id(), now) {
-                Ok(spent) => spent,
-                Err(RefreshRefusal::Spent) => {
-                    lock(&state.stats).refresh_reuse += 1;
-                    return Err(invalid_grant("Invalid refresh token"));
-                }
-                Err(RefreshRefusal::Unknown) => return Err(invalid_grant("Invalid refresh token")),
-                Err(RefreshRefusal::Expired) => {
-                    return Err(invalid_grant("Refresh token has expired"));
-                }
-                Err(RefreshRefusal::OtherClient) => {
-                    return Err(invalid_grant(
-                        "The refresh token was issued to another client",
-                    ));
-                }
-            };
-            if scope.is_some() {
-                grant.scope = scope;
-            }
-            Ok(tokens.issue_in(now, grant, family, true).into())
-        }
+        "password" => password_grant(state, client, &params, scope, now),
+        "refresh_token" => refresh_grant(state, client, &params, scope, now),
         "client_credentials" => {
             let grant = Grant {
                 client_id: client.id().to_owned(),
@@ -204,6 +119,112 @@ fn grant(
             "Invalid grant_type parameter or parameter missing",
         )),
     }
+}
+
+/// Counts a token request by Content-Type and, when known, by grant type.
+fn count_request(state: &AppState, content_type: &str, grant_type: Option<&str>) {
+    let mut stats = lock(&state.stats);
+    *stats
+        .token_content_types
+        .entry(content_type.to_owned())
+        .or_default() += 1;
+    let counted = GRANTS.iter().find(|(g, _)| Some(*g) == grant_type);
+    if let Some((_, key)) = counted {
+        *stats.token_requests.entry((*key).to_owned()).or_default() += 1;
+        stats
+            .last_token_content_type
+            .insert((*key).to_owned(), content_type.to_owned());
+    }
+}
+
+/// The client that authenticated (counted by where its credentials were), if it may
+/// use the grant.
+fn client_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    grant_type: &str,
+) -> Result<Client, ApiError> {
+    let client = accounts::authenticate(headers, params)?;
+    let method = if accounts::basic_credentials(headers)?.is_some() {
+        "basic"
+    } else {
+        "body"
+    };
+    *lock(&state.stats)
+        .token_client_auth
+        .entry(method.to_owned())
+        .or_default() += 1;
+    if !client.may_use_grant(grant_type) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            format!(
+                "The client {} is public: it may not use the {grant_type} grant",
+                client.id()
+            ),
+        ));
+    }
+    Ok(client)
+}
+
+/// `grant_type=password`: the one user's name and password.
+fn password_grant(
+    state: &AppState,
+    client: Client,
+    params: &HashMap<String, String>,
+    scope: Option<String>,
+    now: u64,
+) -> Result<Answer, ApiError> {
+    let (Some(username), Some(password)) = (params.get("username"), params.get("password")) else {
+        return Err(ApiError::invalid_request(
+            "Missing parameters. \"username\" and \"password\" required",
+        ));
+    };
+    if username != USERNAME || password != PASSWORD {
+        return Err(invalid_grant("Invalid username and password combination"));
+    }
+    let grant = Grant {
+        client_id: client.id().to_owned(),
+        username: Some(username.clone()),
+        scope,
+    };
+    Ok(lock(&state.tokens).issue(now, grant, true).into())
+}
+
+/// `grant_type=refresh_token`: a live refresh token of this client, spent; a new scope,
+/// when sent, replaces the old one.
+fn refresh_grant(
+    state: &AppState,
+    client: Client,
+    params: &HashMap<String, String>,
+    scope: Option<String>,
+    now: u64,
+) -> Result<Answer, ApiError> {
+    let refresh = params
+        .get("refresh_token")
+        .ok_or_else(|| ApiError::invalid_request("No \"refresh_token\" parameter found"))?;
+    let mut tokens = lock(&state.tokens);
+    let (mut grant, family) = match tokens.spend_refresh(refresh, client.id(), now) {
+        Ok(spent) => spent,
+        Err(RefreshRefusal::Spent) => {
+            lock(&state.stats).refresh_reuse += 1;
+            return Err(invalid_grant("Invalid refresh token"));
+        }
+        Err(RefreshRefusal::Unknown) => return Err(invalid_grant("Invalid refresh token")),
+        Err(RefreshRefusal::Expired) => {
+            return Err(invalid_grant("Refresh token has expired"));
+        }
+        Err(RefreshRefusal::OtherClient) => {
+            return Err(invalid_grant(
+                "The refresh token was issued to another client",
+            ));
+        }
+    };
+    if scope.is_some() {
+        grant.scope = scope;
+    }
+    Ok(tokens.issue_in(now, grant, family, true).into())
 }
 
 /// `grant_type=authorization_code`: `code`, `redirect_uri` and `code_verifier` must
@@ -352,61 +373,6 @@ fn invalid_grant(description: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
-/// The media type without parameters, lowercased; `none` when the header is absent.
-pub(crate) fn content_type(headers: &HeaderMap) -> String {
-    match headers.get(CONTENT_TYPE).map(|v| v.to_str()) {
-        None => "none".to_owned(),
-        Some(Ok(v)) => v
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase(),
-        Some(Err(_)) => "invalid".to_owned(),
-    }
-}
-
-/// Reads the body as JSON or as a form, by Content-Type (a form when absent). Empty
-/// values count as absent, as they do for the PHP server.
-pub(crate) fn parse_params(
-    content_type: &str,
-    body: &[u8],
-) -> Result<HashMap<String, String>, ApiError> {
-    let pairs: Vec<(String, String)> = if content_type == "application/json"
-        || content_type.ends_with("+json")
-    {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::invalid_request(format!("Invalid JSON body: {e}")))?;
-        let Value::Object(map) = value else {
-            return Err(ApiError::invalid_request(
-                "Invalid JSON body: expected an object",
-            ));
-        };
-        let mut pairs = Vec::with_capacity(map.len());
-        for (key, value) in map {
-            let text = match value {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                Value::Null => continue,
-                _ => {
-                    return Err(ApiError::invalid_request(format!(
-                        "Invalid value for {key:?}: expected a string or a number"
-                    )));
-                }
-            };
-            pairs.push((key, text));
-        }
-        pairs
-    } else if content_type == "application/x-www-form-urlencoded" || content_type == "none" {
-        url::form_urlencoded::parse(body).into_owned().collect()
-    } else {
-        return Err(ApiError::invalid_request(format!(
-            "Unsupported Content-Type {content_type:?}: send application/x-www-form-urlencoded or application/json"
-        )));
-    };
-    Ok(pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect())
-}
-
 /// Lets a request through only with a live access token (`Authorization: Bearer T`,
 /// scheme case-insensitive); otherwise 401 with `WWW-Authenticate: Bearer`.
 pub(crate) async fn require_bearer(
@@ -442,32 +408,4 @@ fn unauthorized(description: &'static str) -> Response {
         response.headers_mut().insert(WWW_AUTHENTICATE, value);
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_json_and_form_params() {
-        let json = parse_params(
-            "application/json",
-            br#"{"grant_type":"password","n":7,"e":"","z":null}"#,
-        )
-        .unwrap();
-        assert_eq!(json.get("grant_type").map(String::as_str), Some("password"));
-        assert_eq!(json.get("n").map(String::as_str), Some("7"));
-        assert!(!json.contains_key("e") && !json.contains_key("z"));
-        let form = parse_params("application/x-www-form-urlencoded", b"scope=a+b&x=%41").unwrap();
-        assert_eq!(form.get("scope").map(String::as_str), Some("a b"));
-        assert_eq!(form.get("x").map(String::as_str), Some("A"));
-        for (ct, body) in [
-            ("application/json", &b"[1]"[..]),
-            ("application/json", b"{"),
-            ("application/json", br#"{"a":[1]}"#),
-            ("text/plain", b"a=b"),
-        ] {
-            assert_eq!(parse_params(ct, body).unwrap_err().error, "invalid_request");
-        }
-    }
 }

@@ -7,7 +7,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, REFERRER_POLICY, X_FRAME_O
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::accounts::USERNAME;
+use crate::accounts::USERNAME;
 
 /// The login form for an authorization request: the request's parameters ride along
 /// as hidden fields, since the sandbox keeps no session.

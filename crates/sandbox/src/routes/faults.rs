@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
-use super::state::{AppState, lock};
+use crate::error::ApiError;
+use crate::state::{AppState, lock};
 
 pub(crate) async fn faults(
     State(state): State<AppState>,

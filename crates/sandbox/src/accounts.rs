@@ -1,6 +1,6 @@
 //! Who the sandbox knows: its two OAuth2 clients, its one user, and how a client proves
 //! which one it is (HTTP Basic or the body, RFC 6749 §2.3.1; a public client only
-//! names itself, RFC 6749 §2.1).
+//! names itself, RFC 6749 §2.1), and the grants the token endpoint accepts.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 
-use super::error::ApiError;
+use crate::error::ApiError;
 
 /// The confidential client: every grant, authenticated with [`CLIENT_SECRET`].
 pub const CLIENT_ID: &str = "sandbox";
@@ -28,6 +28,19 @@ pub const PASSWORD: &str = "demo";
 pub(crate) const USER_ID: &str = "00000000-0000-4000-8001-000000000000";
 /// The `email` of [`USERNAME`] in ID tokens.
 pub(crate) const USER_EMAIL: &str = "demo@example.com";
+
+/// The device grant's `grant_type` (RFC 8628 §3.4).
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// Every `grant_type` the token endpoint knows, with the name `/_sandbox/stats` counts
+/// it under.
+pub(crate) const GRANTS: [(&str, &str); 5] = [
+    ("password", "password"),
+    ("refresh_token", "refresh_token"),
+    ("client_credentials", "client_credentials"),
+    ("authorization_code", "authorization_code"),
+    (DEVICE_GRANT, "device_code"),
+];
 
 /// A client the sandbox knows, once it has proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

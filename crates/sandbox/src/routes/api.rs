@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use super::clock::rfc3339;
-use super::collection::{Collection, CollectionSpec, ListQuery};
-use super::error::ApiError;
-use super::state::{AppState, lock, read, write};
+use crate::clock::rfc3339;
+use crate::error::ApiError;
+use crate::state::collection::{Collection, CollectionSpec, ListQuery};
+use crate::state::{AppState, lock, read, write};
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartRejection;
 

@@ -9,8 +9,8 @@ use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::oauth::GRANTS;
-use super::state::AppState;
+use crate::accounts::GRANTS;
+use crate::state::AppState;
 
 /// Both well-known paths answer this.
 pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
