@@ -244,11 +244,18 @@ fn announce(address: &str, gw: &Gateway, quiet: bool) -> Result<(), Error> {
     }
     // Even with -q: without the key the gateway is no use.
     match &gw.key {
-        // Printed raw: this is the one place the key is shown.
-        Some(key) => eprintln!(
-            "serve: access key (send it as the {KEY_HEADER} header or ?{KEY_PARAM}=): {}",
-            key.expose()
-        ),
+        // Written raw, past the masking point (the key is a registered secret): this
+        // is the one place the key is shown.
+        Some(key) => {
+            let line = format!(
+                "serve: access key (send it as the {KEY_HEADER} header or ?{KEY_PARAM}=): {}\n",
+                key.expose()
+            );
+            std::io::stderr()
+                .lock()
+                .write_all(line.as_bytes())
+                .map_err(|e| Error::io("cannot write to stderr", e))?;
+        }
         None => eprintln!("serve: no access key (--no-key): the socket's permissions guard it"),
     }
     Ok(())
