@@ -70,7 +70,11 @@ fn a_target_with_userinfo_is_400_and_the_api_receives_nothing() {
         &["-H", &format!("Host: mallory:p&ss%2Fw=rd@{authority}")],
     );
     assert_eq!((status, body.as_str()), (400, want));
-    assert_eq!(sb.requests("GET /api/v1/assets"), 0, "the API got a request");
+    assert_eq!(
+        sb.requests("GET /api/v1/assets"),
+        0,
+        "the API got a request"
+    );
     // The gateway still serves the same request without userinfo.
     let (status, _) = curl(&[
         "-H",
@@ -140,7 +144,10 @@ fn the_profiles_http_headers_reach_the_api_through_the_gateway() {
     assert_eq!(status, 200, "{echo}");
     let headers = &echo["headers"];
     assert_eq!(headers["x-tenant"], tenant, "{headers}");
-    assert_eq!(headers["x-api-token"], token, "the profile's, not the client's");
+    assert_eq!(
+        headers["x-api-token"], token,
+        "the profile's, not the client's"
+    );
     assert!(
         headers["authorization"]
             .as_str()
