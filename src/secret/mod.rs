@@ -12,11 +12,14 @@
 
 pub mod log;
 mod pattern;
+mod query;
 
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
 use base64::Engine as _;
+
+pub use self::query::{is_credential_param, mask_query};
 
 /// A string that must not be shown. Cloning keeps it registered for redaction.
 #[derive(Clone, Default, PartialEq, Eq)]

@@ -104,20 +104,14 @@ pub(super) fn strip_key(query: Option<&str>) -> Option<String> {
     (!kept.is_empty()).then(|| kept.join("&"))
 }
 
-/// The path and query for logs: no access key, and values of parameters whose names
-/// say they carry credentials masked.
+/// The path and query for logs: no access key, and the values of parameters whose
+/// names say they carry credentials masked ([`crate::secret::mask_query`]).
 pub(super) fn shown_target(uri: &axum::http::Uri) -> String {
-    let Some(query) = strip_key(uri.query()) else {
-        return crate::secret::redact(uri.path());
+    let text = match strip_key(uri.query()) {
+        Some(query) => format!("{}?{query}", uri.path()),
+        None => uri.path().to_string(),
     };
-    let masked: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if crate::http::is_sensitive_header(name) => format!("{name}=***"),
-            _ => pair.to_string(),
-        })
-        .collect();
-    crate::secret::redact(&format!("{}?{}", uri.path(), masked.join("&")))
+    crate::secret::redact(&crate::secret::mask_query(&text))
 }
 
 /// `a == b`, in a time that depends on their lengths only.
@@ -156,7 +150,13 @@ mod tests {
 
     #[test]
     fn logs_mask_credentials_in_the_query() {
-        let uri: axum::http::Uri = "/a?runner_key=k&access_token=t&page=1".parse().unwrap();
-        assert_eq!(shown_target(&uri), "/a?access_token=***&page=1");
+        let uri: axum::http::Uri =
+            "/a?runner_key=k&access_token=t&page=1&api_key=Zk9%2Bq%2FWx3s%3D&password=p%26w"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            shown_target(&uri),
+            "/a?access_token=***&page=1&api_key=***&password=***"
+        );
     }
 }

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
 use super::access::strip_key;
-use super::refusal::{Refusal, foreign_origin};
+use super::headers::add_profile_headers;
+use super::refusal::{Refusal, foreign_origin, userinfo};
 use super::{Credential, Gateway, KEY_HEADER};
 use crate::auth::Answer;
 use crate::secret::Secret;
@@ -47,7 +48,13 @@ impl Gateway {
         let url = self.target(&parts)?;
         // HTTP/2 may send a body with neither header: ask the body itself.
         let has_body = !axum::body::HttpBody::is_end_stream(&body);
-        let headers = self.forwarded_headers(&parts.headers);
+        let mut headers = self.forwarded_headers(&parts.headers);
+        add_profile_headers(
+            &mut headers,
+            &self.headers,
+            self.policy.trusts(&url),
+            self.own_header(),
+        );
         let mut body = has_body.then_some(body);
         let method = &parts.method;
         // The request with the profile's credential (`token`: the session's access
@@ -132,7 +139,11 @@ impl Gateway {
             Ok(Err(e)) => Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,
                 "bad_gateway",
-                format!("{method} {origin}: {}", crate::http::error_chain(&e)),
+                // The origin is said; the URL (and its query) stays out of the message.
+                format!(
+                    "{method} {origin}: {}",
+                    crate::http::error_chain(&e.without_url())
+                ),
             )),
             Ok(Ok(r)) => Ok(r),
         }
@@ -143,6 +154,17 @@ impl Gateway {
     /// page links are, is kept as is); as is, when it names one of the profile's
     /// origins (absolute form or `Host`). Anything else is 403.
     fn target(&self, parts: &axum::http::request::Parts) -> Result<url::Url, Refusal> {
+        // `user:password@` would go to the API as a second credential (reqwest makes
+        // it Basic) beside the profile's; a `Host` never carries one.
+        let host_header = parts.headers.get(header::HOST).map(|h| h.as_bytes());
+        if parts
+            .uri
+            .authority()
+            .is_some_and(|a| a.as_str().contains('@'))
+            || host_header.is_some_and(|h| h.contains(&b'@'))
+        {
+            return Err(userinfo());
+        }
         let path = parts.uri.path();
         let query = strip_key(parts.uri.query());
         let query = query.map(|q| format!("?{q}")).unwrap_or_default();
@@ -198,9 +220,20 @@ impl Gateway {
             Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
-                format!("cannot forward to `{text}`: {e}"),
+                format!(
+                    "cannot forward to `{}`: {e}",
+                    crate::secret::mask_query(&text)
+                ),
             )
         })
+    }
+
+    /// The name of the header the gateway's own credential goes in.
+    fn own_header(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Static(name, _) | Credential::OAuth { name, .. } => Some(name.as_str()),
+            Credential::None => None,
+        }
     }
 
     /// The client's headers minus those of the connection, the `Host`, the access
@@ -213,10 +246,7 @@ impl Gateway {
             .flat_map(|v| v.split(','))
             .map(|s| s.trim().to_ascii_lowercase())
             .collect();
-        let own = match &self.credential {
-            Credential::Static(name, _) | Credential::OAuth { name, .. } => Some(name.as_str()),
-            Credential::None => None,
-        };
+        let own = self.own_header();
         let mut out = HeaderMap::new();
         for (name, value) in from {
             let n = name.as_str();

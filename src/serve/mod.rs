@@ -1,10 +1,11 @@
 //! `runner serve` (SPEC §10): the profile's session as a local gateway. A request in,
-//! checked (access key, origin, method), its client credentials dropped, the
-//! profile's added; the answer streamed back unchanged. Bodies are never held whole.
+//! checked (access key, origin, method, no userinfo), its client credentials dropped,
+//! the profile's credential and `http.headers` added; the answer streamed back unchanged. Bodies are never held whole.
 //! Here: starting the gateway on a TCP port or a Unix socket, and stopping it.
 
 mod access;
 mod forward;
+mod headers;
 mod listener;
 mod refusal;
 
@@ -19,6 +20,7 @@ use axum::response::Response;
 use tokio::sync::Semaphore;
 
 use access::{new_key, open_log, shown_target};
+use headers::{ProfileHeader, profile_headers};
 use listener::Limited;
 
 use crate::auth::{AuthHeader, Session};
@@ -53,6 +55,8 @@ struct Gateway {
     client: reqwest::Client,
     policy: CredentialPolicy,
     credential: Credential,
+    /// The profile's `http.headers`, added to every forwarded request.
+    headers: Vec<ProfileHeader>,
     key: Option<Secret>,
     /// `Host` values (lower case) that name the gateway itself.
     hosts: Vec<String>,
@@ -86,6 +90,7 @@ async fn gateway(env: &Env, args: &ServeArgs) -> Result<Gateway, Error> {
         ))
         .into());
     };
+    let headers = profile_headers(env)?;
     let credential = credential(env).await?;
     let key = (!args.no_key).then(new_key);
     let access_log = match &args.access_log {
@@ -98,6 +103,7 @@ async fn gateway(env: &Env, args: &ServeArgs) -> Result<Gateway, Error> {
         client: env.client.reqwest().clone(),
         policy: env.client.credentials().clone(),
         credential,
+        headers,
         key,
         hosts: Vec::new(),
         timeout: env.timeout,
@@ -238,11 +244,18 @@ fn announce(address: &str, gw: &Gateway, quiet: bool) -> Result<(), Error> {
     }
     // Even with -q: without the key the gateway is no use.
     match &gw.key {
-        // Printed raw: this is the one place the key is shown.
-        Some(key) => eprintln!(
-            "serve: access key (send it as the {KEY_HEADER} header or ?{KEY_PARAM}=): {}",
-            key.expose()
-        ),
+        // Written raw, past the masking point (the key is a registered secret): this
+        // is the one place the key is shown.
+        Some(key) => {
+            let line = format!(
+                "serve: access key (send it as the {KEY_HEADER} header or ?{KEY_PARAM}=): {}\n",
+                key.expose()
+            );
+            std::io::stderr()
+                .lock()
+                .write_all(line.as_bytes())
+                .map_err(|e| Error::io("cannot write to stderr", e))?;
+        }
         None => eprintln!("serve: no access key (--no-key): the socket's permissions guard it"),
     }
     Ok(())

@@ -62,6 +62,16 @@ pub(super) fn foreign_origin(origin: &str) -> Refusal {
     )
 }
 
+/// A target naming credentials of its own (`user:password@`): the gateway adds the
+/// profile's, and sends no other.
+pub(super) fn userinfo() -> Refusal {
+    Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "userinfo_refused",
+        "the target carries user:password@; runner serve sends the profile's credentials only",
+    )
+}
+
 fn token_refusal(e: &AuthError) -> Refusal {
     Refusal::new(
         StatusCode::BAD_GATEWAY,

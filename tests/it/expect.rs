@@ -82,7 +82,7 @@ fn check_refuses_bad_regexes_unknown_predicates_and_missing_schemas() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     for want in [
         "error: `matches`: invalid regular expression \"(unclosed\": unclosed group\n  --> requests/bad.yaml:3:27\n",
-        "error: unknown predicate `lenght` (expected one of equals, not_equals, gt, gte, lt, lte, contains, not_contains, starts_with, ends_with, matches, exists, type, length, one_of, each, not)\n  --> requests/bad.yaml:5:12\n",
+        "error: unknown predicate `lenght`; did you mean `length`? (a map to compare with is written `{equals: {…}}`)\n  --> requests/bad.yaml:5:12\n",
         "error: `type`: unknown type `text` (expected one of string, number, integer, boolean, array, object, null)\n  --> requests/bad.yaml:6:12\n",
         "error: expect.duration must be",
         "error: cannot read the schema file schemas/missing.json: ",
@@ -148,4 +148,73 @@ fn exec_reports_carry_every_assertion() {
     }
     let xml = std::fs::read_to_string(p.path("r.xml")).unwrap();
     assert!(xml.contains("<system-out>PASS status 200 (requests/two.yaml:3:11)&#10;PASS $.total_items {gte: 1} (requests/two.yaml:5:22)&#10;FAIL $.items {length: 3} (requests/two.yaml:6:16)&#10;  length: expected 3, got 10</system-out>"), "{xml}");
+}
+
+/// Issue 20, point 8: under `expect`, a map is predicates; a misspelled one is exit 2
+/// at `check` and at `exec` (nothing sent), with its place and the nearest name.
+#[test]
+fn a_misspelled_predicate_is_exit_2_with_its_place_and_the_nearest_name() {
+    let p = Project::new();
+    // Port 9: were anything sent, exec would end with exit 4, not 2.
+    p.write(
+        "profiles/default.yaml",
+        "base_url: http://127.0.0.1:9\nauth: {type: none}\n",
+    );
+    p.write(
+        "requests/x.yaml",
+        "url: /x\nexpect:\n  jsonpath:\n    \"$.total\": 3\n    \"$.x\": {greater_than: 3}\n",
+    );
+    let want = "error: unknown predicate `greater_than`; did you mean `gt`? (a map to compare with is written `{equals: {…}}`)\n  --> requests/x.yaml:5:12\n  |\n5 |     \"$.x\": {greater_than: 3}\n  |            ^\n";
+    let r = p.run(&["check", "requests/x.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr, format!("{want}error: 1 problem found\n"));
+    let r = p.run(&["exec", "requests/x.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr, want);
+    // A literal map under headers or body is refused the same way.
+    p.write(
+        "requests/y.yaml",
+        "url: /x\nexpect:\n  headers: {content-type: {value: json}}\n  body: {text: x}\n",
+    );
+    let r = p.run(&["check", "requests/y.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for want in [
+        "error: unknown predicate `value`; expected one of equals, not_equals, gt, gte, lt, lte, contains, not_contains, starts_with, ends_with, matches, exists, type, length, one_of, each, not (a map to compare with is written `{equals: {…}}`)\n  --> requests/y.yaml:3:27\n",
+        "error: unknown predicate `text`; expected one of equals, not_equals, gt, gte, lt, lte, contains, not_contains, starts_with, ends_with, matches, exists, type, length, one_of, each, not (a map to compare with is written `{equals: {…}}`)\n  --> requests/y.yaml:4:9\n",
+    ] {
+        assert!(r.stderr.contains(want), "missing {want}\n{}", r.stderr);
+    }
+}
+
+/// A literal map is compared with `{equals: {…}}`: it holds on the same map, and
+/// fails (exit 1) on another.
+#[test]
+fn a_literal_map_is_written_with_equals() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/echo.yaml",
+        &format!(
+            "url: {}/_sandbox/echo?a=1&b=x%26y\nexpect:\n  jsonpath:\n    \"$.query\": {{equals: {{a: \"1\", b: \"x&y\"}}}}\n",
+            sb.url
+        ),
+    );
+    let r = p.run(&["exec", "requests/echo.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    p.write(
+        "requests/echo.yaml",
+        &format!(
+            "url: {}/_sandbox/echo?a=2\nexpect:\n  jsonpath:\n    \"$.query\": {{equals: {{a: \"1\"}}}}\n",
+            sb.url
+        ),
+    );
+    let r = p.run(&["exec", "requests/echo.yaml"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "error: requests/echo.yaml:4:16: expected $.query to be {\"a\":\"1\"}, got {\"a\":\"2\"} (differs at .a: \"2\" ≠ \"1\")\n"
+        ),
+        "{}",
+        r.stderr
+    );
 }

@@ -8,6 +8,7 @@ mod collection;
 mod core;
 mod cts;
 mod expect;
+mod gateway_hardening;
 mod grants;
 mod guide;
 mod headers;

@@ -12,16 +12,18 @@ use crate::support::{Project, SandboxProc, assert_no_secret, finish, sandbox_pro
 const MIB: u64 = 1 << 20;
 
 /// A running `runner serve`, stopped (SIGTERM) on drop.
-struct Gateway {
+pub(crate) struct Gateway {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`, or `unix:PATH`.
-    url: String,
-    key: String,
+    pub(crate) url: String,
+    pub(crate) key: String,
     stderr: Arc<Mutex<String>>,
+    /// The thread reading stderr; it ends when the gateway's stderr closes.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Gateway {
-    fn start(p: &Project, args: &[&str]) -> Gateway {
+    pub(crate) fn start(p: &Project, args: &[&str]) -> Gateway {
         let mut child = p
             .cmd(&[&["serve"], args].concat())
             .stdout(Stdio::piped())
@@ -39,7 +41,7 @@ impl Gateway {
         let mut reader = BufReader::new(child.stderr.take().unwrap());
         let (tx, rx) = std::sync::mpsc::channel();
         let buf = Arc::clone(&stderr);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut l = String::new();
             while reader.read_line(&mut l).unwrap_or(0) > 0 {
                 if l.starts_with("serve: access key") || l.starts_with("serve: no access key") {
@@ -57,6 +59,7 @@ impl Gateway {
             url,
             key,
             stderr,
+            reader: Some(reader),
         }
     }
 
@@ -64,12 +67,12 @@ impl Gateway {
         self.child.as_ref().unwrap().id() as i32
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
 
     /// `curl` through the gateway with the key: (status, body).
-    fn curl(&self, path: &str, args: &[&str]) -> (u16, String) {
+    pub(crate) fn curl(&self, path: &str, args: &[&str]) -> (u16, String) {
         let key = format!("X-Runner-Key: {}", self.key);
         curl(
             &[
@@ -81,19 +84,34 @@ impl Gateway {
         )
     }
 
-    fn json(&self, path: &str, args: &[&str]) -> (u16, Value) {
+    pub(crate) fn json(&self, path: &str, args: &[&str]) -> (u16, Value) {
         let (status, body) = self.curl(path, args);
         let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
         (status, v)
     }
 
     /// Sends SIGTERM and waits: the exit code.
-    fn stop(mut self) -> i32 {
+    pub(crate) fn stop(mut self) -> i32 {
+        self.stop_child()
+    }
+
+    fn stop_child(&mut self) -> i32 {
         let child = self.child.take().unwrap();
         signal(child.id() as i32, libc::SIGTERM);
         let mut child = child;
         let status = child.wait().unwrap();
         status.code().unwrap_or(-1)
+    }
+
+    /// Sends SIGTERM, waits for the exit and for stderr's end: the exit code and all
+    /// the gateway wrote to stderr.
+    pub(crate) fn stop_with_stderr(mut self) -> (i32, String) {
+        let reader = self.reader.take();
+        let code = self.stop_child();
+        if let Some(r) = reader {
+            r.join().unwrap();
+        }
+        (code, self.stderr())
     }
 
     /// The peak resident memory so far (VmHWM), in KiB.
@@ -123,7 +141,7 @@ fn signal(pid: i32, sig: i32) {
 }
 
 /// The real `curl -sS ARGS`: (status, body). Status 0: no HTTP answer.
-fn curl(args: &[&str]) -> (u16, String) {
+pub(crate) fn curl(args: &[&str]) -> (u16, String) {
     let out = Command::new("curl")
         .args(["-sS", "--max-time", "60", "-w", "\n%{http_code}"])
         .args(args)
@@ -136,7 +154,7 @@ fn curl(args: &[&str]) -> (u16, String) {
 
 /// A project whose `default` profile is the sandbox's `/api/v1` and whose `root`
 /// profile is the sandbox's root (for its `/_sandbox` routes), same identity.
-fn project(sb: &SandboxProc) -> Project {
+pub(crate) fn project(sb: &SandboxProc) -> Project {
     let p = Project::with_sandbox(&sb.url);
     let root = sandbox_profile(&sb.url, "").replace(
         &format!("base_url: {}/api/v1", sb.url),

@@ -5,18 +5,21 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::date::rfc3339;
-use super::predicate::{Order, PREDICATES, Predicate, TYPES, show};
+use super::predicate::{Order, PREDICATES, Predicate, TYPES, nearest, show};
 
-/// Compiles what the user wrote for one assertion: a map whose keys are predicates
-/// (all of them must hold), or any other value, which means `equals`. A map with
-/// no predicate key is a literal to compare with; a map that mixes predicates with
-/// other keys is an error naming the unknown one.
+/// Compiles what the user wrote for one assertion: a map, whose keys are predicates
+/// (all of them must hold), or any other value, which means `equals`. Every key of a
+/// map must be a predicate: a map to compare with is written `{equals: {…}}`, so that
+/// a misspelled predicate is an error rather than a silent comparison.
 pub fn compile(v: &Value) -> Result<Vec<Predicate>, String> {
     let Value::Object(map) = v else {
         return Ok(vec![Predicate::Equals(v.clone())]);
     };
-    if !map.keys().any(|k| PREDICATES.contains(&k.as_str())) {
-        return Ok(vec![Predicate::Equals(v.clone())]);
+    if map.is_empty() {
+        return Err(
+            "an empty map asserts nothing; a map to compare with is written `{equals: {}}`"
+                .to_string(),
+        );
     }
     let mut out = Vec::with_capacity(map.len());
     for (k, arg) in map {
@@ -62,13 +65,21 @@ fn compile_one(name: &str, arg: &Value) -> Result<Predicate, String> {
         },
         "each" => Predicate::Each(compile(arg)?),
         "not" => Predicate::Not(predicates_only(name, arg)?),
-        other => {
-            return Err(format!(
-                "unknown predicate `{other}` (expected one of {})",
-                PREDICATES.join(", ")
-            ));
-        }
+        other => return Err(unknown_predicate(other)),
     })
+}
+
+/// Why `name` is no predicate: the nearest predicate's name when one is near, else
+/// the list; and how a literal map is written, which is what a map of unknown keys
+/// often meant.
+fn unknown_predicate(name: &str) -> String {
+    let hint = match nearest(name) {
+        Some(n) => format!("did you mean `{n}`?"),
+        None => format!("expected one of {}", PREDICATES.join(", ")),
+    };
+    format!(
+        "unknown predicate `{name}`; {hint} (a map to compare with is written `{{equals: {{…}}}}`)"
+    )
 }
 
 /// A map that must be predicates (under `length` and `not`, a literal makes no sense).

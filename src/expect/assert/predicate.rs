@@ -25,6 +25,87 @@ pub const PREDICATES: &[&str] = &[
     "not",
 ];
 
+/// Names other tools give to a predicate, and the predicate they mean here.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("greater_than", "gt"),
+    ("greater", "gt"),
+    ("more_than", "gt"),
+    ("above", "gt"),
+    ("greater_than_or_equal", "gte"),
+    ("greater_or_equal", "gte"),
+    ("ge", "gte"),
+    ("min", "gte"),
+    ("at_least", "gte"),
+    ("less_than", "lt"),
+    ("less", "lt"),
+    ("below", "lt"),
+    ("less_than_or_equal", "lte"),
+    ("less_or_equal", "lte"),
+    ("le", "lte"),
+    ("max", "lte"),
+    ("at_most", "lte"),
+    ("eq", "equals"),
+    ("equal", "equals"),
+    ("equal_to", "equals"),
+    ("is", "equals"),
+    ("ne", "not_equals"),
+    ("neq", "not_equals"),
+    ("not_equal", "not_equals"),
+    ("regex", "matches"),
+    ("regexp", "matches"),
+    ("pattern", "matches"),
+    ("match", "matches"),
+    ("in", "one_of"),
+    ("any_of", "one_of"),
+    ("enum", "one_of"),
+    ("len", "length"),
+    ("size", "length"),
+    ("count", "length"),
+    ("prefix", "starts_with"),
+    ("suffix", "ends_with"),
+    ("includes", "contains"),
+    ("has", "contains"),
+    ("every", "each"),
+    ("all", "each"),
+    ("present", "exists"),
+    ("defined", "exists"),
+];
+
+/// The predicate `name` most likely meant: a known synonym, else the predicate
+/// within a small edit distance (at most 2, or a third of the name); `None` when
+/// nothing is near.
+pub(super) fn nearest(name: &str) -> Option<&'static str> {
+    let key = name.to_ascii_lowercase().replace(['-', ' '], "_");
+    if let Some((_, p)) = SYNONYMS.iter().find(|(s, _)| *s == key) {
+        return Some(p);
+    }
+    let limit = (key.chars().count() / 3).max(2);
+    PREDICATES
+        .iter()
+        .map(|p| (edit_distance(&key, p), *p))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, p)| p)
+}
+
+/// Levenshtein distance between `a` and `b`, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The JSON types `type:` names.
 pub(super) const TYPES: &[&str] = &[
     "string", "number", "integer", "boolean", "array", "object", "null",

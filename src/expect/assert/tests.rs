@@ -13,7 +13,7 @@ fn predicates_hold_and_fail_as_documented() {
     let cases = [
         (json!(250), json!(250), true),
         (json!(250), json!(250.0), true),
-        (json!({"name": "a"}), json!({"name": "a"}), true),
+        (json!({"equals": {"name": "a"}}), json!({"name": "a"}), true),
         (json!({"equals": {"gt": 1}}), json!({"gt": 1}), true),
         (json!({"not_equals": 3}), json!(4), true),
         (json!({"gte": 1}), json!(1), true),
@@ -140,5 +140,50 @@ fn bad_predicates_are_refused_at_compile_time() {
     for (pred, want) in cases {
         let e = compile(&pred).unwrap_err();
         assert!(e.contains(want), "{pred}: {e}");
+    }
+}
+
+#[test]
+fn a_map_is_predicates_and_a_literal_map_is_written_with_equals() {
+    for (v, want) in [
+        (
+            json!({"greater_than": 3}),
+            "unknown predicate `greater_than`; did you mean `gt`? (a map to compare with is written `{equals: {…}}`)",
+        ),
+        (
+            json!({"lenght": 3}),
+            "unknown predicate `lenght`; did you mean `length`? (a map to compare with is written `{equals: {…}}`)",
+        ),
+        (
+            json!({"each": {"name": "x"}}),
+            "unknown predicate `name`; expected one of equals, not_equals, gt, gte, lt, lte, contains, not_contains, starts_with, ends_with, matches, exists, type, length, one_of, each, not (a map to compare with is written `{equals: {…}}`)",
+        ),
+        (
+            json!({}),
+            "an empty map asserts nothing; a map to compare with is written `{equals: {}}`",
+        ),
+    ] {
+        assert_eq!(compile(&v).unwrap_err(), want, "{v}");
+    }
+    let p = compile(&json!({"equals": {"a": 1}})).unwrap();
+    assert!(check(&p, Some(&json!({"a": 1}))).is_empty());
+    assert_eq!(check(&p, Some(&json!({"a": 2}))).len(), 1);
+}
+
+#[test]
+fn the_nearest_predicate_is_a_synonym_or_a_small_edit_away() {
+    use super::predicate::nearest;
+    for (name, want) in [
+        ("greater_than", Some("gt")),
+        ("Less-Than", Some("lt")),
+        ("regex", Some("matches")),
+        ("startswith", Some("starts_with")),
+        ("one_off", Some("one_of")),
+        ("equal", Some("equals")),
+        ("exist", Some("exists")),
+        ("zzzzzz", None),
+        ("name", None),
+    ] {
+        assert_eq!(nearest(name), want, "{name}");
     }
 }
