@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against the real sandbox over loopback.
 
 mod basic_api_key;
+mod canary;
 mod collection;
 mod core;
 mod cts;
