@@ -13,6 +13,7 @@ mod import;
 mod serve;
 mod session;
 mod suite;
+mod userinfo;
 
 use std::collections::BTreeSet;
 use std::io::Read;
