@@ -117,6 +117,8 @@ fn transport_errors_and_their_reports_show_no_query_key() {
         ];
         let r = sweep.runner(&p, &args.concat(), &[]);
         assert_eq!(r.code, 4, "{}", r.stderr);
+        // The error names the URL, the key masked in it: not a test passed by silence.
+        assert!(r.stderr.contains("api_key=***"), "{}", r.stderr);
     }
     let args = [
         "exec",
@@ -160,6 +162,13 @@ fn bulk(sweep: &mut Sweep, p: &Project, profile: &str, verbosity: &[&str]) {
     .concat();
     let r = sweep.runner(p, &args, &[]);
     assert!(r.code == 1 || r.code == 4, "{args:?}: {}", r.stderr);
+    // Each row's `error` quotes what failed, the credential masked in it.
+    for line in r.stdout.lines() {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        let error = row["error"].as_str().unwrap_or_default();
+        assert!(error.contains("***"), "{args:?}: {line}");
+    }
+    assert_eq!(r.stdout.lines().count(), 2, "{args:?}: {}", r.stdout);
     let rows = std::fs::read_to_string(p.path(&failed)).unwrap();
     // The file gives the rows back: their data is there, and only it.
     assert!(
