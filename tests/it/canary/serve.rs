@@ -141,6 +141,9 @@ fn serve_sends_no_userinfo_of_the_target_to_the_api() {
     let host = sb.url.trim_start_matches("http://");
     let target = format!("http://{USER}:{}@{host}/_sandbox/echo", userinfo(PASSWORD));
     let answer = get(&gw, &target, host, &[]);
+    // Refused (issue 20, point 6): an answer that is any other refusal (a wrong key)
+    // would pass the sweep below without testing anything.
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
     let mut sweep = Sweep::new();
     // The profile's token reaches the API by design: only the client's userinfo is
     // searched for in what the API received.
