@@ -18,9 +18,11 @@ use crate::project::template::{Renderer, Vars};
 use crate::secret::Secret;
 use sandbox::Sandbox;
 
-/// `Basic base64(user:password)` (RFC 7617), as a secret.
+/// `Basic base64(user:password)` (RFC 7617), as a secret; the pair is registered
+/// with the masking point in every form (the base64 alone, too).
 fn basic_value(username: &str, password: &Secret) -> Secret {
     use base64::Engine;
+    crate::secret::register_basic(username, password.expose());
     let pair = format!("{username}:{}", password.expose());
     Secret::new(format!(
         "Basic {}",
@@ -178,6 +180,16 @@ impl AuthRender<'_> {
             Ok(self.text(v)?.filter(|s| !s.is_empty()).map(Secret::new))
         };
         let client_secret = secret(&a.client_secret)?;
+        let client_id = self.text(&a.client_id)?.unwrap_or_default();
+        if a.client_auth == ClientAuth::Basic
+            && let Some(s) = &client_secret
+        {
+            // RFC 6749 §2.3.1: the pair a token request sends, each part form-encoded.
+            let enc = |s: &str| -> String {
+                url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+            };
+            crate::secret::register_basic(&enc(&client_id), &enc(s.expose()));
+        }
         // A public client (no secret) sends only its id.
         let client_auth = if client_secret.is_none() {
             ClientAuth::None
@@ -194,7 +206,7 @@ impl AuthRender<'_> {
             },
             endpoint: EndpointConfig {
                 token_url,
-                client_id: self.text(&a.client_id)?.unwrap_or_default(),
+                client_id,
                 client_secret,
                 scopes: a.scopes.clone(),
                 token_request: a.token_request,

@@ -301,7 +301,9 @@ fn credential_policy(
     })
 }
 
-/// `s` as a URL, or a problem at `place`.
+/// `s` as a URL, or a problem at `place`. Its userinfo, a credential, is registered
+/// with the masking point first (the problem quotes `s`).
 pub fn parse_url(s: &str, place: Place) -> Result<url::Url, InputError> {
+    crate::secret::register_userinfo(s);
     url::Url::parse(s).map_err(|e| InputError::at(place, format!("invalid URL `{s}`: {e}")))
 }

@@ -127,7 +127,10 @@ pub async fn profiles(global: &GlobalArgs) -> Result<u8, Error> {
             Ok(state) => state,
             Err(e) => format!("invalid: {}", e.headline()),
         };
-        write_line(&mut out, &format!("{name:width$}  {line}"))?;
+        // A listing, not response data: masked like every message (an error about a
+        // profile may quote a value it rendered).
+        let line = crate::secret::redact(&format!("{name:width$}  {line}"));
+        write_line(&mut out, &line)?;
     }
     Ok(0)
 }

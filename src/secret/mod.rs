@@ -106,14 +106,70 @@ pub fn register(value: &str) {
 /// in each of their forms. The user name alone is not a secret.
 pub fn register_basic(user: &str, password: &str) {
     register(password);
-    let pair = format!("{user}:{password}");
+    register_basic_pair(&format!("{user}:{password}"));
+}
+
+/// The base64 of `pair` (standard and URL-safe alphabets, with and without padding).
+fn register_basic_pair(pair: &str) {
+    if pair.chars().count() < 5 {
+        return;
+    }
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     for engine in [STANDARD, STANDARD_NO_PAD] {
-        register(&engine.encode(&pair));
+        register(&engine.encode(pair));
     }
     for engine in [URL_SAFE, URL_SAFE_NO_PAD] {
-        register(&engine.encode(&pair));
+        register(&engine.encode(pair));
     }
+}
+
+/// Registers the userinfo of the URL written as `text` (parsed or not: an error about
+/// it may quote it): the password, or the user name when there is no password (a
+/// token written as `https://TOKEN@host`), decoded, and the Basic pair an HTTP client
+/// builds from it.
+pub fn register_userinfo(text: &str) {
+    let Some((_, rest)) = text.split_once("://") else {
+        return;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return;
+    };
+    match userinfo.split_once(':') {
+        Some((user, password)) if !password.is_empty() => {
+            register_basic(&percent_decode(user), &percent_decode(password));
+        }
+        // A lone user name is the credential; a client sends it as `user:`.
+        _ => {
+            let user = percent_decode(userinfo.trim_end_matches(':'));
+            register(&user);
+            register_basic_pair(&format!("{user}:"));
+        }
+    }
+}
+
+/// `text` with each `%XX` replaced by its byte (the bytes read as UTF-8, lossily).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `text` with every form of every registered secret replaced by `***`.

@@ -79,3 +79,23 @@ fn ordinary_text_is_left_alone() {
         "plain-token-12 and plain_token_123"
     );
 }
+
+/// The userinfo of a URL is a credential: its password (or a lone user name, a
+/// token), decoded, in every form, and the base64 of the pair a client sends.
+#[test]
+fn the_userinfo_of_a_url_is_registered_decoded_with_its_basic_pair() {
+    use base64::Engine as _;
+    register_userinfo("https://ann:pw%26ui%3Cx%3E%20%C3%A9-Zq7@host.example/path?q=1");
+    let pair = base64::engine::general_purpose::STANDARD.encode("ann:pw&ui<x> é-Zq7");
+    assert_eq!(
+        redact(&format!(
+            "a pw&ui<x> é-Zq7 b pw%26ui%3Cx%3E+%C3%A9-Zq7 c Basic {pair}"
+        )),
+        "a *** b *** c Basic ***"
+    );
+    register_userinfo("https://ghp-T0kenOnlyUser@host.example/");
+    assert_eq!(redact("x ghp-T0kenOnlyUser y"), "x *** y");
+    // No userinfo, or an `@` after the authority: nothing is registered.
+    register_userinfo("https://host.example/a@b-not-a-secret");
+    assert_eq!(redact("b-not-a-secret"), "b-not-a-secret");
+}

@@ -265,6 +265,22 @@ fn peek_request(conn: &TcpStream) -> Option<(Seen, usize)> {
     }
 }
 
+/// Until the peer has acknowledged every byte written on `conn` (its send queue,
+/// `SIOCOUTQ`, is empty), at most 10 s.
+fn wait_until_acked(conn: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    crate::support::wait_until(
+        "the client acknowledges the bytes sent",
+        Duration::from_secs(10),
+        || {
+            let mut queued: libc::c_int = 0;
+            // SAFETY: TIOCOUTQ (SIOCOUTQ on a socket) writes one int to `queued`.
+            let rc = unsafe { libc::ioctl(conn.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+            rc != 0 || queued == 0
+        },
+    );
+}
+
 fn serve(mut conn: TcpStream, shared: &Shared) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = conn.set_write_timeout(Some(Duration::from_secs(10)));
@@ -292,8 +308,11 @@ fn serve(mut conn: TcpStream, shared: &Shared) {
         ));
         let _ = conn.write_all(&json_prefix(500));
         let _ = conn.flush();
-        // Long enough for the client to read the headers and wait for the rest.
-        std::thread::sleep(Duration::from_millis(300));
+        // A close with the request unread sends a reset, which discards whatever is
+        // still in the send queue: close only once the client's kernel has every byte
+        // (what the client reads of it, before the reset, is then the same whenever
+        // it reads).
+        wait_until_acked(&conn);
         drop(conn);
         return;
     }

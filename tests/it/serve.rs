@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Project, SandboxProc, assert_no_secret, finish, sandbox_profile, wait};
+use crate::support::{
+    Project, SandboxProc, assert_no_secret, finish, sandbox_profile, wait, wait_until,
+};
 
 const MIB: u64 = 1 << 20;
 
@@ -504,7 +506,17 @@ fn a_client_that_goes_away_or_a_dead_api_costs_only_that_client() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait(Duration::from_millis(800));
+    // Under way: curl has read (and so sent, at 1 MB/s) half a MiB of the file.
+    let io = format!("/proc/{}/io", upload.id());
+    wait_until("the upload is under way", Duration::from_secs(30), || {
+        std::fs::read_to_string(&io)
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("rchar: ")?.trim().parse::<u64>().ok())
+            })
+            .is_some_and(|read| read > MIB / 2)
+    });
     upload.kill().unwrap();
     upload.wait().unwrap();
     let (status, body) = gw.curl("/api/v1/assets?limit=1", &[]);
@@ -541,13 +553,19 @@ fn a_slow_api_is_504_and_sigterm_lets_the_request_in_flight_finish() {
     assert_eq!(body["error"], "gateway_timeout");
     let gw = Gateway::start(&p, &[]);
     let key = format!("X-Runner-Key: {}", gw.key);
+    let before = sb.requests("GET /api/v1/assets");
     let client = Command::new("curl")
         .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", &key])
         .arg(format!("{}/assets?limit=1", gw.url))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    wait(Duration::from_millis(500));
+    // In flight: the sandbox counted it (before its 1.5 s of latency).
+    wait_until(
+        "the request reaches the API",
+        Duration::from_secs(30),
+        || sb.requests("GET /api/v1/assets") > before,
+    );
     let url = gw.url.clone();
     let stderr = Arc::clone(&gw.stderr);
     assert_eq!(gw.stop(), 0);
@@ -599,13 +617,19 @@ fn max_connections_holds_the_next_client_until_one_closes() {
     let p = project(&sb);
     let gw = Gateway::start(&p, &["--max-connections", "1"]);
     let key = format!("X-Runner-Key: {}", gw.key);
+    let before = sb.requests("GET /api/v1/assets");
     let first = Command::new("curl")
         .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", &key])
         .arg(format!("{}/assets?limit=1", gw.url))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    wait(Duration::from_millis(300));
+    // Being served: the sandbox counted it (before its 2 s of latency).
+    wait_until(
+        "the first request reaches the API",
+        Duration::from_secs(30),
+        || sb.requests("GET /api/v1/assets") > before,
+    );
     // Connected (the kernel's backlog) but not served while the first is.
     let (status, _) = gw.curl("/assets?limit=1", &["--max-time", "1"]);
     assert_eq!(status, 0);

@@ -397,7 +397,13 @@ fn a_signal_during_one_request_lets_it_finish_and_exits_130() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (code, err) = signal_after(child, Duration::from_millis(700), libc::SIGTERM);
+    // In flight: the sandbox counted it (before its 1.5 s of latency).
+    crate::support::wait_until(
+        "the first request reaches the sandbox",
+        Duration::from_secs(30),
+        || sb.requests("GET /api/v1/assets") >= 1,
+    );
+    let (code, err) = signal_after(child, Duration::ZERO, libc::SIGTERM);
     assert_eq!(code, 143, "{err}");
     assert!(err.contains("interrupted: no new request starts"), "{err}");
     assert!(

@@ -191,7 +191,8 @@ fn shards_are_disjoint_and_their_union_is_the_whole() {
 }
 
 /// On a terminal (a pty from util-linux `script`), `runner test` draws files done of
-/// total and paging draws pages and items; off a terminal nothing of the kind.
+/// total and paging draws pages and items; off a terminal nothing of the kind. Without
+/// `script` the pty half is skipped, except under `.ci/run` (RUNNER_REQUIRE_PTY=1).
 #[test]
 fn progress_lines_only_on_a_terminal() {
     let sb = SandboxProc::start(&[]);
@@ -209,6 +210,11 @@ fn progress_lines_only_on_a_terminal() {
         .output()
         .is_err()
     {
+        // Under `.ci/run` (RUNNER_REQUIRE_PTY=1) a missing pty is a failure.
+        assert!(
+            std::env::var("RUNNER_REQUIRE_PTY").as_deref() != Ok("1"),
+            "RUNNER_REQUIRE_PTY=1 but `script` (util-linux; Debian: bsdutils) is not installed: no pty for the progress lines"
+        );
         eprintln!("skipped: no `script` for a pty");
         return;
     }

@@ -456,8 +456,21 @@ pub fn assert_no_secret(text: &str, secrets: &[&str]) {
     }
 }
 
+/// Sleeps `d`: only to let real time pass (a token's lifetime, a random moment),
+/// never to order two events; for those, [`wait_until`].
 pub fn wait(d: Duration) {
     std::thread::sleep(d);
+}
+
+/// Polls `cond` until it holds: waiting on an observable event (a counter of the
+/// sandbox's stats, a file, a line), never on a guess of how long it takes. Fails
+/// naming `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "{what}: not after {limit:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 pub fn repo_root() -> &'static Path {

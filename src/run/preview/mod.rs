@@ -55,7 +55,13 @@ pub(super) async fn preview_all(
             }
         }
     }
-    write_or_pipe(out.bytes(texts.join("\n").as_bytes()))?;
+    // Without --show-secrets, every registered secret is masked, whatever part of
+    // the request holds it (a URL's userinfo, a body).
+    let mut text = texts.join("\n");
+    if !args.show_secrets {
+        text = crate::secret::redact(&text);
+    }
+    write_or_pipe(out.bytes(text.as_bytes()))?;
     Ok(0)
 }
 

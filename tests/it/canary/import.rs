@@ -1,0 +1,83 @@
+//! `runner import curl`: the request file it writes (to stdout or `--out`), its
+//! messages, and every file in the project afterwards, for each way a curl command
+//! carries a credential.
+
+use std::path::Path;
+
+use super::{API_KEY, BEARER, PASSWORD, Sweep, TENANT, USER, userinfo};
+use crate::support::Project;
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(files(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn import_curl_writes_and_prints_no_credential() {
+    let userinfo = userinfo(PASSWORD);
+    let api = "https://api.example.com/items";
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "userinfo",
+            vec![format!("https://{USER}:{userinfo}@api.example.com/items")],
+        ),
+        (
+            "user",
+            vec!["-u".into(), format!("{USER}:{PASSWORD}"), api.into()],
+        ),
+        (
+            "authorization",
+            vec![
+                "-H".into(),
+                format!("Authorization: Bearer {BEARER}"),
+                api.into(),
+            ],
+        ),
+        (
+            "api-key",
+            vec!["-H".into(), format!("X-Api-Key: {API_KEY}"), api.into()],
+        ),
+        (
+            "oauth2-bearer",
+            vec!["--oauth2-bearer".into(), BEARER.into(), api.into()],
+        ),
+        (
+            "cookie",
+            vec!["-b".into(), format!("session={TENANT}"), api.into()],
+        ),
+        (
+            "proxy",
+            vec![
+                "-x".into(),
+                format!("http://{USER}:{userinfo}@proxy.example.com:3128"),
+                api.into(),
+            ],
+        ),
+    ];
+    let mut sweep = Sweep::new();
+    for (name, curl) in &cases {
+        for out in [&["--out", "requests/imported.yaml"][..], &[]] {
+            let p = Project::new();
+            let mut args = vec!["import", "curl"];
+            args.extend_from_slice(out);
+            args.extend(["--", "curl"]);
+            args.extend(curl.iter().map(String::as_str));
+            let r = sweep.runner(&p, &args, &[]);
+            assert!(r.code == 0 || r.code == 2, "{name}: {}", r.stderr);
+            for f in files(p.dir.path()) {
+                let rel = f.strip_prefix(p.dir.path()).unwrap().display().to_string();
+                sweep.file(&format!("{rel}, written by import curl ({name})"), &f);
+            }
+        }
+    }
+    sweep.finish();
+}
