@@ -21,7 +21,7 @@ use crate::project::model::profile::{ClientAuth, TokenRequest};
 use crate::secret::Secret;
 pub use adapter::AdapterError;
 pub use response::RunnerTokenResponse;
-use response::server_text;
+pub(crate) use response::server_text;
 
 /// The fields of a token endpoint's JSON answer, as sent.
 type Fields = serde_json::Map<String, serde_json::Value>;
