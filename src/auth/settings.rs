@@ -292,8 +292,8 @@ mod tests {
         assert!(
             check_discovered_origin(kind, &u("https://evil.example/r"), &issuer, &listed).is_ok()
         );
-        let e = check_discovered_origin(kind, &u("https://evil.example/r"), &issuer, &[])
-            .unwrap_err();
+        let e =
+            check_discovered_origin(kind, &u("https://evil.example/r"), &issuer, &[]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "the issuer https://idp.example/realms/a names the revocation endpoint https://evil.example/r, on another origin: refused (list https://evil.example in auth.origins to allow it)"

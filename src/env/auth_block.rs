@@ -313,7 +313,11 @@ impl AuthRender<'_> {
 
 /// `url`, written at `place` as the profile's `kind`, held to the rule of every URL
 /// that receives credentials: an input problem (exit 2) at the key's place.
-fn credential_url_problem(kind: CredentialUrl, url: &url::Url, place: Place) -> Result<(), InputError> {
+fn credential_url_problem(
+    kind: CredentialUrl,
+    url: &url::Url,
+    place: Place,
+) -> Result<(), InputError> {
     check_credential_url(kind, url)
         .map_err(|e| InputError::at(place, format!("auth.{}: {e}", kind.key())))
 }
