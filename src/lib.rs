@@ -61,7 +61,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             } else {
                 args.paths.clone()
             };
-            let n = project::check::check(project.ok().as_ref(), &paths)?;
+            let n = project::check::check(
+                project.ok().as_ref(),
+                &paths,
+                &env::written_endpoint_problems,
+            )?;
             if !g.quiet {
                 eprintln!(
                     "checked {n} file{}: no problems",

@@ -159,7 +159,7 @@ async fn fetch(http: &reqwest::Client, issuer: &url::Url) -> Result<(Metadata, u
         if !same_issuer(&metadata.issuer, issuer.as_str()) {
             return Err(AuthError::BadResponse(format!(
                 "the discovery document {url} names the issuer `{}`, not `{issuer}` (auth.issuer must be the server's own)",
-                metadata.issuer
+                super::grant::server_text(&metadata.issuer, 300)
             )));
         }
         return Ok((metadata, max_age));

@@ -1,8 +1,10 @@
 //! Where a session's endpoints are: configured in the profile, else named by the
-//! issuer's metadata (fetched once, when first needed).
+//! issuer's metadata (fetched once, when first needed). A discovered endpoint passes
+//! the rule of every credential URL and stays on the issuer's origin (or one of
+//! `auth.origins`).
 
 use super::grant::{self, TokenEndpoint};
-use super::settings::check_token_url;
+use super::settings::{CredentialUrl, check_credential_url, check_discovered_origin};
 use super::{AuthError, Session, discovery};
 
 /// The endpoints [`Session::endpoint_url`] can look up.
@@ -21,12 +23,8 @@ impl Session {
                 let mut config = self.settings.endpoint.clone();
                 if !self.settings.endpoints.token_given {
                     let m = self.metadata("token endpoint", "token_url").await?;
-                    config.token_url = self.discovered(
-                        m.token_endpoint.as_deref(),
-                        "token endpoint",
-                        "token_url",
-                    )?;
-                    check_token_url(&config.token_url)?;
+                    config.token_url =
+                        self.discovered(m.token_endpoint.as_deref(), CredentialUrl::Token)?;
                 }
                 TokenEndpoint::new(config)
             })
@@ -55,20 +53,13 @@ impl Session {
             .await
     }
 
-    /// A URL the issuer's metadata gave (`None`: it gave none).
-    fn discovered(
-        &self,
-        value: Option<&str>,
-        what: &'static str,
-        key: &'static str,
-    ) -> Result<url::Url, AuthError> {
-        let issuer = self
-            .settings
-            .endpoints
-            .issuer
-            .as_ref()
-            .map(|u| u.to_string())
-            .unwrap_or_default();
+    /// A URL the issuer's metadata gave (`None`: it gave none), once it passes the
+    /// credential-URL rule and the origin rule.
+    fn discovered(&self, value: Option<&str>, kind: CredentialUrl) -> Result<url::Url, AuthError> {
+        let (what, key) = (kind.what(), kind.key());
+        let e = &self.settings.endpoints;
+        let issuer_url = e.issuer.as_ref();
+        let issuer = issuer_url.map(|u| u.to_string()).unwrap_or_default();
         let Some(text) = value else {
             return Err(AuthError::NoEndpoint {
                 profile: self.settings.profile.clone(),
@@ -77,11 +68,17 @@ impl Session {
                 why: format!("the metadata of the issuer {issuer} names none"),
             });
         };
-        url::Url::parse(text).map_err(|e| {
+        let url = url::Url::parse(text).map_err(|e| {
             AuthError::BadResponse(format!(
-                "the issuer {issuer} names the {what} `{text}`, which is not a URL: {e}"
+                "the issuer {issuer} names the {what} `{}`, which is not a URL: {e}",
+                grant::server_text(text, 300)
             ))
-        })
+        })?;
+        check_credential_url(kind, &url)?;
+        if let Some(i) = issuer_url {
+            check_discovered_origin(kind, &url, i, &e.origins)?;
+        }
+        Ok(url)
     }
 
     /// An endpoint a grant cannot do without.
@@ -100,26 +97,19 @@ impl Session {
     /// `Ok(None)` only for revocation, which a server need not offer.
     pub async fn endpoint_url(&self, which: Which) -> Result<Option<url::Url>, AuthError> {
         let e = &self.settings.endpoints;
-        let (given, what, key) = match which {
-            Which::Authorization => (
-                &e.authorization,
-                "authorization endpoint",
-                "authorization_url",
-            ),
-            Which::Device => (
-                &e.device,
-                "device authorization endpoint",
-                "device_authorization_url",
-            ),
-            Which::Revocation => (&e.revocation, "revocation endpoint", "revocation_url"),
+        let (given, kind) = match which {
+            Which::Authorization => (&e.authorization, CredentialUrl::Authorization),
+            Which::Device => (&e.device, CredentialUrl::Device),
+            Which::Revocation => (&e.revocation, CredentialUrl::Revocation),
         };
         if let Some(u) = given {
+            check_credential_url(kind, u)?;
             return Ok(Some(u.clone()));
         }
         if which == Which::Revocation && e.issuer.is_none() {
             return Ok(None);
         }
-        let m = self.metadata(what, key).await?;
+        let m = self.metadata(kind.what(), kind.key()).await?;
         let value = match which {
             Which::Authorization => m.authorization_endpoint.as_deref(),
             Which::Device => m.device_authorization_endpoint.as_deref(),
@@ -128,8 +118,6 @@ impl Session {
         if which == Which::Revocation && value.is_none() {
             return Ok(None);
         }
-        let url = self.discovered(value, what, key)?;
-        check_token_url(&url)?;
-        Ok(Some(url))
+        self.discovered(value, kind).map(Some)
     }
 }

@@ -8,20 +8,37 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::AuthError;
+use super::grant::server_text;
 
 /// The largest request head the listener reads from the browser.
 const MAX_HEAD: usize = 16 * 1024;
+/// How long a connection to the listener has to send its whole request head.
+const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// The most connections the listener serves at once.
+const MAX_CONNECTIONS: usize = 32;
 
 /// Opens `url` with `$RUNNER_BROWSER` (a command line, the URL appended as its last
-/// argument), else `$BROWSER`, else the platform's opener. The URL has been printed
-/// already; a browser that cannot be started is said, not an error.
+/// argument), else `$BROWSER`, else the platform's opener, when it is an address a
+/// browser may be sent to ([`may_open`]). The URL has been printed already; a
+/// browser that cannot be started is said, not an error.
 pub fn open_browser(url: &str) {
+    if !may_open(url) {
+        eprintln!(
+            "note: not opening `{}` in a browser: only https addresses (or http to a loopback host) are opened",
+            server_text(url, 300)
+        );
+        return;
+    }
     let configured = ["RUNNER_BROWSER", "BROWSER"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
     let mut words = match &configured {
         Some(line) => match shell_words::split(line) {
-            Ok(w) if !w.is_empty() => w,
+            Ok(w) if !w.is_empty() => {
+                let mut w = w;
+                w.push(url.to_string());
+                w
+            }
             _ => {
                 eprintln!(
                     "warning: cannot read the browser command `{line}`; open the URL by hand"
@@ -29,9 +46,8 @@ pub fn open_browser(url: &str) {
                 return;
             }
         },
-        None => platform_opener(),
+        None => opener_argv(std::env::consts::OS, url),
     };
-    words.push(url.to_string());
     let program = words.remove(0);
     let started = std::process::Command::new(&program)
         .args(&words)
@@ -47,15 +63,31 @@ pub fn open_browser(url: &str) {
     }
 }
 
-fn platform_opener() -> Vec<String> {
-    let words: &[&str] = if cfg!(target_os = "macos") {
-        &["open"]
-    } else if cfg!(windows) {
-        &["cmd", "/C", "start", ""]
-    } else {
-        &["xdg-open"]
+/// Whether `url` may be handed to a browser: https, or http to a loopback host.
+/// Anything else a server names (`file:`, `javascript:`, a custom scheme) is not.
+pub fn may_open(url: &str) -> bool {
+    match url::Url::parse(url) {
+        Ok(u) => match u.scheme() {
+            "https" => true,
+            "http" => crate::http::is_loopback(&u),
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// The platform opener's argument vector for `url` on `os` (`std::env::consts::OS`):
+/// the URL is one argument, and no shell reads it. (Windows' `cmd /C start` would:
+/// every `&` of an authorize URL would separate commands.)
+pub fn opener_argv(os: &str, url: &str) -> Vec<String> {
+    let words: &[&str] = match os {
+        "macos" => &["open"],
+        "windows" => &["rundll32", "url.dll,FileProtocolHandler"],
+        _ => &["xdg-open"],
     };
-    words.iter().map(|w| w.to_string()).collect()
+    let mut argv: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    argv.push(url.to_string());
+    argv
 }
 
 /// What the redirect brought back.
@@ -94,34 +126,69 @@ impl Redirect {
         format!("http://127.0.0.1:{port}{}", self.path)
     }
 
-    /// Waits for the one callback to the redirect path and answers the browser; other
-    /// requests (a favicon) get a 404 and are passed over. `state` must match.
+    /// Waits for the callback to the redirect path that carries this login's `state`
+    /// and answers the browser. Connections are served concurrently, each with
+    /// [`HEAD_DEADLINE`] to send its request, so that a slow one cannot hold up the
+    /// real redirect; other paths (a favicon) get a 404, and a callback with another
+    /// `state` (a forged or stale one) an error page, and the wait goes on.
     pub async fn callback(&self, state: &str) -> Result<Callback, AuthError> {
+        let mut conns = tokio::task::JoinSet::new();
         loop {
-            let (mut conn, _) = self.listener.accept().await.map_err(|e| {
-                AuthError::Interactive(format!("the login's redirect listener failed: {e}"))
-            })?;
-            let target = match read_target(&mut conn).await {
-                Some(t) => t,
-                None => continue,
-            };
-            let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-            if path != self.path {
-                let _ = respond(&mut conn, "404 Not Found", "Not the login callback.").await;
-                continue;
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (conn, _) = accepted.map_err(|e| {
+                        AuthError::Interactive(format!("the login's redirect listener failed: {e}"))
+                    })?;
+                    // Past this many at once, new ones are closed unread.
+                    if conns.len() < MAX_CONNECTIONS {
+                        conns.spawn(serve(conn, self.path.clone(), state.to_string()));
+                    }
+                }
+                Some(done) = conns.join_next() => {
+                    if let Ok(Some(callback)) = done {
+                        return Ok(callback);
+                    }
+                }
             }
-            let result = read_callback(query, state);
-            let page = match &result {
-                Ok(Callback::Code(_)) => {
+        }
+    }
+}
+
+/// One connection to the listener: the callback it brings when it is this login's
+/// (with the browser answered), else `None`.
+async fn serve(mut conn: tokio::net::TcpStream, path: String, state: String) -> Option<Callback> {
+    let target = tokio::time::timeout(HEAD_DEADLINE, read_target(&mut conn))
+        .await
+        .ok()??;
+    let (got_path, query) = target.split_once('?').unwrap_or((&target, ""));
+    if got_path != path {
+        let _ = respond(&mut conn, "404 Not Found", "Not the login callback.").await;
+        return None;
+    }
+    match read_callback(query, &state) {
+        Ok(callback) => {
+            let page = match &callback {
+                Callback::Code(_) => {
                     "Logged in. You may close this window and go back to the terminal."
                 }
-                Ok(Callback::Refused(..)) => {
+                Callback::Refused(..) => {
                     "The login was refused. You may close this window; the terminal says why."
                 }
-                Err(_) => "This is not the login runner started. You may close this window.",
             };
             let _ = respond(&mut conn, "200 OK", page).await;
-            return result;
+            Some(callback)
+        }
+        Err(e) => {
+            let why = match e {
+                AuthError::Interactive(m) => m,
+                other => other.to_string(),
+            };
+            eprintln!(
+                "note: ignored a request to the login's redirect listener: {why}; still waiting"
+            );
+            let page = "This is not the login runner started. You may close this window.";
+            let _ = respond(&mut conn, "400 Bad Request", page).await;
+            None
         }
     }
 }
@@ -131,10 +198,7 @@ async fn read_target(conn: &mut tokio::net::TcpStream) -> Option<String> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
-            .await
-            .ok()?
-            .ok()?;
+        let n = conn.read(&mut buf).await.ok()?;
         if n == 0 || head.len() + n > MAX_HEAD {
             return None;
         }
@@ -192,7 +256,10 @@ pub fn read_callback(query: &str, state: &str) -> Result<Callback, AuthError> {
         }
     }
     match (error, code) {
-        (Some(e), _) => Ok(Callback::Refused(clean(&e), description.map(|d| clean(&d)))),
+        (Some(e), _) => Ok(Callback::Refused(
+            server_text(&e, 300),
+            description.map(|d| server_text(&d, 300)),
+        )),
         (None, Some(c)) if !c.is_empty() => Ok(Callback::Code(c)),
         _ => Err(AuthError::Interactive(
             "the login's redirect carried neither a `code` nor an `error`".to_string(),
@@ -223,11 +290,6 @@ pub async fn read_stdin_line() -> Result<String, AuthError> {
         .await
         .map_err(|e| AuthError::Interactive(format!("cannot read the pasted URL: {e}")))?;
     Ok(line)
-}
-
-/// A server's words, fit for a terminal.
-fn clean(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(300).collect()
 }
 
 #[cfg(test)]
@@ -307,5 +369,104 @@ mod tests {
         assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
         assert!(page.contains("You may close this window"), "{page}");
         assert!(!page.contains("the-code"), "the page never shows the code");
+    }
+
+    #[test]
+    fn openers_take_the_url_as_one_argument_and_no_shell() {
+        let url = "https://idp.example/auth?a=1&b=2&calc.exe=\"x y\"|^%PATH%";
+        assert_eq!(
+            opener_argv("windows", url),
+            ["rundll32", "url.dll,FileProtocolHandler", url]
+        );
+        assert_eq!(opener_argv("macos", url), ["open", url]);
+        assert_eq!(opener_argv("linux", url), ["xdg-open", url]);
+        assert_eq!(opener_argv("freebsd", url), ["xdg-open", url]);
+        for os in ["windows", "macos", "linux"] {
+            let argv = opener_argv(os, url);
+            assert!(
+                !argv
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "cmd" | "cmd.exe" | "/C" | "sh" | "-c")),
+                "{os}: {argv:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_https_and_loopback_http_are_opened() {
+        for ok in [
+            "https://idp.example/device?user_code=AB-CD",
+            "http://127.0.0.1:8080/verify",
+            "http://localhost/verify",
+        ] {
+            assert!(may_open(ok), "{ok}");
+        }
+        for bad in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://idp.example/verify",
+            "smb://host/share",
+            "calc.exe",
+            "",
+        ] {
+            assert!(!may_open(bad), "{bad}");
+        }
+    }
+
+    /// A request to the listener, its answer read to the end.
+    async fn get(port: u16, target: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn a_slow_connection_and_a_forged_state_do_not_end_or_stall_the_login() {
+        let r = Redirect::bind(0, "/callback").await.unwrap();
+        let port = url::Url::parse(&r.uri()).unwrap().port().unwrap();
+        let client = tokio::spawn(async move {
+            // Accepted first, and it never finishes its request line.
+            let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            slow.write_all(b"G").await.unwrap();
+            // Answered while the slow one is still open: served concurrently.
+            let forged = get(port, "/callback?code=evil&state=forged").await;
+            let real = get(port, "/callback?code=the-code&state=st").await;
+            drop(slow);
+            (forged, real)
+        });
+        assert_eq!(
+            r.callback("st").await.unwrap(),
+            Callback::Code("the-code".into())
+        );
+        let (forged, real) = client.await.unwrap();
+        assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
+        assert!(
+            forged.contains("This is not the login runner started"),
+            "{forged}"
+        );
+        assert!(real.starts_with("HTTP/1.1 200"), "{real}");
+    }
+
+    #[test]
+    fn a_refusal_is_read_with_its_control_characters_replaced() {
+        assert_eq!(
+            read_callback(
+                "error=access_denied%1B%5B2J&error_description=no%07%1B%5D0%3Btitle&state=s",
+                "s"
+            )
+            .unwrap(),
+            Callback::Refused(
+                "access_denied\u{fffd}[2J".into(),
+                Some("no\u{fffd}\u{fffd}]0;title".into())
+            )
+        );
     }
 }

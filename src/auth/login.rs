@@ -3,9 +3,10 @@
 //! device; and `runner login`, which runs one on demand.
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use super::endpoints::Which;
-use super::grant::{Granted, TokenEndpoint};
+use super::grant::{Granted, TokenEndpoint, server_text};
 use super::settings::GrantKind;
 use super::store::CachedTokens;
 use super::{AuthError, LOCK_WAIT, Session, interactive};
@@ -106,13 +107,9 @@ impl Session {
                 redirect.callback(state.secret()).await
             }
         };
-        let callback = tokio::time::timeout(login.timeout, wait).await.map_err(|_| {
-            AuthError::Interactive(format!(
-                "no login within {} s (auth.login_timeout); run `runner login -p {}` to try again",
-                login.timeout.as_secs(),
-                self.settings.profile
-            ))
-        })??;
+        let callback = tokio::time::timeout(login.timeout, wait)
+            .await
+            .map_err(|_| self.login_timed_out())??;
         match callback {
             interactive::Callback::Code(code) => {
                 let code = Secret::new(code);
@@ -129,28 +126,50 @@ impl Session {
         }
     }
 
-    /// The device authorization grant: the code shown, the verification page opened
-    /// when the server gives a complete URL, the token endpoint polled.
+    /// The device authorization grant: the code shown (escaped: it is the server's
+    /// text), the verification page opened when the server gives a complete https
+    /// URL, the token endpoint polled until `auth.login_timeout` (or the code's
+    /// expiry), by the monotonic clock, whatever interval the server asks for.
     async fn device_login(&self, endpoint: &TokenEndpoint) -> Result<Granted, AuthError> {
         let url = self.required_url(Which::Device).await?;
         let details = endpoint.device_authorization(&url).await?;
         eprintln!(
             "To log in with profile `{}`, visit {} and enter the code {}",
             self.settings.profile,
-            details.verification_uri().as_str(),
-            details.user_code().secret()
+            server_text(details.verification_uri().as_str(), 300),
+            server_text(details.user_code().secret(), 100)
         );
         if let Some(complete) = details.verification_uri_complete() {
             interactive::open_browser(complete.secret());
         }
-        let deadline = self.settings.login.timeout.min(details.expires_in());
+        let timeout = self.settings.login.timeout;
+        let deadline = timeout.min(details.expires_in());
         tracing::info!(
             "polling {} every {} s for at most {} s",
             self.settings.endpoint.token_url,
             details.interval().as_secs(),
             deadline.as_secs()
         );
-        endpoint.device_token(&details, deadline).await
+        // The crate's own deadline (wall clock) comes a little later than ours.
+        let backstop = deadline.saturating_add(Duration::from_secs(1));
+        match tokio::time::timeout(deadline, endpoint.device_token(&details, backstop)).await {
+            Ok(result) => result,
+            Err(_) if deadline < timeout => Err(AuthError::Interactive(format!(
+                "the device code expired after {} s before the login was approved; run `runner login -p {}` to try again",
+                deadline.as_secs(),
+                self.settings.profile
+            ))),
+            Err(_) => Err(self.login_timed_out()),
+        }
+    }
+
+    /// The error of an interactive login nobody completed in `auth.login_timeout`.
+    fn login_timed_out(&self) -> AuthError {
+        AuthError::Interactive(format!(
+            "no login within {} s (auth.login_timeout); run `runner login -p {}` to try again",
+            self.settings.login.timeout.as_secs(),
+            self.settings.profile
+        ))
     }
 
     fn prompt(&self) -> Result<Secret, AuthError> {

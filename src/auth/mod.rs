@@ -24,7 +24,8 @@ pub use endpoints::Which;
 use grant::{Granted, TokenEndpoint};
 pub use logout::Logout;
 pub use settings::{
-    AuthHeader, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence, check_token_url,
+    AuthHeader, CredentialUrl, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence,
+    check_credential_url,
 };
 use store::{CachedTokens, Identity, TokenStore};
 pub use unauthorized::{Answer, MAX_UNAUTHORIZED_RETRIES};
@@ -76,10 +77,26 @@ pub enum AuthError {
     Store(String),
     #[error("waited {secs} s for the token-cache lock {} (another runner is refreshing?); giving up", path.display())]
     LockTimeout { path: PathBuf, secs: u64 },
+    /// A URL that would receive credentials is neither https nor loopback http.
     #[error(
-        "refusing to send credentials over plain http to {0}: use https (plain http is allowed only for loopback hosts)"
+        "refusing to send credentials {}to the {what} {url}: use https (plain http is allowed only for loopback hosts)",
+        if *plain_http { "over plain http " } else { "" }
     )]
-    InsecureTokenUrl(String),
+    InsecureUrl {
+        what: &'static str,
+        url: String,
+        plain_http: bool,
+    },
+    /// A discovered endpoint on an origin that is neither the issuer's nor listed.
+    #[error(
+        "the issuer {issuer} names the {what} {url}, on another origin: refused (list {origin} in auth.origins to allow it)"
+    )]
+    ForeignEndpoint {
+        what: &'static str,
+        url: String,
+        issuer: String,
+        origin: String,
+    },
     #[error("the API rejected a freshly obtained access token (401 after refresh)")]
     StillUnauthorized,
     #[error("cannot read the password: {0}")]
@@ -131,7 +148,7 @@ pub struct Session {
 
 impl Session {
     pub fn new(settings: OAuthSettings, persistence: Persistence) -> Result<Session, AuthError> {
-        check_token_url(&settings.endpoint.token_url)?;
+        settings.check_written()?;
         let identity = settings.identity();
         let store = match persistence {
             Persistence::Dir(dir) => Some(TokenStore::open(&dir, &identity)?),

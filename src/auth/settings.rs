@@ -1,6 +1,7 @@
 //! What a profile says of its OAuth2 session, rendered: the grant, the endpoints
 //! (given or to discover), interactive login settings, where tokens are kept and the
-//! header they travel in. The rule that token URLs are https (or loopback) lives here.
+//! header they travel in. The rule for every URL that receives credentials (https, or loopback http; a
+//! discovered one on the issuer's origin or one of `auth.origins`) lives here.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct Endpoints {
     pub authorization: Option<url::Url>,
     pub device: Option<url::Url>,
     pub revocation: Option<url::Url>,
+    /// `auth.origins`: besides the issuer's, the origins a discovered endpoint may be on.
+    pub origins: Vec<url::Origin>,
 }
 
 /// How an interactive login runs.
@@ -90,21 +93,98 @@ impl OAuthSettings {
             username: self.username.clone(),
         }
     }
-}
 
-/// Refuses plain `http://` token URLs except on loopback hosts.
-pub fn check_token_url(url: &url::Url) -> Result<(), AuthError> {
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" => {
-            if crate::http::is_loopback(url) {
-                Ok(())
-            } else {
-                Err(AuthError::InsecureTokenUrl(url.to_string()))
+    /// Every URL the profile gives that would receive credentials passes
+    /// [`check_credential_url`] (the env checked them already, with their places;
+    /// this keeps a session from being built around one that does not).
+    pub fn check_written(&self) -> Result<(), AuthError> {
+        let e = &self.endpoints;
+        let token = (
+            CredentialUrl::Token,
+            e.token_given.then_some(&self.endpoint.token_url),
+        );
+        for (kind, url) in [
+            token,
+            (CredentialUrl::Issuer, e.issuer.as_ref()),
+            (CredentialUrl::Authorization, e.authorization.as_ref()),
+            (CredentialUrl::Device, e.device.as_ref()),
+            (CredentialUrl::Revocation, e.revocation.as_ref()),
+        ] {
+            if let Some(url) = url {
+                check_credential_url(kind, url)?;
             }
         }
-        _ => Err(AuthError::InsecureTokenUrl(url.to_string())),
+        Ok(())
     }
+}
+
+/// A URL that receives credentials: the token endpoint gets the client's secret and
+/// the user's password or refresh token, the others a client id, a code or a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialUrl {
+    Token,
+    Issuer,
+    Authorization,
+    Device,
+    Revocation,
+}
+
+impl CredentialUrl {
+    /// The profile key that names it.
+    pub fn key(self) -> &'static str {
+        match self {
+            CredentialUrl::Token => "token_url",
+            CredentialUrl::Issuer => "issuer",
+            CredentialUrl::Authorization => "authorization_url",
+            CredentialUrl::Device => "device_authorization_url",
+            CredentialUrl::Revocation => "revocation_url",
+        }
+    }
+
+    /// What it is, in a sentence.
+    pub fn what(self) -> &'static str {
+        match self {
+            CredentialUrl::Token => "token endpoint",
+            CredentialUrl::Issuer => "issuer",
+            CredentialUrl::Authorization => "authorization endpoint",
+            CredentialUrl::Device => "device authorization endpoint",
+            CredentialUrl::Revocation => "revocation endpoint",
+        }
+    }
+}
+
+/// The one rule for every URL that receives a credential, written in a profile or
+/// discovered: `https`, or plain `http` to a loopback host. Nothing else.
+pub fn check_credential_url(kind: CredentialUrl, url: &url::Url) -> Result<(), AuthError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if crate::http::is_loopback(url) => Ok(()),
+        scheme => Err(AuthError::InsecureUrl {
+            what: kind.what(),
+            url: url.to_string(),
+            plain_http: scheme == "http",
+        }),
+    }
+}
+
+/// The second rule for a discovered endpoint: it is on the issuer's origin, or on one
+/// the profile lists in `auth.origins`.
+pub fn check_discovered_origin(
+    kind: CredentialUrl,
+    url: &url::Url,
+    issuer: &url::Url,
+    origins: &[url::Origin],
+) -> Result<(), AuthError> {
+    let origin = url.origin();
+    if origin == issuer.origin() || origins.contains(&origin) {
+        return Ok(());
+    }
+    Err(AuthError::ForeignEndpoint {
+        what: kind.what(),
+        url: url.to_string(),
+        issuer: issuer.to_string(),
+        origin: origin.ascii_serialization(),
+    })
 }
 
 /// Where tokens are kept between runs.
@@ -138,22 +218,86 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_http_token_urls_only_on_loopback() {
+    fn every_credential_url_is_https_or_loopback_http() {
+        let kinds = [
+            CredentialUrl::Token,
+            CredentialUrl::Issuer,
+            CredentialUrl::Authorization,
+            CredentialUrl::Device,
+            CredentialUrl::Revocation,
+        ];
         let ok = [
             "https://api.ermeo.com/oauth/v2/token",
             "http://127.0.0.1:8080/t",
             "http://localhost/t",
             "http://[::1]:9/t",
         ];
-        for u in ok {
-            assert!(check_token_url(&url::Url::parse(u).unwrap()).is_ok(), "{u}");
+        for kind in kinds {
+            for u in ok {
+                assert!(
+                    check_credential_url(kind, &url::Url::parse(u).unwrap()).is_ok(),
+                    "{u}"
+                );
+            }
+            for u in [
+                "http://api.ermeo.com/t",
+                "http://10.0.0.1/t",
+                "http://127.0.0.1.example/t",
+                "ftp://x/t",
+                "file:///etc/passwd",
+            ] {
+                assert!(
+                    check_credential_url(kind, &url::Url::parse(u).unwrap()).is_err(),
+                    "{u}"
+                );
+            }
         }
-        for u in ["http://api.ermeo.com/t", "http://10.0.0.1/t", "ftp://x/t"] {
+        let e = check_credential_url(
+            CredentialUrl::Revocation,
+            &url::Url::parse("http://idp.example/revoke").unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refusing to send credentials over plain http to the revocation endpoint http://idp.example/revoke: use https (plain http is allowed only for loopback hosts)"
+        );
+        let e = check_credential_url(
+            CredentialUrl::Token,
+            &url::Url::parse("ftp://idp.example/t").unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refusing to send credentials to the token endpoint ftp://idp.example/t: use https (plain http is allowed only for loopback hosts)"
+        );
+    }
+
+    #[test]
+    fn a_discovered_endpoint_stays_on_the_issuers_origin_or_a_listed_one() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        let issuer = u("https://idp.example/realms/a");
+        let kind = CredentialUrl::Revocation;
+        assert!(check_discovered_origin(kind, &u("https://idp.example/r"), &issuer, &[]).is_ok());
+        for other in [
+            "https://evil.example/r",
+            "http://idp.example/r",
+            "https://idp.example:8443/r",
+        ] {
             assert!(
-                check_token_url(&url::Url::parse(u).unwrap()).is_err(),
-                "{u}"
+                check_discovered_origin(kind, &u(other), &issuer, &[]).is_err(),
+                "{other}"
             );
         }
+        let listed = [u("https://evil.example").origin()];
+        assert!(
+            check_discovered_origin(kind, &u("https://evil.example/r"), &issuer, &listed).is_ok()
+        );
+        let e =
+            check_discovered_origin(kind, &u("https://evil.example/r"), &issuer, &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the issuer https://idp.example/realms/a names the revocation endpoint https://evil.example/r, on another origin: refused (list https://evil.example in auth.origins to allow it)"
+        );
     }
 
     #[test]

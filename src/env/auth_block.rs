@@ -7,9 +7,10 @@ use std::time::Duration;
 use super::{Auth, parse_url};
 use crate::auth::grant::EndpointConfig;
 use crate::auth::{
-    AuthHeader, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence, Session,
+    AuthHeader, CredentialUrl, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence,
+    Session, check_credential_url,
 };
-use crate::error::{Error, InputError};
+use crate::error::{Error, InputError, Place};
 use crate::http::{self, header};
 use crate::project::LoadedProfile;
 use crate::project::model::Spanned;
@@ -166,6 +167,31 @@ impl AuthRender<'_> {
         }
     }
 
+    /// A URL of the auth block that receives credentials: rendered, parsed and held
+    /// to [`check_credential_url`], a problem at its key's place.
+    fn credential_url(
+        &self,
+        kind: CredentialUrl,
+        v: &Option<Spanned<String>>,
+    ) -> Result<Option<url::Url>, Error> {
+        let url = self.url(v)?;
+        if let (Some(u), Some(spanned)) = (&url, v) {
+            credential_url_problem(kind, u, self.profile.source.place(spanned))?;
+        }
+        Ok(url)
+    }
+
+    /// `auth.origins`, rendered (the credential policy has checked them already).
+    fn origins(&self) -> Result<Vec<url::Origin>, Error> {
+        let mut out = Vec::new();
+        for o in &self.auth.value.origins {
+            if let Some(u) = self.url(&Some(o.clone()))? {
+                out.push(u.origin());
+            }
+        }
+        Ok(out)
+    }
+
     /// The session's settings. The sandbox serves every endpoint itself.
     fn settings(
         &self,
@@ -244,18 +270,23 @@ impl AuthRender<'_> {
                 .transpose()
                 .map_err(|e| Error::Input(InputError::usage(format!("sandbox URL: {e}"))))
         };
+        let written = |kind, v| self.credential_url(kind, v);
         let mut endpoints = Endpoints {
-            issuer: self.url(&a.issuer)?,
+            issuer: written(CredentialUrl::Issuer, &a.issuer)?,
             token_given: true,
-            authorization: at("/oauth/v2/auth")?.or(self.url(&a.authorization_url)?),
-            device: at("/oauth/v2/device")?.or(self.url(&a.device_authorization_url)?),
-            revocation: at("/oauth/v2/revoke")?.or(self.url(&a.revocation_url)?),
+            authorization: at("/oauth/v2/auth")?
+                .or(written(CredentialUrl::Authorization, &a.authorization_url)?),
+            device: at("/oauth/v2/device")?
+                .or(written(CredentialUrl::Device, &a.device_authorization_url)?),
+            revocation: at("/oauth/v2/revoke")?
+                .or(written(CredentialUrl::Revocation, &a.revocation_url)?),
+            origins: self.origins()?,
         };
         // With an issuer and no token URL, the issuer keys the cache until discovery
         // names the token endpoint (only when a token is needed).
         let token_url = match (
             at("/oauth/v2/token")?,
-            self.url(&a.token_url)?,
+            written(CredentialUrl::Token, &a.token_url)?,
             &endpoints.issuer,
         ) {
             (Some(u), _, _) | (None, Some(u), _) => u,
@@ -290,4 +321,45 @@ impl AuthRender<'_> {
             timeout: numbers.login_timeout.unwrap_or(Duration::from_secs(300)),
         }
     }
+}
+
+/// `url`, written at `place` as the profile's `kind`, held to the rule of every URL
+/// that receives credentials: an input problem (exit 2) at the key's place.
+fn credential_url_problem(
+    kind: CredentialUrl,
+    url: &url::Url,
+    place: Place,
+) -> Result<(), InputError> {
+    check_credential_url(kind, url)
+        .map_err(|e| InputError::at(place, format!("auth.{}: {e}", kind.key())))
+}
+
+/// `runner check`'s part of the rule: every credential URL the profile writes as a
+/// literal (a template is checked when a run renders it), without sending anything.
+pub fn written_endpoint_problems(profile: &LoadedProfile) -> Vec<InputError> {
+    let Some(auth) = &profile.profile.auth else {
+        return Vec::new();
+    };
+    let a = &auth.value;
+    let src = &profile.source;
+    let mut problems = Vec::new();
+    for (kind, v) in [
+        (CredentialUrl::Token, &a.token_url),
+        (CredentialUrl::Issuer, &a.issuer),
+        (CredentialUrl::Authorization, &a.authorization_url),
+        (CredentialUrl::Device, &a.device_authorization_url),
+        (CredentialUrl::Revocation, &a.revocation_url),
+    ] {
+        let Some(s) = v else { continue };
+        if s.value.contains("{{") || s.value.contains("{%") {
+            continue;
+        }
+        let place = src.place(s);
+        let checked = parse_url(&s.value, place.clone())
+            .and_then(|u| credential_url_problem(kind, &u, place));
+        if let Err(e) = checked {
+            problems.push(e);
+        }
+    }
+    problems
 }

@@ -6,11 +6,19 @@ use crate::error::{Error, InputError};
 use crate::project::model::Spanned;
 use crate::project::model::flow::FlowFile;
 use crate::project::model::profile::Profile;
-use crate::project::{self, Document, Project, SourceFile};
+use crate::project::{self, Document, LoadedProfile, Project, SourceFile};
 
-/// Checks every path (folders recursively) and reports every problem found.
-/// Returns the number of files checked.
-pub fn check(project: Option<&Project>, paths: &[PathBuf]) -> Result<usize, Error> {
+/// What a layer above loading finds in a loaded profile without sending anything
+/// (the env's rule for the URLs that receive credentials).
+pub type ProfileHook<'a> = &'a dyn Fn(&LoadedProfile) -> Vec<InputError>;
+
+/// Checks every path (folders recursively) and reports every problem found, with
+/// `profile_hook`'s problems for each profile. Returns the number of files checked.
+pub fn check(
+    project: Option<&Project>,
+    paths: &[PathBuf],
+    profile_hook: ProfileHook<'_>,
+) -> Result<usize, Error> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -27,7 +35,10 @@ pub fn check(project: Option<&Project>, paths: &[PathBuf]) -> Result<usize, Erro
     for file in &files {
         if is_profile(file, profiles_dir.as_deref()) {
             match project::load_profile_file(file) {
-                Ok(loaded) => warn_literal_secrets(&loaded.profile, &loaded.source),
+                Ok(loaded) => {
+                    warn_literal_secrets(&loaded.profile, &loaded.source);
+                    problems.extend(profile_hook(&loaded));
+                }
                 Err(list) => problems.extend(list),
             }
             continue;

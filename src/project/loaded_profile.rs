@@ -47,6 +47,10 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
         let a = &auth.value;
         for s in [
             &a.token_url,
+            &a.issuer,
+            &a.authorization_url,
+            &a.device_authorization_url,
+            &a.revocation_url,
             &a.client_id,
             &a.client_secret,
             &a.username,

@@ -74,11 +74,16 @@ pub async fn logout(global: &GlobalArgs, args: &LogoutArgs) -> Result<u8, Error>
     };
     let at = report.revocation_url.as_deref().unwrap_or("");
     if let Some(e) = report.failure {
+        let at = if at.is_empty() {
+            String::new()
+        } else {
+            format!(" at {at}")
+        };
         let done = revoked
             .map(|r| format!(" (revoked the {r} first)"))
             .unwrap_or_default();
         return Err(AuthError::Revocation(format!(
-            "revoking the tokens of profile `{name}` at {at} failed{done}: {e}; they are forgotten here all the same"
+            "revoking the tokens of profile `{name}`{at} failed{done}: {e}; they are forgotten here all the same"
         ))
         .into());
     }

@@ -22,6 +22,7 @@ mod import_postman;
 mod interop;
 mod interop_oidc;
 mod limits;
+mod login_hostile;
 mod many;
 mod oauth;
 mod origins;

@@ -256,11 +256,12 @@ fn plain_http_token_urls_are_refused_off_loopback() {
         "base_url: http://127.0.0.1:1\nauth:\n  type: oauth2_password\n  token_url: http://auth.example.com/token\n  client_id: c\n  username: u\n  password: \"{{ env('P', 'pw-1234') }}\"\n",
     );
     p.write("requests/list.yaml", LIST);
+    // A written URL is an input problem at its key's place, found before sending.
     let r = p.run(&["exec", "requests/list.yaml"]);
-    assert_eq!(r.code, 3);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains(
-            "refusing to send credentials over plain http to http://auth.example.com/token"
+            "error: auth.token_url: refusing to send credentials over plain http to the token endpoint http://auth.example.com/token: use https (plain http is allowed only for loopback hosts)\n  --> profiles/default.yaml:4:14\n"
         ),
         "{}",
         r.stderr

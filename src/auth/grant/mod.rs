@@ -21,7 +21,7 @@ use crate::project::model::profile::{ClientAuth, TokenRequest};
 use crate::secret::Secret;
 pub use adapter::AdapterError;
 pub use response::RunnerTokenResponse;
-use response::server_text;
+pub(crate) use response::server_text;
 
 /// The fields of a token endpoint's JSON answer, as sent.
 type Fields = serde_json::Map<String, serde_json::Value>;
@@ -100,6 +100,25 @@ pub fn plain_client(config: &EndpointConfig) -> Result<reqwest::Client, AuthErro
 
 /// What a device authorization request gave (RFC 8628 §3.2).
 pub type DeviceDetails = oauth2::StandardDeviceAuthorizationResponse;
+
+/// The longest wait between two polls of a device login, whatever the server says.
+pub const MAX_DEVICE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A device authorization answer's `interval` brought within 1 s to
+/// [`MAX_DEVICE_INTERVAL`], whatever number it is (a negative, a fraction, one past
+/// `u64`): the server's number never reaches a `Duration` unchecked.
+fn clamp_interval(json: &mut Fields) {
+    let max = MAX_DEVICE_INTERVAL.as_secs();
+    let clamped = match json.get("interval") {
+        Some(serde_json::Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+            (Some(u), _) => u.clamp(1, max),
+            (None, Some(f)) if f > max as f64 => max,
+            _ => 1,
+        },
+        _ => return,
+    };
+    json.insert("interval".to_string(), clamped.into());
+}
 
 /// The settings of one token endpoint.
 #[derive(Debug, Clone)]
@@ -212,6 +231,8 @@ impl TokenEndpoint {
         if !status.is_success() {
             return Err(server_refusal("device_code", url, &json, status));
         }
+        let mut json = json;
+        clamp_interval(&mut json);
         serde_json::from_value(serde_json::Value::Object(json)).map_err(|e| {
             AuthError::BadResponse(format!(
                 "the device authorization endpoint {url} answered without what RFC 8628 asks ({e})"
@@ -220,18 +241,21 @@ impl TokenEndpoint {
     }
 
     /// Polls the token endpoint for the device code of `details` (RFC 8628 §3.4):
-    /// at its interval, 5 s more on `slow_down`, on through `authorization_pending`,
-    /// until a token, a refusal, or `deadline`.
+    /// at its interval, 5 s more on `slow_down` (never more than
+    /// [`MAX_DEVICE_INTERVAL`] between two polls), on through `authorization_pending`,
+    /// until a token, a refusal, or `deadline`. The caller bounds it by its own clock
+    /// as well: this deadline is the `oauth2` crate's, read from the wall clock.
     pub async fn device_token(
         &self,
         details: &DeviceDetails,
         deadline: Duration,
     ) -> Result<Granted, AuthError> {
         let adapter = self.adapter();
+        let sleep = |d: Duration| tokio::time::sleep(d.min(MAX_DEVICE_INTERVAL));
         let result = self
             .client
             .exchange_device_access_token(details)
-            .request_async(&adapter, tokio::time::sleep, Some(deadline))
+            .request_async(&adapter, sleep, Some(deadline))
             .await;
         self.finish("device_code", result)
     }
@@ -304,5 +328,49 @@ impl TokenEndpoint {
             body.extend_from_slice(&chunk);
         }
         Ok((status, body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_intervals_are_clamped_to_a_minute() {
+        let cases = [
+            ("18446744073709551615", Some(60)),
+            ("1e300", Some(60)),
+            ("100000", Some(60)),
+            ("60", Some(60)),
+            ("7", Some(7)),
+            ("0", Some(1)),
+            ("-5", Some(1)),
+            ("0.5", Some(1)),
+            ("null", None),
+        ];
+        for (given, want) in cases {
+            let mut json: Fields =
+                serde_json::from_str(&format!("{{\"interval\": {given}}}")).unwrap();
+            clamp_interval(&mut json);
+            let got = json.get("interval").and_then(|v| v.as_u64());
+            assert_eq!(got, want, "{given}");
+        }
+        let mut none = Fields::new();
+        clamp_interval(&mut none);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_clamped_answer_reads_as_a_device_authorization() {
+        let mut json: Fields = serde_json::from_str(
+            r#"{"device_code": "d", "user_code": "U", "verification_uri": "https://idp.example/v",
+                "expires_in": 600, "interval": 18446744073709551615}"#,
+        )
+        .unwrap();
+        clamp_interval(&mut json);
+        let d: DeviceDetails = serde_json::from_value(serde_json::Value::Object(json)).unwrap();
+        assert_eq!(d.interval(), Duration::from_secs(60));
+        // What the oauth2 crate adds on `slow_down` cannot overflow from here.
+        assert!(d.interval().checked_add(Duration::from_secs(5)).is_some());
     }
 }

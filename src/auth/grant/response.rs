@@ -220,7 +220,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 
 /// Text a server sent, fit for a terminal: control characters (escape sequences
 /// included) replaced, at most `max` characters.
-pub(super) fn server_text(s: &str, max: usize) -> String {
+pub(crate) fn server_text(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
         .take(max)
