@@ -164,9 +164,7 @@ pub fn literal(s: &str) -> Literal {
 pub fn leaves_project(path: &str) -> bool {
     let p = path.trim();
     let drive = p.len() >= 2 && p.as_bytes()[1] == b':' && p.as_bytes()[0].is_ascii_alphabetic();
-    p.starts_with(['/', '\\', '~'])
-        || drive
-        || p.split(['/', '\\']).any(|seg| seg == "..")
+    p.starts_with(['/', '\\', '~']) || drive || p.split(['/', '\\']).any(|seg| seg == "..")
 }
 
 /// A file path named by another tool, for a request file's file field: as it is
@@ -441,7 +439,14 @@ mod tests {
 
     #[test]
     fn paths_that_leave_the_project() {
-        for p in ["/etc/passwd", "../x", "a/../../b", "C:\\x", "\\\\srv\\x", "~/x"] {
+        for p in [
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "C:\\x",
+            "\\\\srv\\x",
+            "~/x",
+        ] {
             assert!(leaves_project(p), "{p}");
         }
         for p in ["data.json", "files/a..b", "./x"] {

@@ -231,11 +231,7 @@ fn http_url(url: String) -> Result<url::Url, InputError> {
 
 /// The URL's user and password, taken out of it, as a basic auth with `env()`
 /// templates (the values are registered with the masking point, never written).
-fn userinfo_auth(
-    url: &mut url::Url,
-    prefix: &str,
-    comments: &mut Vec<String>,
-) -> Option<AuthOut> {
+fn userinfo_auth(url: &mut url::Url, prefix: &str, comments: &mut Vec<String>) -> Option<AuthOut> {
     if url.username().is_empty() && url.password().is_none() {
         return None;
     }
@@ -304,7 +300,8 @@ fn set_headers(
             continue;
         }
         if crate::http::header::name_problem(&k).is_some() {
-            imp.ignored.push(format!("-H {k}: (not a valid header name)"));
+            imp.ignored
+                .push(format!("-H {k}: (not a valid header name)"));
             continue;
         }
         if k.eq_ignore_ascii_case("content-type") {
@@ -432,7 +429,10 @@ mod tests {
         );
         assert_eq!(i.request.method, "PUT");
         assert_eq!(i.request.url.as_str(), "https://h.example/a");
-        assert_eq!(i.request.query["x"].as_value(), &serde_json::json!(["1", "2"]));
+        assert_eq!(
+            i.request.query["x"].as_value(),
+            &serde_json::json!(["1", "2"])
+        );
         assert_eq!(i.request.headers["Accept"].as_str(), "text/plain");
         assert!(matches!(&i.request.body, Some(BodyOut::Text(t)) if t.as_str() == "a=1&b=2"));
         assert_eq!(

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::document::resolve;
 use super::example::{example, generate};
-use crate::import::mirror::{BodyOut, MultipartOut};
 use crate::import::mirror::LiteralValue;
+use crate::import::mirror::{BodyOut, MultipartOut};
 use crate::import::text::{ident, literal, var_template};
 
 /// The body from the first media type runner can send: JSON (and `+json`), a form,

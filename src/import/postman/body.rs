@@ -98,7 +98,10 @@ fn formdata(body: &Value, comments: &mut Vec<String>, notes: &mut Vec<String>) -
                 _ => String::new(),
             };
             if src.is_empty() {
-                comments.push(format!("form file `{}`: no file named", one_line(&key, 100)));
+                comments.push(format!(
+                    "form file `{}`: no file named",
+                    one_line(&key, 100)
+                ));
                 continue;
             }
             let var = format!("{}_file", ident(&key));

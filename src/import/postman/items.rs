@@ -11,8 +11,7 @@ use super::template::template;
 use crate::import::mirror::{AuthOut, Literal, LiteralValue, RequestOut};
 use crate::import::plan::{Plan, yaml_file};
 use crate::import::text::{
-    env_template, ident, literal, one_line, register_userinfo, snake, split_userinfo,
-    var_template,
+    env_template, ident, literal, one_line, register_userinfo, snake, split_userinfo, var_template,
 };
 
 /// How deep folders may nest.
