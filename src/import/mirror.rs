@@ -1,9 +1,15 @@
 //! The writable mirrors of runner's file formats (request files, profiles, their
 //! `auth:`, `body:` and `expect:` blocks): what every importer builds and serde writes.
+//!
+//! Every field runner renders as a template is a [`Literal`] or a [`LiteralValue`]:
+//! text from another tool reaches it escaped, by construction. Names runner does not
+//! render (query, header, form and part names, variable names, `auth.name`, scopes)
+//! and free text it never renders (descriptions) stay plain strings.
 
 use indexmap::IndexMap;
 use serde::Serialize;
-use serde_json::Value;
+
+pub use super::text::{Literal, LiteralValue};
 
 /// A request file as the importers write it (the writable mirror of
 /// `model::request::RequestFile`).
@@ -12,11 +18,11 @@ pub struct RequestOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub method: String,
-    pub url: String,
+    pub url: Literal,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub query: IndexMap<String, Value>,
+    pub query: IndexMap<String, LiteralValue>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub headers: IndexMap<String, String>,
+    pub headers: IndexMap<String, Literal>,
     /// `none` for operations that take no credentials.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<&'static str>,
@@ -30,18 +36,18 @@ pub struct RequestOut {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BodyOut {
-    Json(Value),
-    Form(IndexMap<String, Value>),
-    Text(String),
-    File(String),
+    Json(LiteralValue),
+    Form(IndexMap<String, LiteralValue>),
+    Text(Literal),
+    File(Literal),
     Multipart(IndexMap<String, MultipartOut>),
 }
 
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum MultipartOut {
-    File { file: String },
-    Value(String),
+    File { file: Literal },
+    Value(Literal),
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -63,9 +69,9 @@ pub struct SchemaOut {
 pub struct ProfileOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    pub base_url: String,
+    pub base_url: Literal,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub vars: IndexMap<String, Value>,
+    pub vars: IndexMap<String, LiteralValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthOut>,
 }
@@ -76,25 +82,25 @@ pub struct AuthOut {
     #[serde(rename = "type")]
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
+    pub issuer: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorization_url: Option<String>,
+    pub authorization_url: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_authorization_url: Option<String>,
+    pub device_authorization_url: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_url: Option<String>,
+    pub token_url: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    pub client_id: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
+    pub username: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub password: Option<String>,
+    pub password: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub token: Option<Literal>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<Literal>,
     #[serde(rename = "in", skip_serializing_if = "Option::is_none")]
     pub key_in: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]

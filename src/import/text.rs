@@ -2,47 +2,232 @@
 //! names, `env()` and `{{ var }}` templates, literal text that MiniJinja must not read,
 //! and one-line comments.
 
+use serde::Serialize;
 use serde_json::Value;
 
+/// Text for a field runner reads as a template: text from another tool escaped so
+/// that it renders to itself, a template the importer wrote (`env()`, `{{ var }}`),
+/// or pieces of both. The mirrors of the file formats take this type for every
+/// templated field, so imported text cannot be written there unescaped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Literal(String);
+
+impl Serialize for Literal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.written())
+    }
+}
+
+impl Literal {
+    /// Text from another tool, escaped: each `{` that starts `{{`, `{%` or `{#`
+    /// becomes `{{ '{' }}`, so MiniJinja prints the text as it is. A trailing line
+    /// break, which MiniJinja drops from a template, is doubled.
+    pub fn text(s: &str) -> Literal {
+        let mut out = Literal::default();
+        out.push_text(s);
+        out
+    }
+
+    /// `{{ expr }}`, written by the importer (`expr` is its own: a variable name, a
+    /// function call of its own making).
+    fn template(expr: &str) -> Literal {
+        Literal(format!("{{{{ {expr} }}}}"))
+    }
+
+    /// Appends text from another tool, escaped as [`Literal::text`] does.
+    pub fn push_text(&mut self, s: &str) {
+        self.guard(s);
+        let b = s.as_bytes();
+        let mut from = 0;
+        for (i, &c) in b.iter().enumerate() {
+            if c == b'{' && matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')) {
+                self.0.push_str(&s[from..i]);
+                self.0.push_str("{{ '{' }}");
+                from = i + 1;
+            }
+        }
+        self.0.push_str(&s[from..]);
+    }
+
+    /// Appends another literal (a template of the importer's, or escaped text).
+    pub fn push(&mut self, other: &Literal) {
+        self.guard(&other.0);
+        self.0.push_str(&other.0);
+    }
+
+    /// Escapes a `{` that ends the text so far when `next` would make it start a
+    /// delimiter (`a{` then `{b`). Only text ends with `{`: templates and escapes end
+    /// with `}}`.
+    fn guard(&mut self, next: &str) {
+        if next.starts_with(['{', '%', '#']) && self.0.ends_with('{') {
+            self.0.pop();
+            self.0.push_str("{{ '{' }}");
+        }
+    }
+
+    /// The text as written into the file.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The text as it goes into a file: MiniJinja drops one trailing line break of a
+    /// template, so a template that ends with one gets a second.
+    fn written(&self) -> std::borrow::Cow<'_, str> {
+        if self.0.ends_with('\n') && crate::project::template::has_markup(&self.0) {
+            format!("{}\n", self.0).into()
+        } else {
+            self.0.as_str().into()
+        }
+    }
+}
+
+/// A JSON value for a templated field (a JSON body, a form or query value, a
+/// profile variable): every string in it, and every key of its objects, a
+/// [`Literal`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct LiteralValue(Value);
+
+impl LiteralValue {
+    /// A value from another tool, every string and key escaped.
+    pub fn of(v: &Value) -> LiteralValue {
+        LiteralValue::with(v, &Literal::text)
+    }
+
+    /// `v` with `f` made of every string and key (Postman's text is a template of
+    /// its own).
+    pub fn with(v: &Value, f: &dyn Fn(&str) -> Literal) -> LiteralValue {
+        fn walk(v: &Value, f: &dyn Fn(&str) -> Literal) -> Value {
+            match v {
+                Value::String(s) => Value::String(f(s).written().into_owned()),
+                Value::Array(a) => Value::Array(a.iter().map(|v| walk(v, f)).collect()),
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .map(|(k, v)| (f(k).written().into_owned(), walk(v, f)))
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
+        }
+        LiteralValue(walk(v, f))
+    }
+
+    /// A list of values (a query parameter given more than once).
+    pub fn list(items: Vec<LiteralValue>) -> LiteralValue {
+        LiteralValue(Value::Array(items.into_iter().map(|i| i.0).collect()))
+    }
+
+    /// The value as written into the file.
+    pub fn as_value(&self) -> &Value {
+        &self.0
+    }
+
+    /// The value taken back, to append to (see [`LiteralValue::list`]).
+    pub fn into_items(self) -> Vec<LiteralValue> {
+        match self.0 {
+            Value::Array(a) => a.into_iter().map(LiteralValue).collect(),
+            other => vec![LiteralValue(other)],
+        }
+    }
+}
+
+impl From<Literal> for LiteralValue {
+    fn from(l: Literal) -> LiteralValue {
+        LiteralValue(Value::String(l.written().into_owned()))
+    }
+}
+
 /// `{{ env('NAME') }}`, or with a default.
-pub fn env_template(name: &str, default: Option<&str>) -> String {
+pub fn env_template(name: &str, default: Option<&str>) -> Literal {
     match default {
-        None => format!("{{{{ env('{name}') }}}}"),
-        Some(d) => format!("{{{{ env('{name}', '{d}') }}}}"),
+        None => Literal::template(&format!("env('{name}')")),
+        Some(d) => Literal::template(&format!("env('{name}', '{d}')")),
     }
 }
 
 /// `{{ name }}`.
-pub fn var_template(name: &str) -> String {
-    format!("{{{{ {name} }}}}")
+pub fn var_template(name: &str) -> Literal {
+    Literal::template(name)
 }
 
-/// Text from another tool, made safe to keep as a template: any `{`, `%` or `#`
-/// markup would otherwise be read as MiniJinja, so such text is wrapped in a `raw`
-/// block (or, when it names `endraw` itself, each `{` becomes `{{ '{' }}`).
-pub fn literal(s: &str) -> String {
-    if !crate::project::template::has_markup(s) {
-        return s.to_string();
+/// Text from another tool as a [`Literal`].
+pub fn literal(s: &str) -> Literal {
+    Literal::text(s)
+}
+
+/// Whether a file path named by another tool leaves the project: absolute (`/x`,
+/// `\\x`, `C:x`, `~/x`) or climbing out with `..`.
+pub fn leaves_project(path: &str) -> bool {
+    let p = path.trim();
+    let drive = p.len() >= 2 && p.as_bytes()[1] == b':' && p.as_bytes()[0].is_ascii_alphabetic();
+    p.starts_with(['/', '\\', '~']) || drive || p.split(['/', '\\']).any(|seg| seg == "..")
+}
+
+/// A file path named by another tool, for a request file's file field: as it is
+/// when it stays inside the project; else the template variable `var`, with a
+/// comment naming the source and a line for the summary, so that no import reads a
+/// file the user did not name.
+pub fn file_field(
+    path: &str,
+    var: &str,
+    comments: &mut Vec<String>,
+    summary: &mut Vec<String>,
+) -> Literal {
+    if !leaves_project(path) {
+        return literal(path);
     }
-    if s.contains("endraw") {
-        s.replace('{', "{{ '{' }}")
-    } else {
-        format!("{{% raw %}}{s}{{% endraw %}}")
+    let shown = one_line(path, 200);
+    comments.push(format!("set {var}: the source named {shown}"));
+    summary.push(format!(
+        "file {shown}: outside the project, read from the variable {var} instead (--var {var}=PATH)"
+    ));
+    var_template(var)
+}
+
+/// The user information of an absolute URL's authority (`user:password` of
+/// `https://user:password@host/`), and the URL without it. `None` when there is none.
+pub fn split_userinfo(url: &str) -> Option<(String, String)> {
+    let scheme_end = url.find("://")? + 3;
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    let info = rest[..at].to_string();
+    let without = format!("{}{}", &url[..scheme_end], &rest[at + 1..]);
+    Some((info, without))
+}
+
+/// `url` with any user information shown as `***`, for messages.
+pub fn mask_userinfo(url: &str) -> String {
+    if !url.contains("://") {
+        // `user:pw@proxy:8080`, as curl's `-x` takes it.
+        return mask_userinfo(&format!("://{url}"))[3..].to_string();
+    }
+    match split_userinfo(url) {
+        Some((_, without)) => {
+            let scheme_end = without.find("://").map_or(0, |i| i + 3);
+            format!("{}***@{}", &without[..scheme_end], &without[scheme_end..])
+        }
+        None => url.to_string(),
     }
 }
 
-/// A JSON value from another tool with every string (and key) made [`literal`].
-pub fn literal_value(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(literal(s)),
-        Value::Array(a) => Value::Array(a.iter().map(literal_value).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (literal(k), literal_value(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+/// Registers the parts of a URL's user information (`user:password`, each
+/// percent-decoded) with the masking point.
+pub fn register_userinfo(info: &str) {
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let (user, password) = info.split_once(':').unwrap_or((info, ""));
+    crate::secret::register(info);
+    crate::secret::register(password);
+    crate::secret::register_basic(&decode(user), &decode(password));
 }
 
 const KEYWORDS: &[&str] = &[
@@ -186,8 +371,101 @@ mod tests {
 
     #[test]
     fn literal_text_is_not_a_template() {
-        assert_eq!(literal("a {b} c"), "a {b} c");
-        assert_eq!(literal("{{x}}"), "{% raw %}{{x}}{% endraw %}");
-        assert_eq!(literal("{{endraw}}"), "{{ '{' }}{{ '{' }}endraw}}");
+        assert_eq!(literal("a {b} c").as_str(), "a {b} c");
+        assert_eq!(literal("{{x}}").as_str(), "{{ '{' }}{x}}");
+        assert_eq!(literal("a{%b{#c").as_str(), "a{{ '{' }}%b{{ '{' }}#c");
+        let mut joined = literal("a{");
+        joined.push_text("{b");
+        joined.push_text("{");
+        joined.push(&var_template("v"));
+        assert_eq!(joined.as_str(), "a{{ '{' }}{b{{ '{' }}{{ v }}");
+    }
+
+    /// Through the real renderer: every string, and every value, renders to itself.
+    #[test]
+    fn literal_text_renders_to_itself() {
+        use crate::project::template::{Origin, Renderer, Vars};
+        use std::path::Path;
+        let r = Renderer::new();
+        let origin = Origin {
+            path: Path::new("x.yaml"),
+            source: "",
+            line: 1,
+            column: 1,
+        };
+        let nasty = [
+            "{{ env('HOME') }}",
+            "{{ file('/etc/passwd') }}",
+            "{% for i in range(3) %}x{% endfor %}",
+            "{# note #}",
+            "{% raw %}a{% endraw %}",
+            "{{-x-}}",
+            "{{",
+            "{{{",
+            "a{{b",
+            "}}",
+            "%}",
+            "#}",
+            "{{ '{' }}",
+            "{{}}",
+            "}}{{",
+            " {{ 5 }} ",
+            "{{ 5 }}",
+            "{{x}}\n",
+            "{{x}}\r\n",
+            "{{x}}\n\n",
+            "line\n{%- if true -%}\n",
+            "& < > \" ' \\ % + / = : é",
+            "plain\n",
+            "",
+        ];
+        for s in nasty {
+            let written = LiteralValue::from(literal(s));
+            let got = r
+                .render_value(written.as_value(), &Vars::new(), Path::new("."), origin)
+                .unwrap_or_else(|e| panic!("{s:?}: {}", e.message));
+            assert_eq!(got, Value::String(s.to_string()), "{s:?} as {written:?}");
+        }
+        let v = serde_json::json!({
+            "{{ env('PATH') }}": ["{% if 1 %}x{% endif %}", 1, true, null, {"{#": "#}"}],
+            "n": 2.5
+        });
+        let written = LiteralValue::of(&v);
+        let got = r
+            .render_value(written.as_value(), &Vars::new(), Path::new("."), origin)
+            .unwrap();
+        assert_eq!(got, v);
+    }
+
+    #[test]
+    fn paths_that_leave_the_project() {
+        for p in [
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "C:\\x",
+            "\\\\srv\\x",
+            "~/x",
+        ] {
+            assert!(leaves_project(p), "{p}");
+        }
+        for p in ["data.json", "files/a..b", "./x"] {
+            assert!(!leaves_project(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn userinfo_is_split_and_masked() {
+        assert_eq!(
+            split_userinfo("https://bob:hunter2@host/a@b"),
+            Some(("bob:hunter2".into(), "https://host/a@b".into()))
+        );
+        assert_eq!(split_userinfo("https://host/a@b"), None);
+        assert_eq!(
+            mask_userinfo("http://u:p@proxy:8080"),
+            "http://***@proxy:8080"
+        );
+        assert_eq!(mask_userinfo("proxy:8080"), "proxy:8080");
+        assert_eq!(mask_userinfo("u:p@proxy"), "***@proxy");
     }
 }

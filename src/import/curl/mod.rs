@@ -7,11 +7,12 @@
 mod args;
 
 use indexmap::IndexMap;
-use serde_json::Value;
 
 use crate::error::InputError;
-use crate::import::mirror::{AuthOut, BodyOut, MultipartOut, ProfileOut, RequestOut};
-use crate::import::text::{env_template, literal, snake};
+use crate::import::mirror::{AuthOut, BodyOut, LiteralValue, MultipartOut, ProfileOut, RequestOut};
+use crate::import::text::{
+    env_template, file_field, literal, mask_userinfo, register_userinfo, snake,
+};
 use args::options;
 pub use args::words;
 
@@ -65,7 +66,11 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
     let Some(url) = url else {
         return Err(InputError::usage("the curl command has no URL"));
     };
-    let parsed = http_url(url)?;
+    let mut parsed = http_url(url)?;
+    if let Some(a) = userinfo_auth(&mut parsed, prefix, &mut imp.comments) {
+        // `-u` and an `Authorization` header win over the URL's, as in curl.
+        auth = auth.or(Some(a));
+    }
     set_url(&mut imp.request, &parsed, get, &mut data);
     let has_body = !data.is_empty() || data_file.is_some() || !parts.is_empty();
     imp.request.method = method.unwrap_or_else(|| {
@@ -83,10 +88,10 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
         let req = &mut imp.request;
         req.headers
             .entry("Content-Type".to_string())
-            .or_insert_with(|| "application/json".to_string());
+            .or_insert_with(|| literal("application/json"));
         req.headers
             .entry("Accept".to_string())
-            .or_insert_with(|| "application/json".to_string());
+            .or_insert_with(|| literal("application/json"));
     }
     let form_type = content_type.is_none() && !json;
     set_body(&mut imp, parts, data_file, data, form_type);
@@ -94,7 +99,7 @@ pub fn import(args: &[String], prefix: &str) -> Result<Imported, InputError> {
         let origin = parsed.origin().ascii_serialization();
         imp.profile = Some(ProfileOut {
             description: None,
-            base_url: origin,
+            base_url: literal(&origin),
             vars: IndexMap::new(),
             auth: Some(a),
         });
@@ -110,8 +115,10 @@ impl Flags {
             "request" => self.method = Some(value.to_ascii_uppercase()),
             "url" => {
                 if self.url.is_some() {
-                    imp.ignored
-                        .push(format!("a second URL `{value}` (one request per file)"));
+                    imp.ignored.push(format!(
+                        "a second URL `{}` (one request per file)",
+                        mask_userinfo(&value)
+                    ));
                 } else {
                     self.url = Some(value);
                 }
@@ -131,7 +138,8 @@ impl Flags {
             "data-urlencode" => self.data.push(urlencode_arg(&value, &mut imp.ignored)),
             "form" | "form-string" => self.read_form(name, &value, imp),
             "user" => {
-                let (user, _password) = value.split_once(':').unwrap_or((&value, ""));
+                let (user, password) = value.split_once(':').unwrap_or((&value, ""));
+                crate::secret::register_basic(user, password);
                 self.auth = Some(basic_auth(user, prefix));
             }
             "user-agent" => self.headers.push(("User-Agent".to_string(), value)),
@@ -150,6 +158,9 @@ impl Flags {
                 other.to_string()
             } else if value.is_empty() {
                 format!("--{other}")
+            } else if other == "proxy" {
+                // A proxy's user and password are credentials too.
+                format!("--{other} {}", mask_userinfo(&value))
             } else {
                 format!("--{other} {value}")
             }),
@@ -182,7 +193,12 @@ impl Flags {
         };
         let part = match v.strip_prefix('@') {
             Some(path) if name == "form" => MultipartOut::File {
-                file: literal(path.split(';').next().unwrap_or(path)),
+                file: file_field(
+                    path.split(';').next().unwrap_or(path),
+                    &format!("{}_file", crate::import::text::ident(k)),
+                    &mut imp.comments,
+                    &mut imp.ignored,
+                ),
             },
             _ if name == "form" && v.starts_with('<') => {
                 imp.ignored
@@ -191,7 +207,7 @@ impl Flags {
             }
             _ => MultipartOut::Value(literal(v)),
         };
-        self.parts.insert(literal(k), part);
+        self.parts.insert(k.to_string(), part);
     }
 }
 
@@ -202,14 +218,40 @@ fn http_url(url: String) -> Result<url::Url, InputError> {
     } else {
         format!("http://{url}")
     };
+    let shown = mask_userinfo(&url);
     let parsed = url::Url::parse(&url)
-        .map_err(|e| InputError::usage(format!("the curl command's URL `{url}`: {e}")))?;
+        .map_err(|e| InputError::usage(format!("the curl command's URL `{shown}`: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(InputError::usage(format!(
-            "`{url}` is not an http or https URL"
+            "`{shown}` is not an http or https URL"
         )));
     }
     Ok(parsed)
+}
+
+/// The URL's user and password, taken out of it, as a basic auth with `env()`
+/// templates (the values are registered with the masking point, never written).
+fn userinfo_auth(url: &mut url::Url, prefix: &str, comments: &mut Vec<String>) -> Option<AuthOut> {
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    register_userinfo(&format!(
+        "{}:{}",
+        url.username(),
+        url.password().unwrap_or_default()
+    ));
+    // Neither fails on an http(s) URL with a host.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    comments.push(format!(
+        "the URL's user and password are the profile's basic auth: set {prefix}_USERNAME and {prefix}_PASSWORD"
+    ));
+    Some(AuthOut {
+        kind: "basic",
+        username: Some(env_template(&format!("{prefix}_USERNAME"), None)),
+        password: Some(env_template(&format!("{prefix}_PASSWORD"), None)),
+        ..AuthOut::default()
+    })
 }
 
 /// `req.url` without the query, and `req.query` from it (with `-G`, from the data
@@ -228,11 +270,13 @@ fn set_url(req: &mut RequestOut, parsed: &url::Url, get: bool, data: &mut Vec<St
     req.url = literal(base.as_str());
     // Repeated names keep their order as a list.
     for (k, v) in query {
-        let k = literal(&k);
-        let v = Value::String(literal(&v));
-        match req.query.get_mut(&k) {
-            Some(Value::Array(list)) => list.push(v),
-            Some(first) => *first = Value::Array(vec![first.clone(), v]),
+        let v = LiteralValue::from(literal(&v));
+        match req.query.shift_remove_full(&k) {
+            Some((i, _, first)) => {
+                let mut items = first.into_items();
+                items.push(v);
+                req.query.shift_insert(i, k, LiteralValue::list(items));
+            }
             None => {
                 req.query.insert(k, v);
             }
@@ -253,6 +297,11 @@ fn set_headers(
     for (k, v) in headers {
         if k.eq_ignore_ascii_case("authorization") {
             *auth = Some(authorization_auth(&v, prefix));
+            continue;
+        }
+        if crate::http::header::name_problem(&k).is_some() {
+            imp.ignored
+                .push(format!("-H {k}: (not a valid header name)"));
             continue;
         }
         if k.eq_ignore_ascii_case("content-type") {
@@ -293,16 +342,17 @@ fn set_body(
         if form_type {
             req.headers.insert(
                 "Content-Type".to_string(),
-                "application/x-www-form-urlencoded".to_string(),
+                literal("application/x-www-form-urlencoded"),
             );
         }
-        req.body = Some(BodyOut::File(literal(&f)));
+        let file = file_field(&f, "file_path", &mut imp.comments, &mut imp.ignored);
+        req.body = Some(BodyOut::File(file));
     } else if !data.is_empty() {
         // The bytes exactly as curl sends them, with curl's default type.
         if form_type {
             req.headers.insert(
                 "Content-Type".to_string(),
-                "application/x-www-form-urlencoded".to_string(),
+                literal("application/x-www-form-urlencoded"),
             );
         }
         req.body = Some(BodyOut::Text(literal(&data.join("&"))));
@@ -378,10 +428,13 @@ mod tests {
             "curl -sSL -XPUT 'https://h.example/a?x=1&x=2' -HAccept:\\ text/plain -d a=1 -d b=2 --frobnicate",
         );
         assert_eq!(i.request.method, "PUT");
-        assert_eq!(i.request.url, "https://h.example/a");
-        assert_eq!(i.request.query["x"], serde_json::json!(["1", "2"]));
-        assert_eq!(i.request.headers["Accept"], "text/plain");
-        assert!(matches!(&i.request.body, Some(BodyOut::Text(t)) if t == "a=1&b=2"));
+        assert_eq!(i.request.url.as_str(), "https://h.example/a");
+        assert_eq!(
+            i.request.query["x"].as_value(),
+            &serde_json::json!(["1", "2"])
+        );
+        assert_eq!(i.request.headers["Accept"].as_str(), "text/plain");
+        assert!(matches!(&i.request.body, Some(BodyOut::Text(t)) if t.as_str() == "a=1&b=2"));
         assert_eq!(
             i.ignored,
             ["silent", "show-error", "location", "frobnicate"].map(|s| format!("--{s}"))
@@ -401,8 +454,8 @@ mod tests {
     fn get_moves_data_to_the_query() {
         let i = run("curl -G https://h.example/s --data-urlencode 'q=a b' -d n=1");
         assert_eq!(i.request.method, "GET");
-        assert_eq!(i.request.query["q"], "a b");
-        assert_eq!(i.request.query["n"], "1");
+        assert_eq!(i.request.query["q"].as_value(), "a b");
+        assert_eq!(i.request.query["n"].as_value(), "1");
         assert!(i.request.body.is_none());
     }
 

@@ -6,8 +6,9 @@ use serde_json::Value;
 
 use super::document::resolve;
 use super::example::{example, generate};
+use crate::import::mirror::LiteralValue;
 use crate::import::mirror::{BodyOut, MultipartOut};
-use crate::import::text::{ident, literal, literal_value, var_template};
+use crate::import::text::{ident, literal, var_template};
 
 /// The body from the first media type runner can send: JSON (and `+json`), a form,
 /// multipart, or text. The second value is a `Content-Type` to set when runner's
@@ -68,7 +69,7 @@ fn json_body(doc: &Value, ct: String, media: &Value) -> Result<(BodyOut, Option<
         .trim()
         .to_ascii_lowercase();
     let header = (base != "application/json" && base != "*/*").then_some(ct);
-    Ok((BodyOut::Json(literal_value(&value)), header))
+    Ok((BodyOut::Json(LiteralValue::of(&value)), header))
 }
 
 /// A form body: the example object's fields as text.
@@ -77,7 +78,7 @@ fn form_body(doc: &Value, media: &Value) -> BodyOut {
     let mut form = IndexMap::new();
     if let Value::Object(m) = value {
         for (k, v) in m {
-            form.insert(literal(&k), scalar(&v));
+            form.insert(k, scalar(&v));
         }
     }
     BodyOut::Form(form)
@@ -106,12 +107,13 @@ fn multipart_body(doc: &Value, media: &Value) -> Result<BodyOut, String> {
                     file: var_template(&format!("{}_file", ident(&k))),
                 }
             } else {
-                MultipartOut::Value(match scalar(&v) {
+                MultipartOut::Value(literal(&match v {
                     Value::String(s) => s,
+                    Value::Null => String::new(),
                     other => other.to_string(),
-                })
+                }))
             };
-            parts.insert(literal(&k), field);
+            parts.insert(k, field);
         }
     }
     if parts.is_empty() {
@@ -130,12 +132,12 @@ fn text_body(doc: &Value, media: &Value) -> BodyOut {
     BodyOut::Text(literal(&text))
 }
 
-/// A form or multipart value as text (nested values as JSON).
-fn scalar(v: &Value) -> Value {
+/// A form value as text (nested values as JSON).
+fn scalar(v: &Value) -> LiteralValue {
     match v {
-        Value::String(s) => Value::String(literal(s)),
-        Value::Null => Value::String(String::new()),
-        Value::Bool(_) | Value::Number(_) => v.clone(),
-        other => Value::String(literal(&other.to_string())),
+        Value::String(s) => LiteralValue::from(literal(s)),
+        Value::Null => LiteralValue::from(literal("")),
+        Value::Bool(_) | Value::Number(_) => LiteralValue::of(v),
+        other => LiteralValue::from(literal(&other.to_string())),
     }
 }

@@ -27,7 +27,7 @@ pub use document::{Source, parse};
 use document::{escape_pointer, located};
 pub use example::generate;
 use operation::{Context, operation};
-use profiles::profiles;
+use profiles::{profiles, server_userinfo};
 use responses::Schemas;
 
 const METHODS: &[&str] = &[
@@ -52,7 +52,7 @@ pub fn plan(doc: &Value, source: &Source) -> Result<(Plan, Summary), Error> {
         .unwrap_or("api");
     let prefix = env_prefix(title);
     let copy = PathBuf::from("openapi").join(&source.file_name);
-    plan.add(copy, source.text.clone());
+    plan.add(copy, without_userinfo(&source.text, doc));
 
     let global_security = doc.get("security");
     let schemas = std::cell::RefCell::new(Schemas::new(doc));
@@ -108,6 +108,22 @@ pub fn plan(doc: &Value, source: &Source) -> Result<(Plan, Summary), Error> {
         summary.profiles += 1;
     }
     Ok((plan, summary))
+}
+
+/// The document's text with the user information of its server URLs left out
+/// (`https://user:pw@host` → `https://host`): a copy keeps no credentials.
+fn without_userinfo(text: &[u8], doc: &Value) -> Vec<u8> {
+    let infos = server_userinfo(doc);
+    match std::str::from_utf8(text) {
+        Ok(s) if !infos.is_empty() => {
+            let mut s = s.to_string();
+            for info in infos {
+                s = s.replace(&format!("//{info}@"), "//");
+            }
+            s.into_bytes()
+        }
+        _ => text.to_vec(),
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::body::request_body;
 use super::document::resolve;
 use super::responses::{Schemas, expect};
-use crate::import::mirror::RequestOut;
+use crate::import::mirror::{Literal, LiteralValue, RequestOut};
 use crate::import::plan::yaml_file;
 use crate::import::text::{ident, literal, one_line, snake, var_template};
 
@@ -119,7 +119,7 @@ fn apply_parameters(
             }
             "query" if required => {
                 req.query
-                    .insert(literal(name), Value::String(var_template(&var)));
+                    .insert(name.clone(), LiteralValue::from(var_template(&var)));
             }
             "header" if required => {
                 if crate::http::header::name_problem(name).is_some() {
@@ -155,7 +155,7 @@ fn apply_body(doc: &Value, body: &Value, req: &mut RequestOut, comments: &mut Ve
     match request_body(doc, body) {
         Ok(Some((b, content_type))) => {
             if let Some(ct) = content_type {
-                req.headers.insert("Content-Type".to_string(), ct);
+                req.headers.insert("Content-Type".to_string(), literal(&ct));
             }
             req.body = Some(b);
         }
@@ -199,27 +199,27 @@ fn is_managed_header(name: &str) -> bool {
 }
 
 /// The path with `{name}` as `{{ name }}` and anything else kept literal.
-fn url_template(path: &str, vars: &IndexMap<String, String>) -> String {
-    let mut out = String::new();
+fn url_template(path: &str, vars: &IndexMap<String, String>) -> Literal {
+    let mut out = Literal::default();
     let mut rest = path;
     while let Some(start) = rest.find('{') {
         let (before, after) = rest.split_at(start);
-        out.push_str(&literal(before));
+        out.push_text(before);
         match after.find('}') {
             Some(end) => {
                 let name = &after[1..end];
                 let var = vars.get(name).cloned().unwrap_or_else(|| ident(name));
-                out.push_str(&var_template(&var));
+                out.push(&var_template(&var));
                 rest = &after[end + 1..];
             }
             None => {
-                out.push_str("{{ '{' }}");
-                rest = &after[1..];
+                out.push_text(after);
+                rest = "";
             }
         }
     }
-    out.push_str(&literal(rest));
-    if out.is_empty() { "/".to_string() } else { out }
+    out.push_text(rest);
+    if out.is_empty() { literal("/") } else { out }
 }
 
 /// The first `type` of a schema, for comments.
@@ -244,15 +244,11 @@ mod tests {
     fn paths_become_templates() {
         let mut vars = IndexMap::new();
         vars.insert("petId".to_string(), "pet_id".to_string());
-        assert_eq!(url_template("/pets/{petId}", &vars), "/pets/{{ pet_id }}");
-        assert_eq!(
-            url_template("/a/{x-y}/b", &IndexMap::new()),
-            "/a/{{ x_y }}/b"
-        );
-        assert_eq!(
-            url_template("/a/{open", &IndexMap::new()),
-            "/a/{{ '{' }}open"
-        );
-        assert_eq!(url_template("", &IndexMap::new()), "/");
+        let t = |p: &str, v: &IndexMap<String, String>| url_template(p, v).as_str().to_string();
+        assert_eq!(t("/pets/{petId}", &vars), "/pets/{{ pet_id }}");
+        assert_eq!(t("/a/{x-y}/b", &IndexMap::new()), "/a/{{ x_y }}/b");
+        assert_eq!(t("/a/{open", &IndexMap::new()), "/a/{open");
+        assert_eq!(t("/a/{{x}}/{%", &IndexMap::new()), "/a/{{ x }}}/{{ '{' }}%");
+        assert_eq!(t("", &IndexMap::new()), "/");
     }
 }

@@ -7,8 +7,10 @@ use serde_json::Value;
 
 use super::document::Source;
 use super::security::security;
-use crate::import::mirror::{AuthOut, ProfileOut};
-use crate::import::text::{env_template, literal, one_line, snake};
+use crate::import::mirror::{AuthOut, Literal, ProfileOut};
+use crate::import::text::{
+    env_template, literal, one_line, register_userinfo, snake, split_userinfo,
+};
 
 /// One profile per server (variables at their defaults), with the auth of the
 /// document's preferred security scheme.
@@ -26,7 +28,15 @@ pub(super) fn profiles(
         servers.push((String::new(), None));
     }
     for (raw, description) in servers {
-        let (base_url, host) = base_url(&raw, source, prefix);
+        // A user and password in the URL: the profile's basic auth, never written.
+        let (raw, userinfo) = match split_userinfo(&raw) {
+            Some((info, without)) => {
+                register_userinfo(&info);
+                (without, true)
+            }
+            None => (raw, false),
+        };
+        let (base_url, raw_base, host) = base_url(&raw, source, prefix);
         let Some(base_url) = base_url else {
             skipped.push(format!(
                 "server `{}`: not an http(s) URL",
@@ -41,7 +51,11 @@ pub(super) fn profiles(
                 "the document names no server: set {prefix}_BASE_URL to the API's address"
             ));
         }
-        let auth = auth.clone().map(|a| at_server(a, &base_url));
+        let mut auth = auth.clone().map(|a| at_server(a, raw_base.as_deref()));
+        if userinfo {
+            profile_comments.push(userinfo_note(auth.is_none(), prefix));
+            auth = auth.or_else(|| Some(basic_auth(prefix)));
+        }
         out.push((
             name,
             ProfileOut {
@@ -116,8 +130,40 @@ fn profile_name(first: bool, host: &str, names: &mut Vec<String>) -> String {
     name
 }
 
-/// `a` with its relative token and authorization URLs resolved against `base_url`.
-fn at_server(mut a: AuthOut, base_url: &str) -> AuthOut {
+/// The comment for a server URL that held a user and password.
+fn userinfo_note(becomes_auth: bool, prefix: &str) -> String {
+    if becomes_auth {
+        format!(
+            "the server URL's user and password are the profile's basic auth: set {prefix}_USERNAME and {prefix}_PASSWORD"
+        )
+    } else {
+        "the server URL's user and password were left out (the security scheme is the auth)"
+            .to_string()
+    }
+}
+
+/// Basic auth read from `<PREFIX>_USERNAME` and `<PREFIX>_PASSWORD`.
+fn basic_auth(prefix: &str) -> AuthOut {
+    AuthOut {
+        kind: "basic",
+        username: Some(env_template(&format!("{prefix}_USERNAME"), None)),
+        password: Some(env_template(&format!("{prefix}_PASSWORD"), None)),
+        ..AuthOut::default()
+    }
+}
+
+/// The user information of the document's server URLs (to leave out of its copy).
+pub(super) fn server_userinfo(doc: &Value) -> Vec<String> {
+    servers(doc)
+        .into_iter()
+        .filter_map(|(url, _)| split_userinfo(&url).map(|(info, _)| info))
+        .filter(|info| !info.is_empty())
+        .collect()
+}
+
+/// `a` with its relative token and authorization URLs resolved against `base_url`
+/// (the server's URL as it is; `None` when it is a template).
+fn at_server(mut a: AuthOut, base_url: Option<&str>) -> AuthOut {
     if let Some(u) = &a.token_url {
         a.token_url = Some(join_url(base_url, u));
     }
@@ -127,59 +173,59 @@ fn at_server(mut a: AuthOut, base_url: &str) -> AuthOut {
     a
 }
 
-/// A server URL as a `base_url`, and a host for the profile's name. Relative URLs
-/// resolve against the document's own URL, else against `<PREFIX>_BASE_URL`.
-fn base_url(raw: &str, source: &Source, prefix: &str) -> (Option<String>, String) {
+/// A server URL as a `base_url`, that URL as it is when it is one (not a
+/// template), and a host for the profile's name. Relative URLs resolve against the
+/// document's own URL, else against `<PREFIX>_BASE_URL`.
+fn base_url(raw: &str, source: &Source, prefix: &str) -> (Option<Literal>, Option<String>, String) {
     let trimmed = raw.trim().trim_end_matches('/');
+    let found = |u: String, host: Option<&str>| {
+        (
+            Some(literal(&u)),
+            Some(u.clone()),
+            host.unwrap_or_default().to_string(),
+        )
+    };
     if let Ok(u) = url::Url::parse(trimmed) {
         if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-            return (None, String::new());
+            return (None, None, String::new());
         }
-        let host = u.host_str().unwrap_or_default().to_string();
-        return (Some(literal(trimmed)), host);
+        return found(trimmed.to_string(), u.host_str());
     }
     // `//host/path`: scheme-relative.
     if let Some(rest) = trimmed.strip_prefix("//") {
         let u = format!("https://{rest}");
         return match url::Url::parse(&u) {
-            Ok(parsed) => (
-                Some(literal(&u)),
-                parsed.host_str().unwrap_or_default().to_string(),
-            ),
-            Err(_) => (None, String::new()),
+            Ok(parsed) => found(u.clone(), parsed.host_str()),
+            Err(_) => (None, None, String::new()),
         };
     }
     if let Some(doc_url) = &source.url
         && let Ok(joined) = doc_url.join(if trimmed.is_empty() { "/" } else { trimmed })
     {
         let s = joined.as_str().trim_end_matches('/').to_string();
-        return (
-            Some(literal(&s)),
-            joined.host_str().unwrap_or_default().to_string(),
-        );
+        return found(s, joined.host_str());
     }
     let path = if trimmed.is_empty() || trimmed.starts_with('/') {
         trimmed.to_string()
     } else {
         format!("/{trimmed}")
     };
-    (
-        Some(format!(
-            "{}{}",
-            env_template(&format!("{prefix}_BASE_URL"), None),
-            literal(&path)
-        )),
-        String::new(),
-    )
+    let mut base = env_template(&format!("{prefix}_BASE_URL"), None);
+    base.push_text(&path);
+    (Some(base), None, String::new())
 }
 
-/// `u` resolved against `base` when it is relative.
-fn join_url(base: &str, u: &str) -> String {
-    if url::Url::parse(u).is_ok() || base.contains("{{") {
-        return u.to_string();
+/// `u` resolved against `base` when it is relative (and plain text, not a template).
+fn join_url(base: Option<&str>, u: &Literal) -> Literal {
+    let text = u.as_str();
+    let Some(base) = base else {
+        return u.clone();
+    };
+    if url::Url::parse(text).is_ok() || crate::project::template::has_markup(text) {
+        return u.clone();
     }
-    match url::Url::parse(&format!("{base}/")).and_then(|b| b.join(u)) {
-        Ok(j) => j.to_string(),
-        Err(_) => u.to_string(),
+    match url::Url::parse(&format!("{base}/")).and_then(|b| b.join(text)) {
+        Ok(j) => literal(j.as_str()),
+        Err(_) => u.clone(),
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::document::resolve;
-use crate::import::mirror::AuthOut;
+use crate::import::mirror::{AuthOut, Literal};
 use crate::import::text::{env_template, literal, one_line};
 
 /// The auth block for the document's preferred scheme (the first of `security` that
@@ -78,7 +78,7 @@ pub(super) fn security(
 }
 
 /// `{{ env('<PREFIX>_<SUFFIX>') }}`.
-fn env(prefix: &str, suffix: &str) -> String {
+fn env(prefix: &str, suffix: &str) -> Literal {
     env_template(&format!("{prefix}_{suffix}"), None)
 }
 

@@ -5,11 +5,16 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::template::{template, template_value};
-use crate::import::mirror::{BodyOut, MultipartOut};
-use crate::import::text::{literal, one_line};
+use crate::import::mirror::{BodyOut, LiteralValue, MultipartOut};
+use crate::import::text::{file_field, ident, one_line};
 
-/// The body, or `None` (with a comment when its mode is not imported).
-pub(super) fn request_body(body: &Value, comments: &mut Vec<String>) -> Option<BodyOut> {
+/// The body, or `None` (with a comment when its mode is not imported). A file
+/// outside the project becomes a variable, with a comment and a line in `notes`.
+pub(super) fn request_body(
+    body: &Value,
+    comments: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Option<BodyOut> {
     let mode = body.get("mode").and_then(Value::as_str).unwrap_or_default();
     match mode {
         "raw" => raw(body),
@@ -18,18 +23,18 @@ pub(super) fn request_body(body: &Value, comments: &mut Vec<String>) -> Option<B
                 .into_iter()
                 .map(|p| {
                     (
-                        template(&text_of(p, "key")),
-                        Value::String(template(&text_of(p, "value"))),
+                        text_of(p, "key"),
+                        LiteralValue::from(template(&text_of(p, "value"))),
                     )
                 })
                 .collect(),
         )),
-        "formdata" => formdata(body, comments),
+        "formdata" => formdata(body, comments, notes),
         "file" => body
             .pointer("/file/src")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .map(|s| BodyOut::File(literal(s))),
+            .map(|s| BodyOut::File(file_field(s, "file_path", comments, notes))),
         "graphql" => Some(graphql(body)),
         "" => None,
         other => {
@@ -78,10 +83,10 @@ fn raw(body: &Value) -> Option<BodyOut> {
 }
 
 /// `formdata`: multipart, files by the path Postman names (a comment when none).
-fn formdata(body: &Value, comments: &mut Vec<String>) -> Option<BodyOut> {
+fn formdata(body: &Value, comments: &mut Vec<String>, notes: &mut Vec<String>) -> Option<BodyOut> {
     let mut parts = IndexMap::new();
     for p in pairs(body, "formdata") {
-        let key = template(&text_of(p, "key"));
+        let key = text_of(p, "key");
         let part = if p.get("type").and_then(Value::as_str) == Some("file") {
             let src = match p.get("src") {
                 Some(Value::String(s)) => s.clone(),
@@ -93,11 +98,15 @@ fn formdata(body: &Value, comments: &mut Vec<String>) -> Option<BodyOut> {
                 _ => String::new(),
             };
             if src.is_empty() {
-                comments.push(format!("form file `{key}`: no file named"));
+                comments.push(format!(
+                    "form file `{}`: no file named",
+                    one_line(&key, 100)
+                ));
                 continue;
             }
+            let var = format!("{}_file", ident(&key));
             MultipartOut::File {
-                file: literal(&src),
+                file: file_field(&src, &var, comments, notes),
             }
         } else {
             MultipartOut::Value(template(&text_of(p, "value")))

@@ -8,9 +8,11 @@ use super::Summary;
 use super::auth::auth;
 use super::body::request_body;
 use super::template::template;
-use crate::import::mirror::{AuthOut, RequestOut};
+use crate::import::mirror::{AuthOut, Literal, LiteralValue, RequestOut};
 use crate::import::plan::{Plan, yaml_file};
-use crate::import::text::{ident, one_line, snake, var_template};
+use crate::import::text::{
+    env_template, ident, literal, one_line, register_userinfo, snake, split_userinfo, var_template,
+};
 
 /// How deep folders may nest.
 const MAX_DEPTH: usize = 32;
@@ -172,7 +174,7 @@ impl Walk {
             }
         }
         if let Some(body) = request.get("body") {
-            req.body = request_body(body, &mut comments);
+            req.body = request_body(body, &mut comments, &mut self.plan.skipped);
         }
         match request.get("auth") {
             Some(a) if a.get("type").and_then(Value::as_str) == Some("noauth") => {
@@ -198,7 +200,7 @@ impl Walk {
     /// The URL: a leading base-URL variable becomes the profile's `base_url`; path
     /// variables (`:id`) and `{{var}}` become template variables; the query a map.
     fn url(
-        &self,
+        &mut self,
         url: &Value,
         req: &mut RequestOut,
         comments: &mut Vec<String>,
@@ -218,9 +220,13 @@ impl Walk {
             Some((p, q)) => (p.to_string(), Some(q.to_string())),
             None => (raw.clone(), None),
         };
-        let path = path.split('#').next().unwrap_or_default().to_string();
+        let mut path = path.split('#').next().unwrap_or_default().to_string();
         if path.trim().is_empty() {
             return Err("no URL".to_string());
+        }
+        if let Some((info, without)) = split_userinfo(&path) {
+            path = without;
+            comments.push(self.userinfo_auth(&info));
         }
         let mut rest = path.as_str();
         if let Some(base) = &self.base_var
@@ -229,17 +235,17 @@ impl Walk {
             rest = r;
         }
         // `:name` path variables.
-        let mut out = String::new();
+        let mut out = Literal::default();
         for (i, seg) in rest.split('/').enumerate() {
             if i > 0 {
-                out.push('/');
+                out.push_text("/");
             }
             match seg.strip_prefix(':') {
-                Some(v) if !v.is_empty() => out.push_str(&var_template(&ident(v))),
-                _ => out.push_str(&template(seg)),
+                Some(v) if !v.is_empty() => out.push(&var_template(&ident(v))),
+                _ => out.push(&template(seg)),
             }
         }
-        req.url = if out.is_empty() { "/".to_string() } else { out };
+        req.url = if out.is_empty() { literal("/") } else { out };
         match query {
             Some(list) => {
                 for q in list {
@@ -249,7 +255,7 @@ impl Walk {
                         comments.push(format!("disabled query parameter: {}", one_line(key, 100)));
                     } else if !key.is_empty() {
                         req.query
-                            .insert(template(key), Value::String(template(value)));
+                            .insert(key.to_string(), LiteralValue::from(template(value)));
                     }
                 }
             }
@@ -257,11 +263,32 @@ impl Walk {
                 for pair in raw_query.iter().flat_map(|q| q.split('&')) {
                     let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                     if !k.is_empty() {
-                        req.query.insert(template(k), Value::String(template(v)));
+                        req.query
+                            .insert(k.to_string(), LiteralValue::from(template(v)));
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// A URL's user and password (never written): the profile's basic auth with
+    /// `env()` templates when it has no auth yet. Returns the comment to keep.
+    pub(super) fn userinfo_auth(&mut self, info: &str) -> String {
+        register_userinfo(info);
+        let prefix = &self.prefix;
+        if self.first_auth.is_some() {
+            return "the URL's user and password were left out: the profile's auth is used"
+                .to_string();
+        }
+        self.first_auth = Some(AuthOut {
+            kind: "basic",
+            username: Some(env_template(&format!("{prefix}_USERNAME"), None)),
+            password: Some(env_template(&format!("{prefix}_PASSWORD"), None)),
+            ..AuthOut::default()
+        });
+        format!(
+            "the URL's user and password are the profile's basic auth: set {prefix}_USERNAME and {prefix}_PASSWORD"
+        )
     }
 }

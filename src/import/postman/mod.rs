@@ -18,9 +18,9 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::error::{Error, InputError};
-use crate::import::mirror::ProfileOut;
+use crate::import::mirror::{Literal, LiteralValue, ProfileOut};
 use crate::import::plan::{Plan, yaml_file};
-use crate::import::text::{env_prefix, env_template, ident, one_line};
+use crate::import::text::{env_prefix, env_template, ident, one_line, split_userinfo};
 use auth::auth;
 use items::{Walk, scripts};
 pub use template::template;
@@ -80,7 +80,7 @@ pub fn plan(doc: &Value, environment: Option<&Value>) -> Result<(Plan, Summary),
 
     let mut comments = collection_scripts;
     let profile_vars = profile_vars(&vars, walk.base_var.as_ref(), &prefix, &mut comments);
-    let base_url = base_url(&vars, walk.base_var.as_ref(), &prefix, &mut comments);
+    let base_url = base_url(&vars, &mut walk, &prefix, &mut comments);
     let profile = ProfileOut {
         description: Some(one_line(name, 200)),
         base_url,
@@ -129,7 +129,7 @@ fn profile_vars(
     base_var: Option<&String>,
     prefix: &str,
     comments: &mut Vec<String>,
-) -> IndexMap<String, Value> {
+) -> IndexMap<String, LiteralValue> {
     let mut profile_vars = IndexMap::new();
     for (k, v) in vars {
         if Some(k) == base_var {
@@ -147,14 +147,15 @@ fn profile_vars(
                 "vars.{var}: a secret, read from {prefix}_{}",
                 var.to_ascii_uppercase()
             ));
-            Value::String(env_template(
+            LiteralValue::from(env_template(
                 &format!("{prefix}_{}", var.to_ascii_uppercase()),
                 None,
             ))
         } else {
             match v {
-                Value::String(s) => Value::String(template(s)),
-                other => other.clone(),
+                Value::String(s) => LiteralValue::from(template(s)),
+                // Postman reads no variables inside other values: all literal.
+                other => LiteralValue::of(other),
             }
         };
         profile_vars.insert(var, value);
@@ -162,20 +163,27 @@ fn profile_vars(
     profile_vars
 }
 
-/// The profile's `base_url`: the base URL variable's value, else `<PREFIX>_BASE_URL`
-/// (with a comment saying so).
+/// The profile's `base_url`: the base URL variable's value (a user and password in
+/// it become the profile's auth), else `<PREFIX>_BASE_URL` (with a comment saying so).
 fn base_url(
     vars: &IndexMap<String, Value>,
-    base_var: Option<&String>,
+    walk: &mut Walk,
     prefix: &str,
     comments: &mut Vec<String>,
-) -> String {
-    match base_var {
-        Some(k) => vars
-            .get(k)
-            .and_then(Value::as_str)
-            .map(|s| template(s.trim_end_matches('/')))
-            .unwrap_or_default(),
+) -> Literal {
+    match walk.base_var.clone() {
+        Some(k) => {
+            let mut url = vars
+                .get(&k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if let Some((info, without)) = split_userinfo(&url) {
+                url = without;
+                comments.push(walk.userinfo_auth(&info));
+            }
+            template(url.trim_end_matches('/'))
+        }
         None => {
             comments.push(format!(
             "the collection names no base URL variable: set {prefix}_BASE_URL (request URLs are absolute)"

@@ -3,46 +3,51 @@
 
 use serde_json::Value;
 
-use crate::import::text::{ident, literal, var_template};
+use crate::import::mirror::{Literal, LiteralValue};
+use crate::import::text::{ident, var_template};
+
+/// Whether `name` (between `{{` and `}}`) reads as a Postman variable: letters,
+/// digits, `_ - . $` and spaces. Anything else (`env('HOME')`, `1 + 2`) is text
+/// Postman would send as it is, and so does runner.
+fn is_variable(name: &str) -> bool {
+    let name = name.trim();
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '$' | ' '))
+}
 
 /// Postman text as a template: `{{var}}` becomes `{{ var }}`, the rest literal.
-pub fn template(s: &str) -> String {
-    let mut out = String::new();
+pub fn template(s: &str) -> Literal {
+    let mut out = Literal::default();
     let mut rest = s;
     while let Some(start) = rest.find("{{") {
         let Some(len) = rest[start + 2..].find("}}") else {
             break;
         };
         let name = &rest[start + 2..start + 2 + len];
-        if name.is_empty() || name.contains('{') {
-            break;
+        if !is_variable(name) {
+            out.push_text(&rest[..start + 1]);
+            rest = &rest[start + 1..];
+            continue;
         }
-        out.push_str(&literal(&rest[..start]));
+        out.push_text(&rest[..start]);
         // Postman's dynamic variables (`{{$guid}}`) have runner equivalents for some.
         let expr = match name.trim() {
             "$guid" | "$randomUUID" => "uuid()".to_string(),
             "$isoTimestamp" => "now()".to_string(),
             n => ident(n),
         };
-        out.push_str(&var_template(&expr));
+        out.push(&var_template(&expr));
         rest = &rest[start + 2 + len + 2..];
     }
-    out.push_str(&literal(rest));
+    out.push_text(rest);
     out
 }
 
 /// A JSON value with every string (and key) a [`template`].
-pub(super) fn template_value(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(template(s)),
-        Value::Array(a) => Value::Array(a.iter().map(template_value).collect()),
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| (template(k), template_value(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+pub(super) fn template_value(v: &Value) -> LiteralValue {
+    LiteralValue::with(v, &template)
 }
 
 #[cfg(test)]
@@ -51,12 +56,15 @@ mod tests {
 
     #[test]
     fn variables_become_templates() {
+        let t = |s: &str| template(s).as_str().to_string();
+        assert_eq!(t("{{host}}/a/{{the id}}"), "{{ host }}/a/{{ the_id }}");
+        assert_eq!(t("x-{{$guid}}"), "x-{{ uuid() }}");
+        assert_eq!(t("{{unclosed"), "{{ '{' }}{unclosed");
+        assert_eq!(t("{{}}"), "{{ '{' }}{}}");
         assert_eq!(
-            template("{{host}}/a/{{the id}}"),
-            "{{ host }}/a/{{ the_id }}"
+            t("{{ env('HOME') }}{{a}}"),
+            "{{ '{' }}{ env('HOME') }}{{ a }}"
         );
-        assert_eq!(template("x-{{$guid}}"), "x-{{ uuid() }}");
-        assert_eq!(template("{{unclosed"), "{% raw %}{{unclosed{% endraw %}");
-        assert_eq!(template("{{}}"), "{% raw %}{{}}{% endraw %}");
+        assert_eq!(t("{{{a}}"), "{{ '{' }}{{ a }}");
     }
 }
