@@ -159,14 +159,31 @@ pub struct OpenApiSchema {
     pub openapi: String,
 }
 
-/// A map of predicates, all of which must hold, or any other value, which the actual
-/// one must equal (`{equals: {…}}` compares with a literal map).
+/// A map of predicates, all of which must hold, or any value but a map, which the
+/// actual one must equal (a literal map is written `{equals: {…}}`: a map is always
+/// predicates, and an unknown key is an error).
 #[derive(JsonSchema)]
 #[schemars(untagged)]
 #[allow(dead_code)]
 enum Predicates {
     Map(Box<PredicateMap>),
-    Value(serde_json::Value),
+    Value(NotAMap),
+}
+
+/// Any JSON value but an object, for the editor schema of a bare expected value.
+#[allow(dead_code)]
+struct NotAMap;
+
+impl JsonSchema for NotAMap {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NotAMap".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["string", "number", "integer", "boolean", "null", "array"]
+        })
+    }
 }
 
 /// The predicates of `expect` (SPEC §5).
