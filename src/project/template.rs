@@ -213,6 +213,33 @@ impl Renderer {
         }
     }
 
+    /// The variables `source` reads that the run must set: its undeclared names,
+    /// without the functions and globals every template has. Empty when it has no
+    /// markup or does not parse (`runner check` reports that).
+    pub fn variables(&self, source: &str) -> Vec<String> {
+        if !has_markup(source) {
+            return Vec::new();
+        }
+        let wrapped;
+        let text = match single_expression(source) {
+            Some(expr) => {
+                wrapped = format!("{{% set {RESULT_VAR} = ({expr}) %}}");
+                wrapped.as_str()
+            }
+            None => source,
+        };
+        let Ok(tmpl) = self.env.template_from_str(text) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = tmpl
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|n| n != RESULT_VAR && !is_function(n) && !self.globals.contains(n))
+            .collect();
+        names.sort();
+        names
+    }
+
     fn eval(
         &self,
         expr: &str,
