@@ -171,7 +171,9 @@ fn literal_url(f: &RequestFile) -> Option<url::Url> {
 /// The variables the file's templates read that the profile does not set.
 fn arguments(env: &Env, f: &RequestFile) -> Vec<Argument> {
     let mut sources: Vec<&str> = vec![&f.url.value];
-    f.query.values().for_each(|v| strings(&v.value, &mut sources));
+    f.query
+        .values()
+        .for_each(|v| strings(&v.value, &mut sources));
     f.headers.values().for_each(|v| sources.push(&v.value));
     if let Some(b) = &f.body {
         body_strings(&b.value, &mut sources);
