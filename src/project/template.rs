@@ -11,6 +11,8 @@ use serde_json::Value as Json;
 
 use crate::project::place::Place;
 
+mod variables;
+
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
 
@@ -211,33 +213,6 @@ impl Renderer {
                 .map(|_| ())
                 .map_err(|e| self.error(e, source, &vars, origin, None)),
         }
-    }
-
-    /// The variables `source` reads that the run must set: its undeclared names,
-    /// without the functions and globals every template has. Empty when it has no
-    /// markup or does not parse (`runner check` reports that).
-    pub fn variables(&self, source: &str) -> Vec<String> {
-        if !has_markup(source) {
-            return Vec::new();
-        }
-        let wrapped;
-        let text = match single_expression(source) {
-            Some(expr) => {
-                wrapped = format!("{{% set {RESULT_VAR} = ({expr}) %}}");
-                wrapped.as_str()
-            }
-            None => source,
-        };
-        let Ok(tmpl) = self.env.template_from_str(text) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = tmpl
-            .undeclared_variables(false)
-            .into_iter()
-            .filter(|n| n != RESULT_VAR && !is_function(n) && !self.globals.contains(n))
-            .collect();
-        names.sort();
-        names
     }
 
     fn eval(
