@@ -118,6 +118,12 @@ pub enum Command {
         after_help = "Examples:\n  runner serve -p ermeo        # the URL on stdout, the access key on stderr\n  curl -H \"X-Runner-Key: $KEY\" http://127.0.0.1:PORT/assets\n  runner serve -p ermeo --unix /run/user/$UID/ermeo.sock --no-key\n  curl --unix-socket /run/user/$UID/ermeo.sock http://localhost/assets\n\nThe path and query are appended to the profile's base_url. Client credentials\n(Authorization, cookies) are dropped; only the profile's origins are reachable."
     )]
     Serve(ServeArgs),
+    /// Serve request files as tools for AI agents: the Model Context Protocol over
+    /// stdio, with the profile's session kept out of their reach
+    #[command(
+        after_help = "Examples:\n  runner mcp                          # every GET/HEAD file under requests/, profile `default`\n  runner mcp -p ermeo requests/assets # the files under requests/assets/\n  runner mcp --allow-writes           # POST, PUT, PATCH and DELETE files too\n\nAn MCP client starts it; in its configuration:\n  {\"mcpServers\": {\"runner\": {\"command\": \"runner\", \"args\": [\"mcp\", \"-p\", \"NAME\"], \"cwd\": \"/path/to/project\"}}}\n\nA tool per request file: its name from the path (assets/get_asset.yaml is\nassets_get_asset), its arguments the file's template variables the profile does not\nset. A file with `mcp: {expose: false}` is never a tool; `mcp: {expose: true}` is one\neven if it writes. Arguments are values, never templates. stdout is the MCP channel;\nthe list of tools (and of files left out, and why) goes to stderr at start. A session\nthat needs a login says so: run `runner login -p NAME` first."
+    )]
+    Mcp(McpArgs),
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
     #[command(
         after_help = "Examples:\n  runner sandbox --port 0          # prints the URL, e.g. http://127.0.0.1:41234\n  runner sandbox --auto-approve    # no login form: codes at once, device codes at their first poll\n\nClients sandbox / sandbox-secret and sandbox-public (no secret; authorization code\nwith PKCE and device grant), user demo / demo. Metadata at\n/.well-known/oauth-authorization-server."
@@ -315,6 +321,16 @@ pub struct ServeArgs {
     /// Append one JSON line per request (method, path, status, ms) to this file
     #[arg(long, value_name = "FILE")]
     pub access_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Request files, or folders of them (default: requests/)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Serve files that write (POST, PUT, PATCH, DELETE…) too, not only GET and HEAD
+    #[arg(long)]
+    pub allow_writes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ pub mod expect;
 pub mod fuzzing;
 pub mod http;
 pub mod import;
+pub mod mcp;
 pub mod project;
 pub mod run;
 pub mod secret;
@@ -97,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Serve(args) => serve::serve(g, args).await,
+        Command::Mcp(args) => mcp::mcp(g, args).await,
         Command::Sandbox(a) => {
             let opts = sandbox::SandboxOptions {
                 port: a.port,

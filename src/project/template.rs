@@ -11,6 +11,8 @@ use serde_json::Value as Json;
 
 use crate::project::place::Place;
 
+mod variables;
+
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
 

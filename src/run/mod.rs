@@ -31,7 +31,7 @@ use crate::run::render::Overrides;
 use crate::run::report::{Case, Report};
 
 pub use flow::run_flow;
-pub use request::{Items, open, run_request, send};
+pub use request::{Items, open, run_rendered, run_request, send};
 
 /// What one request (all its pages) gave.
 pub struct Outcome {

@@ -10,6 +10,7 @@
 mod exec;
 mod forms;
 mod import;
+mod mcp;
 mod serve;
 mod session;
 mod suite;

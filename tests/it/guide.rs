@@ -36,6 +36,7 @@ fn completions_and_help_for_every_command() {
         "check",
         "sandbox",
         "serve",
+        "mcp",
         "schema",
         "completions",
     ] {

@@ -25,6 +25,7 @@ mod interop_oidc;
 mod limits;
 mod login_hostile;
 mod many;
+mod mcp;
 mod oauth;
 mod origins;
 mod report_html;

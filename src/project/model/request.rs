@@ -34,6 +34,17 @@ pub struct RequestFile {
     pub timeout: Option<Spanned<Number>>,
     #[schemars(with = "Option<u32>")]
     pub retries: Option<Spanned<Number>>,
+    /// `runner mcp`: whether this file is a tool for agents. Without it, GET and HEAD
+    /// files are, others only with `--allow-writes`.
+    pub mcp: Option<McpOptions>,
+}
+
+/// How `runner mcp` serves a request file.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpOptions {
+    /// `true`: a tool even if it writes; `false`: never a tool.
+    pub expose: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]

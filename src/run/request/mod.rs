@@ -51,6 +51,18 @@ pub async fn run_request(
     items: Items<'_>,
 ) -> Result<Outcome, Error> {
     let rendered = render_request(env, req, vars, overrides)?;
+    run_rendered(env, req, rendered, overrides, items).await
+}
+
+/// [`run_request`] for a request already rendered (and looked at: `runner mcp`
+/// checks its URL first).
+pub async fn run_rendered(
+    env: &Env,
+    req: &PreparedRequest,
+    rendered: RenderedRequest,
+    overrides: &Overrides,
+    items: Items<'_>,
+) -> Result<Outcome, Error> {
     let use_auth = req.file.auth == crate::project::model::request::RequestAuth::Profile;
     let held = req.paginate.is_some() || !req.expect.is_empty();
     let items = match items {
