@@ -26,6 +26,7 @@ mod login_hostile;
 mod many;
 mod oauth;
 mod origins;
+mod paging;
 mod report_html;
 mod serve;
 mod streams;
