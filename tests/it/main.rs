@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_macros)]
 
 mod basic_api_key;
+mod bodies;
 mod canary;
 mod collection;
 mod core;
