@@ -10,7 +10,9 @@ fn echo_form(p: &Project, url: &str, style: Option<&str>, form: &str) -> Value {
     let style = style.map_or(String::new(), |s| format!("form_style: {s}\n"));
     p.write(
         "requests/form.yaml",
-        &format!("method: POST\nurl: {url}/_sandbox/echo\nauth: none\n{style}body:\n  form: {form}\n"),
+        &format!(
+            "method: POST\nurl: {url}/_sandbox/echo\nauth: none\n{style}body:\n  form: {form}\n"
+        ),
     );
     let r = p.run(&["exec", "requests/form.yaml"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -46,7 +48,12 @@ fn form_bodies_in_brackets_repeat_and_json() {
         e["form"]["MediaUrl"],
         json!(["https://e.x/a.png", "https://e.x/b.png"])
     );
-    let e = echo_form(&p, &sb.url, Some("json"), "{address: {city: Paris}, tags: [a]}");
+    let e = echo_form(
+        &p,
+        &sb.url,
+        Some("json"),
+        "{address: {city: Paris}, tags: [a]}",
+    );
     assert_eq!(
         e["form"],
         json!({"address": "{\"city\":\"Paris\"}", "tags": "[\"a\"]"})
@@ -68,7 +75,11 @@ fn form_bodies_in_brackets_repeat_and_json() {
         r.stdout
     );
     let r = p.run(&["exec", "requests/form.yaml", "--dry-run"]);
-    assert!(r.stdout.ends_with(&format!("\n\n{brackets}\n")), "{}", r.stdout);
+    assert!(
+        r.stdout.ends_with(&format!("\n\n{brackets}\n")),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -141,8 +152,17 @@ fn graphql_operations_their_errors_and_their_previews() {
         json!({"query": GQL, "variables": {"first": 2}, "operationName": "Assets"})
     );
     let r = p.run(&["exec", "requests/echo.yaml", "--var", "n:=2", "--dry-run"]);
-    assert!(r.stdout.starts_with(&format!("POST {}/_sandbox/echo\n", sb.url)), "{}", r.stdout);
-    assert!(r.stdout.contains("\"operationName\": \"Assets\""), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .starts_with(&format!("POST {}/_sandbox/echo\n", sb.url)),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\"operationName\": \"Assets\""),
+        "{}",
+        r.stdout
+    );
 
     // A query the server answers.
     p.write(
@@ -153,7 +173,10 @@ fn graphql_operations_their_errors_and_their_previews() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.json()["ids"],
-        json!(["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"])
+        json!([
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-000000000002"
+        ])
     );
 
     // A 200 with errors fails, naming the first error; the body is still printed.

@@ -177,7 +177,10 @@ fn a_repeating_cursor_or_link_or_more_without_a_cursor_is_exit_4() {
 #[test]
 fn paginate_keys_are_checked_at_load_with_their_place() {
     let p = Project::new();
-    p.write("profiles/default.yaml", "base_url: http://127.0.0.1:9/api\n");
+    p.write(
+        "profiles/default.yaml",
+        "base_url: http://127.0.0.1:9/api\n",
+    );
     let cases = [
         (
             "url: /a\npaginate: {link_header: next, cursor: $.c, param: c, items: $}\n",
@@ -218,6 +221,10 @@ fn paginate_keys_are_checked_at_load_with_their_place() {
         assert_eq!(r.code, 2, "{text}: {}", r.stderr);
         let (place, message) = want.split_once(' ').unwrap();
         let want = format!("error: {message}\n  --> requests/x.yaml:{place}\n");
-        assert!(r.stderr.contains(&want), "{text}\nwant: {want}\n{}", r.stderr);
+        assert!(
+            r.stderr.contains(&want),
+            "{text}\nwant: {want}\n{}",
+            r.stderr
+        );
     }
 }
