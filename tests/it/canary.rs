@@ -10,6 +10,7 @@
 mod exec;
 mod forms;
 mod import;
+mod paging;
 mod serve;
 mod session;
 mod suite;
