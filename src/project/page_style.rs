@@ -59,15 +59,8 @@ pub(super) fn prepare_paginate(
 ) -> Option<PaginatePaths> {
     let pg = file.paginate.as_ref()?;
     let p = &pg.value;
-    let compile = |s: &Spanned<String>, problems: &mut Vec<InputError>| match extract::Path::parse(
-        &s.value,
-    ) {
-        Ok(path) => Some(path),
-        Err(e) => {
-            problems.push(InputError::at(source.place(s), e.to_string()));
-            None
-        }
-    };
+    let compile =
+        |s: &Spanned<String>, problems: &mut Vec<InputError>| compile(source, s, problems);
     let ways = ways(p);
     if ways.is_empty() {
         problems.push(InputError::at(
@@ -110,26 +103,7 @@ pub(super) fn prepare_paginate(
             _ => PageStyle::Body,
         }
     } else if let Some(o) = &p.offset_param {
-        let limit = number(
-            source,
-            "paginate.limit",
-            &p.limit,
-            Range::count_as,
-            &limits::PAGE_LIMIT,
-            problems,
-        );
-        if p.limit.is_none() {
-            problems.push(InputError::at(
-                source.place(o),
-                "offset_param needs limit: the page size, which tells a short (last) page",
-            ));
-        }
-        PageStyle::Offset {
-            offset_param: o.value.clone(),
-            limit_param: p.limit_param.as_ref().map(|l| l.value.clone()),
-            limit: limit.unwrap_or(1),
-            total: p.total.as_ref().and_then(|s| compile(s, problems)),
-        }
+        offset_style(p, o, source, problems)
     } else {
         PageStyle::Body
     };
@@ -139,6 +113,50 @@ pub(super) fn prepare_paginate(
         items: items?,
         style,
     })
+}
+
+/// `s` compiled as a JSONPath, or a problem at its place.
+fn compile(
+    source: &SourceFile,
+    s: &Spanned<String>,
+    problems: &mut Vec<InputError>,
+) -> Option<extract::Path> {
+    match extract::Path::parse(&s.value) {
+        Ok(path) => Some(path),
+        Err(e) => {
+            problems.push(InputError::at(source.place(s), e.to_string()));
+            None
+        }
+    }
+}
+
+/// An offset walk: `limit` is required and range-checked.
+fn offset_style(
+    p: &Paginate,
+    offset_param: &Spanned<String>,
+    source: &SourceFile,
+    problems: &mut Vec<InputError>,
+) -> PageStyle {
+    let limit = number(
+        source,
+        "paginate.limit",
+        &p.limit,
+        Range::count_as,
+        &limits::PAGE_LIMIT,
+        problems,
+    );
+    if p.limit.is_none() {
+        problems.push(InputError::at(
+            source.place(offset_param),
+            "offset_param needs limit: the page size, which tells a short (last) page",
+        ));
+    }
+    PageStyle::Offset {
+        offset_param: offset_param.value.clone(),
+        limit_param: p.limit_param.as_ref().map(|l| l.value.clone()),
+        limit: limit.unwrap_or(1),
+        total: p.total.as_ref().and_then(|s| compile(source, s, problems)),
+    }
 }
 
 /// The ways of paging `p` names.
@@ -220,7 +238,7 @@ fn cursor_into(
             Some(CursorInto::Param(param.value.clone()))
         }
         (None, Some(var)) => {
-            if !body.is_some_and(|b| b.graphql.is_some()) {
+            if body.is_none_or(|b| b.graphql.is_none()) {
                 problems.push(InputError::at(
                     source.place(var),
                     "paginate.variable is a GraphQL variable: the body must be graphql",

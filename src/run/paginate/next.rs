@@ -118,9 +118,7 @@ pub(super) fn parse_link_header(value: &str) -> Vec<Link> {
         let mut params = Vec::new();
         while let Some(after) = rest.trim_start().strip_prefix(';') {
             let after = after.trim_start();
-            let name_end = after
-                .find(|c: char| c == '=' || c == ';' || c == ',')
-                .unwrap_or(after.len());
+            let name_end = after.find(['=', ';', ',']).unwrap_or(after.len());
             let name = after[..name_end].trim().to_ascii_lowercase();
             rest = &after[name_end..];
             let mut val = String::new();
