@@ -108,7 +108,14 @@ pub(super) fn parse_link_header(value: &str) -> Vec<Link> {
     loop {
         rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
         let Some(after) = rest.strip_prefix('<') else {
-            break;
+            // Not a link: skip to the next one, if any.
+            match rest.find(',') {
+                Some(i) => {
+                    rest = &rest[i..];
+                    continue;
+                }
+                None => break,
+            }
         };
         let Some(end) = after.find('>') else {
             break;
