@@ -59,7 +59,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Send request files (or flows), in order
     #[command(
-        after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo"
+        after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo\n  runner exec requests/paged/stripe_style.yaml -o jsonl\n\nPaging, by `paginate` in the file (`runner schema request` has every key):\n  next_url: $.next_page                     a link in the body\n  total_pages: $.total_pages                numbered pages, fetched concurrently\n  link_header: next                         the Link header (GitHub, GitLab)\n  cursor: $.response_metadata.next_cursor, param: cursor          (Slack)\n  cursor: $.data[-1:].id, param: starting_after, has_more: $.has_more   (Stripe)\n  offset_param: offset, limit_param: limit, limit: 100            until a short page\n  cursor: $.data.X.pageInfo.endCursor, has_more: …hasNextPage, variable: after   (GraphQL)\nwith items: JSONPATH and max_pages: N; -o jsonl streams items as pages arrive.\n\nBodies: form_style and query_style: brackets (a[b]=1&a[c][0]=x) | repeat (k=a&k=b) |\njson; body: {graphql: {query: TEXT | file: FILE, variables: {...}, operation_name: NAME}}\nis a POST of JSON, and a 200 with `errors` fails unless expect.jsonpath names $.errors."
     )]
     Exec(ExecArgs),
     /// Run request and flow files as tests (default: tests/api/); a summary

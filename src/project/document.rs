@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::expect_schema::load_schema;
 use super::limits::{self, Range};
+use super::page_style::{PaginatePaths, prepare_paginate};
 use super::validate::{RequestNumbers, header_problems, number};
 use super::{SourceFile, parse_yaml};
 use crate::error::{InputError, Place};
@@ -72,14 +73,6 @@ fn validate_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
 fn is_flow(text: &str) -> bool {
     text.lines()
         .any(|l| l.starts_with("steps:") || l.starts_with("\"steps\":"))
-}
-
-/// The compiled JSONPaths of a request's `paginate`.
-#[derive(Debug)]
-pub struct PaginatePaths {
-    pub next_url: Option<extract::Path>,
-    pub total_pages: Option<extract::Path>,
-    pub items: extract::Path,
 }
 
 /// A request file whose static parts are validated and whose JSONPaths are compiled.
@@ -152,26 +145,7 @@ pub fn prepare_request(
         Some(e) => prepare_expect(e, &source, &mut problems),
         None => Expectations::default(),
     };
-    let paginate = file.paginate.as_ref().and_then(|pg| {
-        let p = &pg.value;
-        if p.next_url.is_none() && p.total_pages.is_none() {
-            problems.push(InputError::at(
-                source.place(pg),
-                "paginate needs next_url (a JSONPath to the next page's URL) or total_pages",
-            ));
-        }
-        let next_url = p.next_url.as_ref().and_then(|s| compile(s, &mut problems));
-        let total_pages = p
-            .total_pages
-            .as_ref()
-            .and_then(|s| compile(s, &mut problems));
-        let items = compile(&p.items, &mut problems)?;
-        Some(PaginatePaths {
-            next_url,
-            total_pages,
-            items,
-        })
-    });
+    let paginate = prepare_paginate(&file, &source, &mut problems);
     let numbers = RequestNumbers::check(&file, &source, &mut problems);
     header_problems(&source, &file.headers, &mut problems);
 
@@ -197,7 +171,13 @@ fn request_method(
     source: &SourceFile,
     problems: &mut Vec<InputError>,
 ) -> reqwest::Method {
+    let graphql = file
+        .body
+        .as_ref()
+        .is_some_and(|b| b.value.graphql.is_some());
     match &file.method {
+        // A GraphQL operation is a POST unless the file says otherwise.
+        None if graphql => reqwest::Method::POST,
         None => reqwest::Method::GET,
         Some(m) => {
             let upper = m.value.trim().to_ascii_uppercase();
@@ -239,10 +219,10 @@ fn check_templates(file: &RequestFile, source: &SourceFile, problems: &mut Vec<I
             problems.push(InputError::at(
                 source.place(body),
                 if kinds.is_empty() {
-                    "body needs one of json, form, text, file, multipart".to_string()
+                    "body needs one of json, form, text, file, multipart, graphql".to_string()
                 } else {
                     format!(
-                        "body takes one of json, form, text, file, multipart; found {}",
+                        "body takes one of json, form, text, file, multipart, graphql; found {}",
                         kinds.join(" and ")
                     )
                 },
@@ -261,6 +241,9 @@ fn check_templates(file: &RequestFile, source: &SourceFile, problems: &mut Vec<I
         }
         for s in [&b.text, &b.file].into_iter().flatten() {
             check_str(s, problems);
+        }
+        if let Some(g) = &b.graphql {
+            check_graphql(&g.value, source.place(g), source, problems);
         }
     }
 }
@@ -312,4 +295,30 @@ fn prepare_expect(e: &Expect, src: &SourceFile, problems: &mut Vec<InputError>) 
         }
     }
     out
+}
+
+/// A GraphQL body has its query (inline or in a file) and valid variable templates.
+fn check_graphql(
+    g: &crate::project::model::request::GraphQl,
+    place: Place,
+    source: &SourceFile,
+    problems: &mut Vec<InputError>,
+) {
+    if g.query.is_some() == g.file.is_some() {
+        problems.push(InputError::at(
+            place,
+            "body.graphql needs its operation: query (the text) or file (a .graphql file), one of them",
+        ));
+    }
+    if let Some(v) = &g.variables {
+        if !matches!(v.value, serde_json::Value::Object(_)) {
+            problems.push(InputError::at(
+                source.place(v),
+                "body.graphql.variables is a map of variable names to values",
+            ));
+        }
+        if let Err(e) = Renderer::shared().check_value(&v.value, source.origin(v)) {
+            problems.push(InputError::at(e.place, e.message));
+        }
+    }
 }

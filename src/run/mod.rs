@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod bulk;
+pub mod encode;
 pub mod flow;
 pub mod interrupt;
 pub mod output;

@@ -11,6 +11,7 @@ mod exec;
 mod forms;
 mod import;
 mod mcp;
+mod paging;
 mod serve;
 mod session;
 mod suite;

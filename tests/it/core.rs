@@ -270,7 +270,7 @@ fn bad_input_gives_the_place_the_message_and_the_exit_code() {
             &[],
             2,
             &[
-                "body takes one of json, form, text, file, multipart; found json and text",
+                "body takes one of json, form, text, file, multipart, graphql; found json and text",
                 "two_bodies.yaml:3:3",
             ],
         ),

@@ -4,6 +4,7 @@
 #![allow(clippy::disallowed_macros)]
 
 mod basic_api_key;
+mod bodies;
 mod canary;
 mod collection;
 mod core;
@@ -28,6 +29,7 @@ mod many;
 mod mcp;
 mod oauth;
 mod origins;
+mod paging;
 mod report_html;
 mod serve;
 mod streams;

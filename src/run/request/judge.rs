@@ -166,3 +166,44 @@ pub(super) fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<Str
         )
     })
 }
+
+/// The request sends a GraphQL operation, whose answers carry their errors in
+/// the body.
+pub(super) fn is_graphql(req: &PreparedRequest) -> bool {
+    req.file
+        .body
+        .as_ref()
+        .is_some_and(|b| b.value.graphql.is_some())
+}
+
+/// A GraphQL answer's `errors` (non-empty) as a failure naming the first one's
+/// message, unless the file's `expect.jsonpath` looks at `$.errors` itself.
+pub(super) fn graphql_failure(req: &PreparedRequest, body: Option<&Value>) -> Option<String> {
+    if !is_graphql(req) {
+        return None;
+    }
+    let expects_errors = req.file.expect.as_ref().is_some_and(|e| {
+        e.jsonpath.keys().any(|k| {
+            ["$.errors", "$['errors']", "$[\"errors\"]"]
+                .iter()
+                .any(|p| k.starts_with(p))
+        })
+    });
+    let errors = match body?.get("errors")? {
+        Value::Array(errors) if !errors.is_empty() && !expects_errors => errors,
+        _ => return None,
+    };
+    let message = match errors[0].get("message") {
+        Some(Value::String(m)) => m.clone(),
+        Some(other) => other.to_string(),
+        None => errors[0].to_string(),
+    };
+    let more = match errors.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(format!(
+        "{}: GraphQL error: {message}{more}",
+        req.source.path.display()
+    ))
+}

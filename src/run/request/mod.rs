@@ -64,7 +64,8 @@ pub async fn run_rendered(
     items: Items<'_>,
 ) -> Result<Outcome, Error> {
     let use_auth = req.file.auth == crate::project::model::request::RequestAuth::Profile;
-    let held = req.paginate.is_some() || !req.expect.is_empty();
+    let graphql = judge::is_graphql(req);
+    let held = req.paginate.is_some() || !req.expect.is_empty() || graphql;
     let items = match items {
         Items::Pass { out, include } if !held => {
             return pass_through(env, req, &rendered, use_auth, Some((out, include))).await;
@@ -76,7 +77,7 @@ pub async fn run_rendered(
     };
     let first = send(env, &rendered, use_auth).await?;
     let discard = matches!(items, Items::Discard);
-    if discard && req.paginate.is_none() && first.body.len() >= ONE_PASS_MIN {
+    if discard && req.paginate.is_none() && !graphql && first.body.len() >= ONE_PASS_MIN {
         return Ok(one_pass_outcome(req, first));
     }
     let (first_body, mut failures, checks) = judge_first(req, &first, discard);
@@ -116,8 +117,11 @@ fn judge_first(
     discard: bool,
 ) -> (Option<Value>, Vec<String>, Vec<Checked>) {
     // A bulk row shows only what it extracts: its body is parsed only when needed.
-    let need_body =
-        !discard || !req.extract.is_empty() || !req.expect.is_empty() || req.paginate.is_some();
+    let need_body = !discard
+        || !req.extract.is_empty()
+        || !req.expect.is_empty()
+        || req.paginate.is_some()
+        || judge::is_graphql(req);
     let first_body = if need_body {
         parse_json_body(first)
     } else {
@@ -127,6 +131,7 @@ fn judge_first(
     if let Some(f) = status_failure(req, first) {
         failures.push(f);
     }
+    failures.extend(judge::graphql_failure(req, first_body.as_ref()));
     let mut checks = vec![status_check(req, first)];
     checks.extend(check_expect(req, first, first_body.as_ref(), false));
     failures.extend(failed(&checks));
