@@ -9,7 +9,7 @@
 # ≤ 500 MB; Stripe's ≤ 2 s; 100 GitHub files ≤ 1 s on schemas.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNNER="${1:-$PWD/target/release/runner}"
+RUNNER="$(realpath "${1:-$PWD/target/release/runner}")"
 OCTOKIT=23.0.2
 CORPUS="$(tests/import/corpus.sh)/package/api"
 WORK=$(mktemp -d /tmp/runner-big.XXXXXX)

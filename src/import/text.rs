@@ -385,7 +385,11 @@ pub fn plain_text(s: &str, max: usize) -> String {
     ] {
         out = out.replace(entity, c);
     }
-    let out = out.replace("**", "").replace('`', "");
+    // Emphasis and code marks go; a list starts a new paragraph.
+    let out = out
+        .replace(['*', '`'], "")
+        .replace("\n- ", "\n\n")
+        .replace("\n  - ", "\n\n");
     let first = out
         .split("\n\n")
         .map(|p| p.trim_start_matches(['#', ' ', '\n']).trim())
@@ -464,6 +468,10 @@ mod tests {
         assert_eq!(plain_text("a < b and c > d", 200), "a < b and c > d");
         assert_eq!(plain_text("## Title\n\nbody", 200), "Title");
         assert_eq!(plain_text("", 200), "");
+        assert_eq!(
+            plain_text("Creates a *file*:\n- *Maximum size:* 5 GB\n- `*/*`", 200),
+            "Creates a file:"
+        );
     }
 
     #[test]

@@ -34,9 +34,7 @@ pub(super) fn profiles(
         comments.extend([
             "the document declares no security scheme; if the API takes a bearer token:"
                 .to_string(),
-            "auth:".to_string(),
-            "  type: bearer".to_string(),
-            format!("  token: \"{{{{ env('{prefix}_TOKEN') }}}}\""),
+            format!("auth: {{type: bearer, token: \"{{{{ env('{prefix}_TOKEN') }}}}\"}}"),
         ]);
     }
     let mut out = Vec::new();
