@@ -69,6 +69,17 @@ pub(super) fn security(
             Err(why) => skipped.push(format!("security scheme `{}`: {why}", one_line(&name, 80))),
         }
     }
+    choose(candidates, prefix, skipped)
+}
+
+/// The first candidate that names every URL it needs (else the first) as the
+/// profile's auth, a token URL from the environment when the document names none,
+/// and comments naming the others.
+fn choose(
+    candidates: Vec<(String, AuthOut)>,
+    prefix: &str,
+    skipped: &mut Vec<String>,
+) -> (Option<AuthOut>, Vec<String>) {
     // A scheme that names every URL it needs comes before one that does not.
     let complete =
         |a: &AuthOut| !a.kind.starts_with("oauth2") || a.issuer.is_some() || a.token_url.is_some();
