@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 pub use self::document::{
     Document, PreparedRequest, UrlCache, load_document, parse_document, prepare_request,
 };
-pub use self::expect_schema::point_root_at;
+pub use self::expect_schema::{SharedDocument, point_root_at};
 pub use self::loaded_profile::{LoadedProfile, load_profile_file, parse_profile};
 pub use self::page_style::{CursorInto, PageStyle, PaginatePaths};
 pub use self::source::{SourceFile, display_path, parse_yaml};
