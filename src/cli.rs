@@ -34,9 +34,15 @@ pub struct GlobalArgs {
     /// Project root (the folder holding profiles/)
     #[arg(long, global = true, value_name = "DIR", env = "RUNNER_ROOT")]
     pub root: Option<PathBuf>,
-    /// More detail on stderr: -v requests and responses, -vv headers and timing
+    /// More detail on stderr. -v: each request's method and URL, its status and
+    /// time, and the first lines of both bodies. -vv: all headers and whole bodies
+    /// (up to 64 KiB), and the token, device, revocation and discovery requests with
+    /// their grant and client authentication. Secrets show as ***
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Bytes of a response body shown on stderr when a request fails (0: none)
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::run::explain::DEFAULT_BODY_BYTES)]
+    pub show_body_bytes: usize,
     /// Only errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod bulk;
+pub mod explain;
 pub mod flow;
 pub mod interrupt;
 pub mod output;
@@ -108,6 +109,8 @@ struct Job<'a> {
 /// stops the run (and is the last case of the report).
 async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Result<u8, Error> {
     let mut failed = Vec::new();
+    // Each failed file's answer, shown after the failures.
+    let mut answers = Vec::new();
     for file in &job.args.files {
         let started = std::time::Instant::now();
         let name = file.display().to_string();
@@ -120,13 +123,19 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
             ),
             Err(e) => (None, Some(e.render().trim_end().to_string()), Vec::new()),
         };
-        let mut case = Case::new(name.clone(), name, status, started.elapsed(), failure);
+        let mut case = Case::new(name.clone(), name.clone(), status, started.elapsed(), failure);
         case.assertions = assertions;
         if let (Ok(o), Some(_)) = (&result, &case.failure) {
             case.exchange = Some((format!("{}", o.exchange.url), response_text(&o.exchange)));
         }
         report.push(case);
         let mut outcome = result?;
+        if !outcome.failures.is_empty() {
+            answers.push(format!(
+                "the answer to {name}:\n{}",
+                explain::response(&outcome.exchange)
+            ));
+        }
         failed.append(&mut outcome.failures);
         drop_large(outcome);
     }
@@ -143,7 +152,12 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
     if failed.is_empty() {
         Ok(0)
     } else {
-        Err(Error::Expectation(failures_text(&failed)))
+        let mut text = failures_text(&failed);
+        for answer in &answers {
+            text.push('\n');
+            text.push_str(answer);
+        }
+        Err(Error::Expectation(text))
     }
 }
 
@@ -194,18 +208,26 @@ async fn exec_file(job: &Job<'_>, file: &Path, out: &mut Output) -> Result<Outco
     Ok(outcome)
 }
 
+/// Prints what `mode` shows of `o`. The extraction of a failed response is not data:
+/// a file with `extract` prints nothing in `body` and `yaml` modes when it failed (its
+/// answer is on stderr), and `-o json` shows its `extract` as null.
 fn print_outcome(
     out: &mut Output,
     mode: OutputMode,
     include: bool,
     o: &Outcome,
 ) -> Result<(), Error> {
+    let failed = !o.failures.is_empty();
+    if failed && o.extracted.is_some() && matches!(mode, OutputMode::Body | OutputMode::Yaml) {
+        return Ok(());
+    }
+    let extracted = if failed { None } else { o.extracted.as_ref() };
     crate::run::output::write_or_pipe(out.exchange(
         mode,
         include,
         &o.exchange,
         o.body.as_ref(),
-        o.extracted.as_ref(),
+        extracted,
     ))
 }
 

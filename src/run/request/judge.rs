@@ -110,11 +110,7 @@ pub(super) fn extract_object(
 
 /// The status expectation of `req` on `ex`, as an assertion of the report.
 pub(super) fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
-    let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
-    let place = match expected {
-        Some(s) => req.source.place(s),
-        None => crate::project::place::Place::file(&req.source.path),
-    };
+    let place = status_place(req);
     let failures = status_failure(req, ex)
         .map(|message| assert::Failure {
             predicate: "status".into(),
@@ -160,9 +156,18 @@ pub(super) fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<Str
     (!ok).then(|| {
         format!(
             "{}: status {} (expected {})",
-            req.source.path.display(),
+            status_place(req),
             ex.status,
             wanted_status(req)
         )
     })
+}
+
+/// Where a status failure points: `expect.status`, or the request's `url` when the
+/// file expects no status.
+fn status_place(req: &PreparedRequest) -> crate::project::place::Place {
+    match req.file.expect.as_ref().and_then(|e| e.status.as_ref()) {
+        Some(s) => req.source.place(s),
+        None => req.source.place(&req.file.url),
+    }
 }

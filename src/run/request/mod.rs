@@ -111,13 +111,10 @@ fn judge_first(
     } else {
         None
     };
-    let mut failures = Vec::new();
-    if let Some(f) = status_failure(req, first) {
-        failures.push(f);
-    }
+    // The status check carries the status failure: each failure is listed once.
     let mut checks = vec![status_check(req, first)];
     checks.extend(check_expect(req, first, first_body.as_ref(), false));
-    failures.extend(failed(&checks));
+    let mut failures = failed(&checks);
     if first_body.is_none() && !req.extract.is_empty() && failures.is_empty() {
         // An extract of nulls would pass for an answer.
         failures.push(not_json(req, first));
