@@ -78,7 +78,11 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
     if args.dry_run || args.curl {
         return preview::preview_all(&env, args, data.as_ref(), &vars, &overrides, &mut out).await;
     }
-    let mut report = Report::default();
+    let started = std::time::Instant::now();
+    let mut report = Report {
+        run: report::RunInfo::start(&env),
+        ..Report::default()
+    };
     let job = Job {
         env: &env,
         args,
@@ -90,9 +94,8 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
         None => exec_files(&job, &mut out, &mut report).await,
     };
     if !args.report.is_empty() {
-        report.write(&args.report).map_err(|(path, e)| {
-            Error::io(format!("cannot write the report {}", path.display()), e)
-        })?;
+        report.run.total = started.elapsed();
+        report.write_all(&args.report);
     }
     result
 }
@@ -123,7 +126,13 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
             ),
             Err(e) => (None, Some(e.render().trim_end().to_string()), Vec::new()),
         };
-        let mut case = Case::new(name.clone(), name.clone(), status, started.elapsed(), failure);
+        let mut case = Case::new(
+            name.clone(),
+            name.clone(),
+            status,
+            started.elapsed(),
+            failure,
+        );
         case.assertions = assertions;
         if let (Ok(o), Some(_)) = (&result, &case.failure) {
             case.exchange = Some((format!("{}", o.exchange.url), response_text(&o.exchange)));

@@ -373,18 +373,42 @@ fn progress_bar(len: usize, show: bool) -> Option<indicatif::ProgressBar> {
         Some(len as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:30} {pos}/{len} rows, {msg} {per_sec} ETA {eta}",
-    ) {
-        bar.set_style(style);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} rows, {msg} {rate} ETA {eta}")
+    {
+        // indicatif's own {per_sec} prints four decimals (`173.1179/s`).
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}", rate(state.per_sec()));
+            },
+        ));
     }
     bar.set_message("0 failed");
     Some(bar)
 }
 
+/// Rows per second as a person reads it: `173.1/s`, `12.5/s`, `0.25/s`.
+pub fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_string()
+    } else if per_sec < 1.0 {
+        format!("{per_sec:.2}/s")
+    } else {
+        format!("{per_sec:.1}/s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_print_at_a_sensible_precision() {
+        assert_eq!(rate(173.117_9), "173.1/s");
+        assert_eq!(rate(0.254), "0.25/s");
+        assert_eq!(rate(f64::NAN), "0/s");
+    }
 
     fn load(name: &str, text: &str) -> Result<DataSet, InputError> {
         let dir = tempfile::tempdir().unwrap();

@@ -6,8 +6,8 @@ use crate::auth::{Answer, AuthError};
 use crate::env::{Auth, Env};
 use crate::error::Error;
 use crate::http::{Credential, Exchange, HttpError, Incoming, RenderedRequest};
-use crate::run::{explain, interrupt};
 use crate::run::preview::format;
+use crate::run::{explain, interrupt};
 use crate::secret::Secret;
 
 /// Sends `req` with the profile's authentication and reads the whole answer.
