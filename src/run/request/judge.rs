@@ -167,7 +167,14 @@ pub(super) fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<Str
 /// file expects no status.
 fn status_place(req: &PreparedRequest) -> crate::project::place::Place {
     match req.file.expect.as_ref().and_then(|e| e.status.as_ref()) {
-        Some(s) => req.source.place(s),
+        Some(s) => match &req.expect_from {
+            Some(flow) => crate::project::place::Place::new(
+                flow,
+                s.referenced.line() as u32,
+                s.referenced.column() as u32,
+            ),
+            None => req.source.place(s),
+        },
         None => req.source.place(&req.file.url),
     }
 }
