@@ -141,8 +141,6 @@ pub fn credential_request(what: &str, method: &str, url: &str, basic: bool, body
         "body"
     } else if has("client_assertion") {
         "client_assertion"
-    } else if has("client_id") {
-        "none"
     } else {
         "none"
     };
