@@ -17,7 +17,7 @@ use crate::project::limits::{self, Range};
 Profiles (profiles/NAME.yaml) say where and as whom; request files say what.\n\
 runner logs in with OAuth2, caches and refreshes tokens, renders templates, sends\n\
 the request and prints what JSONPath extracts.",
-    after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/get_asset.yaml -p ermeo --var asset_id=42\n  runner check\n  runner sandbox --port 8080\n\nExit codes: 0 ok, 1 expectation failed, 2 invalid input, 3 authentication, 4 transport."
+    after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/get_asset.yaml -p NAME --var asset_id=42\n  runner check\n  runner sandbox --port 8080\n\nExit codes: 0 ok, 1 expectation failed, 2 invalid input, 3 authentication, 4 transport."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -34,9 +34,15 @@ pub struct GlobalArgs {
     /// Project root (the folder holding profiles/)
     #[arg(long, global = true, value_name = "DIR", env = "RUNNER_ROOT")]
     pub root: Option<PathBuf>,
-    /// More detail on stderr: -v requests and responses, -vv headers and timing
+    /// More detail on stderr. -v: each request's method and URL, its status and
+    /// time, and the first lines of both bodies. -vv: all headers and whole bodies
+    /// (up to 64 KiB), and the token, device, revocation and discovery requests with
+    /// their grant and client authentication. Secrets show as ***
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Bytes of a response body shown on stderr when a request fails (0: none)
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::run::explain::DEFAULT_BODY_BYTES)]
+    pub show_body_bytes: usize,
     /// Only errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -59,7 +65,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Send request files (or flows), in order
     #[command(
-        after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo\n  runner exec requests/paged/stripe_style.yaml -o jsonl\n\nPaging, by `paginate` in the file (`runner schema request` has every key):\n  next_url: $.next_page                     a link in the body\n  total_pages: $.total_pages                numbered pages, fetched concurrently\n  link_header: next                         the Link header (GitHub, GitLab)\n  cursor: $.response_metadata.next_cursor, param: cursor          (Slack)\n  cursor: $.data[-1:].id, param: starting_after, has_more: $.has_more   (Stripe)\n  offset_param: offset, limit_param: limit, limit: 100            until a short page\n  cursor: $.data.X.pageInfo.endCursor, has_more: …hasNextPage, variable: after   (GraphQL)\nwith items: JSONPATH and max_pages: N; -o jsonl streams items as pages arrive.\n\nBodies: form_style and query_style: brackets (a[b]=1&a[c][0]=x) | repeat (k=a&k=b) |\njson; body: {graphql: {query: TEXT | file: FILE, variables: {...}, operation_name: NAME}}\nis a POST of JSON, and a 200 with `errors` fails unless expect.jsonpath names $.errors."
+        after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json --var asset_id=42\n  runner exec requests/create_asset.yaml --data data/assets.csv --failed failed.csv\n  runner exec requests/paged/stripe_style.yaml -o jsonl\n\nOn a failure, stderr shows the status line and the start of the body\n(--show-body-bytes N; 0 hides it). -v and -vv show more of every exchange.\n\nPaging, by `paginate` in the file (`runner schema request` has every key):\n  next_url: $.next_page                     a link in the body\n  total_pages: $.total_pages                numbered pages, fetched concurrently\n  link_header: next                         the Link header (GitHub, GitLab)\n  cursor: $.response_metadata.next_cursor, param: cursor          (Slack)\n  cursor: $.data[-1:].id, param: starting_after, has_more: $.has_more   (Stripe)\n  offset_param: offset, limit_param: limit, limit: 100            until a short page\n  cursor: $.data.X.pageInfo.endCursor, has_more: …hasNextPage, variable: after   (GraphQL)\nwith items: JSONPATH and max_pages: N; -o jsonl streams items as pages arrive.\n\nBodies: form_style and query_style: brackets (a[b]=1&a[c][0]=x) | repeat (k=a&k=b) |\njson; body: {graphql: {query: TEXT | file: FILE, variables: {...}, operation_name: NAME}}\nis a POST of JSON, and a 200 with `errors` fails unless expect.jsonpath names $.errors."
     )]
     Exec(ExecArgs),
     /// Run request and flow files as tests (default: tests/api/); a summary
@@ -69,22 +75,22 @@ pub enum Command {
     Test(TestArgs),
     /// Log in with the profile's grant and cache the tokens
     #[command(
-        after_help = "Examples:\n  runner login -p ermeo               # password grant: asks for the password if the profile has none\n  runner login -p sandbox_browser     # authorization code + PKCE: opens a browser\n  runner login -p sandbox_device      # device code: prints a code to enter on another device\n  runner login -p work --no-browser   # over SSH: paste the address the browser ends on\n\nThe browser is $RUNNER_BROWSER (a command; the URL is its last argument), else\n$BROWSER, else the platform's opener. The URL is always printed on stderr."
+        after_help = "Examples:\n  runner login                        # profiles/default.yaml: the sandbox's password grant\n  runner login -p NAME                # profiles/NAME.yaml's grant: a password prompt, a\n                                      # browser (authorization code + PKCE), or a code to\n                                      # enter on another device (device grant)\n  runner login -p NAME --no-browser   # over SSH: paste the address the browser ends on\n\nThe browser is $RUNNER_BROWSER (a command; the URL is its last argument), else\n$BROWSER, else the platform's opener. The URL is always printed on stderr."
     )]
     Login(LoginArgs),
     /// Revoke (RFC 7009, where the server offers it) and forget a profile's tokens
     #[command(
-        after_help = "Examples:\n  runner logout -p sandbox_browser    # revokes the refresh and access tokens, then forgets them\n  runner logout -p ermeo --local      # only forgets them\n\nExit 3 when revocation failed (the tokens are forgotten all the same)."
+        after_help = "Examples:\n  runner logout -p NAME               # revokes the refresh and access tokens, then forgets them\n  runner logout -p NAME --local       # only forgets them\n\nExit 3 when revocation failed (the tokens are forgotten all the same)."
     )]
     Logout(LogoutArgs),
     /// Print a valid access token (refreshing it if needed), for other tools
     #[command(
-        after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p ermeo)\" https://api.ermeo.com/api/v1/assets"
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p NAME)\" https://api.example.com/assets"
     )]
     Token,
     /// List profiles, their auth type and the state of their tokens
     #[command(
-        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  ermeo    oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ..."
+        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  NAME     oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ..."
     )]
     Profiles,
     /// Validate profiles and request files without sending anything
@@ -115,7 +121,7 @@ pub enum Command {
     /// Forward local requests to the profile's API with its credentials, for tools
     /// that cannot do OAuth2
     #[command(
-        after_help = "Examples:\n  runner serve -p ermeo        # the URL on stdout, the access key on stderr\n  curl -H \"X-Runner-Key: $KEY\" http://127.0.0.1:PORT/assets\n  runner serve -p ermeo --unix /run/user/$UID/ermeo.sock --no-key\n  curl --unix-socket /run/user/$UID/ermeo.sock http://localhost/assets\n\nThe path and query are appended to the profile's base_url. Client credentials\n(Authorization, cookies) are dropped; only the profile's origins are reachable."
+        after_help = "Examples:\n  runner serve -p NAME         # the URL on stdout, the access key on stderr\n  curl -H \"X-Runner-Key: $KEY\" http://127.0.0.1:PORT/assets\n  runner serve -p NAME --unix /run/user/$UID/runner.sock --no-key\n  curl --unix-socket /run/user/$UID/runner.sock http://localhost/assets\n\nThe path and query are appended to the profile's base_url. Client credentials\n(Authorization, cookies) are dropped; only the profile's origins are reachable."
     )]
     Serve(ServeArgs),
     /// Serve request files as tools for AI agents: the Model Context Protocol over

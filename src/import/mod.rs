@@ -26,6 +26,43 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
     }
 }
 
+/// `import curl`'s own options (`--out FILE`, `--out=FILE`, `--force`) where they
+/// follow the curl command: curl has no such flags, so they are runner's, taken out
+/// of the command. Given twice (before and after) is an input error.
+fn own_options_after(
+    a: &ImportCurlArgs,
+) -> Result<(Vec<String>, Option<std::path::PathBuf>, bool), Error> {
+    let mut command = Vec::new();
+    let mut out = a.out.clone();
+    let mut force = a.force;
+    let mut words = a.command.iter();
+    while let Some(word) = words.next() {
+        let value = match word.as_str() {
+            "--force" => {
+                force = true;
+                continue;
+            }
+            "--out" => Some(words.next().map(String::as_str).ok_or_else(|| {
+                InputError::usage(
+                    "--out needs a FILE (import curl's --out, after the curl command)",
+                )
+            })?),
+            w => w.strip_prefix("--out="),
+        };
+        match value {
+            Some(_) if out.is_some() => {
+                return Err(InputError::usage(
+                    "--out is given twice (before and after the curl command)",
+                )
+                .into());
+            }
+            Some(v) => out = Some(v.into()),
+            None => command.push(word.clone()),
+        }
+    }
+    Ok((command, out, force))
+}
+
 /// `runner import openapi`.
 async fn import_openapi(global: &GlobalArgs, a: &ImportOpenapiArgs) -> Result<u8, Error> {
     let source = input::read_source(&a.spec).await?;
@@ -96,6 +133,12 @@ fn import_postman(global: &GlobalArgs, a: &ImportPostmanArgs) -> Result<u8, Erro
 
 /// `runner import curl`.
 fn import_curl(global: &GlobalArgs, a: &ImportCurlArgs) -> Result<u8, Error> {
+    let (command, out, force) = own_options_after(a)?;
+    let a = &ImportCurlArgs {
+        out,
+        force,
+        command,
+    };
     let imp = curl::import(&a.command, "API")?;
     let text = yaml_file(&imp.comments, &imp.request)?;
     match &a.out {

@@ -66,6 +66,9 @@ fn validate_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
                 problems.push(InputError::at(src.place(p), e.to_string()));
             }
         }
+        if let Some(expect) = &step.value.expect {
+            prepare_expect(expect, src, &mut problems);
+        }
     }
     problems
 }
@@ -89,6 +92,26 @@ pub struct PreparedRequest {
     /// The last URL resolved for this request: a bulk run whose URL does not change
     /// from row to row parses it once.
     pub url_cache: UrlCache,
+    /// The file `file.expect` comes from when it is not the request file's own (a
+    /// flow step's `expect`).
+    pub expect_from: Option<std::path::PathBuf>,
+}
+
+/// Puts a flow step's `expect` (written in `flow`) in place of `req`'s own.
+pub fn use_step_expect(
+    req: &mut PreparedRequest,
+    expect: &Expect,
+    flow: &SourceFile,
+) -> Result<(), Vec<InputError>> {
+    let mut problems = Vec::new();
+    let compiled = prepare_expect(expect, flow, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    req.expect = compiled;
+    req.file.expect = Some(expect.clone());
+    req.expect_from = Some(flow.path.clone());
+    Ok(())
 }
 
 /// One resolved URL, by the base and the rendered text it came from.
@@ -159,6 +182,7 @@ pub fn prepare_request(
             paginate,
             numbers,
             url_cache: UrlCache::default(),
+            expect_from: None,
         })
     } else {
         Err(problems)

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 pub use self::document::{
     Document, PreparedRequest, UrlCache, load_document, parse_document, prepare_request,
+    use_step_expect,
 };
 pub use self::expect_schema::{SharedDocument, point_root_at};
 pub use self::loaded_profile::{LoadedProfile, load_profile_file, parse_profile};

@@ -173,7 +173,7 @@ fn a_failed_expectation_exits_1_and_still_prints_the_body() {
     assert_eq!(r.json()["error"], "not_found");
     assert!(
         r.stderr
-            .contains("requests/missing.yaml: status 404 (expected 2xx)"),
+            .contains("requests/missing.yaml:1:6: status 404 (expected 2xx)"),
         "{}",
         r.stderr
     );

@@ -240,7 +240,7 @@ fn reports_for_ci_have_one_case_per_file_or_row() {
         "{xml}"
     );
     assert!(
-        xml.contains("<failure message=\"requests/missing.yaml: status 404 (expected 2xx)\">"),
+        xml.contains("<failure message=\"requests/missing.yaml:1:6: status 404 (expected 2xx)\">"),
         "{xml}"
     );
     let json: serde_json::Value =

@@ -9,6 +9,7 @@ mod canary;
 mod collection;
 mod core;
 mod cts;
+mod diagnostics;
 mod expect;
 mod gateway_hardening;
 mod grants;

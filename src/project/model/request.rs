@@ -201,7 +201,7 @@ pub struct Paginate {
 
 /// What a response must be. Every value of `jsonpath`, `headers` and `body` is a
 /// map of predicates (all must hold) or a value it must equal.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     #[schemars(with = "Option<StatusSet>")]

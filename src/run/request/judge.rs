@@ -110,11 +110,7 @@ pub(super) fn extract_object(
 
 /// The status expectation of `req` on `ex`, as an assertion of the report.
 pub(super) fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
-    let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
-    let place = match expected {
-        Some(s) => req.source.place(s),
-        None => crate::project::place::Place::file(&req.source.path),
-    };
+    let place = status_place(req);
     let failures = status_failure(req, ex)
         .map(|message| assert::Failure {
             predicate: "status".into(),
@@ -160,7 +156,7 @@ pub(super) fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<Str
     (!ok).then(|| {
         format!(
             "{}: status {} (expected {})",
-            req.source.path.display(),
+            status_place(req),
             ex.status,
             wanted_status(req)
         )
@@ -206,4 +202,20 @@ pub(super) fn graphql_failure(req: &PreparedRequest, body: Option<&Value>) -> Op
         "{}: GraphQL error: {message}{more}",
         req.source.path.display()
     ))
+}
+
+/// Where a status failure points: `expect.status`, or the request's `url` when the
+/// file expects no status.
+fn status_place(req: &PreparedRequest) -> crate::project::place::Place {
+    match req.file.expect.as_ref().and_then(|e| e.status.as_ref()) {
+        Some(s) => match &req.expect_from {
+            Some(flow) => crate::project::place::Place::new(
+                flow,
+                s.referenced.line() as u32,
+                s.referenced.column() as u32,
+            ),
+            None => req.source.place(s),
+        },
+        None => req.source.place(&req.file.url),
+    }
 }

@@ -127,14 +127,11 @@ fn judge_first(
     } else {
         None
     };
-    let mut failures = Vec::new();
-    if let Some(f) = status_failure(req, first) {
-        failures.push(f);
-    }
-    failures.extend(judge::graphql_failure(req, first_body.as_ref()));
+    // The status check carries the status failure: each failure is listed once.
     let mut checks = vec![status_check(req, first)];
     checks.extend(check_expect(req, first, first_body.as_ref(), false));
-    failures.extend(failed(&checks));
+    let mut failures = failed(&checks);
+    failures.extend(judge::graphql_failure(req, first_body.as_ref()));
     if first_body.is_none() && !req.extract.is_empty() && failures.is_empty() {
         // An extract of nulls would pass for an answer.
         failures.push(not_json(req, first));
@@ -164,6 +161,9 @@ fn one_pass_outcome(req: &PreparedRequest, first: Exchange) -> Outcome {
     }
 }
 
+/// How much of a streamed body is kept for a failure to show.
+const START_KEPT: usize = 64 * 1024;
+
 /// Sends a request whose body nobody needs parsed, streaming the body to `out` (with
 /// the head first when asked) or to nowhere, so that its size never matters.
 async fn pass_through(
@@ -176,13 +176,26 @@ async fn pass_through(
     let incoming = open(env, rendered, use_auth).await?;
     let head = incoming.head.clone();
     let streamed = out.is_some();
+    // The start of the body, kept for a failure to show (the rest is never held).
+    let mut start = Vec::new();
+    let mut keep = |b: &[u8]| {
+        let room = START_KEPT.saturating_sub(start.len());
+        start.extend_from_slice(&b[..b.len().min(room)]);
+    };
     let result = match out {
         Some((out, include)) => {
             if include {
                 write_or_pipe(out.head(&incoming.head))?;
             }
             let result = within_grace(rendered, async {
-                Ok::<_, Error>(incoming.stream(&mut |b| out.chunk(b)).await)
+                Ok::<_, Error>(
+                    incoming
+                        .stream(&mut |b| {
+                            keep(b);
+                            out.chunk(b)
+                        })
+                        .await,
+                )
             })
             .await?;
             write_or_pipe(out.flush())?;
@@ -190,21 +203,32 @@ async fn pass_through(
         }
         None => {
             within_grace(rendered, async {
-                Ok::<_, Error>(incoming.stream(&mut |_| Ok(())).await)
+                Ok::<_, Error>(
+                    incoming
+                        .stream(&mut |b| {
+                            keep(b);
+                            Ok(())
+                        })
+                        .await,
+                )
             })
             .await?
         }
     };
-    let exchange = match result {
+    let mut exchange = match result {
         Ok(ex) => ex,
         // The reader went away (`| head`): what it wanted is written.
         Err(StreamError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => head,
         Err(StreamError::Write(e)) => return Err(Error::io("cannot write to stdout", e)),
         Err(StreamError::Http(e)) => return Err(e.into()),
     };
+    let failures: Vec<String> = status_failure(req, &exchange).into_iter().collect();
+    if !failures.is_empty() && exchange.body.is_empty() {
+        exchange.body = start.into();
+    }
     log_response(&exchange);
     Ok(Outcome {
-        failures: status_failure(req, &exchange).into_iter().collect(),
+        failures,
         checks: vec![status_check(req, &exchange)],
         exchange,
         body: None,
