@@ -241,6 +241,28 @@ pub enum ImportCommand {
         after_help = "Example:\n  runner import postman my_api.postman_collection.json --out my_api\n\nv2.0 and v2.1. {{var}} becomes a template variable; collection variables the\nprofile's vars; auth (bearer, basic, apikey, oauth2) the profile's auth with env()\ntemplates. Scripts are never run: each is listed and kept as a comment."
     )]
     Postman(ImportPostmanArgs),
+    /// Request files and profiles from JetBrains / VS Code REST Client .http files
+    #[command(
+        after_help = "Examples:\n  runner import http api.http --out my_api\n  runner import http http-requests/ --dry-run\n\nRequests split by ###, named by # @name or the separator's text; one folder per\nfile under requests/. @var = value and http-client.env.json environments become\nprofile vars (a profile per environment); http-client.private.env.json values become\nenv() templates, never copied. {{$uuid}}, {{$timestamp}}, {{$randomInt}} become\nuuid(), timestamp(), random_int(). `< ./file` bodies are copied next to the request\nfile. Response-handler scripts are never run: each is listed and kept as a comment."
+    )]
+    Http(ImportFilesArgs),
+}
+
+/// Arguments of the importers that read files or folders.
+#[derive(Debug, Args)]
+pub struct ImportFilesArgs {
+    /// The files or folders to import
+    #[arg(value_name = "PATH", required = true, num_args = 1..)]
+    pub paths: Vec<PathBuf>,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
