@@ -246,6 +246,27 @@ pub enum ImportCommand {
         after_help = "Examples:\n  runner import http api.http --out my_api\n  runner import http http-requests/ --dry-run\n\nRequests split by ###, named by # @name or the separator's text; one folder per\nfile under requests/. @var = value and http-client.env.json environments become\nprofile vars (a profile per environment); http-client.private.env.json values become\nenv() templates, never copied. {{$uuid}}, {{$timestamp}}, {{$randomInt}} become\nuuid(), timestamp(), random_int(). `< ./file` bodies are copied next to the request\nfile. Response-handler scripts are never run: each is listed and kept as a comment."
     )]
     Http(ImportFilesArgs),
+    /// Request files and a profile per origin from a browser's HAR capture
+    #[command(
+        after_help = "Example:\n  runner import har app.example.com.har --out app\n\nOne request file per distinct request (method and path; numbers and UUIDs in paths\nbecome variables) with expect.status as recorded, a profile per origin (the busiest\nis `default`). Static assets and tracking hosts are counted and left out. Cookies,\nAuthorization and other credential headers are never written: the profile reads\neach from an env() template."
+    )]
+    Har(ImportHarArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportHarArgs {
+    /// The capture (HAR 1.2 JSON, as browsers export it)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of the importers that read files or folders.

@@ -7,6 +7,7 @@
 
 pub mod credential;
 pub mod curl;
+pub mod har;
 pub mod http;
 mod input;
 pub mod mirror;
@@ -16,7 +17,7 @@ pub mod postman;
 pub mod text;
 
 use crate::cli::{
-    GlobalArgs, ImportCommand, ImportCurlArgs, ImportFilesArgs, ImportOpenapiArgs,
+    GlobalArgs, ImportCommand, ImportCurlArgs, ImportFilesArgs, ImportHarArgs, ImportOpenapiArgs,
     ImportPostmanArgs,
 };
 use crate::error::{Error, InputError};
@@ -29,6 +30,7 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
         ImportCommand::Curl(a) => import_curl(global, a),
         ImportCommand::Postman(a) => import_postman(global, a),
         ImportCommand::Http(a) => import_http(global, a),
+        ImportCommand::Har(a) => import_har(global, a),
     }
 }
 
@@ -167,6 +169,34 @@ fn import_http(global: &GlobalArgs, a: &ImportFilesArgs) -> Result<u8, Error> {
             out.display()
         );
         print_scripts(&summary.scripts);
+        print_skipped(&plan.skipped);
+    }
+    Ok(0)
+}
+
+/// `runner import har`.
+fn import_har(global: &GlobalArgs, a: &ImportHarArgs) -> Result<u8, Error> {
+    let what = a.file.display().to_string();
+    let text = input::read_file(&a.file, &format!("the capture {what}"))?;
+    let (plan, summary) = har::plan(&har::parse(&text, &what)?)?;
+    let out = out_dir(a.out.as_deref(), global.root.as_deref());
+    write_plan(&out, &plan, a.force, a.dry_run)?;
+    if !global.quiet {
+        eprintln!(
+            "{} {} request{} from {} entr{} and {} profile{} into {}",
+            if a.dry_run {
+                "would import"
+            } else {
+                "imported"
+            },
+            summary.requests,
+            plural(summary.requests),
+            summary.entries,
+            if summary.entries == 1 { "y" } else { "ies" },
+            summary.profiles,
+            plural(summary.profiles),
+            out.display()
+        );
         print_skipped(&plan.skipped);
     }
     Ok(0)

@@ -17,6 +17,7 @@ mod hostile;
 mod hostile_server;
 mod import_corpus;
 mod import_curl;
+mod import_har;
 mod import_http;
 mod import_inert;
 mod import_openapi;
