@@ -96,6 +96,11 @@ pub enum Command {
     /// Postman collection
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Create a project: a sandbox profile, a real-API template, requests, a test
+    #[command(
+        after_help = "Examples:\n  runner init my_api\n  cd my_api && runner exec requests/list_assets.yaml   # against the built-in sandbox\n\nWrites profiles/default.yaml (the sandbox), profiles/api.yaml (a real API: each grant\nas a commented block), requests/, tests/api/, schemas/, schema/ (for editors) and a\n.gitignore. Refuses (exit 2) when any of these files exists, unless --force."
+    )]
+    Init(InitArgs),
     /// Print the JSON Schema of a file kind, for editors
     #[command(
         after_help = "Example:\n  runner schema request > schema/request.json\n\nIn a YAML file, this first line makes editors use it:\n  # yaml-language-server: $schema=../schema/request.json"
@@ -332,6 +337,16 @@ pub struct ImportPostmanArgs {
     /// List what would be written; write nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to create the project in (default: the current folder)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

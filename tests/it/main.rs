@@ -22,6 +22,7 @@ mod import_http;
 mod import_inert;
 mod import_openapi;
 mod import_postman;
+mod init;
 mod interop;
 mod interop_oidc;
 mod limits;

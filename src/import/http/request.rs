@@ -130,7 +130,7 @@ impl Builder {
             _ => r.url.clone(),
         };
         self.count_start(&url);
-        req.url = conv.template(&url);
+        req.url = self.url(&url, conv, &mut comments);
         let multipart = self.headers(r, &mut req, conv, &mut comments, host.is_some());
         if let Some(lines) = &r.body {
             req.body = self.body(lines, multipart.as_deref(), place, conv, &mut comments);
@@ -218,6 +218,29 @@ impl Builder {
                 "an Authorization header of a scheme runner does not send was left out".to_string()
             }
         }
+    }
+
+    /// The URL as a template; a query value whose name says it is a credential is
+    /// read from the environment, never written.
+    fn url(&self, url: &str, conv: &mut Conv, comments: &mut Vec<String>) -> Literal {
+        let Some((path, query)) = url.split_once('?') else {
+            return conv.template(url);
+        };
+        let mut out = conv.template(path);
+        for (i, pair) in query.split('&').enumerate() {
+            out.push_text(if i == 0 { "?" } else { "&" });
+            match pair.split_once('=') {
+                Some((k, v)) if is_secret_name(k) && !v.contains("{{") => {
+                    let env = format!("{}_{}", self.prefix, ident(k).to_ascii_uppercase());
+                    comments.push(format!("query {k}: a credential, read from {env}"));
+                    out.push(&conv.template(k));
+                    out.push_text("=");
+                    out.push(&env_template(&env, None));
+                }
+                _ => out.push(&conv.template(pair)),
+            }
+        }
+        out
     }
 
     fn count_start(&mut self, url: &str) {
