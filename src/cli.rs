@@ -102,6 +102,11 @@ pub enum Command {
     /// Postman collection
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Create a project: a sandbox profile, a real-API template, requests, a test
+    #[command(
+        after_help = "Examples:\n  runner init my_api\n  cd my_api && runner exec requests/list_assets.yaml   # against the built-in sandbox\n\nWrites profiles/default.yaml (the sandbox), profiles/api.yaml (a real API: each grant\nas a commented block), requests/, tests/api/, schemas/, schema/ (for editors) and a\n.gitignore. Refuses (exit 2) when any of these files exists, unless --force."
+    )]
+    Init(InitArgs),
     /// Print the JSON Schema of a file kind, for editors
     #[command(
         after_help = "Example:\n  runner schema request > schema/request.json\n\nIn a YAML file, this first line makes editors use it:\n  # yaml-language-server: $schema=../schema/request.json"
@@ -253,6 +258,49 @@ pub enum ImportCommand {
         after_help = "Example:\n  runner import postman my_api.postman_collection.json --out my_api\n\nv2.0 and v2.1. {{var}} becomes a template variable; collection variables the\nprofile's vars; auth (bearer, basic, apikey, oauth2) the profile's auth with env()\ntemplates. Scripts are never run: each is listed and kept as a comment."
     )]
     Postman(ImportPostmanArgs),
+    /// Request files and profiles from JetBrains / VS Code REST Client .http files
+    #[command(
+        after_help = "Examples:\n  runner import http api.http --out my_api\n  runner import http http-requests/ --dry-run\n\nRequests split by ###, named by # @name or the separator's text; one folder per\nfile under requests/. @var = value and http-client.env.json environments become\nprofile vars (a profile per environment); http-client.private.env.json values become\nenv() templates, never copied. {{$uuid}}, {{$timestamp}}, {{$randomInt}} become\nuuid(), timestamp(), random_int(). `< ./file` bodies are copied next to the request\nfile. Response-handler scripts are never run: each is listed and kept as a comment."
+    )]
+    Http(ImportFilesArgs),
+    /// Request files and a profile per origin from a browser's HAR capture
+    #[command(
+        after_help = "Example:\n  runner import har app.example.com.har --out app\n\nOne request file per distinct request (method and path; numbers and UUIDs in paths\nbecome variables) with expect.status as recorded, a profile per origin (the busiest\nis `default`). Static assets and tracking hosts are counted and left out. Cookies,\nAuthorization and other credential headers are never written: the profile reads\neach from an env() template."
+    )]
+    Har(ImportHarArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportHarArgs {
+    /// The capture (HAR 1.2 JSON, as browsers export it)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of the importers that read files or folders.
+#[derive(Debug, Args)]
+pub struct ImportFilesArgs {
+    /// The files or folders to import
+    #[arg(value_name = "PATH", required = true, num_args = 1..)]
+    pub paths: Vec<PathBuf>,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +349,16 @@ pub struct ImportPostmanArgs {
     /// List what would be written; write nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to create the project in (default: the current folder)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ pub mod expect;
 pub mod fuzzing;
 pub mod http;
 pub mod import;
+pub mod init;
 pub mod mcp;
 pub mod project;
 pub mod run;
@@ -76,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Import(cmd) => import::run(g, cmd).await,
+        Command::Init(a) => init::run(g, a),
         Command::Schema { kind } => {
             let value = match kind {
                 cli::SchemaKind::Request => project::editor_schema::request(),

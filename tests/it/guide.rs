@@ -39,6 +39,7 @@ fn completions_and_help_for_every_command() {
         "mcp",
         "schema",
         "completions",
+        "init",
     ] {
         let r = p.run(&[cmd, "--help"]);
         assert_eq!(r.code, 0, "{cmd}");
