@@ -93,12 +93,51 @@ pub fn register(value: &str) {
     if list.iter().any(|e| e.value == value) {
         return;
     }
-    list.push(Entry {
-        value: value.to_string(),
-        pattern: OnceLock::new(),
-    });
+    let mut forms = vec![value.to_string()];
+    forms.extend(base64_cores(value));
+    for form in forms {
+        if !list.iter().any(|e| e.value == form) {
+            list.push(Entry {
+                value: form,
+                pattern: OnceLock::new(),
+            });
+        }
+    }
     // Longest first, so a secret that contains another is masked whole.
     list.sort_by_key(|e| std::cmp::Reverse(e.value.len()));
+}
+
+/// The part of `value`'s base64 that does not depend on its neighbours, at each of the
+/// three alignments it can have inside a longer base64 text (a body shown at `-vv`,
+/// an echo's `body_base64`), in both alphabets. Only for secrets long enough that the
+/// part is distinctive.
+fn base64_cores(value: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    const MIN_SECRET: usize = 8;
+    let bytes = value.as_bytes();
+    if bytes.len() < MIN_SECRET {
+        return Vec::new();
+    }
+    let mut cores = Vec::new();
+    for shift in 0..3usize {
+        let mut buf = vec![0u8; shift];
+        buf.extend_from_slice(bytes);
+        // Characters before `head` carry the neighbour's bits; after `whole`, the next
+        // neighbour's.
+        let head = [0, 2, 3][shift];
+        let whole = buf.len() / 3 * 4;
+        for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
+            let text = engine.encode(&buf);
+            if let Some(core) = text.get(head..whole)
+                && core.len() >= MIN_SECRET
+            {
+                cores.push(core.to_string());
+            }
+        }
+    }
+    cores.sort();
+    cores.dedup();
+    cores
 }
 
 /// Registers a `user:password` pair as HTTP Basic sends it: the password alone, and

@@ -99,3 +99,24 @@ fn the_userinfo_of_a_url_is_registered_decoded_with_its_basic_pair() {
     register_userinfo("https://host.example/a@b-not-a-secret");
     assert_eq!(redact("b-not-a-secret"), "b-not-a-secret");
 }
+
+/// A secret inside a longer text that is then base64-encoded (an echo's
+/// `body_base64`) is masked at whichever of the three alignments it lands on.
+#[test]
+fn a_secret_inside_a_base64_blob_is_masked_at_any_alignment() {
+    use base64::engine::general_purpose::STANDARD;
+    let secret = "tok-Zk9+q/Wx3s=-4fVE-aligned";
+    register(secret);
+    for prefix in ["", "a", "ab", "cursor=Bearer+"] {
+        let blob = STANDARD.encode(format!("{prefix}{secret}&next=1"));
+        let masked = redact(&blob);
+        assert!(masked.contains("***"), "{prefix:?}: {masked}");
+        let core_len = secret.len() / 3 * 4 - 4;
+        for window in blob.as_bytes().windows(core_len) {
+            let w = std::str::from_utf8(window).unwrap();
+            if STANDARD.encode(secret).contains(w) {
+                assert!(!masked.contains(w), "{prefix:?}: {w} survived in {masked}");
+            }
+        }
+    }
+}
