@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::body::multipart_form;
+use super::cookie::{CookieJar, response_cookies};
 use super::redirect::Hop;
 use super::{
     Credential, CredentialPolicy, Exchange, HttpError, Incoming, RedirectPolicy, RenderedBody,
@@ -17,6 +18,8 @@ pub struct ClientOptions {
     pub tls: TlsOptions,
     pub credentials: CredentialPolicy,
     pub redirects: RedirectPolicy,
+    /// `http.cookies`: the run's jar, shared by every request of the run.
+    pub cookies: Option<std::sync::Arc<CookieJar>>,
 }
 
 /// One connection pool for the whole run.
@@ -26,6 +29,7 @@ pub struct Client {
     pub(super) max_body: u64,
     pub(super) credentials: std::sync::Arc<CredentialPolicy>,
     pub(super) redirects: RedirectPolicy,
+    pub(super) cookies: Option<std::sync::Arc<CookieJar>>,
 }
 
 impl Client {
@@ -46,6 +50,7 @@ impl Client {
             max_body: opts.max_body,
             credentials: std::sync::Arc::new(opts.credentials),
             redirects: opts.redirects,
+            cookies: opts.cookies,
         })
     }
 
@@ -85,6 +90,7 @@ impl Client {
         loop {
             let (resp, tries) = self.send_hop(req, auth, &hop).await?;
             attempts += tries;
+            self.keep_cookies(&hop.url, resp.headers()).await;
             let Some(next) = self.next_hop(req, &hop, &resp, visited.len() as u32)? else {
                 let auth_sent = auth.is_some() && hop.profile_creds;
                 return Ok(Incoming::new(
@@ -117,7 +123,12 @@ impl Client {
         auth: Option<Credential<'_>>,
         hop: &Hop,
     ) -> Result<reqwest::Response, reqwest::Error> {
-        let (headers, url) = self.credentials.hop_headers(req, auth, hop);
+        let (mut headers, url) = self.credentials.hop_headers(req, auth, hop);
+        if let Some(jar) = &self.cookies
+            && self.credentials.trusts(&hop.url)
+        {
+            jar.add_to(&mut headers, &hop.url);
+        }
         let mut builder = self
             .inner
             .request(hop.method.clone(), url)
@@ -135,5 +146,28 @@ impl Client {
         // Headers last, so the user's Content-Type wins over the body's default.
         builder = builder.headers(headers);
         builder.send().await
+    }
+}
+
+impl Client {
+    /// The cookies a response from `url` sets: their values are secrets whatever
+    /// happens next; the jar keeps them only from an origin of the profile.
+    async fn keep_cookies(&self, url: &url::Url, headers: &reqwest::header::HeaderMap) {
+        if !headers.contains_key(reqwest::header::SET_COOKIE) {
+            return;
+        }
+        let Some(jar) = &self.cookies else {
+            response_cookies(headers);
+            return;
+        };
+        if self.credentials.trusts(url) {
+            jar.store_from(url, headers).await;
+        } else {
+            response_cookies(headers);
+            tracing::info!(
+                "cookies set by {} not kept: not an origin of the profile (base_url, auth.origins)",
+                url.origin().ascii_serialization()
+            );
+        }
     }
 }

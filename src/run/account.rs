@@ -55,6 +55,21 @@ pub async fn login(global: &GlobalArgs, args: &LoginArgs) -> Result<u8, Error> {
 pub async fn logout(global: &GlobalArgs, args: &LogoutArgs) -> Result<u8, Error> {
     let env = Env::open(global).await?;
     let name = &env.profile_name;
+    if let Some(file) = &env.cookie_file {
+        let had = file
+            .remove()
+            .await
+            .map_err(|e| Error::io("cannot forget the cookies", std::io::Error::other(e)))?;
+        if !global.quiet {
+            match had {
+                true => eprintln!("profile `{name}`: saved cookies forgotten"),
+                false => eprintln!("profile `{name}` had no saved cookies"),
+            }
+        }
+        if !matches!(env.auth, Auth::OAuth { .. }) {
+            return Ok(0);
+        }
+    }
     let report = env.session()?.logout(!args.local).await?;
     if !report.had {
         if !global.quiet {
@@ -151,6 +166,29 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
         .as_ref()
         .map(|a| a.value.kind_name())
         .unwrap_or("none");
+    use crate::project::model::profile::Cookies;
+    let cookies = loaded.profile.http.cookies;
+    if cookies == Cookies::Persist && !loaded.profile.sandbox {
+        let env = Env::from_profile(project.clone(), name.to_string(), loaded, None).await?;
+        let file = env
+            .cookie_file
+            .as_ref()
+            .map(|f| f.path().display().to_string());
+        let session = match &env.auth {
+            Auth::OAuth { session, .. } => match session.cached()? {
+                Some(t) => format!("{}; ", describe(&t)),
+                None => "no session (run `runner login`); ".to_string(),
+            },
+            _ => String::new(),
+        };
+        return Ok(format!(
+            "{kind:26} {session}cookies in {}",
+            file.unwrap_or_default()
+        ));
+    }
+    if cookies == Cookies::Run {
+        return Ok(format!("{kind:26} cookies for each run, in memory"));
+    }
     if loaded.profile.sandbox {
         return Ok(format!("{kind:26} sandbox (tokens in memory only)"));
     }

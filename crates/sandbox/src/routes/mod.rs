@@ -13,6 +13,7 @@ mod openapi;
 mod page;
 mod params;
 mod revoke;
+mod web;
 
 use std::sync::{Arc, RwLock};
 
@@ -78,6 +79,8 @@ pub(crate) fn router(state: AppState) -> Router {
             any(control::sink).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/openapi.json", get(openapi::document))
+        .route("/web/login", get(web::show).post(web::submit))
+        .route("/web/me", get(web::me))
         .route("/_sandbox/echo", any(control::echo))
         .route("/_sandbox/echo/{*rest}", any(control::echo))
         .merge(api)
