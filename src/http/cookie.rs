@@ -49,15 +49,19 @@ impl CookieJar {
     /// The `Cookie` header RFC 6265 sends to `url`, if any (marked sensitive).
     pub(super) fn request_header(&self, url: &url::Url) -> Option<HeaderValue> {
         let store = self.store.lock().ok()?;
-        let text = store
-            .get_request_values(url)
-            .map(|(name, value)| format!("{name}={value}"))
+        let mut cookies = store.matches(url);
+        // RFC 6265 §5.4: longer paths first (the sort is stable: then as stored).
+        cookies.sort_by_key(|c| std::cmp::Reverse(c.path.as_ref().len()));
+        let text = cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
             .collect::<Vec<_>>()
             .join("; ");
         if text.is_empty() {
             return None;
         }
-        let mut value = HeaderValue::from_str(&text).ok()?;
+        // As bytes: a value may hold non-ASCII text, which `from_str` refuses.
+        let mut value = HeaderValue::from_bytes(text.as_bytes()).ok()?;
         value.set_sensitive(true);
         Some(value)
     }
@@ -68,11 +72,12 @@ impl CookieJar {
         let Some(jar) = self.request_header(url) else {
             return;
         };
-        let merged = match headers.get(COOKIE).and_then(|v| v.to_str().ok()) {
+        let merged = match headers.get(COOKIE).map(|v| v.as_bytes().to_vec()) {
             Some(own) => {
-                let mut v =
-                    HeaderValue::from_str(&format!("{own}; {}", jar.to_str().unwrap_or("")))
-                        .unwrap_or(jar);
+                let mut both = own;
+                both.extend_from_slice(b"; ");
+                both.extend_from_slice(jar.as_bytes());
+                let mut v = HeaderValue::from_bytes(&both).unwrap_or(jar);
                 v.set_sensitive(true);
                 v
             }
@@ -160,22 +165,27 @@ mod tests {
             "pref=dark-mode; Path=/",
             "sec=only-over-tls; Secure",
         ]);
-        jar.store_from(&url("http://127.0.0.1:9/web/login"), &h)
+        jar.store_from(&url("http://api.example/web/login"), &h)
             .await;
         let header = |u: &str| {
             jar.request_header(&url(u))
                 .map(|v| v.to_str().unwrap().to_string())
         };
         assert_eq!(
-            header("http://127.0.0.1:9/web/me").as_deref(),
+            header("http://api.example/web/me").as_deref(),
             Some("sid=s3cr%C3%A9t-cookie; pref=dark-mode")
         );
         assert_eq!(
-            header("http://127.0.0.1:9/api").as_deref(),
+            header("http://api.example/api").as_deref(),
             Some("pref=dark-mode")
         );
-        // Host-only cookies: another host, even on the same machine, gets nothing.
-        assert_eq!(header("http://localhost:9/web/me"), None);
+        // A `Secure` cookie set over plain http (not loopback) is refused.
+        assert_eq!(
+            header("https://api.example/api").as_deref(),
+            Some("pref=dark-mode")
+        );
+        // Host-only cookies: another host gets nothing.
+        assert_eq!(header("http://www.api.example/web/me"), None);
         assert!(crate::secret::redact("x s3cr%C3%A9t-cookie y").contains("***"));
     }
 

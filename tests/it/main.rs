@@ -6,6 +6,7 @@
 mod basic_api_key;
 mod canary;
 mod collection;
+mod cookies;
 mod core;
 mod cts;
 mod expect;
