@@ -9,8 +9,21 @@ use std::sync::{Arc, Mutex};
 
 use crate::support::{Project, SandboxProc};
 
+/// `hex` decoded as UTF-8 text.
+fn unhex(hex: &str) -> String {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `text`'s UTF-8 bytes in hex, for `sethex`.
+pub fn hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A loopback server that says what `Cookie` header each request brought. Its query
-/// drives it: `set=NAME=VALUE` answers with that `Set-Cookie`, `to=URL` redirects
+/// drives it: `set=NAME=VALUE` (or `sethex=` its UTF-8 in hex) answers with that `Set-Cookie`, `to=URL` redirects
 /// there (302); otherwise 200 with `{"path", "cookie"}`.
 pub struct CookieServer {
     pub url: String,
@@ -50,7 +63,8 @@ impl CookieServer {
                         .map(|(_, v)| v.into_owned())
                 };
                 let mut head = String::new();
-                if let Some(set) = q("set") {
+                let set = q("set").or_else(|| q("sethex").map(|h| unhex(&h)));
+                if let Some(set) = &set {
                     head.push_str(&format!("Set-Cookie: {set}; Path=/\r\n"));
                 }
                 let (status, body) = match q("to") {
@@ -58,6 +72,8 @@ impl CookieServer {
                         head.push_str(&format!("Location: {to}\r\n"));
                         ("302 Found", String::new())
                     }
+                    // A response that sets a cookie does not echo the one it got.
+                    None if set.is_some() => ("200 OK", serde_json::json!({"path": u.path()}).to_string()),
                     None => (
                         "200 OK",
                         serde_json::json!({"path": u.path(), "cookie": cookie}).to_string(),
