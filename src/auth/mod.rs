@@ -3,6 +3,7 @@
 //! before it is used; and the one 401 → refresh → retry mechanism every sender uses.
 //! Never sees request files: the caller renders the profile.
 
+pub mod aws;
 pub mod discovery;
 mod endpoints;
 pub mod grant;

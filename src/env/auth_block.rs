@@ -32,7 +32,7 @@ fn basic_value(username: &str, password: &Secret) -> Secret {
 }
 
 /// How requests of `profile` authenticate.
-pub(super) fn build_auth(
+pub(super) async fn build_auth(
     renderer: &Renderer,
     vars: &Vars,
     profile: &LoadedProfile,
@@ -60,6 +60,7 @@ pub(super) fn build_auth(
     };
     match a.kind {
         AuthType::None => Ok(Auth::None),
+        AuthType::AwsSigv4 => block.aws_sigv4().await,
         AuthType::Bearer | AuthType::Basic | AuthType::ApiKey => block.fixed(header),
         AuthType::Oauth2Password
         | AuthType::Oauth2ClientCredentials
@@ -140,6 +141,24 @@ impl AuthRender<'_> {
             header: name,
             value,
             in_query,
+        })
+    }
+
+    /// `aws_sigv4`: the region and service rendered, the credentials found.
+    async fn aws_sigv4(&self) -> Result<Auth, Error> {
+        let a = &self.auth.value;
+        let creds = crate::auth::aws::resolve(a.aws_profile.as_deref()).await?;
+        tracing::info!("AWS credentials from {}", creds.source);
+        let signer = http::sigv4::Signer {
+            access_key_id: creds.access_key_id,
+            secret_access_key: creds.secret_access_key,
+            session_token: creds.session_token,
+            region: self.text(&a.region)?.unwrap_or_default(),
+            service: self.text(&a.service)?.unwrap_or_default(),
+        };
+        Ok(Auth::AwsSigv4 {
+            signer,
+            marker: Secret::default(),
         })
     }
 

@@ -41,6 +41,12 @@ pub enum Auth {
         session: Arc<Session>,
         header: AuthHeader,
     },
+    /// AWS Signature V4: each request signed as it is sent. `marker` stands for the
+    /// header value, which only the signature gives.
+    AwsSigv4 {
+        signer: http::sigv4::Signer,
+        marker: Secret,
+    },
 }
 
 /// A profile, loaded and rendered: everything a request needs besides its file.
@@ -119,7 +125,8 @@ impl Env {
             sandbox.as_ref(),
             timeout,
             &tls,
-        )?;
+        )
+        .await?;
         Ok(Env {
             project,
             profile_name,

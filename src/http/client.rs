@@ -129,6 +129,14 @@ impl Client {
         {
             jar.add_to(&mut headers, &hop.url);
         }
+        let mut url = url;
+        if let Some(signer) = auth.and_then(|c| c.signer)
+            && hop.profile_creds
+        {
+            let hash = payload_hash(signer, &req.body, hop.with_body).await;
+            let now = crate::clock::now_unix();
+            signer.sign(hop.method.as_str(), &mut url, &mut headers, &hash, now);
+        }
         let mut builder = self
             .inner
             .request(hop.method.clone(), url)
@@ -169,5 +177,25 @@ impl Client {
                 url.origin().ascii_serialization()
             );
         }
+    }
+}
+
+/// `x-amz-content-sha256` for a hop: the hash of a body held in memory; a file's,
+/// read once more before it is sent, except for S3, which takes `UNSIGNED-PAYLOAD`
+/// (as does every service for multipart, whose boundary is chosen as it is sent).
+async fn payload_hash(
+    signer: &super::sigv4::Signer,
+    body: &RenderedBody,
+    with_body: bool,
+) -> String {
+    use super::sigv4::{UNSIGNED_PAYLOAD, body_hash};
+    if let Some(h) = body_hash(body, with_body) {
+        return h;
+    }
+    match body {
+        RenderedBody::File(file) if signer.service != "s3" => super::body::file_sha256(file)
+            .await
+            .unwrap_or_else(|_| UNSIGNED_PAYLOAD.into()),
+        _ => UNSIGNED_PAYLOAD.into(),
     }
 }

@@ -14,6 +14,7 @@ pub mod header;
 mod origin;
 mod redirect;
 mod retry;
+pub mod sigv4;
 pub mod tls;
 
 use std::time::Duration;

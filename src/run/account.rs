@@ -126,7 +126,7 @@ pub async fn token(global: &GlobalArgs) -> Result<u8, Error> {
             let t = session.access_token(None).await?;
             write_line(&mut out, t.expose())?;
         }
-        Auth::Static { .. } | Auth::None => {
+        Auth::Static { .. } | Auth::None | Auth::AwsSigv4 { .. } => {
             return Err(crate::error::InputError::usage(format!(
                 "profile `{}` has no OAuth2 session to print a token from",
                 env.profile_name

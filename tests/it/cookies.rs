@@ -73,7 +73,9 @@ impl CookieServer {
                         ("302 Found", String::new())
                     }
                     // A response that sets a cookie does not echo the one it got.
-                    None if set.is_some() => ("200 OK", serde_json::json!({"path": u.path()}).to_string()),
+                    None if set.is_some() => {
+                        ("200 OK", serde_json::json!({"path": u.path()}).to_string())
+                    }
                     None => (
                         "200 OK",
                         serde_json::json!({"path": u.path(), "cookie": cookie}).to_string(),

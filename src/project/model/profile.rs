@@ -39,6 +39,9 @@ pub enum AuthType {
     Basic,
     /// A fixed key in a header or a query parameter (`key`, `in`, `name`).
     ApiKey,
+    /// AWS Signature Version 4 (`region`, `service`, `aws_profile`): every request
+    /// signed with credentials from the environment or the AWS shared files.
+    AwsSigv4,
 }
 
 /// Where an `api_key` goes.
@@ -61,13 +64,18 @@ impl AuthType {
             AuthType::Oauth2DeviceCode => "oauth2_device_code",
             AuthType::Basic => "basic",
             AuthType::ApiKey => "api_key",
+            AuthType::AwsSigv4 => "aws_sigv4",
         }
     }
 
     pub fn is_oauth2(self) -> bool {
         !matches!(
             self,
-            AuthType::None | AuthType::Bearer | AuthType::Basic | AuthType::ApiKey
+            AuthType::None
+                | AuthType::Bearer
+                | AuthType::Basic
+                | AuthType::ApiKey
+                | AuthType::AwsSigv4
         )
     }
 
@@ -164,6 +172,15 @@ pub struct AuthConfig {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub origins: Vec<Spanned<String>>,
+    /// `aws_sigv4`: the region the requests are signed for (`eu-west-1`).
+    #[schemars(with = "Option<String>")]
+    pub region: Option<Spanned<String>>,
+    /// `aws_sigv4`: the service signed for (`execute-api`, `s3`, `es`, …).
+    #[schemars(with = "Option<String>")]
+    pub service: Option<Spanned<String>>,
+    /// `aws_sigv4`: the profile of `~/.aws/credentials` and `~/.aws/config` (default
+    /// `$AWS_PROFILE`, else `default`) when the environment has no credentials.
+    pub aws_profile: Option<String>,
 }
 
 impl AuthConfig {
@@ -208,6 +225,13 @@ impl AuthConfig {
                 vec![("key", has(&self.key)), ("name", self.name.is_some())],
             ),
             AuthType::Bearer => (vec![], vec![("token", has(&self.token))]),
+            AuthType::AwsSigv4 => (
+                vec![],
+                vec![
+                    ("region", has(&self.region)),
+                    ("service", has(&self.service)),
+                ],
+            ),
             AuthType::Oauth2Password => (
                 vec![("token_url", has(&self.token_url))],
                 vec![
@@ -251,6 +275,9 @@ impl AuthConfig {
             AuthType::Basic => vec![token],
             AuthType::ApiKey => vec![token, username, password, ("header", self.header.is_some())],
             AuthType::Bearer => vec![username],
+            AuthType::AwsSigv4 => {
+                vec![token, username, password, ("header", self.header.is_some())]
+            }
             AuthType::Oauth2Password => vec![token],
             AuthType::Oauth2ClientCredentials => vec![token, username, password],
             AuthType::Oauth2AuthorizationCode => vec![
@@ -271,6 +298,13 @@ impl AuthConfig {
                 ("redirect_path", self.redirect_path.is_some()),
             ],
         };
+        if self.kind != AuthType::AwsSigv4 {
+            unused.extend([
+                ("region", has(&self.region)),
+                ("service", has(&self.service)),
+                ("aws_profile", self.aws_profile.is_some()),
+            ]);
+        }
         if self.kind != AuthType::ApiKey {
             unused.extend([
                 ("key", has(&self.key)),

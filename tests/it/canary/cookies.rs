@@ -31,13 +31,21 @@ fn cookie_values_show_nowhere() {
         let args = [&["exec", "requests/set.yaml", "-p", "jar", "-i"][..], v].concat();
         let r = sweep.runner(&p, &args, &[]);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        let args = [&["exec", "requests/set.yaml", "-p", "jar", "-o", "json"][..], v].concat();
+        let args = [
+            &["exec", "requests/set.yaml", "-p", "jar", "-o", "json"][..],
+            v,
+        ]
+        .concat();
         let r = sweep.runner(&p, &args, &[]);
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
     // The jar sent it back in a later run: the echo's body (response data) shows it.
     let why = "the echo's body: response data";
-    let r = sweep.runner_stderr(&p, &["exec", "requests/echo.yaml", "-p", "jar", "-vvv"], why);
+    let r = sweep.runner_stderr(
+        &p,
+        &["exec", "requests/echo.yaml", "-p", "jar", "-vvv"],
+        why,
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         !find_leaks(&r.stdout, &sweep.secrets()).is_empty(),
@@ -45,7 +53,14 @@ fn cookie_values_show_nowhere() {
         r.stdout
     );
     for args in [
-        &["exec", "requests/echo.yaml", "-p", "jar", "--dry-run", "-vv"][..],
+        &[
+            "exec",
+            "requests/echo.yaml",
+            "-p",
+            "jar",
+            "--dry-run",
+            "-vv",
+        ][..],
         &["exec", "requests/echo.yaml", "-p", "jar", "--curl", "-vv"],
         &["profiles", "-vv"],
         &["check", "-p", "jar", "-vv"],
