@@ -147,7 +147,11 @@ impl Signer {
             query.unwrap_or_default(),
             signed
                 .iter()
-                .map(|(k, v)| format!("{k}:{}\n", v.trim()))
+                // Runs of spaces become one, as SigV4 (and botocore) canonicalize them.
+                .map(|(k, v)| format!(
+                    "{k}:{}\n",
+                    v.split_whitespace().collect::<Vec<_>>().join(" ")
+                ))
                 .collect::<String>()
         );
         let scope = format!("{day}/{}/{}/aws4_request", self.region, self.service);
@@ -168,7 +172,8 @@ impl Signer {
             self.access_key_id
         );
         for (name, value) in signed.into_iter().skip(1) {
-            if let Ok(mut v) = HeaderValue::from_str(&value) {
+            // As bytes: a token is sent as it was given.
+            if let Ok(mut v) = HeaderValue::from_bytes(value.as_bytes()) {
                 v.set_sensitive(name == "x-amz-security-token");
                 headers.insert(name, v);
             }

@@ -192,7 +192,12 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
     if loaded.profile.sandbox {
         return Ok(format!("{kind:26} sandbox (tokens in memory only)"));
     }
-    if kind == "none" || kind == "bearer" {
+    if !loaded
+        .profile
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.value.kind.is_oauth2())
+    {
         return Ok(kind.to_string());
     }
     let env = Env::from_profile(project.clone(), name.to_string(), loaded, None).await?;

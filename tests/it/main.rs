@@ -3,6 +3,7 @@
 // The tests print their own notes; the masking point is the binary's concern.
 #![allow(clippy::disallowed_macros)]
 
+mod aws;
 mod basic_api_key;
 mod canary;
 mod collection;
