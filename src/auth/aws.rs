@@ -137,7 +137,8 @@ async fn run_process(command: &str, source: &str) -> Result<AwsCredentials, Auth
     let child = tokio::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
+        // Captured and not shown: it may hold secrets runner cannot mask.
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .output();
     let out = match tokio::time::timeout(PROCESS_TIMEOUT, child).await {
@@ -155,8 +156,9 @@ async fn run_process(command: &str, source: &str) -> Result<AwsCredentials, Auth
         Ok(Ok(out)) => out,
     };
     if !out.status.success() {
+        // What it said may hold secrets runner never saw, which no mask would catch.
         return Err(fail(format!(
-            "{source}: credential_process `{program}` failed ({})",
+            "{source}: credential_process `{program}` failed ({}); what it wrote to stderr is not shown: run it yourself to see",
             out.status
         )));
     }

@@ -7,6 +7,7 @@
 //! stdout) are not searched, and each such exception says why where it is made. A
 //! test sweeps all its channels before failing, so one failure lists every leak.
 
+mod aws;
 mod cookies;
 mod exec;
 mod forms;
