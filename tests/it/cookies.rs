@@ -251,3 +251,27 @@ fn cookies_neither_go_to_nor_come_from_an_origin_the_profile_did_not_name() {
     );
     assert!(r.stderr.contains(&note), "{}", r.stderr);
 }
+
+#[test]
+fn bulk_rows_share_the_runs_jar() {
+    let server = CookieServer::start();
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!("base_url: {}\nhttp:\n  cookies: true\n", server.url),
+    );
+    p.write("requests/row.yaml", "url: \"{{ target }}\"\n");
+    p.write("rows.csv", "target\n/set?set=sid%3Drow-one-cookie\n/echo\n");
+    let r = p.run(&[
+        "exec",
+        "requests/row.yaml",
+        "--data",
+        "rows.csv",
+        "--concurrency",
+        "1",
+        "-o",
+        "none",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(server.seen(), vec![None, Some("sid=row-one-cookie".into())]);
+}
