@@ -14,7 +14,7 @@ use crate::error::{Error, InputError, Place};
 use crate::http::{self, header};
 use crate::project::LoadedProfile;
 use crate::project::model::Spanned;
-use crate::project::model::profile::{ApiKeyIn, AuthConfig, AuthType, ClientAuth};
+use crate::project::model::profile::{ApiKeyIn, AuthConfig, AuthType, ClientAuth, TokenStoreKind};
 use crate::project::template::{Renderer, Vars};
 use crate::secret::Secret;
 use sandbox::Sandbox;
@@ -66,11 +66,7 @@ pub(super) fn build_auth(
         | AuthType::Oauth2AuthorizationCode
         | AuthType::Oauth2DeviceCode => {
             let settings = block.settings(profile_name, sandbox, timeout, tls)?;
-            let persistence = if sandbox.is_some() {
-                Persistence::Memory
-            } else {
-                Persistence::Dir(crate::auth::store::TokenStore::default_dir()?)
-            };
+            let persistence = persistence(a.token_store, sandbox.is_some())?;
             let session = Session::new(settings, persistence)?;
             Ok(Auth::OAuth {
                 session: Arc::new(session),
@@ -78,6 +74,27 @@ pub(super) fn build_auth(
             })
         }
     }
+}
+
+/// Where a session is kept: memory for the sandbox, else `auth.token_store`, else
+/// the user configuration's `token_store`, else a file.
+fn persistence(written: Option<TokenStoreKind>, sandbox: bool) -> Result<Persistence, Error> {
+    if sandbox {
+        return Ok(Persistence::Memory);
+    }
+    let kind = match written {
+        Some(k) => k,
+        None => crate::user::load()?
+            .config
+            .as_ref()
+            .and_then(|c| c.token_store)
+            .unwrap_or(TokenStoreKind::File),
+    };
+    let dir = crate::auth::store::TokenStore::default_dir()?;
+    Ok(match kind {
+        TokenStoreKind::File => Persistence::Dir(dir),
+        TokenStoreKind::Keyring => Persistence::Keyring(dir),
+    })
 }
 
 /// What rendering a profile's auth block needs.

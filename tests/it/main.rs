@@ -28,6 +28,7 @@ mod many;
 mod oauth;
 mod origins;
 mod report_html;
+mod secrets;
 mod serve;
 mod streams;
 mod suite;
