@@ -58,6 +58,18 @@ impl KeyringEntry {
         }
     }
 
+    /// Whether an entry can be written now (a locked keyring may still be read):
+    /// a probe entry beside this one, written and removed.
+    pub fn probe(&self) -> Result<(), AuthError> {
+        let probe = keyring::Entry::new(SERVICE, &format!("{}.probe", self.account))
+            .map_err(|e| self.unusable(&e))?;
+        probe.set_secret(b"probe").map_err(|e| self.unusable(&e))?;
+        match probe.delete_credential() {
+            Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
+            Err(e) => Err(self.unusable(&e)),
+        }
+    }
+
     fn unusable(&self, e: &KeyringError) -> AuthError {
         let why = match e {
             KeyringError::NoStorageAccess(inner) => {
@@ -70,7 +82,7 @@ impl KeyringEntry {
             other => other.to_string(),
         };
         AuthError::Keyring(format!(
-            "cannot use {} for the tokens: {why}; unlock it, or set `token_store: file` (in the profile's auth block or the user configuration) to keep them in a file",
+            "cannot use {} for the tokens: {why}; unlock or start it, or set `token_store: file` (in the profile's auth block or the user configuration) to keep them in a file",
             self.describe()
         ))
     }

@@ -286,6 +286,11 @@ impl TokenStore {
             match file.try_lock() {
                 Ok(()) => {
                     self.remove_stale_temp_files();
+                    // Whoever takes the lock may spend a refresh token: a keyring that
+                    // cannot take the new one must say so before, not after.
+                    if let Some(k) = &self.keyring {
+                        k.probe()?;
+                    }
                     return Ok(StoreLock { _file: file });
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {

@@ -22,6 +22,7 @@ mod import_openapi;
 mod import_postman;
 mod interop;
 mod interop_oidc;
+mod keyring;
 mod limits;
 mod login_hostile;
 mod many;
