@@ -10,6 +10,7 @@
 mod exec;
 mod forms;
 mod import;
+mod secret_sources;
 mod serve;
 mod session;
 mod suite;

@@ -10,7 +10,7 @@ use crate::support::{Project, SandboxProc, bin, sandbox_profile};
 
 /// Whether the Debian tools are here; under `.ci/run` (RUNNER_REQUIRE_KEYRING=1)
 /// their absence fails the test.
-fn keyring_tools() -> bool {
+pub fn keyring_tools() -> bool {
     let have = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"]
         .iter()
         .all(|cmd| {
@@ -32,7 +32,7 @@ fn keyring_tools() -> bool {
 /// Runs `script` (sh) inside a private D-Bus session, in the project's folder with its
 /// state folder and user configuration, `$RUNNER` the binary and `$HOME` `home` (where
 /// GNOME Keyring keeps its keyrings). Returns its stdout and stderr.
-fn in_dbus_session(p: &Project, home: &Path, script: &str) -> (String, String) {
+pub fn in_dbus_session(p: &Project, home: &Path, script: &str) -> (String, String) {
     let out = Command::new("dbus-run-session")
         .args(["--", "sh", "-c", script])
         .current_dir(p.dir.path())
@@ -51,7 +51,8 @@ fn in_dbus_session(p: &Project, home: &Path, script: &str) -> (String, String) {
 }
 
 /// Unlocks (creating it the first time) the login keyring of `$HOME`.
-const UNLOCK: &str = "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null";
+pub const UNLOCK: &str =
+    "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null";
 
 #[test]
 fn eight_processes_share_one_refresh_through_the_keyring() {
