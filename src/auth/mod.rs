@@ -23,6 +23,7 @@ use crate::clock::now_unix;
 use crate::secret::Secret;
 pub use endpoints::Which;
 use grant::{Granted, TokenEndpoint};
+pub use login::forbid_prompts;
 pub use logout::Logout;
 pub use settings::{
     AuthHeader, CredentialUrl, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence,

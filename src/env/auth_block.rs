@@ -178,7 +178,11 @@ impl AuthRender<'_> {
     fn url(&self, v: &Option<Spanned<String>>) -> Result<Option<url::Url>, Error> {
         match (self.text(v)?, v) {
             (Some(text), Some(spanned)) => {
-                Ok(Some(parse_url(&text, self.profile.source.place(spanned))?))
+                let place = self.profile.source.place(spanned);
+                if let Some(e) = markup_left(&text, &place) {
+                    return Err(e.into());
+                }
+                Ok(Some(parse_url(&text, place)?))
             }
             _ => Ok(None),
         }
@@ -351,6 +355,21 @@ fn credential_url_problem(
         .map_err(|e| InputError::at(place, format!("auth.{}: {e}", kind.key())))
 }
 
+/// A URL that still holds template markup once rendered, raw or percent-encoded
+/// (`{{ env(…) }}` spliced into a URL and encoded): no server can use it.
+fn markup_left(text: &str, place: &Place) -> Option<InputError> {
+    let lower = text.to_ascii_lowercase();
+    let left = ["{{", "{%", "%7b%7b", "%7b%25"]
+        .iter()
+        .any(|m| lower.contains(m));
+    left.then(|| {
+        InputError::at(
+            place.clone(),
+            "the URL holds template markup after rendering (a template inside a URL?): write the whole URL as one `{{ env('NAME') }}` or as text".to_string(),
+        )
+    })
+}
+
 /// `runner check`'s part of the rule: every credential URL the profile writes as a
 /// literal (a template is checked when a run renders it), without sending anything.
 pub fn written_endpoint_problems(profile: &LoadedProfile) -> Vec<InputError> {
@@ -372,6 +391,10 @@ pub fn written_endpoint_problems(profile: &LoadedProfile) -> Vec<InputError> {
             continue;
         }
         let place = src.place(s);
+        if let Some(e) = markup_left(&s.value, &place) {
+            problems.push(e);
+            continue;
+        }
         let checked = parse_url(&s.value, place.clone())
             .and_then(|u| credential_url_problem(kind, &u, place));
         if let Err(e) = checked {

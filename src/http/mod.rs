@@ -8,6 +8,7 @@
 
 mod body;
 mod client;
+pub mod form;
 pub mod header;
 mod origin;
 mod redirect;

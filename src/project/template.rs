@@ -11,6 +11,8 @@ use serde_json::Value as Json;
 
 use crate::project::place::Place;
 
+mod variables;
+
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
 
@@ -118,6 +120,8 @@ impl Renderer {
         env.add_function("secret", crate::user::template_function);
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now", now_fn);
+        env.add_function("timestamp", || crate::clock::now_unix().to_string());
+        env.add_function("random_int", random_int_fn);
         let globals = env.globals().map(|(name, _)| name.to_string()).collect();
         Renderer { env, globals }
     }
@@ -349,10 +353,8 @@ impl Renderer {
 }
 
 fn is_function(name: &str) -> bool {
-    matches!(
-        name,
-        "env" | "file" | "secret" | "uuid" | "now" | "range" | "dict" | "namespace"
-    )
+    let functions = "env file secret uuid now timestamp random_int range dict namespace";
+    functions.split(' ').any(|f| f == name)
 }
 
 /// Whether `s` holds template markup: `{{`, `{%` or `{#`.
@@ -429,10 +431,15 @@ fn file_fn(state: &minijinja::State, path: String) -> Result<String, minijinja::
     String::from_utf8(bytes).map_err(|_| fail("the file is not valid UTF-8".to_string()))
 }
 
+/// `random_int(min=0, max=1000)`: an integer in `min..max` (`min` when it is empty).
+fn random_int_fn(min: Option<i64>, max: Option<i64>) -> i64 {
+    let (min, max) = (min.unwrap_or(0), max.unwrap_or(1000));
+    rand::random_range(min..=max.saturating_sub(1).max(min))
+}
+
 fn now_fn() -> String {
     crate::clock::rfc3339(crate::clock::now_unix())
 }
 
 #[cfg(test)]
-#[path = "template_tests.rs"]
 mod tests;

@@ -10,6 +10,8 @@
 mod exec;
 mod forms;
 mod import;
+mod mcp;
+mod paging;
 mod secret_sources;
 mod serve;
 mod session;

@@ -4,10 +4,12 @@
 #![allow(clippy::disallowed_macros)]
 
 mod basic_api_key;
+mod bodies;
 mod canary;
 mod collection;
 mod core;
 mod cts;
+mod diagnostics;
 mod expect;
 mod gateway_hardening;
 mod grants;
@@ -17,17 +19,22 @@ mod hostile;
 mod hostile_server;
 mod import_corpus;
 mod import_curl;
+mod import_har;
+mod import_http;
 mod import_inert;
 mod import_openapi;
 mod import_postman;
+mod init;
 mod interop;
 mod interop_oidc;
 mod keyring;
 mod limits;
 mod login_hostile;
 mod many;
+mod mcp;
 mod oauth;
 mod origins;
+mod paging;
 mod report_html;
 mod secrets;
 mod serve;

@@ -1,5 +1,3 @@
-//! The tests of `template.rs`.
-
 use super::*;
 use serde_json::json;
 
