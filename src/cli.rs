@@ -17,7 +17,7 @@ use crate::project::limits::{self, Range};
 Profiles (profiles/NAME.yaml) say where and as whom; request files say what.\n\
 runner logs in with OAuth2, caches and refreshes tokens, renders templates, sends\n\
 the request and prints what JSONPath extracts.",
-    after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/get_asset.yaml -p ermeo --var asset_id=42\n  runner check\n  runner sandbox --port 8080\n\nExit codes: 0 ok, 1 expectation failed, 2 invalid input, 3 authentication, 4 transport."
+    after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/get_asset.yaml -p NAME --var asset_id=42\n  runner check\n  runner sandbox --port 8080\n\nExit codes: 0 ok, 1 expectation failed, 2 invalid input, 3 authentication, 4 transport."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -34,9 +34,15 @@ pub struct GlobalArgs {
     /// Project root (the folder holding profiles/)
     #[arg(long, global = true, value_name = "DIR", env = "RUNNER_ROOT")]
     pub root: Option<PathBuf>,
-    /// More detail on stderr: -v requests and responses, -vv headers and timing
+    /// More detail on stderr. -v: each request's method and URL, its status and
+    /// time, and the first lines of both bodies. -vv: all headers and whole bodies
+    /// (up to 64 KiB), and the token, device, revocation and discovery requests with
+    /// their grant and client authentication. Secrets show as ***
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Bytes of a response body shown on stderr when a request fails (0: none)
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::run::explain::DEFAULT_BODY_BYTES)]
+    pub show_body_bytes: usize,
     /// Only errors on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -59,7 +65,7 @@ pub enum ColorChoice {
 pub enum Command {
     /// Send request files (or flows), in order
     #[command(
-        after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json -p ermeo"
+        after_help = "Examples:\n  runner exec requests/get_all_assets.yaml\n  runner exec requests/create_asset.yaml --var name='Pump 12' --var family_id:=7\n  runner exec requests/get_asset.yaml -o json --var asset_id=42\n  runner exec requests/create_asset.yaml --data data/assets.csv --failed failed.csv\n  runner exec requests/paged/stripe_style.yaml -o jsonl\n\nOn a failure, stderr shows the status line and the start of the body\n(--show-body-bytes N; 0 hides it). -v and -vv show more of every exchange.\n\nPaging, by `paginate` in the file (`runner schema request` has every key):\n  next_url: $.next_page                     a link in the body\n  total_pages: $.total_pages                numbered pages, fetched concurrently\n  link_header: next                         the Link header (GitHub, GitLab)\n  cursor: $.response_metadata.next_cursor, param: cursor          (Slack)\n  cursor: $.data[-1:].id, param: starting_after, has_more: $.has_more   (Stripe)\n  offset_param: offset, limit_param: limit, limit: 100            until a short page\n  cursor: $.data.X.pageInfo.endCursor, has_more: …hasNextPage, variable: after   (GraphQL)\nwith items: JSONPATH and max_pages: N; -o jsonl streams items as pages arrive.\n\nBodies: form_style and query_style: brackets (a[b]=1&a[c][0]=x) | repeat (k=a&k=b) |\njson; body: {graphql: {query: TEXT | file: FILE, variables: {...}, operation_name: NAME}}\nis a POST of JSON, and a 200 with `errors` fails unless expect.jsonpath names $.errors."
     )]
     Exec(ExecArgs),
     /// Run request and flow files as tests (default: tests/api/); a summary
@@ -69,33 +75,38 @@ pub enum Command {
     Test(TestArgs),
     /// Log in with the profile's grant and cache the tokens
     #[command(
-        after_help = "Examples:\n  runner login -p ermeo               # password grant: asks for the password if the profile has none\n  runner login -p sandbox_browser     # authorization code + PKCE: opens a browser\n  runner login -p sandbox_device      # device code: prints a code to enter on another device\n  runner login -p work --no-browser   # over SSH: paste the address the browser ends on\n\nThe browser is $RUNNER_BROWSER (a command; the URL is its last argument), else\n$BROWSER, else the platform's opener. The URL is always printed on stderr."
+        after_help = "Examples:\n  runner login                        # profiles/default.yaml: the sandbox's password grant\n  runner login -p NAME                # profiles/NAME.yaml's grant: a password prompt, a\n                                      # browser (authorization code + PKCE), or a code to\n                                      # enter on another device (device grant)\n  runner login -p NAME --no-browser   # over SSH: paste the address the browser ends on\n\nThe browser is $RUNNER_BROWSER (a command; the URL is its last argument), else\n$BROWSER, else the platform's opener. The URL is always printed on stderr."
     )]
     Login(LoginArgs),
     /// Revoke (RFC 7009, where the server offers it) and forget a profile's tokens
     #[command(
-        after_help = "Examples:\n  runner logout -p sandbox_browser    # revokes the refresh and access tokens, then forgets them\n  runner logout -p ermeo --local      # only forgets them\n\nExit 3 when revocation failed (the tokens are forgotten all the same)."
+        after_help = "Examples:\n  runner logout -p NAME               # revokes the refresh and access tokens, then forgets them\n  runner logout -p NAME --local       # only forgets them\n\nExit 3 when revocation failed (the tokens are forgotten all the same)."
     )]
     Logout(LogoutArgs),
     /// Print a valid access token (refreshing it if needed), for other tools
     #[command(
-        after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p ermeo)\" https://api.ermeo.com/api/v1/assets"
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p NAME)\" https://api.example.com/assets"
     )]
     Token,
-    /// List profiles, their auth type and the state of their tokens
+    /// List profiles, their auth type, the state of their tokens and where they are kept
     #[command(
-        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  ermeo    oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ..."
+        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  NAME     oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ...; kept in ~/.local/state/runner/tokens/api.ermeo.com-....json\n\nWhere: a file (auth.token_store: file, the default) or the OS keyring (token_store: keyring)."
     )]
     Profiles,
     /// Validate profiles and request files without sending anything
     #[command(
-        after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml"
+        after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml\n\nA profile's secret('NAME') must be configured in the user configuration ($RUNNER_CONFIG, else ~/.config/runner/config.yaml: secrets: {NAME: {command: [pass, show, NAME]}}); check names those that are not, and runs no command."
     )]
     Check(CheckArgs),
     /// Write request files and profiles from an OpenAPI document, a curl command or a
     /// Postman collection
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Create a project: a sandbox profile, a real-API template, requests, a test
+    #[command(
+        after_help = "Examples:\n  runner init my_api\n  cd my_api && runner exec requests/list_assets.yaml   # against the built-in sandbox\n\nWrites profiles/default.yaml (the sandbox), profiles/api.yaml (a real API: each grant\nas a commented block), requests/, tests/api/, schemas/, schema/ (for editors) and a\n.gitignore. Refuses (exit 2) when any of these files exists, unless --force."
+    )]
+    Init(InitArgs),
     /// Print the JSON Schema of a file kind, for editors
     #[command(
         after_help = "Example:\n  runner schema request > schema/request.json\n\nIn a YAML file, this first line makes editors use it:\n  # yaml-language-server: $schema=../schema/request.json"
@@ -115,9 +126,15 @@ pub enum Command {
     /// Forward local requests to the profile's API with its credentials, for tools
     /// that cannot do OAuth2
     #[command(
-        after_help = "Examples:\n  runner serve -p ermeo        # the URL on stdout, the access key on stderr\n  curl -H \"X-Runner-Key: $KEY\" http://127.0.0.1:PORT/assets\n  runner serve -p ermeo --unix /run/user/$UID/ermeo.sock --no-key\n  curl --unix-socket /run/user/$UID/ermeo.sock http://localhost/assets\n\nThe path and query are appended to the profile's base_url. Client credentials\n(Authorization, cookies) are dropped; only the profile's origins are reachable."
+        after_help = "Examples:\n  runner serve -p NAME         # the URL on stdout, the access key on stderr\n  curl -H \"X-Runner-Key: $KEY\" http://127.0.0.1:PORT/assets\n  runner serve -p NAME --unix /run/user/$UID/runner.sock --no-key\n  curl --unix-socket /run/user/$UID/runner.sock http://localhost/assets\n\nThe path and query are appended to the profile's base_url. Client credentials\n(Authorization, cookies) are dropped; only the profile's origins are reachable."
     )]
     Serve(ServeArgs),
+    /// Serve request files as tools for AI agents: the Model Context Protocol over
+    /// stdio, with the profile's session kept out of their reach
+    #[command(
+        after_help = "Examples:\n  runner mcp                          # every GET/HEAD file under requests/, profile `default`\n  runner mcp -p ermeo requests/assets # the files under requests/assets/\n  runner mcp --allow-writes           # POST, PUT, PATCH and DELETE files too\n\nAn MCP client starts it; in its configuration:\n  {\"mcpServers\": {\"runner\": {\"command\": \"runner\", \"args\": [\"mcp\", \"-p\", \"NAME\"], \"cwd\": \"/path/to/project\"}}}\n\nA tool per request file: its name from the path (assets/get_asset.yaml is\nassets_get_asset), its arguments the file's template variables the profile does not\nset. A file with `mcp: {expose: false}` is never a tool; `mcp: {expose: true}` is one\neven if it writes. Arguments are values, never templates. stdout is the MCP channel;\nthe list of tools (and of files left out, and why) goes to stderr at start. A session\nthat needs a login says so: run `runner login -p NAME` first."
+    )]
+    Mcp(McpArgs),
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
     #[command(
         after_help = "Examples:\n  runner sandbox --port 0          # prints the URL, e.g. http://127.0.0.1:41234\n  runner sandbox --auto-approve    # no login form: codes at once, device codes at their first poll\n\nClients sandbox / sandbox-secret and sandbox-public (no secret; authorization code\nwith PKCE and device grant), user demo / demo. Metadata at\n/.well-known/oauth-authorization-server."
@@ -241,6 +258,49 @@ pub enum ImportCommand {
         after_help = "Example:\n  runner import postman my_api.postman_collection.json --out my_api\n\nv2.0 and v2.1. {{var}} becomes a template variable; collection variables the\nprofile's vars; auth (bearer, basic, apikey, oauth2) the profile's auth with env()\ntemplates. Scripts are never run: each is listed and kept as a comment."
     )]
     Postman(ImportPostmanArgs),
+    /// Request files and profiles from JetBrains / VS Code REST Client .http files
+    #[command(
+        after_help = "Examples:\n  runner import http api.http --out my_api\n  runner import http http-requests/ --dry-run\n\nRequests split by ###, named by # @name or the separator's text; one folder per\nfile under requests/. @var = value and http-client.env.json environments become\nprofile vars (a profile per environment); http-client.private.env.json values become\nenv() templates, never copied. {{$uuid}}, {{$timestamp}}, {{$randomInt}} become\nuuid(), timestamp(), random_int(). `< ./file` bodies are copied next to the request\nfile. Response-handler scripts are never run: each is listed and kept as a comment."
+    )]
+    Http(ImportFilesArgs),
+    /// Request files and a profile per origin from a browser's HAR capture
+    #[command(
+        after_help = "Example:\n  runner import har app.example.com.har --out app\n\nOne request file per distinct request (method and path; numbers and UUIDs in paths\nbecome variables) with expect.status as recorded, a profile per origin (the busiest\nis `default`). Static assets and tracking hosts are counted and left out. Cookies,\nAuthorization and other credential headers are never written: the profile reads\neach from an env() template."
+    )]
+    Har(ImportHarArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportHarArgs {
+    /// The capture (HAR 1.2 JSON, as browsers export it)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of the importers that read files or folders.
+#[derive(Debug, Args)]
+pub struct ImportFilesArgs {
+    /// The files or folders to import
+    #[arg(value_name = "PATH", required = true, num_args = 1..)]
+    pub paths: Vec<PathBuf>,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -292,6 +352,16 @@ pub struct ImportPostmanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to create the project in (default: the current folder)
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Files or folders (default: every profile and every file under requests/)
     #[arg(value_name = "PATH")]
@@ -315,6 +385,16 @@ pub struct ServeArgs {
     /// Append one JSON line per request (method, path, status, ms) to this file
     #[arg(long, value_name = "FILE")]
     pub access_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Request files, or folders of them (default: requests/)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Serve files that write (POST, PUT, PATCH, DELETE…) too, not only GET and HEAD
+    #[arg(long)]
+    pub allow_writes: bool,
 }
 
 #[derive(Debug, Args)]

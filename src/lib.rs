@@ -32,10 +32,13 @@ pub mod expect;
 pub mod fuzzing;
 pub mod http;
 pub mod import;
+pub mod init;
+pub mod mcp;
 pub mod project;
 pub mod run;
 pub mod secret;
 pub mod serve;
+pub mod user;
 
 use cli::{Cli, Command};
 pub use error::Error;
@@ -61,11 +64,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             } else {
                 args.paths.clone()
             };
-            let n = project::check::check(
-                project.ok().as_ref(),
-                &paths,
-                &env::written_endpoint_problems,
-            )?;
+            let n = project::check::check(project.ok().as_ref(), &paths, &|p| {
+                let mut problems = env::written_endpoint_problems(p);
+                problems.extend(user::unconfigured_secrets(&p.source));
+                problems
+            })?;
             if !g.quiet {
                 eprintln!(
                     "checked {n} file{}: no problems",
@@ -75,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Import(cmd) => import::run(g, cmd).await,
+        Command::Init(a) => init::run(g, a),
         Command::Schema { kind } => {
             let value = match kind {
                 cli::SchemaKind::Request => project::editor_schema::request(),
@@ -97,26 +101,30 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Serve(args) => serve::serve(g, args).await,
-        Command::Sandbox(a) => {
-            let opts = sandbox::SandboxOptions {
-                port: a.port,
-                access_ttl: a.access_ttl,
-                refresh_ttl: a.refresh_ttl,
-                assets: a.assets,
-                latency_ms: a.latency,
-                fail_rate: a.fail_rate,
-                rate_limit: a.rate_limit,
-                fail_first: a.fail_first,
-                fail_status: a.fail_status,
-                manual_clock: a.manual_clock,
-                tls: a.tls,
-                auto_approve: a.auto_approve,
-                device_ttl: a.device_ttl,
-            };
-            sandbox::serve_forever(opts, a.ca_out.as_deref())
-                .await
-                .map_err(|e| Error::io("sandbox", e))?;
-            Ok(0)
-        }
+        Command::Mcp(args) => mcp::mcp(g, args).await,
+        Command::Sandbox(a) => sandbox_forever(a).await,
     }
+}
+
+/// `runner sandbox`: the Ermeo-compatible server until Ctrl-C.
+async fn sandbox_forever(a: &cli::SandboxArgs) -> Result<u8, Error> {
+    let opts = sandbox::SandboxOptions {
+        port: a.port,
+        access_ttl: a.access_ttl,
+        refresh_ttl: a.refresh_ttl,
+        assets: a.assets,
+        latency_ms: a.latency,
+        fail_rate: a.fail_rate,
+        rate_limit: a.rate_limit,
+        fail_first: a.fail_first,
+        fail_status: a.fail_status,
+        manual_clock: a.manual_clock,
+        tls: a.tls,
+        auto_approve: a.auto_approve,
+        device_ttl: a.device_ttl,
+    };
+    sandbox::serve_forever(opts, a.ca_out.as_deref())
+        .await
+        .map_err(|e| Error::io("sandbox", e))?;
+    Ok(0)
 }

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         }
     };
     runner::secret::log::init(cli.global.verbose, cli.global.quiet, color);
+    runner::run::explain::set_body_bytes(cli.global.show_body_bytes);
     // A single-threaded runtime starts fastest; the sandbox server needs threads only
     // when it is the command.
     // The sandbox serves many clients; everything else runs on one thread (measured:

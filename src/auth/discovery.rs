@@ -129,6 +129,7 @@ async fn fetch(http: &reqwest::Client, issuer: &url::Url) -> Result<(Metadata, u
     let mut tried = Vec::new();
     for url in document_urls(issuer) {
         tracing::info!("discovery: GET {url}");
+        crate::secret::log::credential_request("discovery", "GET", url.as_str(), false, b"");
         let resp = match http
             .get(url.clone())
             .timeout(Duration::from_secs(30))
@@ -151,6 +152,7 @@ async fn fetch(http: &reqwest::Client, issuer: &url::Url) -> Result<(Metadata, u
         let body = read_limited(resp).await.map_err(|e| {
             AuthError::Transport(format!("discovery of {issuer} failed: {url}: {e}"))
         })?;
+        crate::secret::log::credential_response("discovery", 200, &body);
         let metadata: Metadata = serde_json::from_slice(&body).map_err(|e| {
             AuthError::BadResponse(format!(
                 "the discovery document {url} is not issuer metadata: {e}"

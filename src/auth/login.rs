@@ -3,6 +3,7 @@
 //! device; and `runner login`, which runs one on demand.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::endpoints::Which;
@@ -11,6 +12,20 @@ use super::settings::GrantKind;
 use super::store::CachedTokens;
 use super::{AuthError, LOCK_WAIT, Session, interactive};
 use crate::secret::Secret;
+
+/// Set by [`forbid_prompts`]: no interactive login, no password prompt.
+static NO_PROMPTS: AtomicBool = AtomicBool::new(false);
+
+/// From now on this process never logs in interactively nor asks for a password:
+/// a session that needs either fails with [`AuthError::LoginRequired`]. For
+/// `runner mcp`, whose stdin and stdout belong to the MCP client.
+pub fn forbid_prompts() {
+    NO_PROMPTS.store(true, Ordering::Relaxed);
+}
+
+fn prompts_allowed() -> bool {
+    !NO_PROMPTS.load(Ordering::Relaxed)
+}
 
 impl Session {
     /// A grant from nothing: the password grant (asking for the password on a
@@ -24,7 +39,8 @@ impl Session {
         no_browser: bool,
     ) -> Result<CachedTokens, AuthError> {
         let kind = self.settings.grant;
-        if kind.is_interactive() && !interactive_login && !std::io::stderr().is_terminal() {
+        let may_prompt = prompts_allowed() && std::io::stderr().is_terminal();
+        if kind.is_interactive() && !interactive_login && !may_prompt {
             return Err(AuthError::LoginRequired {
                 profile: self.settings.profile.clone(),
             });
@@ -37,7 +53,7 @@ impl Session {
             GrantKind::Password => {
                 let password = match &self.settings.password {
                     Some(p) if !p.is_empty() => p.clone(),
-                    _ if std::io::stdin().is_terminal() => self.prompt()?,
+                    _ if prompts_allowed() && std::io::stdin().is_terminal() => self.prompt()?,
                     _ => {
                         return Err(AuthError::LoginRequired {
                             profile: self.settings.profile.clone(),

@@ -14,7 +14,7 @@ use crate::error::{Error, InputError, Place};
 use crate::http::{self, header};
 use crate::project::LoadedProfile;
 use crate::project::model::Spanned;
-use crate::project::model::profile::{ApiKeyIn, AuthConfig, AuthType, ClientAuth};
+use crate::project::model::profile::{ApiKeyIn, AuthConfig, AuthType, ClientAuth, TokenStoreKind};
 use crate::project::template::{Renderer, Vars};
 use crate::secret::Secret;
 use sandbox::Sandbox;
@@ -67,11 +67,7 @@ pub(super) async fn build_auth(
         | AuthType::Oauth2AuthorizationCode
         | AuthType::Oauth2DeviceCode => {
             let settings = block.settings(profile_name, sandbox, timeout, tls)?;
-            let persistence = if sandbox.is_some() {
-                Persistence::Memory
-            } else {
-                Persistence::Dir(crate::auth::store::TokenStore::default_dir()?)
-            };
+            let persistence = persistence(a.token_store, sandbox.is_some())?;
             let session = Session::new(settings, persistence)?;
             Ok(Auth::OAuth {
                 session: Arc::new(session),
@@ -79,6 +75,27 @@ pub(super) async fn build_auth(
             })
         }
     }
+}
+
+/// Where a session is kept: memory for the sandbox, else `auth.token_store`, else
+/// the user configuration's `token_store`, else a file.
+fn persistence(written: Option<TokenStoreKind>, sandbox: bool) -> Result<Persistence, Error> {
+    if sandbox {
+        return Ok(Persistence::Memory);
+    }
+    let kind = match written {
+        Some(k) => k,
+        None => crate::user::load()?
+            .config
+            .as_ref()
+            .and_then(|c| c.token_store)
+            .unwrap_or(TokenStoreKind::File),
+    };
+    let dir = crate::auth::store::TokenStore::default_dir()?;
+    Ok(match kind {
+        TokenStoreKind::File => Persistence::Dir(dir),
+        TokenStoreKind::Keyring => Persistence::Keyring(dir),
+    })
 }
 
 /// What rendering a profile's auth block needs.
@@ -180,7 +197,11 @@ impl AuthRender<'_> {
     fn url(&self, v: &Option<Spanned<String>>) -> Result<Option<url::Url>, Error> {
         match (self.text(v)?, v) {
             (Some(text), Some(spanned)) => {
-                Ok(Some(parse_url(&text, self.profile.source.place(spanned))?))
+                let place = self.profile.source.place(spanned);
+                if let Some(e) = markup_left(&text, &place) {
+                    return Err(e.into());
+                }
+                Ok(Some(parse_url(&text, place)?))
             }
             _ => Ok(None),
         }
@@ -353,6 +374,21 @@ fn credential_url_problem(
         .map_err(|e| InputError::at(place, format!("auth.{}: {e}", kind.key())))
 }
 
+/// A URL that still holds template markup once rendered, raw or percent-encoded
+/// (`{{ env(…) }}` spliced into a URL and encoded): no server can use it.
+fn markup_left(text: &str, place: &Place) -> Option<InputError> {
+    let lower = text.to_ascii_lowercase();
+    let left = ["{{", "{%", "%7b%7b", "%7b%25"]
+        .iter()
+        .any(|m| lower.contains(m));
+    left.then(|| {
+        InputError::at(
+            place.clone(),
+            "the URL holds template markup after rendering (a template inside a URL?): write the whole URL as one `{{ env('NAME') }}` or as text".to_string(),
+        )
+    })
+}
+
 /// `runner check`'s part of the rule: every credential URL the profile writes as a
 /// literal (a template is checked when a run renders it), without sending anything.
 pub fn written_endpoint_problems(profile: &LoadedProfile) -> Vec<InputError> {
@@ -374,6 +410,10 @@ pub fn written_endpoint_problems(profile: &LoadedProfile) -> Vec<InputError> {
             continue;
         }
         let place = src.place(s);
+        if let Some(e) = markup_left(&s.value, &place) {
+            problems.push(e);
+            continue;
+        }
         let checked = parse_url(&s.value, place.clone())
             .and_then(|u| credential_url_problem(kind, &u, place));
         if let Err(e) = checked {

@@ -144,7 +144,12 @@ impl Client {
         builder = match (&req.body, hop.with_body) {
             (_, false) | (RenderedBody::Empty, _) => builder,
             (RenderedBody::Json(v), _) => builder.json(v),
-            (RenderedBody::Form(pairs), _) => builder.form(pairs),
+            (RenderedBody::Form(pairs), _) => builder
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(super::form::encode(pairs)),
             (RenderedBody::Text(t), _) => builder.body(t.clone()),
             (RenderedBody::File(file), _) => builder
                 .header(reqwest::header::CONTENT_LENGTH, file.len)

@@ -10,6 +10,7 @@ mod body;
 mod client;
 mod cookie;
 mod cookie_file;
+pub mod form;
 pub mod header;
 mod origin;
 mod redirect;

@@ -5,7 +5,10 @@
 //! This file is the command: it reads the source, asks the format for a plan, writes
 //! it and prints the summary.
 
+pub mod credential;
 pub mod curl;
+pub mod har;
+pub mod http;
 mod input;
 pub mod mirror;
 pub mod openapi;
@@ -13,7 +16,10 @@ pub mod plan;
 pub mod postman;
 pub mod text;
 
-use crate::cli::{GlobalArgs, ImportCommand, ImportCurlArgs, ImportOpenapiArgs, ImportPostmanArgs};
+use crate::cli::{
+    GlobalArgs, ImportCommand, ImportCurlArgs, ImportFilesArgs, ImportHarArgs, ImportOpenapiArgs,
+    ImportPostmanArgs,
+};
 use crate::error::{Error, InputError};
 use plan::{out_dir, write_plan, yaml_file};
 
@@ -23,7 +29,46 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
         ImportCommand::Openapi(a) => import_openapi(global, a).await,
         ImportCommand::Curl(a) => import_curl(global, a),
         ImportCommand::Postman(a) => import_postman(global, a),
+        ImportCommand::Http(a) => import_http(global, a),
+        ImportCommand::Har(a) => import_har(global, a),
     }
+}
+
+/// `import curl`'s own options (`--out FILE`, `--out=FILE`, `--force`) where they
+/// follow the curl command: curl has no such flags, so they are runner's, taken out
+/// of the command. Given twice (before and after) is an input error.
+fn own_options_after(
+    a: &ImportCurlArgs,
+) -> Result<(Vec<String>, Option<std::path::PathBuf>, bool), Error> {
+    let mut command = Vec::new();
+    let mut out = a.out.clone();
+    let mut force = a.force;
+    let mut words = a.command.iter();
+    while let Some(word) = words.next() {
+        let value = match word.as_str() {
+            "--force" => {
+                force = true;
+                continue;
+            }
+            "--out" => Some(words.next().map(String::as_str).ok_or_else(|| {
+                InputError::usage(
+                    "--out needs a FILE (import curl's --out, after the curl command)",
+                )
+            })?),
+            w => w.strip_prefix("--out="),
+        };
+        match value {
+            Some(_) if out.is_some() => {
+                return Err(InputError::usage(
+                    "--out is given twice (before and after the curl command)",
+                )
+                .into());
+            }
+            Some(v) => out = Some(v.into()),
+            None => command.push(word.clone()),
+        }
+    }
+    Ok((command, out, force))
 }
 
 /// `runner import openapi`.
@@ -96,6 +141,12 @@ fn import_postman(global: &GlobalArgs, a: &ImportPostmanArgs) -> Result<u8, Erro
 
 /// `runner import curl`.
 fn import_curl(global: &GlobalArgs, a: &ImportCurlArgs) -> Result<u8, Error> {
+    let (command, out, force) = own_options_after(a)?;
+    let a = &ImportCurlArgs {
+        out,
+        force,
+        command,
+    };
     let imp = curl::import(&a.command, "API")?;
     let text = yaml_file(&imp.comments, &imp.request)?;
     match &a.out {
@@ -137,6 +188,74 @@ fn import_curl(global: &GlobalArgs, a: &ImportCurlArgs) -> Result<u8, Error> {
         }
     }
     Ok(0)
+}
+
+/// `runner import http`.
+fn import_http(global: &GlobalArgs, a: &ImportFilesArgs) -> Result<u8, Error> {
+    let (plan, summary) = http::plan(&a.paths)?;
+    let out = out_dir(a.out.as_deref(), global.root.as_deref());
+    write_plan(&out, &plan, a.force, a.dry_run)?;
+    if !global.quiet {
+        eprintln!(
+            "{} {} request{} from {} file{} and {} profile{} into {}",
+            if a.dry_run {
+                "would import"
+            } else {
+                "imported"
+            },
+            summary.requests,
+            plural(summary.requests),
+            summary.files,
+            plural(summary.files),
+            summary.profiles,
+            plural(summary.profiles),
+            out.display()
+        );
+        print_scripts(&summary.scripts);
+        print_skipped(&plan.skipped);
+    }
+    Ok(0)
+}
+
+/// `runner import har`.
+fn import_har(global: &GlobalArgs, a: &ImportHarArgs) -> Result<u8, Error> {
+    let what = a.file.display().to_string();
+    let text = input::read_file(&a.file, &format!("the capture {what}"))?;
+    let (plan, summary) = har::plan(&har::parse(&text, &what)?)?;
+    let out = out_dir(a.out.as_deref(), global.root.as_deref());
+    write_plan(&out, &plan, a.force, a.dry_run)?;
+    if !global.quiet {
+        eprintln!(
+            "{} {} request{} from {} entr{} and {} profile{} into {}",
+            if a.dry_run {
+                "would import"
+            } else {
+                "imported"
+            },
+            summary.requests,
+            plural(summary.requests),
+            summary.entries,
+            if summary.entries == 1 { "y" } else { "ies" },
+            summary.profiles,
+            plural(summary.profiles),
+            out.display()
+        );
+        print_skipped(&plan.skipped);
+    }
+    Ok(0)
+}
+
+/// The summary's list of scripts, which are never run.
+fn print_scripts(scripts: &[String]) {
+    if !scripts.is_empty() {
+        eprintln!(
+            "scripts are not run ({}; each is kept as a comment in its request file):",
+            scripts.len()
+        );
+        for s in scripts {
+            eprintln!("  {s}");
+        }
+    }
 }
 
 fn plural(n: usize) -> &'static str {

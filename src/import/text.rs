@@ -312,12 +312,26 @@ pub fn snake(s: &str) -> String {
 }
 
 /// `s` as the upper-case prefix of environment variable names (`Pet Store` →
-/// `PET_STORE`), `API` when nothing is left.
+/// `PET_STORE`), `API` when nothing is left: the title's first words, whole words
+/// only, up to a joining word (`Spotify Web API with fixes` → `SPOTIFY_WEB_API`),
+/// at most four words and 24 characters.
 pub fn env_prefix(s: &str) -> String {
-    let mut p = snake(s).to_ascii_uppercase();
-    p.truncate(30);
-    while p.ends_with('_') {
-        p.pop();
+    const JOINING: &[&str] = &[
+        "with", "for", "and", "from", "of", "the", "by", "in", "on", "to", "a", "an", "or",
+    ];
+    let mut p = String::new();
+    let words = s
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase);
+    for (i, word) in words.enumerate() {
+        if i >= 4 || (i > 0 && JOINING.contains(&word.as_str())) || p.len() + 1 + word.len() > 24 {
+            break;
+        }
+        if !p.is_empty() {
+            p.push('_');
+        }
+        p.push_str(&word.to_ascii_uppercase());
     }
     if p.is_empty() || p.starts_with(|c: char| c.is_ascii_digit()) {
         p.insert_str(0, "API");
@@ -326,6 +340,62 @@ pub fn env_prefix(s: &str) -> String {
         }
     }
     p
+}
+
+/// Documentation text (HTML or Markdown) as plain text for a description: tags
+/// and Markdown emphasis gone, links reduced to their text, the common entities
+/// decoded, the first paragraph only, on one line of at most `max` characters.
+pub fn plain_text(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if c == '<'
+            && let Some(end) = rest.find('>')
+            && rest[1..end].chars().all(|c| c != '<' && c != '\n')
+            && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!')
+        {
+            // A paragraph or line break tag ends the paragraph.
+            let tag = rest[1..end].trim_start_matches('/').to_ascii_lowercase();
+            if tag.starts_with('p') || tag.starts_with("br") {
+                out.push_str("\n\n");
+            }
+            rest = &rest[end + 1..];
+            continue;
+        }
+        if c == '['
+            && let Some(close) = rest.find("](")
+            && let Some(end) = rest[close..].find(')')
+            && !rest[1..close].contains('\n')
+        {
+            out.push_str(&rest[1..close]);
+            rest = &rest[close + end + 1..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    for (entity, c) in [
+        ("&nbsp;", " "),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&apos;", "'"),
+        ("&amp;", "&"),
+    ] {
+        out = out.replace(entity, c);
+    }
+    // Emphasis and code marks go; a list starts a new paragraph.
+    let out = out
+        .replace(['*', '`'], "")
+        .replace("\n- ", "\n\n")
+        .replace("\n  - ", "\n\n");
+    let first = out
+        .split("\n\n")
+        .map(|p| p.trim_start_matches(['#', ' ', '\n']).trim())
+        .find(|p| !p.is_empty())
+        .unwrap_or_default();
+    one_line(first, max)
 }
 
 /// One line of free text for a `#` comment or a description: no line breaks, no
@@ -365,8 +435,43 @@ mod tests {
         assert_eq!(ident("2fa"), "_2fa");
         assert_eq!(ident("---"), "value");
         assert_eq!(env_prefix("Swagger Petstore"), "SWAGGER_PETSTORE");
-        assert_eq!(env_prefix("1Password"), "API_1_PASSWORD");
+        assert_eq!(
+            env_prefix("Spotify Web API with fixes and improvements from sonallux"),
+            "SPOTIFY_WEB_API"
+        );
+        assert_eq!(env_prefix("GitHub v3 REST API"), "GITHUB_V3_REST_API");
+        assert_eq!(env_prefix("Twilio - Api"), "TWILIO_API");
+        assert_eq!(
+            env_prefix("Supercalifragilistic Expialidocious API"),
+            "SUPERCALIFRAGILISTIC"
+        );
+        assert_eq!(env_prefix("1Password"), "API_1PASSWORD");
         assert_eq!(env_prefix(""), "API");
+    }
+
+    #[test]
+    fn descriptions_become_plain_text() {
+        assert_eq!(
+            plain_text(
+                "<p>Retrieves the <a href=\"/x\">customer</a> &amp; more.</p><p>Second.</p>",
+                200
+            ),
+            "Retrieves the customer & more."
+        );
+        assert_eq!(
+            plain_text(
+                "Lists [repositories](https://docs.github.com/x) for **you**.\n\nMore text.",
+                200
+            ),
+            "Lists repositories for you."
+        );
+        assert_eq!(plain_text("a < b and c > d", 200), "a < b and c > d");
+        assert_eq!(plain_text("## Title\n\nbody", 200), "Title");
+        assert_eq!(plain_text("", 200), "");
+        assert_eq!(
+            plain_text("Creates a *file*:\n- *Maximum size:* 5 GB\n- `*/*`", 200),
+            "Creates a file:"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::expect_schema::load_schema;
 use super::limits::{self, Range};
+use super::page_style::{PaginatePaths, prepare_paginate};
 use super::validate::{RequestNumbers, header_problems, number};
 use super::{SourceFile, parse_yaml};
 use crate::error::{InputError, Place};
@@ -65,6 +66,9 @@ fn validate_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
                 problems.push(InputError::at(src.place(p), e.to_string()));
             }
         }
+        if let Some(expect) = &step.value.expect {
+            prepare_expect(expect, src, &mut problems);
+        }
     }
     problems
 }
@@ -72,14 +76,6 @@ fn validate_flow(flow: &FlowFile, src: &SourceFile) -> Vec<InputError> {
 fn is_flow(text: &str) -> bool {
     text.lines()
         .any(|l| l.starts_with("steps:") || l.starts_with("\"steps\":"))
-}
-
-/// The compiled JSONPaths of a request's `paginate`.
-#[derive(Debug)]
-pub struct PaginatePaths {
-    pub next_url: Option<extract::Path>,
-    pub total_pages: Option<extract::Path>,
-    pub items: extract::Path,
 }
 
 /// A request file whose static parts are validated and whose JSONPaths are compiled.
@@ -96,6 +92,26 @@ pub struct PreparedRequest {
     /// The last URL resolved for this request: a bulk run whose URL does not change
     /// from row to row parses it once.
     pub url_cache: UrlCache,
+    /// The file `file.expect` comes from when it is not the request file's own (a
+    /// flow step's `expect`).
+    pub expect_from: Option<std::path::PathBuf>,
+}
+
+/// Puts a flow step's `expect` (written in `flow`) in place of `req`'s own.
+pub fn use_step_expect(
+    req: &mut PreparedRequest,
+    expect: &Expect,
+    flow: &SourceFile,
+) -> Result<(), Vec<InputError>> {
+    let mut problems = Vec::new();
+    let compiled = prepare_expect(expect, flow, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    req.expect = compiled;
+    req.file.expect = Some(expect.clone());
+    req.expect_from = Some(flow.path.clone());
+    Ok(())
 }
 
 /// One resolved URL, by the base and the rendered text it came from.
@@ -152,26 +168,7 @@ pub fn prepare_request(
         Some(e) => prepare_expect(e, &source, &mut problems),
         None => Expectations::default(),
     };
-    let paginate = file.paginate.as_ref().and_then(|pg| {
-        let p = &pg.value;
-        if p.next_url.is_none() && p.total_pages.is_none() {
-            problems.push(InputError::at(
-                source.place(pg),
-                "paginate needs next_url (a JSONPath to the next page's URL) or total_pages",
-            ));
-        }
-        let next_url = p.next_url.as_ref().and_then(|s| compile(s, &mut problems));
-        let total_pages = p
-            .total_pages
-            .as_ref()
-            .and_then(|s| compile(s, &mut problems));
-        let items = compile(&p.items, &mut problems)?;
-        Some(PaginatePaths {
-            next_url,
-            total_pages,
-            items,
-        })
-    });
+    let paginate = prepare_paginate(&file, &source, &mut problems);
     let numbers = RequestNumbers::check(&file, &source, &mut problems);
     header_problems(&source, &file.headers, &mut problems);
 
@@ -185,6 +182,7 @@ pub fn prepare_request(
             paginate,
             numbers,
             url_cache: UrlCache::default(),
+            expect_from: None,
         })
     } else {
         Err(problems)
@@ -197,7 +195,13 @@ fn request_method(
     source: &SourceFile,
     problems: &mut Vec<InputError>,
 ) -> reqwest::Method {
+    let graphql = file
+        .body
+        .as_ref()
+        .is_some_and(|b| b.value.graphql.is_some());
     match &file.method {
+        // A GraphQL operation is a POST unless the file says otherwise.
+        None if graphql => reqwest::Method::POST,
         None => reqwest::Method::GET,
         Some(m) => {
             let upper = m.value.trim().to_ascii_uppercase();
@@ -239,10 +243,10 @@ fn check_templates(file: &RequestFile, source: &SourceFile, problems: &mut Vec<I
             problems.push(InputError::at(
                 source.place(body),
                 if kinds.is_empty() {
-                    "body needs one of json, form, text, file, multipart".to_string()
+                    "body needs one of json, form, text, file, multipart, graphql".to_string()
                 } else {
                     format!(
-                        "body takes one of json, form, text, file, multipart; found {}",
+                        "body takes one of json, form, text, file, multipart, graphql; found {}",
                         kinds.join(" and ")
                     )
                 },
@@ -261,6 +265,9 @@ fn check_templates(file: &RequestFile, source: &SourceFile, problems: &mut Vec<I
         }
         for s in [&b.text, &b.file].into_iter().flatten() {
             check_str(s, problems);
+        }
+        if let Some(g) = &b.graphql {
+            check_graphql(&g.value, source.place(g), source, problems);
         }
     }
 }
@@ -312,4 +319,30 @@ fn prepare_expect(e: &Expect, src: &SourceFile, problems: &mut Vec<InputError>) 
         }
     }
     out
+}
+
+/// A GraphQL body has its query (inline or in a file) and valid variable templates.
+fn check_graphql(
+    g: &crate::project::model::request::GraphQl,
+    place: Place,
+    source: &SourceFile,
+    problems: &mut Vec<InputError>,
+) {
+    if g.query.is_some() == g.file.is_some() {
+        problems.push(InputError::at(
+            place,
+            "body.graphql needs its operation: query (the text) or file (a .graphql file), one of them",
+        ));
+    }
+    if let Some(v) = &g.variables {
+        if !matches!(v.value, serde_json::Value::Object(_)) {
+            problems.push(InputError::at(
+                source.place(v),
+                "body.graphql.variables is a map of variable names to values",
+            ));
+        }
+        if let Err(e) = Renderer::shared().check_value(&v.value, source.origin(v)) {
+            problems.push(InputError::at(e.place, e.message));
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! The JSON Schemas `expect.schema` names: a JSON or YAML file, or a schema inside
-//! an OpenAPI document (`openapi: FILE#/components/schemas/NAME`), read and compiled
-//! once per run.
+//! an OpenAPI document (`openapi: FILE#/components/schemas/NAME`): each document is
+//! read once per run and shared as the resolver's resource, each schema compiled
+//! once per (document, pointer), when a file that is loaded names it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::source::yaml_message;
 use super::{display_path, limits};
@@ -15,6 +17,57 @@ use crate::project::model::request::SchemaRef;
 /// files, rows and flow steps name it.
 type SchemaCache =
     std::sync::Mutex<std::collections::HashMap<(PathBuf, String), Result<assert::Schema, String>>>;
+
+/// Documents that schemas point into, by file: each is read and parsed once per run,
+/// however many pointers name it.
+type DocumentCache =
+    std::sync::Mutex<std::collections::HashMap<PathBuf, Result<Arc<SharedDocument>, String>>>;
+
+/// The URI a shared document is registered under; `$ref`s inside it resolve against it.
+const DOCUMENT_URI: &str = "urn:runner:document";
+
+/// A document (an OpenAPI one, or any JSON or YAML holding schemas) read once and
+/// registered once as the resolver's resource: a schema inside it is compiled by
+/// pointer, and its `$ref`s resolve into the shared document rather than a copy.
+pub struct SharedDocument {
+    document: Arc<serde_json::Value>,
+    registry: jsonschema::Registry<'static>,
+}
+
+impl SharedDocument {
+    /// Registers `doc` (OpenAPI 3.0's `nullable` made JSON Schema first).
+    pub fn new(mut doc: serde_json::Value) -> Result<SharedDocument, String> {
+        if doc
+            .get("openapi")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|v| v.starts_with("3.0"))
+        {
+            nullable_to_null_type(&mut doc, 0);
+        }
+        let document = Arc::new(doc);
+        let registry = jsonschema::Registry::new()
+            .draft(jsonschema::Draft::Draft202012)
+            .add(DOCUMENT_URI, Arc::clone(&document))
+            .and_then(jsonschema::RegistryBuilder::prepare)
+            .map_err(|e| e.to_string())?;
+        Ok(SharedDocument { document, registry })
+    }
+
+    /// Whether the document holds a value at `ptr`.
+    pub fn has(&self, ptr: &str) -> bool {
+        self.document.pointer(ptr).is_some()
+    }
+
+    /// The schema at `ptr` compiled, its `$ref`s resolved within the document.
+    pub fn compile(&self, ptr: &str) -> Result<jsonschema::Validator, String> {
+        let root = serde_json::json!({"$ref": format!("{DOCUMENT_URI}#{}", uri_fragment(ptr))});
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .with_registry(&self.registry)
+            .build(&root)
+            .map_err(|e| e.to_string())
+    }
+}
 
 /// The schema `r` names, relative to `src`'s folder, compiled (once per run).
 pub(super) fn load_schema(
@@ -37,7 +90,7 @@ pub(super) fn load_schema(
     };
     let path = src.dir().join(file);
     let key_path = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-    let key = (key_path, pointer.unwrap_or("").to_string());
+    let key = (key_path.clone(), pointer.unwrap_or("").to_string());
     let cache = CACHE.get_or_init(Default::default);
     if let Some(done) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return done.clone().map(|mut s| {
@@ -46,32 +99,49 @@ pub(super) fn load_schema(
         });
     }
     let shown = display_path(&tidy(&path));
-    let compiled = read_structured(&path, &shown).and_then(|doc| {
-        let (schema, name) = match pointer {
-            None => (doc, shown.display().to_string()),
-            Some(ptr) => {
-                if doc.pointer(ptr).is_none() {
-                    return Err(format!("{} has no schema at #{ptr}", shown.display()));
-                }
-                let mut root = doc;
-                if root
-                    .get("openapi")
-                    .and_then(serde_json::Value::as_str)
-                    .is_some_and(|v| v.starts_with("3.0"))
-                {
-                    nullable_to_null_type(&mut root, 0);
-                }
-                point_root_at(&mut root, ptr);
-                (root, format!("{}#{ptr}", shown.display()))
+    let compiled = match pointer {
+        None => read_structured(&path, &shown).and_then(|doc| {
+            assert::Schema::compile(place.clone(), shown.display().to_string(), &doc)
+        }),
+        Some(ptr) => shared_document(&key_path, &path, &shown).and_then(|doc| {
+            if !doc.has(ptr) {
+                return Err(format!("{} has no schema at #{ptr}", shown.display()));
             }
-        };
-        assert::Schema::compile(place.clone(), name, &schema)
-    });
+            let name = format!("{}#{ptr}", shown.display());
+            let validator = doc
+                .compile(ptr)
+                .map_err(|e| format!("invalid JSON Schema {name}: {e}"))?;
+            Ok(assert::Schema {
+                place: place.clone(),
+                name,
+                validator: Arc::new(validator),
+            })
+        }),
+    };
     cache
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(key, compiled.clone());
     compiled
+}
+
+/// The document at `path` (`key`: its canonical path), read, parsed and registered
+/// once per run.
+fn shared_document(key: &Path, path: &Path, shown: &Path) -> Result<Arc<SharedDocument>, String> {
+    static DOCUMENTS: std::sync::OnceLock<DocumentCache> = std::sync::OnceLock::new();
+    let cache = DOCUMENTS.get_or_init(Default::default);
+    // Held while reading: two threads naming one document read it once.
+    let mut docs = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(done) = docs.get(key) {
+        return done.clone();
+    }
+    let read = read_structured(path, shown).and_then(|doc| {
+        SharedDocument::new(doc)
+            .map(Arc::new)
+            .map_err(|e| format!("{}: {e}", shown.display()))
+    });
+    docs.insert(key.to_path_buf(), read.clone());
+    read
 }
 
 /// OpenAPI 3.0's `nullable: true` in JSON Schema (2020-12) terms, everywhere in
@@ -208,5 +278,24 @@ mod tests {
         assert!(v.is_valid(&json!({"name": null, "status": null, "n": null})));
         assert!(!v.is_valid(&json!({"plain": null})));
         assert!(!v.is_valid(&json!({"status": "maybe"})));
+    }
+
+    #[test]
+    fn a_shared_document_compiles_each_pointer_against_one_registry() {
+        let doc = SharedDocument::new(json!({"openapi": "3.0.3", "components": {"schemas": {
+            "Id": {"type": "integer", "nullable": true},
+            "Page": {"type": "object", "required": ["id"], "properties": {"id": {"$ref": "#/components/schemas/Id"}}},
+            "a b%": {"type": "string"}
+        }}}))
+        .unwrap();
+        let page = doc.compile("/components/schemas/Page").unwrap();
+        assert!(page.is_valid(&json!({"id": 1})));
+        assert!(page.is_valid(&json!({"id": null})));
+        assert!(!page.is_valid(&json!({"id": "x"})));
+        assert!(!page.is_valid(&json!({})));
+        let odd = doc.compile("/components/schemas/a b%").unwrap();
+        assert!(odd.is_valid(&json!("x")) && !odd.is_valid(&json!(1)));
+        assert!(doc.has("/components/schemas/Id") && !doc.has("/components/schemas/No"));
+        assert!(doc.compile("/components/schemas/No").is_err());
     }
 }

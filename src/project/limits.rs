@@ -29,6 +29,8 @@ pub const RETRIES: Range = Range::whole(0, 100, "");
 pub const DURATION_MS: Range = Range::whole(1, 86_400_000, "ms");
 /// `paginate.max_pages`.
 pub const MAX_PAGES: Range = Range::whole(1, 1_000_000, "");
+/// `paginate.limit`: items per page.
+pub const PAGE_LIMIT: Range = Range::whole(1, 1_000_000, "");
 /// `http.max_body`, in bytes: up to 1 TiB.
 pub const MAX_BODY: Range = Range::whole(1, 1 << 40, "bytes");
 /// `http.max_redirects`.

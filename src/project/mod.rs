@@ -16,6 +16,7 @@ mod expect_schema;
 pub mod limits;
 mod loaded_profile;
 pub mod model;
+mod page_style;
 pub mod place;
 mod source;
 pub mod template;
@@ -24,11 +25,12 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use self::document::{
-    Document, PaginatePaths, PreparedRequest, UrlCache, load_document, parse_document,
-    prepare_request,
+    Document, PreparedRequest, UrlCache, load_document, parse_document, prepare_request,
+    use_step_expect,
 };
-pub use self::expect_schema::point_root_at;
+pub use self::expect_schema::{SharedDocument, point_root_at};
 pub use self::loaded_profile::{LoadedProfile, load_profile_file, parse_profile};
+pub use self::page_style::{CursorInto, PageStyle, PaginatePaths};
 pub use self::source::{SourceFile, display_path, parse_yaml};
 pub use self::validate::{AuthNumbers, HttpNumbers, RequestNumbers};
 use crate::error::InputError;

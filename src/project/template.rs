@@ -11,6 +11,8 @@ use serde_json::Value as Json;
 
 use crate::project::place::Place;
 
+mod variables;
+
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
 
@@ -25,6 +27,8 @@ const DIR_VAR: &str = "__runner_dir__";
 pub struct TemplateError {
     pub place: Place,
     pub message: String,
+    /// A `secret()` command failed: an authentication failure, not bad input.
+    pub secret_command: bool,
 }
 
 /// Where a template string came from, for error messages.
@@ -113,8 +117,11 @@ impl Renderer {
         env.set_recursion_limit(64);
         env.add_function("env", env_fn);
         env.add_function("file", file_fn);
+        env.add_function("secret", crate::user::template_function);
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now", now_fn);
+        env.add_function("timestamp", || crate::clock::now_unix().to_string());
+        env.add_function("random_int", random_int_fn);
         let globals = env.globals().map(|(name, _)| name.to_string()).collect();
         Renderer { env, globals }
     }
@@ -249,6 +256,7 @@ impl Renderer {
         serde_json::to_value(&value).map_err(|e| TemplateError {
             place: locate(origin, source, 1),
             message: format!("template value cannot be used as data: {e}"),
+            secret_command: false,
         })
     }
 
@@ -325,7 +333,7 @@ impl Renderer {
                 }
             }
             ErrorKind::OutOfFuel => "template does too much work (a runaway loop?)".to_string(),
-            // Our functions' own errors (env(), file()) say everything themselves.
+            // Our functions' own errors (env(), file(), secret()) say everything themselves.
             ErrorKind::InvalidOperation if e.detail().is_some() => {
                 e.detail().unwrap_or_default().to_string()
             }
@@ -334,15 +342,19 @@ impl Renderer {
                 None => format!("template error: {}", e.kind()),
             },
         };
-        TemplateError { place, message }
+        let secret_command =
+            std::error::Error::source(&e).is_some_and(|s| s.is::<crate::user::CommandFailed>());
+        TemplateError {
+            place,
+            message,
+            secret_command,
+        }
     }
 }
 
 fn is_function(name: &str) -> bool {
-    matches!(
-        name,
-        "env" | "file" | "uuid" | "now" | "range" | "dict" | "namespace"
-    )
+    let functions = "env file secret uuid now timestamp random_int range dict namespace";
+    functions.split(' ').any(|f| f == name)
 }
 
 /// Whether `s` holds template markup: `{{`, `{%` or `{#`.
@@ -419,174 +431,15 @@ fn file_fn(state: &minijinja::State, path: String) -> Result<String, minijinja::
     String::from_utf8(bytes).map_err(|_| fail("the file is not valid UTF-8".to_string()))
 }
 
+/// `random_int(min=0, max=1000)`: an integer in `min..max` (`min` when it is empty).
+fn random_int_fn(min: Option<i64>, max: Option<i64>) -> i64 {
+    let (min, max) = (min.unwrap_or(0), max.unwrap_or(1000));
+    rand::random_range(min..=max.saturating_sub(1).max(min))
+}
+
 fn now_fn() -> String {
     crate::clock::rfc3339(crate::clock::now_unix())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn origin<'a>(source: &'a str) -> Origin<'a> {
-        Origin {
-            path: Path::new("r.yaml"),
-            source,
-            line: 1,
-            column: 1,
-        }
-    }
-
-    fn vars() -> Vars {
-        let mut v = Vars::new();
-        v.set("n", json!(5));
-        v.set("name", json!("Pump"));
-        v
-    }
-
-    #[test]
-    fn plain_names_give_what_minijinja_gives() {
-        let r = Renderer::new();
-        let mut v = vars();
-        v.set("text", json!("a \"quoted\" {{ not a template }}"));
-        v.set("big", json!(18446744073709551615u64));
-        v.set("neg", json!(-7));
-        v.set("pi", json!(3.25));
-        v.set("whole", json!(2.0));
-        v.set("yes", json!(true));
-        v.set("nothing", json!(null));
-        v.set("list", json!([1, "two", {"three": 3}]));
-        v.set("row", json!({"b": {"c": [1]}, "a": "x", "_id": 4}));
-        let o = origin("x");
-        let dir = Path::new(".");
-        for name in [
-            "text", "big", "neg", "pi", "whole", "yes", "nothing", "list", "row", "row.a",
-            "row.b.c", "row._id", "n", "name",
-        ] {
-            assert!(r.plain_lookup(name, &v).is_some(), "{name}");
-            // Parentheses make it an expression MiniJinja evaluates.
-            let fast = r.render_value(&json!(format!("{{{{ {name} }}}}")), &v, dir, o);
-            let slow = r.render_value(&json!(format!("{{{{ ({name}) }}}}")), &v, dir, o);
-            assert_eq!(fast.unwrap(), slow.unwrap(), "{name}");
-            let fast = r.render_str(&format!("<{{{{{name}}}}}>"), &v, dir, o);
-            let slow = r.render_str(&format!("<{{{{({name})}}}}>"), &v, dir, o);
-            assert_eq!(fast.unwrap(), slow.unwrap(), "{name} in a string");
-        }
-        // Missing names, keywords, functions and expressions take MiniJinja's path.
-        v.set("env", json!("shadowed?"));
-        for expr in [
-            "missing", "row.zz", "list.0", "true", "none", "env", "range", "n + 1",
-        ] {
-            assert!(r.plain_lookup(expr, &v).is_none(), "{expr}");
-        }
-        let e = r
-            .render_value(&json!("{{ missing }}"), &v, dir, o)
-            .unwrap_err();
-        assert!(
-            e.message.contains("undefined variable `missing`"),
-            "{}",
-            e.message
-        );
-    }
-
-    #[test]
-    fn single_expressions_keep_their_type() {
-        let r = Renderer::new();
-        let src = "x";
-        let out = r
-            .render_value(
-                &json!({"a": "{{ n }}", "b": "n={{ n }}", "c": "{{ n + 1 }}", "d": ["{{ name }}"]}),
-                &vars(),
-                Path::new("."),
-                origin(src),
-            )
-            .unwrap();
-        assert_eq!(out, json!({"a": 5, "b": "n=5", "c": 6, "d": ["Pump"]}));
-    }
-
-    #[test]
-    fn undefined_variable_is_named_with_its_line() {
-        let r = Renderer::new();
-        let src = "method: GET\nurl: /assets/{{ asset_id }}\n";
-        let o = Origin {
-            path: Path::new("r.yaml"),
-            source: src,
-            line: 2,
-            column: 6,
-        };
-        let e = r
-            .render_str("/assets/{{ asset_id }}", &vars(), Path::new("."), o)
-            .unwrap_err();
-        assert!(
-            e.message.contains("undefined variable `asset_id`"),
-            "{}",
-            e.message
-        );
-        assert_eq!(e.place, Place::new("r.yaml", 2, 6));
-        let e = r
-            .render_value(&json!("{{ missing }}"), &vars(), Path::new("."), o)
-            .unwrap_err();
-        assert!(e.message.contains("`missing`"), "{}", e.message);
-    }
-
-    #[test]
-    fn env_function_errors_name_the_variable() {
-        let r = Renderer::new();
-        let e = r
-            .render_str(
-                "{{ env('RUNNER_TEST_SURELY_UNSET') }}",
-                &vars(),
-                Path::new("."),
-                origin("x"),
-            )
-            .unwrap_err();
-        assert!(
-            e.message.contains("RUNNER_TEST_SURELY_UNSET"),
-            "{}",
-            e.message
-        );
-        let ok = r
-            .render_str(
-                "{{ env('RUNNER_TEST_SURELY_UNSET', 'dflt') }}",
-                &vars(),
-                Path::new("."),
-                origin("x"),
-            )
-            .unwrap();
-        assert_eq!(ok, "dflt");
-    }
-
-    #[test]
-    fn runaway_loops_run_out_of_fuel() {
-        let r = Renderer::new();
-        let e = r
-            .render_str(
-                "{% for i in range(100000000) %}{{ i }}{% endfor %}",
-                &vars(),
-                Path::new("."),
-                origin("x"),
-            )
-            .unwrap_err();
-        assert!(
-            e.message.contains("too much work") || e.message.contains("range"),
-            "{}",
-            e.message
-        );
-    }
-
-    #[test]
-    fn autoescape_is_off() {
-        let r = Renderer::new();
-        let out = r
-            .render_str("a \"{{ name }}\" <b>", &vars(), Path::new("."), origin("x"))
-            .unwrap();
-        assert_eq!(out, "a \"Pump\" <b>");
-    }
-
-    #[test]
-    fn syntax_errors_are_found_without_rendering() {
-        let r = Renderer::new();
-        assert!(r.check_str("{{ a ", origin("x")).is_err());
-        assert!(r.check_str("{{ a }}", origin("x")).is_ok());
-    }
-}
+mod tests;

@@ -201,9 +201,11 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
         return Ok(kind.to_string());
     }
     let env = Env::from_profile(project.clone(), name.to_string(), loaded, None).await?;
-    let state = match env.session()?.cached()? {
+    let session = env.session()?;
+    let state = match session.cached()? {
         Some(t) => describe(&t),
         None => "no session (run `runner login`)".to_string(),
     };
-    Ok(format!("{kind:26} {state}"))
+    let kept = session.location().unwrap_or_default();
+    Ok(format!("{kind:26} {state}; kept in {kept}"))
 }

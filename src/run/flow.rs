@@ -46,10 +46,18 @@ pub fn run_flow<'a>(
             overrides,
             depth,
         };
+        // Every step's assertions, each named by its step, for the reports.
+        let mut checks = Vec::new();
         for (i, step) in earlier.iter().enumerate() {
-            ctx.run(i + 1, step, vars).await?;
+            let outcome = ctx.run(i + 1, step, vars, &mut checks).await?;
+            if !outcome.failures.is_empty() {
+                return Ok(Outcome { checks, ..outcome });
+            }
         }
-        ctx.run(flow.steps.len(), final_step, vars).await
+        let outcome = ctx
+            .run(flow.steps.len(), final_step, vars, &mut checks)
+            .await?;
+        Ok(Outcome { checks, ..outcome })
     })
 }
 
@@ -63,7 +71,15 @@ struct Steps<'a> {
 
 impl Steps<'_> {
     /// Runs step `n`; what it extracts joins `vars`.
-    async fn run(&self, n: usize, step: &Spanned<Step>, vars: &mut Vars) -> Result<Outcome, Error> {
+    /// A failed step's outcome carries one failure that names the flow and the step;
+    /// its checks join `checks`, named by the step.
+    async fn run(
+        &self,
+        n: usize,
+        step: &Spanned<Step>,
+        vars: &mut Vars,
+        checks: &mut Vec<crate::expect::assert::Checked>,
+    ) -> Result<Outcome, Error> {
         let Steps {
             env,
             src,
@@ -78,7 +94,7 @@ impl Steps<'_> {
                 .render_value(&v.value, vars, src.dir(), src.origin(v))?;
             vars.set(k.clone(), value);
         }
-        let doc = project::load_document(&path).map_err(|list| {
+        let mut doc = project::load_document(&path).map_err(|list| {
             Error::from_inputs(
                 list.into_iter()
                     .map(|e| match e {
@@ -91,19 +107,27 @@ impl Steps<'_> {
                     .collect(),
             )
         })?;
-        let outcome = match &doc {
+        if let (Document::Request(req), Some(expect)) = (&mut doc, &step.value.expect) {
+            project::use_step_expect(req, expect, src).map_err(Error::from_inputs)?;
+        }
+        let mut outcome = match &doc {
             Document::Request(req) => run_request(env, req, vars, overrides, Items::Keep).await?,
             Document::Flow(inner, inner_src) => {
                 run_flow(env, inner, inner_src, vars, overrides, depth + 1).await?
             }
         };
+        let step_name = format!("step {n} ({})", path.display());
+        for mut c in std::mem::take(&mut outcome.checks) {
+            c.name = format!("{step_name}: {}", c.name);
+            checks.push(c);
+        }
         if !outcome.failures.is_empty() {
-            return Err(Error::Expectation(format!(
-                "flow {} stopped at step {n} ({}): {}",
+            outcome.failures = vec![format!(
+                "flow {} stopped at {step_name}: {}",
                 src.path.display(),
-                path.display(),
                 super::failures_text(&outcome.failures)
-            )));
+            )];
+            return Ok(outcome);
         }
         if let Some(Value::Object(map)) = &outcome.extracted {
             for (k, v) in map {

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod bulk;
+pub mod encode;
+pub mod explain;
 pub mod flow;
 pub mod interrupt;
 pub mod output;
@@ -31,7 +33,7 @@ use crate::run::render::Overrides;
 use crate::run::report::{Case, Report};
 
 pub use flow::run_flow;
-pub use request::{Items, open, run_request, send};
+pub use request::{Items, open, run_rendered, run_request, send};
 
 /// What one request (all its pages) gave.
 pub struct Outcome {
@@ -77,7 +79,11 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
     if args.dry_run || args.curl {
         return preview::preview_all(&env, args, data.as_ref(), &vars, &overrides, &mut out).await;
     }
-    let mut report = Report::default();
+    let started = std::time::Instant::now();
+    let mut report = Report {
+        run: report::RunInfo::start(&env),
+        ..Report::default()
+    };
     let job = Job {
         env: &env,
         args,
@@ -89,9 +95,8 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
         None => exec_files(&job, &mut out, &mut report).await,
     };
     if !args.report.is_empty() {
-        report.write(&args.report).map_err(|(path, e)| {
-            Error::io(format!("cannot write the report {}", path.display()), e)
-        })?;
+        report.run.total = started.elapsed();
+        report.write_all(&args.report);
     }
     result
 }
@@ -108,6 +113,8 @@ struct Job<'a> {
 /// stops the run (and is the last case of the report).
 async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Result<u8, Error> {
     let mut failed = Vec::new();
+    // Each failed file's answer, shown after the failures.
+    let mut answers = Vec::new();
     for file in &job.args.files {
         let started = std::time::Instant::now();
         let name = file.display().to_string();
@@ -120,13 +127,25 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
             ),
             Err(e) => (None, Some(e.render().trim_end().to_string()), Vec::new()),
         };
-        let mut case = Case::new(name.clone(), name, status, started.elapsed(), failure);
+        let mut case = Case::new(
+            name.clone(),
+            name.clone(),
+            status,
+            started.elapsed(),
+            failure,
+        );
         case.assertions = assertions;
         if let (Ok(o), Some(_)) = (&result, &case.failure) {
             case.exchange = Some((format!("{}", o.exchange.url), response_text(&o.exchange)));
         }
         report.push(case);
         let mut outcome = result?;
+        if !outcome.failures.is_empty() {
+            answers.push(format!(
+                "the answer to {name}:\n{}",
+                explain::response(&outcome.exchange)
+            ));
+        }
         failed.append(&mut outcome.failures);
         drop_large(outcome);
     }
@@ -143,7 +162,12 @@ async fn exec_files(job: &Job<'_>, out: &mut Output, report: &mut Report) -> Res
     if failed.is_empty() {
         Ok(0)
     } else {
-        Err(Error::Expectation(failures_text(&failed)))
+        let mut text = failures_text(&failed);
+        for answer in &answers {
+            text.push('\n');
+            text.push_str(answer);
+        }
+        Err(Error::Expectation(text))
     }
 }
 
@@ -194,18 +218,26 @@ async fn exec_file(job: &Job<'_>, file: &Path, out: &mut Output) -> Result<Outco
     Ok(outcome)
 }
 
+/// Prints what `mode` shows of `o`. The extraction of a failed response is not data:
+/// a file with `extract` prints nothing in `body` and `yaml` modes when it failed (its
+/// answer is on stderr), and `-o json` shows its `extract` as null.
 fn print_outcome(
     out: &mut Output,
     mode: OutputMode,
     include: bool,
     o: &Outcome,
 ) -> Result<(), Error> {
+    let failed = !o.failures.is_empty();
+    if failed && o.extracted.is_some() && matches!(mode, OutputMode::Body | OutputMode::Yaml) {
+        return Ok(());
+    }
+    let extracted = if failed { None } else { o.extracted.as_ref() };
     crate::run::output::write_or_pipe(out.exchange(
         mode,
         include,
         &o.exchange,
         o.body.as_ref(),
-        o.extracted.as_ref(),
+        extracted,
     ))
 }
 

@@ -1,7 +1,6 @@
 //! Rendering: a prepared request file and the variables of a run in, a request
 //! ready for the wire out. Also reads `--var` and `--vars`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,10 +10,12 @@ use crate::error::{Error, InputError};
 use crate::http::header;
 use crate::http::{FileBody, Header, Part, PartValue, RenderedBody, RenderedRequest};
 use crate::project::limits;
-use crate::project::model::request::MultipartField;
+use crate::project::model::Spanned;
+use crate::project::model::request::{Body, EncodeStyle, GraphQl, MultipartField, RequestFile};
 use crate::project::place::Place;
 use crate::project::template::{Renderer, Vars};
 use crate::project::{self, PreparedRequest, SourceFile};
+use crate::run::encode;
 
 /// `--var` and `--vars`, in command-line order (files first, then single values).
 pub fn cli_vars(files: &[std::path::PathBuf], vars_given: &[String]) -> Result<Vars, Error> {
@@ -78,20 +79,15 @@ pub fn render_request(
                 resolve_url(base, &raw_url, src.place(&f.url))
             })?;
     if !f.query.is_empty() {
-        let mut pairs = url.query_pairs_mut();
+        let style = f.query_style.unwrap_or(EncodeStyle::Repeat);
+        let mut pairs = Vec::new();
         for (k, v) in &f.query {
             match r.render_value(&v.value, vars, dir, src.origin(v))? {
                 Value::Null => {}
-                Value::Array(items) => {
-                    for item in items {
-                        pairs.append_pair(k, &scalar_text(&item));
-                    }
-                }
-                other => {
-                    pairs.append_pair(k, &scalar_text(&other));
-                }
+                value => encode::flatten(k, &value, style, &mut pairs),
             }
         }
+        crate::http::form::append_query(&mut url, &pairs);
     }
     let mut headers = Vec::new();
     let profile_src = &env.profile.source;
@@ -114,8 +110,11 @@ pub fn render_request(
     }
     let body = match &f.body {
         None => RenderedBody::Empty,
-        Some(b) => render_body(r, &b.value, vars, src, dir)?,
+        Some(b) => render_body(r, f, &b.value, vars, src)?,
     };
+    if let Some(paths) = &req.paginate {
+        crate::run::paginate::first_page_url(paths, &mut url);
+    }
     Ok(RenderedRequest {
         method: req.method.clone(),
         file_origin: url.origin(),
@@ -149,11 +148,12 @@ fn checked_header(
 
 fn render_body(
     r: &Renderer,
-    b: &crate::project::model::request::Body,
+    f: &RequestFile,
+    b: &Body,
     vars: &Vars,
     src: &SourceFile,
-    dir: &Path,
 ) -> Result<RenderedBody, Error> {
+    let dir = src.dir();
     if let Some(j) = &b.json {
         return Ok(RenderedBody::Json(r.render_value(
             &j.value,
@@ -163,12 +163,16 @@ fn render_body(
         )?));
     }
     if let Some(form) = &b.form {
+        let style = f.form_style.unwrap_or(EncodeStyle::Brackets);
         let mut pairs = Vec::new();
         for (k, v) in form {
             let value = r.render_value(&v.value, vars, dir, src.origin(v))?;
-            pairs.push((k.clone(), scalar_text(&value)));
+            encode::flatten(k, &value, style, &mut pairs);
         }
         return Ok(RenderedBody::Form(pairs));
+    }
+    if let Some(g) = &b.graphql {
+        return render_graphql(r, g, vars, src);
     }
     if let Some(t) = &b.text {
         return Ok(RenderedBody::Text(r.render_str(
@@ -235,13 +239,38 @@ fn file_body(path: std::path::PathBuf, place: Place) -> Result<FileBody, InputEr
     })
 }
 
-/// A JSON scalar as text for a query string or form: strings bare, others as JSON.
-fn scalar_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+/// `{query, variables, operationName}`: the query as written (inline or read from
+/// its file), the variables rendered.
+fn render_graphql(
+    r: &Renderer,
+    g: &Spanned<GraphQl>,
+    vars: &Vars,
+    src: &SourceFile,
+) -> Result<RenderedBody, Error> {
+    let dir = src.dir();
+    let query = match (&g.value.query, &g.value.file) {
+        (Some(q), _) => q.clone(),
+        (None, Some(rel)) => {
+            let path = dir.join(rel);
+            let subject = format!("GraphQL file {}", path.display());
+            let bytes = limits::read(&path, limits::BODY_FILE)
+                .map_err(|e| InputError::at(src.place(g), e.describe(&subject)))?;
+            String::from_utf8(bytes)
+                .map_err(|_| InputError::at(src.place(g), format!("{subject} is not UTF-8 text")))?
+        }
+        (None, None) => String::new(),
+    };
+    let variables = match &g.value.variables {
+        Some(v) => r.render_value(&v.value, vars, dir, src.origin(v))?,
+        None => Value::Object(serde_json::Map::new()),
+    };
+    let mut body = serde_json::Map::new();
+    body.insert("query".into(), Value::String(query));
+    body.insert("variables".into(), variables);
+    if let Some(op) = &g.value.operation_name {
+        body.insert("operationName".into(), Value::String(op.clone()));
     }
+    Ok(RenderedBody::Json(Value::Object(body)))
 }
 
 /// `raw` as an absolute URL: as is when it has a scheme, else appended to `base`.

@@ -82,15 +82,70 @@ fn assertion_json(c: &Checked) -> Value {
     })
 }
 
-/// The cases of one run.
+/// The cases of one run, and what the run was.
 #[derive(Debug, Default)]
 pub struct Report {
     pub cases: Vec<Case>,
+    pub run: RunInfo,
+}
+
+/// What a report says of its run: when, against what, by which runner, how long.
+#[derive(Debug, Default, Clone)]
+pub struct RunInfo {
+    /// Unix seconds at the start.
+    pub started: u64,
+    pub profile: String,
+    pub base_url: String,
+    /// The whole run, wall clock.
+    pub total: Duration,
+}
+
+impl RunInfo {
+    /// A run of `env`'s profile starting now (`total` is set when it ends).
+    pub fn start(env: &crate::env::Env) -> RunInfo {
+        RunInfo {
+            started: crate::clock::now_unix(),
+            profile: env.profile_name.clone(),
+            base_url: env
+                .base_url
+                .as_ref()
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            total: Duration::ZERO,
+        }
+    }
+
+    /// One line: date, profile, base URL, runner version, total time.
+    pub fn line(&self) -> String {
+        format!(
+            "{} · profile {} · {} · runner {} · {:.3} s",
+            crate::clock::rfc3339(self.started),
+            self.profile,
+            if self.base_url.is_empty() {
+                "no base_url"
+            } else {
+                &self.base_url
+            },
+            env!("CARGO_PKG_VERSION"),
+            self.total.as_secs_f64()
+        )
+    }
 }
 
 impl Report {
     pub fn push(&mut self, case: Case) {
         self.cases.push(case);
+    }
+
+    /// Writes every requested report, creating missing folders. A report that cannot
+    /// be written is a warning: it never changes the outcome of the run it reports.
+    pub fn write_all(&self, specs: &[ReportSpec]) {
+        if let Err((path, e)) = self.write(specs) {
+            eprintln!(
+                "warning: cannot write the report {}: {e} (the run's result stands)",
+                path.display()
+            );
+        }
     }
 
     fn failures(&self) -> usize {
@@ -108,6 +163,11 @@ impl Report {
             "tests": self.cases.len(),
             "failures": self.failures(),
             "time_s": self.total_time(),
+            "date": crate::clock::rfc3339(self.run.started),
+            "profile": self.run.profile,
+            "base_url": self.run.base_url,
+            "runner_version": env!("CARGO_PKG_VERSION"),
+            "total_s": self.run.total.as_secs_f64(),
             "cases": self.cases.iter().map(|c| json!({
                 "name": c.name,
                 "file": c.file,
@@ -205,6 +265,10 @@ impl Report {
                 }
                 ReportSpec::Html(p) => (p, self.to_html()),
             };
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            if let Some(dir) = parent {
+                std::fs::create_dir_all(dir).map_err(|e| (path.to_path_buf(), e))?;
+            }
             std::fs::write(path, crate::secret::redact(&text))
                 .map_err(|e| (path.to_path_buf(), e))?;
         }
@@ -231,8 +295,9 @@ impl Report {
         let _ = writeln!(
             h,
             "<h1>runner report</h1>\n<p id=\"summary\"><span id=\"passed\">{passed}</span> passed, \
-             <span id=\"failed\">{failed}</span> failed, {:.3} s</p>",
-            self.total_time()
+             <span id=\"failed\">{failed}</span> failed, {:.3} s</p>\n<p id=\"run\">{}</p>",
+            self.total_time(),
+            xml(&self.run.line())
         );
         h.push_str("<table id=\"cases\">\n<thead><tr><th>Result</th><th>Case</th><th>Status</th><th>Time</th><th>Assertions</th></tr></thead>\n<tbody>\n");
         for c in &self.cases {

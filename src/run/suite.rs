@@ -74,13 +74,19 @@ pub async fn test(global: &GlobalArgs, args: &TestArgs) -> Result<u8, Error> {
         eprintln!("{line} ({} ms)", started.elapsed().as_millis());
     }
     if !args.report.is_empty() {
-        let mut report = Report::default();
+        let mut report = Report {
+            run: crate::run::report::RunInfo::start(&env),
+            ..Report::default()
+        };
+        report.run.total = started.elapsed();
+        report.run.started = report
+            .run
+            .started
+            .saturating_sub(report.run.total.as_secs());
         for r in &results {
             report.push(case(r));
         }
-        report.write(&args.report).map_err(|(path, e)| {
-            Error::io(format!("cannot write the report {}", path.display()), e)
-        })?;
+        report.write_all(&args.report);
     }
     if let Some(signal) = crate::run::interrupt::requested() {
         return Err(Error::Interrupted {

@@ -55,3 +55,116 @@ pub fn init(verbose: u8, quiet: bool, color: bool) {
     use tracing_subscriber::layer::SubscriberExt;
     let _ = tracing::subscriber::set_global_default(subscriber.with(filter));
 }
+
+/// Keys whose values a credential request or response never shows, whatever is
+/// registered: `-vv` logs these bodies.
+const SECRET_KEYS: [&str; 15] = [
+    "client_secret",
+    "password",
+    "refresh_token",
+    "access_token",
+    "id_token",
+    "code",
+    "code_verifier",
+    "device_code",
+    "token",
+    "client_assertion",
+    "assertion",
+    "subject_token",
+    "actor_token",
+    "issued_token",
+    "private_key",
+];
+
+/// A form or JSON body with the values of [`SECRET_KEYS`] as `***` (a JSON body's
+/// nested objects too); other text as it is, cut at 64 KiB.
+pub fn masked_body(body: &[u8]) -> String {
+    fn mask(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if SECRET_KEYS.contains(&k.as_str()) && !v.is_null() {
+                        *v = serde_json::Value::String("***".into());
+                    } else {
+                        mask(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
+            _ => {}
+        }
+    }
+    let body = &body[..body.len().min(64 * 1024)];
+    if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(body) {
+        mask(&mut v);
+        return v.to_string();
+    }
+    let text = String::from_utf8_lossy(body);
+    if text.contains('=') && !text.contains(char::is_whitespace) {
+        return url::form_urlencoded::parse(body)
+            .map(|(k, v)| {
+                let v = if SECRET_KEYS.contains(&k.as_ref()) {
+                    "***".into()
+                } else {
+                    v
+                };
+                format!("{k}={v}")
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+    }
+    text.into_owned()
+}
+
+/// `-vv`: a request to the identity provider (`what`: token, device, revocation,
+/// discovery), with the grant and how the client authenticated, its body masked.
+pub fn credential_request(what: &str, method: &str, url: &str, basic: bool, body: &[u8]) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let fields: Vec<(String, String)> = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(m)) => m
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+            .collect(),
+        _ => url::form_urlencoded::parse(body).into_owned().collect(),
+    };
+    let has = |key: &str| fields.iter().any(|(k, _)| k == key);
+    let grant = fields
+        .iter()
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| format!("grant {v}, "))
+        .unwrap_or_default();
+    let client_auth = if basic {
+        "basic"
+    } else if has("client_secret") {
+        "body"
+    } else if has("client_assertion") {
+        "client_assertion"
+    } else {
+        "none"
+    };
+    let detail = if what == "discovery" {
+        String::new()
+    } else {
+        format!(" ({grant}client authentication: {client_auth})")
+    };
+    tracing::debug!("{what} request: {method} {url}{detail}");
+    if basic {
+        tracing::debug!("> authorization: Basic ***");
+    }
+    if !body.is_empty() {
+        tracing::debug!("> {}", masked_body(body));
+    }
+}
+
+/// `-vv`: the identity provider's answer, its body masked like the request's.
+pub fn credential_response(what: &str, status: u16, body: &[u8]) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    tracing::debug!("{what} response: {status}");
+    if !body.is_empty() {
+        tracing::debug!("< {}", masked_body(body));
+    }
+}

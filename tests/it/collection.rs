@@ -27,9 +27,48 @@ struct Case {
     check: fn(&Run),
 }
 
+/// The 250 seeded assets, every one, in order (each paging style of
+/// `requests/paged/` gets them all).
+fn all_250_names(r: &Run) {
+    let names: Vec<String> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (1..=250).map(|i| format!("Asset {i:04}")).collect();
+    assert_eq!(names, expected);
+}
+
 /// Every file under `requests/`, at least once. Keep in step with the folder:
 /// `every_collection_file_has_a_case` fails otherwise.
 const CASES: &[Case] = &[
+    Case {
+        file: "requests/paged/github_style.yaml",
+        args: &[],
+        check: all_250_names,
+    },
+    Case {
+        file: "requests/paged/stripe_style.yaml",
+        args: &[],
+        check: all_250_names,
+    },
+    Case {
+        file: "requests/paged/slack_style.yaml",
+        args: &[],
+        check: all_250_names,
+    },
+    Case {
+        file: "requests/paged/offset_style.yaml",
+        args: &[],
+        check: all_250_names,
+    },
+    Case {
+        file: "requests/paged/graphql_style.yaml",
+        args: &[],
+        check: all_250_names,
+    },
     Case {
         file: "requests/get_all_assets.yaml",
         args: &[],

@@ -173,7 +173,7 @@ fn a_failed_expectation_exits_1_and_still_prints_the_body() {
     assert_eq!(r.json()["error"], "not_found");
     assert!(
         r.stderr
-            .contains("requests/missing.yaml: status 404 (expected 2xx)"),
+            .contains("requests/missing.yaml:1:6: status 404 (expected 2xx)"),
         "{}",
         r.stderr
     );
@@ -270,7 +270,7 @@ fn bad_input_gives_the_place_the_message_and_the_exit_code() {
             &[],
             2,
             &[
-                "body takes one of json, form, text, file, multipart; found json and text",
+                "body takes one of json, form, text, file, multipart, graphql; found json and text",
                 "two_bodies.yaml:3:3",
             ],
         ),

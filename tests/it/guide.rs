@@ -36,8 +36,10 @@ fn completions_and_help_for_every_command() {
         "check",
         "sandbox",
         "serve",
+        "mcp",
         "schema",
         "completions",
+        "init",
     ] {
         let r = p.run(&[cmd, "--help"]);
         assert_eq!(r.code, 0, "{cmd}");
@@ -239,7 +241,7 @@ fn reports_for_ci_have_one_case_per_file_or_row() {
         "{xml}"
     );
     assert!(
-        xml.contains("<failure message=\"requests/missing.yaml: status 404 (expected 2xx)\">"),
+        xml.contains("<failure message=\"requests/missing.yaml:1:6: status 404 (expected 2xx)\">"),
         "{xml}"
     );
     let json: serde_json::Value =

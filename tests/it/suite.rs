@@ -81,7 +81,7 @@ fn failures_are_listed_in_full_then_the_summary_and_exit_1() {
             "    t/b_bad.yaml:3:51: expected $.items length 3, got 10",
             "PASS t/c_ok.yaml",
             "FAIL t/nested/d_404.yaml",
-            "    t/nested/d_404.yaml: status 404 (expected 2xx)",
+            "    t/nested/d_404.yaml:1:6: status 404 (expected 2xx)",
             "2 passed, 2 failed",
         ],
         "{}",

@@ -159,6 +159,13 @@ async fn send(
     if let Some(v) = headers.get_mut(http::header::AUTHORIZATION) {
         v.set_sensitive(true);
     }
+    crate::secret::log::credential_request(
+        "token",
+        parts.method.as_str(),
+        &parts.uri.to_string(),
+        headers.contains_key(http::header::AUTHORIZATION),
+        &body,
+    );
     let mut resp = http
         .request(parts.method, parts.uri.to_string())
         .headers(headers)
@@ -191,6 +198,7 @@ async fn send(
         }
         bytes.extend_from_slice(&chunk);
     }
+    crate::secret::log::credential_response("token", status.as_u16(), &bytes);
     let body = if complete { Some(bytes) } else { None };
     classify(status, content_type, body)
 }

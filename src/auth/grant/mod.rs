@@ -308,6 +308,18 @@ impl TokenEndpoint {
             }
         }
         let transport = |e: String| AuthError::Transport(format!("request to {url} failed: {e}"));
+        let what = if params.iter().any(|(k, _)| k == "token") {
+            "revocation"
+        } else if params.iter().any(|(k, _)| k == "grant_type") {
+            "token"
+        } else {
+            "device"
+        };
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        let basic = matches!((c.client_auth, secret), (ClientAuth::Basic, Some(_)));
+        crate::secret::log::credential_request(what, "POST", url.as_str(), basic, form.as_bytes());
         let mut resp = req
             .form(&params)
             .send()
@@ -327,6 +339,7 @@ impl TokenEndpoint {
             }
             body.extend_from_slice(&chunk);
         }
+        crate::secret::log::credential_response(what, status.as_u16(), &body);
         Ok((status, body))
     }
 }

@@ -141,6 +141,8 @@ pub(super) fn check_token_response(fields: &Fields) -> Result<Checked, String> {
             subject: fields
                 .get("id_token")
                 .and_then(Value::as_str)
+                // An id_token is a credential too: registered before it is read.
+                .inspect(|t| crate::secret::register(t))
                 .and_then(id_token_subject),
         },
         token_type_missing,

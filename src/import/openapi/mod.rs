@@ -187,18 +187,18 @@ mod tests {
             file("requests/t/inline.yaml")
         );
         assert!(
-            file("requests/by_ref.yaml")
-                .contains("openapi: ../openapi/api.json#/components/schemas/Page\n")
+            file("requests/ref/by_ref.yaml")
+                .contains("openapi: ../../openapi/api.json#/components/schemas/Page\n")
         );
         for no in [
-            "requests/text.yaml",
-            "requests/two.yaml",
-            "requests/bad.yaml",
+            "requests/text/text.yaml",
+            "requests/two/two.yaml",
+            "requests/bad/bad.yaml",
         ] {
             assert!(!file(no).contains("\n  schema:"), "{no}: {}", file(no));
         }
         assert!(
-            file("requests/bad.yaml")
+            file("requests/bad/bad.yaml")
                 .contains("# no expect.schema: the response schema does not compile")
         );
     }

@@ -12,7 +12,7 @@ use super::document::resolve;
 use super::responses::{Schemas, expect};
 use crate::import::mirror::{Literal, LiteralValue, RequestOut};
 use crate::import::plan::yaml_file;
-use crate::import::text::{ident, literal, one_line, snake, var_template};
+use crate::import::text::{ident, literal, plain_text, snake, var_template};
 
 /// What one operation is imported with.
 pub(super) struct Context<'a> {
@@ -48,8 +48,14 @@ pub(super) fn operation(
     let params = parameters(ctx.doc, item, opm);
     let path_vars = apply_parameters(ctx.doc, &params, &mut req, &mut comments);
     req.url = url_template(path, &path_vars);
-    if let Some(body) = opm.get("requestBody") {
-        apply_body(ctx.doc, resolve(ctx.doc, body, 0), &mut req, &mut comments);
+    match opm.get("requestBody") {
+        // GET, HEAD and DELETE carry no body, whatever the document says.
+        Some(_) if matches!(method, "get" | "head" | "delete") => comments.push(format!(
+            "the document gives {} a request body; it is not sent",
+            method.to_ascii_uppercase()
+        )),
+        Some(body) => apply_body(ctx.doc, resolve(ctx.doc, body, 0), &mut req, &mut comments),
+        None => {}
     }
     let rel = file_path(opm, method, path);
     req.expect = expect(ctx, op, &rel, &mut comments);
@@ -72,7 +78,7 @@ fn description(opm: &Map<String, Value>) -> Option<String> {
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .or_else(|| opm.get("description").and_then(Value::as_str))
-        .map(|s| one_line(s, 200))
+        .map(|s| plain_text(s, 200))
         .filter(|s| !s.is_empty())
 }
 
@@ -135,7 +141,7 @@ fn apply_parameters(
                 kind.map(|k| format!(" ({k})")).unwrap_or_default(),
                 p.get("description")
                     .and_then(Value::as_str)
-                    .map(|d| format!(": {}", one_line(d, 120)))
+                    .map(|d| format!(": {}", plain_text(d, 120)))
                     .unwrap_or_default()
             )),
             _ => {}
@@ -164,8 +170,9 @@ fn apply_body(doc: &Value, body: &Value, req: &mut RequestOut, comments: &mut Ve
     }
 }
 
-/// `requests/<first tag>/<operationId>.yaml` in snake_case; without an
-/// `operationId`, the method and path name the file.
+/// `requests/<first tag>/<operationId>.yaml` in snake_case; without a tag, the
+/// path's first segment that is not a version (`/v1/customers/{id}` → `customers`)
+/// names the folder; without an `operationId`, the method and path name the file.
 fn file_path(opm: &Map<String, Value>, method: &str, path: &str) -> PathBuf {
     let tag = opm
         .get("tags")
@@ -173,7 +180,8 @@ fn file_path(opm: &Map<String, Value>, method: &str, path: &str) -> PathBuf {
         .and_then(|t| t.first())
         .and_then(Value::as_str)
         .map(snake)
-        .filter(|s| !s.is_empty());
+        .filter(|s| !s.is_empty())
+        .or_else(|| path_folder(path));
     let name = opm
         .get("operationId")
         .and_then(Value::as_str)
@@ -189,6 +197,23 @@ fn file_path(opm: &Map<String, Value>, method: &str, path: &str) -> PathBuf {
     }
     rel.push(format!("{name}.yaml"));
     rel
+}
+
+/// The folder for an untagged operation: the path's first literal segment that is
+/// not a version (`v1`, `2010-04-01`, `api`).
+fn path_folder(path: &str) -> Option<String> {
+    path.split('/')
+        .filter(|seg| !seg.is_empty() && !seg.contains('{'))
+        .map(snake)
+        .find(|seg| {
+            let version = seg.strip_prefix('v').is_some_and(|n| {
+                !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '_')
+            });
+            !seg.is_empty()
+                && !version
+                && seg != "api"
+                && !seg.starts_with(|c: char| c.is_ascii_digit())
+        })
 }
 
 /// Headers runner sets itself (a body's type) or that the profile's auth owns.
@@ -250,5 +275,19 @@ mod tests {
         assert_eq!(t("/a/{open", &IndexMap::new()), "/a/{open");
         assert_eq!(t("/a/{{x}}/{%", &IndexMap::new()), "/a/{{ x }}}/{{ '{' }}%");
         assert_eq!(t("", &IndexMap::new()), "/");
+    }
+
+    #[test]
+    fn untagged_operations_go_in_a_folder_named_by_their_path() {
+        assert_eq!(
+            path_folder("/v1/customers/{id}").as_deref(),
+            Some("customers")
+        );
+        assert_eq!(
+            path_folder("/2010-04-01/Accounts/{Sid}/Calls.json").as_deref(),
+            Some("accounts")
+        );
+        assert_eq!(path_folder("/api/v2.1/{x}").as_deref(), None);
+        assert_eq!(path_folder("/").as_deref(), None);
     }
 }

@@ -21,7 +21,22 @@ pub(super) fn profiles(
     skipped: &mut Vec<String>,
 ) -> Vec<(String, ProfileOut, Vec<String>)> {
     let mut servers = servers(doc);
-    let (auth, comments) = security(doc, prefix, skipped);
+    let (auth, mut comments) = security(doc, prefix, skipped);
+    let declared = doc
+        .pointer("/components/securitySchemes")
+        .and_then(Value::as_object)
+        .is_some_and(|m| !m.is_empty());
+    if !declared {
+        skipped.push(
+            "security: the document declares no security scheme: the profiles carry no auth, only a commented bearer block"
+                .to_string(),
+        );
+        comments.extend([
+            "the document declares no security scheme; if the API takes a bearer token:"
+                .to_string(),
+            format!("auth: {{type: bearer, token: \"{{{{ env('{prefix}_TOKEN') }}}}\"}}"),
+        ]);
+    }
     let mut out = Vec::new();
     let mut names: Vec<String> = Vec::new();
     if servers.is_empty() {

@@ -11,11 +11,11 @@ use super::operation::Context;
 use crate::import::mirror::{ExpectOut, SchemaOut};
 use crate::import::text::one_line;
 
-/// The response schemas compiled so far, by pointer, against the document (the
-/// root that `expect.schema: {openapi: …}` compiles): only one that compiles is
-/// written, so that `runner check` passes on the import.
+/// The response schemas compiled so far, by pointer, against the document shared as
+/// the resolver's resource (as `expect.schema: {openapi: …}` compiles them): only one
+/// that compiles is written, so that `runner check` passes on the import.
 pub(super) struct Schemas {
-    root: Value,
+    shared: Result<crate::project::SharedDocument, String>,
     compiled: std::collections::HashMap<String, Result<(), String>>,
 }
 
@@ -23,7 +23,7 @@ impl Schemas {
     /// None compiled yet, against `doc`.
     pub(super) fn new(doc: &Value) -> Self {
         Schemas {
-            root: doc.clone(),
+            shared: crate::project::SharedDocument::new(doc.clone()),
             compiled: Default::default(),
         }
     }
@@ -32,8 +32,10 @@ impl Schemas {
         if let Some(done) = self.compiled.get(ptr) {
             return done.clone();
         }
-        crate::project::point_root_at(&mut self.root, ptr);
-        let r = crate::expect::assert::validator(&self.root).map(|_| ());
+        let r = match &self.shared {
+            Ok(shared) => shared.compile(ptr).map(|_| ()),
+            Err(e) => Err(e.clone()),
+        };
         self.compiled.insert(ptr.to_string(), r.clone());
         r
     }

@@ -48,9 +48,9 @@ pub(super) fn security(
             order.push((name.clone(), Vec::new()));
         }
     }
-    let mut chosen = None;
-    let mut comments = Vec::new();
-    for (name, scopes) in order {
+    let needed = operation_scopes(doc);
+    let mut candidates = Vec::new();
+    for (name, mut scopes) in order {
         let Some(scheme) = schemes.get(&name).map(|s| resolve(doc, s, 0)) else {
             skipped.push(format!(
                 "security requirement `{}`: not declared in components.securitySchemes",
@@ -58,23 +58,98 @@ pub(super) fn security(
             ));
             continue;
         };
-        match auth_for(scheme, prefix, &scopes) {
-            Ok(a) if chosen.is_none() => {
-                chosen = Some(a);
-                comments.push(format!(
-                    "auth from security scheme `{}`",
-                    one_line(&name, 80)
-                ));
+        // The union of the scopes the operations (and the document) ask of it.
+        for s in needed.get(&name).into_iter().flatten() {
+            if !scopes.contains(s) {
+                scopes.push(s.clone());
             }
-            Ok(a) => comments.push(format!(
-                "security scheme `{}` ({}) is also offered",
-                one_line(&name, 80),
-                a.kind
-            )),
+        }
+        match auth_for(scheme, prefix, &scopes) {
+            Ok(a) => candidates.push((name, a)),
             Err(why) => skipped.push(format!("security scheme `{}`: {why}", one_line(&name, 80))),
         }
     }
+    choose(candidates, prefix, skipped)
+}
+
+/// The first candidate that names every URL it needs (else the first) as the
+/// profile's auth, a token URL from the environment when the document names none,
+/// and comments naming the others.
+fn choose(
+    candidates: Vec<(String, AuthOut)>,
+    prefix: &str,
+    skipped: &mut Vec<String>,
+) -> (Option<AuthOut>, Vec<String>) {
+    // A scheme that names every URL it needs comes before one that does not.
+    let complete =
+        |a: &AuthOut| !a.kind.starts_with("oauth2") || a.issuer.is_some() || a.token_url.is_some();
+    let first = candidates
+        .iter()
+        .position(|(_, a)| complete(a))
+        .unwrap_or_default();
+    let mut chosen = None;
+    let mut comments = Vec::new();
+    for (i, (name, a)) in candidates.into_iter().enumerate() {
+        if i == first {
+            let mut a = a;
+            comments.push(format!(
+                "auth from security scheme `{}`",
+                one_line(&name, 80)
+            ));
+            if a.kind.starts_with("oauth2") && a.token_url.is_none() && a.issuer.is_none() {
+                // The whole value from the environment, never spliced into a URL.
+                comments.push(format!(
+                    "token_url: the document names none for `{}`: set {prefix}_TOKEN_URL to the provider's token endpoint",
+                    one_line(&name, 80)
+                ));
+                skipped.push(format!(
+                    "security scheme `{}`: the document names no tokenUrl: set {prefix}_TOKEN_URL before a login",
+                    one_line(&name, 80)
+                ));
+                a.token_url = Some(env(prefix, "TOKEN_URL"));
+            }
+            chosen = Some(a);
+        } else {
+            comments.push(format!(
+                "security scheme `{}` ({}) is also offered",
+                one_line(&name, 80),
+                a.kind
+            ));
+        }
+    }
     (chosen, comments)
+}
+
+/// The scopes the operations' `security` requirements name, by scheme, in order.
+fn operation_scopes(doc: &Value) -> indexmap::IndexMap<String, Vec<String>> {
+    let mut out: indexmap::IndexMap<String, Vec<String>> = indexmap::IndexMap::new();
+    let ops = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(Value::as_object)
+        .flat_map(|item| item.values())
+        .filter_map(|op| op.get("security"))
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_object);
+    for req in ops {
+        for (name, scopes) in req {
+            let list = out.entry(name.clone()).or_default();
+            for s in scopes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !list.iter().any(|x| x == s) {
+                    list.push(s.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `{{ env('<PREFIX>_<SUFFIX>') }}`.
@@ -184,15 +259,11 @@ fn oauth2_auth(scheme: &Value, prefix: &str, scopes: &[String]) -> Result<AuthOu
         // Implicit is obsolete (RFC 9700): the code flow at the same server.
         a.kind = "oauth2_authorization_code";
         a.authorization_url = text(f, "authorizationUrl");
-        a.token_url = Some(env(prefix, "TOKEN_URL"));
     } else {
         return Err("an oauth2 scheme without a flow runner knows".to_string());
     }
     if a.kind == "oauth2_authorization_code" && a.authorization_url.is_none() {
         return Err("the authorization code flow names no authorizationUrl".to_string());
-    }
-    if a.token_url.is_none() {
-        a.token_url = Some(env(prefix, "TOKEN_URL"));
     }
     Ok(a)
 }

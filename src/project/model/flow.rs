@@ -24,4 +24,7 @@ pub struct Step {
     #[serde(default)]
     #[schemars(with = "Map<String>")]
     pub extract: Map<Spanned<String>>,
+    /// What this step's response must be, in place of the request file's own
+    /// `expect` (paths relative to the flow file).
+    pub expect: Option<super::request::Expect>,
 }

@@ -181,6 +181,21 @@ pub struct AuthConfig {
     /// `aws_sigv4`: the profile of `~/.aws/credentials` and `~/.aws/config` (default
     /// `$AWS_PROFILE`, else `default`) when the environment has no credentials.
     pub aws_profile: Option<String>,
+    /// Where an OAuth2 session is kept between runs: `file` (a 0600 file in the
+    /// state folder, the default) or `keyring` (the OS keyring). Else the user
+    /// configuration's `token_store`.
+    pub token_store: Option<TokenStoreKind>,
+}
+
+/// Where OAuth2 tokens are kept between runs (`auth.token_store`, or `token_store:`
+/// in the user configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStoreKind {
+    /// A 0600 JSON file in the state folder.
+    File,
+    /// The Secret Service (Linux), Keychain (macOS) or Credential Manager (Windows).
+    Keyring,
 }
 
 impl AuthConfig {
@@ -329,6 +344,7 @@ impl AuthConfig {
             ("client_id", has(&self.client_id)),
             ("client_secret", has(&self.client_secret)),
             ("params", !self.params.is_empty()),
+            ("token_store", self.token_store.is_some()),
         ];
         if !self.kind.is_oauth2() {
             unused.extend(oauth);

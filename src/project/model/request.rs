@@ -23,6 +23,10 @@ pub struct RequestFile {
     pub auth: RequestAuth,
     #[schemars(with = "Option<Body>")]
     pub body: Option<Spanned<Body>>,
+    /// How a `form` value that is a list or a map is encoded (default `brackets`).
+    pub form_style: Option<EncodeStyle>,
+    /// How a `query` value that is a list or a map is encoded (default `repeat`).
+    pub query_style: Option<EncodeStyle>,
     #[schemars(with = "Option<Paginate>")]
     pub paginate: Option<Spanned<Paginate>>,
     #[serde(default)]
@@ -34,6 +38,17 @@ pub struct RequestFile {
     pub timeout: Option<Spanned<Number>>,
     #[schemars(with = "Option<u32>")]
     pub retries: Option<Spanned<Number>>,
+    /// `runner mcp`: whether this file is a tool for agents. Without it, GET and HEAD
+    /// files are, others only with `--allow-writes`.
+    pub mcp: Option<McpOptions>,
+}
+
+/// How `runner mcp` serves a request file.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpOptions {
+    /// `true`: a tool even if it writes; `false`: never a tool.
+    pub expose: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -58,6 +73,36 @@ pub struct Body {
     pub file: Option<Spanned<String>>,
     #[schemars(with = "Option<Map<MultipartField>>")]
     pub multipart: Option<Map<Spanned<MultipartField>>>,
+    /// A GraphQL operation, sent as `POST` JSON `{query, variables, operationName}`.
+    #[schemars(with = "Option<GraphQl>")]
+    pub graphql: Option<Spanned<GraphQl>>,
+}
+
+/// How lists and maps become `key=value` pairs in a form body or a query string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EncodeStyle {
+    /// `a[b]=1&a[c][0]=x` (Stripe, Rails, PHP); a map in a list is `a[0][b]=`.
+    Brackets,
+    /// A list of plain values repeats its key: `k=a&k=b` (Twilio; OpenAPI's
+    /// `form`+`explode`); maps and deeper lists in brackets.
+    Repeat,
+    /// A list or map is sent as its JSON text: `a={"b":1}`.
+    Json,
+}
+
+/// `body: {graphql: {query: "…" | file: q.graphql, variables: {…}, operation_name: X}}`.
+/// The query text is sent as written (GraphQL has its own variables); the
+/// variables are templates.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GraphQl {
+    pub query: Option<String>,
+    /// A file holding the query, relative to the request file.
+    pub file: Option<String>,
+    #[schemars(with = "Option<Map<serde_json::Value>>")]
+    pub variables: Option<Spanned<serde_json::Value>>,
+    pub operation_name: Option<String>,
 }
 
 impl Body {
@@ -78,6 +123,9 @@ impl Body {
         if self.multipart.is_some() {
             k.push("multipart");
         }
+        if self.graphql.is_some() {
+            k.push("graphql");
+        }
         k
     }
 }
@@ -97,12 +145,48 @@ pub struct MultipartFile {
     pub content_type: Option<String>,
 }
 
+/// How to page; one way of finding the next page: `next_url`, `total_pages`,
+/// `link_header`, `cursor` (with `param` or `variable`) or `offset_param`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Paginate {
     /// JSONPath to the next page's URL; pages stop on null, "" or absent.
     #[schemars(with = "Option<String>")]
     pub next_url: Option<Spanned<String>>,
+    /// The `rel` of the `Link` header (RFC 8288) to follow, e.g. `next` (GitHub,
+    /// GitLab); pages stop when the header has no link of that rel.
+    #[schemars(with = "Option<String>")]
+    pub link_header: Option<Spanned<String>>,
+    /// JSONPath to the next page's cursor in the body (Slack:
+    /// `$.response_metadata.next_cursor`; Stripe: `$.data[-1:].id`; GraphQL:
+    /// `$.data.X.pageInfo.endCursor`); pages stop on null, "" or absent.
+    #[schemars(with = "Option<String>")]
+    pub cursor: Option<Spanned<String>>,
+    /// The parameter that carries the cursor: in the query for GET, else in the
+    /// form or JSON body.
+    #[schemars(with = "Option<String>")]
+    pub param: Option<Spanned<String>>,
+    /// The GraphQL variable that carries the cursor (a `graphql` body).
+    #[schemars(with = "Option<String>")]
+    pub variable: Option<Spanned<String>>,
+    /// JSONPath to a boolean saying whether there are more pages (Stripe's
+    /// `$.has_more`, GraphQL's `pageInfo.hasNextPage`): false stops; true with no
+    /// cursor is an error.
+    #[schemars(with = "Option<String>")]
+    pub has_more: Option<Spanned<String>>,
+    /// The query parameter of the offset: pages go on until one is shorter than
+    /// `limit` (or empty, or `total` is reached).
+    #[schemars(with = "Option<String>")]
+    pub offset_param: Option<Spanned<String>>,
+    /// The query parameter of the page size, set to `limit` on every page.
+    #[schemars(with = "Option<String>")]
+    pub limit_param: Option<Spanned<String>>,
+    /// Items per page, with `offset_param`.
+    #[schemars(with = "Option<u32>")]
+    pub limit: Option<Spanned<Number>>,
+    /// JSONPath to the total number of items, with `offset_param`.
+    #[schemars(with = "Option<String>")]
+    pub total: Option<Spanned<String>>,
     /// JSONPath to the total number of pages, for APIs that number pages.
     #[schemars(with = "Option<String>")]
     pub total_pages: Option<Spanned<String>>,
@@ -117,7 +201,7 @@ pub struct Paginate {
 
 /// What a response must be. Every value of `jsonpath`, `headers` and `body` is a
 /// map of predicates (all must hold) or a value it must equal.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     #[schemars(with = "Option<StatusSet>")]
@@ -159,14 +243,31 @@ pub struct OpenApiSchema {
     pub openapi: String,
 }
 
-/// A map of predicates, all of which must hold, or any other value, which the actual
-/// one must equal (`{equals: {…}}` compares with a literal map).
+/// A map of predicates, all of which must hold, or any value but a map, which the
+/// actual one must equal (a literal map is written `{equals: {…}}`: a map is always
+/// predicates, and an unknown key is an error).
 #[derive(JsonSchema)]
 #[schemars(untagged)]
 #[allow(dead_code)]
 enum Predicates {
     Map(Box<PredicateMap>),
-    Value(serde_json::Value),
+    Value(NotAMap),
+}
+
+/// Any JSON value but an object, for the editor schema of a bare expected value.
+#[allow(dead_code)]
+struct NotAMap;
+
+impl JsonSchema for NotAMap {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NotAMap".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["string", "number", "integer", "boolean", "null", "array"]
+        })
+    }
 }
 
 /// The predicates of `expect` (SPEC §5).

@@ -29,6 +29,23 @@ pub struct Row {
     raw: RawRow,
 }
 
+impl Row {
+    /// A JSON row as `--failed` writes it: as read, with its number in `_row`.
+    fn numbered_json(&self) -> Option<Value> {
+        let RawRow::Json(Value::Object(map)) = &self.raw else {
+            return None;
+        };
+        let mut out = serde_json::Map::new();
+        out.insert(ROW_FIELD.into(), Value::from(self.number));
+        out.extend(
+            map.iter()
+                .filter(|(k, _)| *k != ROW_FIELD)
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        Some(Value::Object(out))
+    }
+}
+
 #[derive(Debug, Clone)]
 enum RawRow {
     Csv(Vec<String>),
@@ -89,31 +106,34 @@ impl DataSet {
         let mut data = Vec::new();
         match self.format {
             DataFormat::Csv => {
+                // A `_row` column first, unless the input (a --failed file) has one.
+                let numbered = !self.headers.iter().any(|h| h == ROW_FIELD);
                 let mut w = csv::Writer::from_writer(&mut data);
-                w.write_record(&self.headers)?;
+                let head = numbered.then_some(ROW_FIELD);
+                w.write_record(
+                    head.iter()
+                        .copied()
+                        .chain(self.headers.iter().map(String::as_str)),
+                )?;
                 for r in rows {
                     if let RawRow::Csv(fields) = &r.raw {
-                        w.write_record(fields)?;
+                        let number = r.number.to_string();
+                        let first = numbered.then_some(number.as_str());
+                        w.write_record(first.into_iter().chain(fields.iter().map(String::as_str)))?;
                     }
                 }
                 w.flush()?;
             }
             DataFormat::JsonLines => {
                 for r in rows {
-                    if let RawRow::Json(v) = &r.raw {
-                        serde_json::to_writer(&mut data, v)?;
+                    if let Some(v) = r.numbered_json() {
+                        serde_json::to_writer(&mut data, &v)?;
                         data.push(b'\n');
                     }
                 }
             }
             DataFormat::JsonArray => {
-                let list: Vec<&Value> = rows
-                    .iter()
-                    .filter_map(|r| match &r.raw {
-                        RawRow::Json(v) => Some(v),
-                        RawRow::Csv(_) => None,
-                    })
-                    .collect();
+                let list: Vec<Value> = rows.iter().filter_map(|r| r.numbered_json()).collect();
                 serde_json::to_writer_pretty(&mut data, &list)?;
                 data.push(b'\n');
             }
@@ -160,8 +180,10 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
         for (h, v) in headers.iter().zip(&fields) {
             vars.insert(h.clone(), Value::String(v.clone()));
         }
+        let line = rec.position().map(|p| p.line() as u32).unwrap_or(0);
+        let number = row_number(&mut vars, i + 1, Place::new(shown, line, 1))?;
         rows.push(Row {
-            number: i + 1,
+            number,
             vars,
             raw: RawRow::Csv(fields),
         });
@@ -171,13 +193,47 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
 
 fn object_row(number: usize, v: Value, place: Place) -> Result<Row, InputError> {
     match &v {
-        Value::Object(map) => Ok(Row {
-            number,
-            vars: map.clone(),
-            raw: RawRow::Json(v),
-        }),
+        Value::Object(map) => {
+            let mut vars = map.clone();
+            Ok(Row {
+                number: row_number(&mut vars, number, place)?,
+                vars,
+                raw: RawRow::Json(v),
+            })
+        }
         _ => Err(InputError::at(place, "each data row must be a JSON object")),
     }
+}
+
+/// The field a `--failed` file keeps each row's number in, so that a retry's lines
+/// name the first run's rows. Read, never sent.
+pub const ROW_FIELD: &str = "_row";
+
+/// A row's number in the original input: its `_row` field (taken out of `vars`),
+/// else `position`.
+fn row_number(
+    vars: &mut serde_json::Map<String, Value>,
+    position: usize,
+    place: Place,
+) -> Result<usize, InputError> {
+    let Some(v) = vars.shift_remove(ROW_FIELD) else {
+        return Ok(position);
+    };
+    let n = match &v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    n.and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            InputError::at(
+                place,
+                format!(
+                    "`{ROW_FIELD}` is {v}: it holds a row number (1 or more), as --failed writes it"
+                ),
+            )
+        })
 }
 
 fn parse_jsonl(bytes: &[u8], shown: &Path) -> Result<Vec<Row>, InputError> {
@@ -220,39 +276,7 @@ fn parse_json_array(bytes: &[u8], shown: &Path) -> Result<Vec<Row>, InputError> 
         .collect()
 }
 
-/// What one row gave.
-#[derive(Debug, Clone)]
-pub struct RowResult {
-    pub row: usize,
-    pub status: Option<u16>,
-    pub ok: bool,
-    pub extract: Option<Value>,
-    pub error: Option<String>,
-    pub elapsed: Duration,
-    /// Every assertion of the row's response, for reports.
-    pub checks: Vec<crate::expect::assert::Checked>,
-}
-
-impl RowResult {
-    /// The JSON line printed for this row.
-    pub fn to_json(&self) -> Value {
-        let mut m = serde_json::Map::new();
-        m.insert("row".into(), Value::from(self.row));
-        m.insert(
-            "status".into(),
-            self.status.map(Value::from).unwrap_or(Value::Null),
-        );
-        m.insert("ok".into(), Value::Bool(self.ok));
-        if let Some(e) = &self.extract {
-            m.insert("extract".into(), e.clone());
-        }
-        if let Some(e) = &self.error {
-            // A message, not data: masked like every other.
-            m.insert("error".into(), Value::String(crate::secret::redact(e)));
-        }
-        Value::Object(m)
-    }
-}
+pub use super::line::RowResult;
 
 /// Counts of a finished (or interrupted) run.
 #[derive(Debug, Clone, Copy)]
@@ -373,18 +397,42 @@ fn progress_bar(len: usize, show: bool) -> Option<indicatif::ProgressBar> {
         Some(len as u64),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:30} {pos}/{len} rows, {msg} {per_sec} ETA {eta}",
-    ) {
-        bar.set_style(style);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} rows, {msg} {rate} ETA {eta}")
+    {
+        // indicatif's own {per_sec} prints four decimals (`173.1179/s`).
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{}", rate(state.per_sec()));
+            },
+        ));
     }
     bar.set_message("0 failed");
     Some(bar)
 }
 
+/// Rows per second as a person reads it: `173.1/s`, `12.5/s`, `0.25/s`.
+pub fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        "0/s".to_string()
+    } else if per_sec < 1.0 {
+        format!("{per_sec:.2}/s")
+    } else {
+        format!("{per_sec:.1}/s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_print_at_a_sensible_precision() {
+        assert_eq!(rate(173.117_9), "173.1/s");
+        assert_eq!(rate(0.254), "0.25/s");
+        assert_eq!(rate(f64::NAN), "0/s");
+    }
 
     fn load(name: &str, text: &str) -> Result<DataSet, InputError> {
         let dir = tempfile::tempdir().unwrap();

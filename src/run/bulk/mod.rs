@@ -1,6 +1,7 @@
 //! `exec --data`: the file once per row.
 
 pub mod data;
+mod line;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -49,7 +50,16 @@ pub(super) async fn exec_bulk(
         &rows,
         usize::from(args.concurrency),
         !global.quiet,
-        |row| run_row(env, &doc, vars, row, overrides),
+        |row| {
+            run_row(
+                env,
+                &doc,
+                vars,
+                row,
+                overrides,
+                args.output == OutputMode::Json,
+            )
+        },
         |row, result| {
             if result.ok {
                 succeeded.insert(row.number);
@@ -173,44 +183,65 @@ fn resumed_rows(path: &Path) -> Result<HashSet<usize>, Error> {
 
 /// One row of a bulk run. Authentication errors stop the run; any other failure is
 /// the row's own.
+/// `whole`: the row's line carries the whole exchange (`-o json`).
 async fn run_row(
     env: &Env,
     doc: &Document,
     vars: &Vars,
     row: &data::Row,
     overrides: &Overrides,
+    whole: bool,
 ) -> Result<data::RowResult, Error> {
     let started = std::time::Instant::now();
     let mut vars = vars.clone();
     for (k, v) in &row.vars {
         vars.set(k.clone(), v.clone());
     }
+    let items = if whole { Items::Keep } else { Items::Discard };
     let outcome = match doc {
-        Document::Request(req) => run_request(env, req, &vars, overrides, Items::Discard).await,
+        Document::Request(req) => run_request(env, req, &vars, overrides, items).await,
         Document::Flow(flow, src) => run_flow(env, flow, src, &mut vars, overrides, 1).await,
     };
-    Ok(match outcome {
+    let mut result = data::RowResult {
+        row: row.number,
+        input: row.vars.clone(),
+        status: None,
+        ok: false,
+        extract: None,
+        error: None,
+        elapsed: started.elapsed(),
+        checks: Vec::new(),
+        exchange: None,
+    };
+    match outcome {
         Ok(o) => {
-            let ok = o.failures.is_empty();
-            data::RowResult {
-                row: row.number,
-                status: Some(o.exchange.status),
-                ok,
-                extract: if ok { o.extracted } else { None },
-                error: (!ok).then(|| o.failures.join("; ")),
-                elapsed: started.elapsed(),
-                checks: o.checks,
+            result.ok = o.failures.is_empty();
+            result.status = Some(o.exchange.status);
+            if !result.ok {
+                let mut error = o.failures.join("; ");
+                // The server's own words, when its body has them.
+                if let Some(said) = crate::run::explain::server_message(&o.exchange.body) {
+                    error.push_str(&format!("; the server said: {said}"));
+                }
+                result.error = Some(error);
             }
+            if whole {
+                let extracted = if result.ok {
+                    o.extracted.as_ref()
+                } else {
+                    None
+                };
+                result.exchange = Some(crate::run::output::exchange_json(
+                    &o.exchange,
+                    o.body.as_ref(),
+                    extracted,
+                ));
+            }
+            result.extract = if result.ok { o.extracted } else { None };
+            result.checks = o.checks;
         }
         Err(e @ (Error::Auth(_) | Error::Interrupted { cut: false, .. })) => return Err(e),
-        Err(e) => data::RowResult {
-            row: row.number,
-            status: None,
-            ok: false,
-            extract: None,
-            elapsed: started.elapsed(),
-            error: Some(e.headline()),
-            checks: Vec::new(),
-        },
-    })
+        Err(e) => result.error = Some(e.headline()),
+    }
+    Ok(result)
 }

@@ -95,11 +95,7 @@ pub fn dry_run(
     let body = match &req.body {
         RenderedBody::Empty => None,
         RenderedBody::Json(v) => Some(serde_json::to_string_pretty(v).unwrap_or_default()),
-        RenderedBody::Form(pairs) => Some(
-            url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs)
-                .finish(),
-        ),
+        RenderedBody::Form(pairs) => Some(crate::http::form::encode(pairs)),
         RenderedBody::Text(t) => Some(t.clone()),
         RenderedBody::File(f) => Some(format!("<file {} ({} bytes)>", f.path.display(), f.len)),
         RenderedBody::Multipart(parts) => Some(
@@ -180,9 +176,7 @@ fn body_args(body: &RenderedBody, args: &mut Vec<String>) {
         RenderedBody::Form(pairs) => {
             // Encoded here as runner encodes it: curl's --data-urlencode differs
             // (spaces, `~`, `*`) and leaves names as they are.
-            let encoded = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs)
-                .finish();
+            let encoded = crate::http::form::encode(pairs);
             args.push(format!("--data-raw {}", quote(&encoded)));
         }
         RenderedBody::Text(t) => args.push(format!("--data-raw {}", quote(t))),

@@ -110,11 +110,7 @@ pub(super) fn extract_object(
 
 /// The status expectation of `req` on `ex`, as an assertion of the report.
 pub(super) fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
-    let expected = req.file.expect.as_ref().and_then(|e| e.status.as_ref());
-    let place = match expected {
-        Some(s) => req.source.place(s),
-        None => crate::project::place::Place::file(&req.source.path),
-    };
+    let place = status_place(req);
     let failures = status_failure(req, ex)
         .map(|message| assert::Failure {
             predicate: "status".into(),
@@ -160,9 +156,66 @@ pub(super) fn status_failure(req: &PreparedRequest, ex: &Exchange) -> Option<Str
     (!ok).then(|| {
         format!(
             "{}: status {} (expected {})",
-            req.source.path.display(),
+            status_place(req),
             ex.status,
             wanted_status(req)
         )
     })
+}
+
+/// The request sends a GraphQL operation, whose answers carry their errors in
+/// the body.
+pub(super) fn is_graphql(req: &PreparedRequest) -> bool {
+    req.file
+        .body
+        .as_ref()
+        .is_some_and(|b| b.value.graphql.is_some())
+}
+
+/// A GraphQL answer's `errors` (non-empty) as a failure naming the first one's
+/// message, unless the file's `expect.jsonpath` looks at `$.errors` itself.
+pub(super) fn graphql_failure(req: &PreparedRequest, body: Option<&Value>) -> Option<String> {
+    if !is_graphql(req) {
+        return None;
+    }
+    let expects_errors = req.file.expect.as_ref().is_some_and(|e| {
+        e.jsonpath.keys().any(|k| {
+            ["$.errors", "$['errors']", "$[\"errors\"]"]
+                .iter()
+                .any(|p| k.starts_with(p))
+        })
+    });
+    let errors = match body?.get("errors")? {
+        Value::Array(errors) if !errors.is_empty() && !expects_errors => errors,
+        _ => return None,
+    };
+    let message = match errors[0].get("message") {
+        Some(Value::String(m)) => m.clone(),
+        Some(other) => other.to_string(),
+        None => errors[0].to_string(),
+    };
+    let more = match errors.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(format!(
+        "{}: GraphQL error: {message}{more}",
+        req.source.path.display()
+    ))
+}
+
+/// Where a status failure points: `expect.status`, or the request's `url` when the
+/// file expects no status.
+fn status_place(req: &PreparedRequest) -> crate::project::place::Place {
+    match req.file.expect.as_ref().and_then(|e| e.status.as_ref()) {
+        Some(s) => match &req.expect_from {
+            Some(flow) => crate::project::place::Place::new(
+                flow,
+                s.referenced.line() as u32,
+                s.referenced.column() as u32,
+            ),
+            None => req.source.place(s),
+        },
+        None => req.source.place(&req.file.url),
+    }
 }

@@ -51,8 +51,21 @@ pub async fn run_request(
     items: Items<'_>,
 ) -> Result<Outcome, Error> {
     let rendered = render_request(env, req, vars, overrides)?;
+    run_rendered(env, req, rendered, overrides, items).await
+}
+
+/// [`run_request`] for a request already rendered (and looked at: `runner mcp`
+/// checks its URL first).
+pub async fn run_rendered(
+    env: &Env,
+    req: &PreparedRequest,
+    rendered: RenderedRequest,
+    overrides: &Overrides,
+    items: Items<'_>,
+) -> Result<Outcome, Error> {
     let use_auth = req.file.auth == crate::project::model::request::RequestAuth::Profile;
-    let held = req.paginate.is_some() || !req.expect.is_empty();
+    let graphql = judge::is_graphql(req);
+    let held = req.paginate.is_some() || !req.expect.is_empty() || graphql;
     let items = match items {
         Items::Pass { out, include } if !held => {
             return pass_through(env, req, &rendered, use_auth, Some((out, include))).await;
@@ -64,7 +77,7 @@ pub async fn run_request(
     };
     let first = send(env, &rendered, use_auth).await?;
     let discard = matches!(items, Items::Discard);
-    if discard && req.paginate.is_none() && first.body.len() >= ONE_PASS_MIN {
+    if discard && req.paginate.is_none() && !graphql && first.body.len() >= ONE_PASS_MIN {
         return Ok(one_pass_outcome(req, first));
     }
     let (first_body, mut failures, checks) = judge_first(req, &first, discard);
@@ -104,20 +117,21 @@ fn judge_first(
     discard: bool,
 ) -> (Option<Value>, Vec<String>, Vec<Checked>) {
     // A bulk row shows only what it extracts: its body is parsed only when needed.
-    let need_body =
-        !discard || !req.extract.is_empty() || !req.expect.is_empty() || req.paginate.is_some();
+    let need_body = !discard
+        || !req.extract.is_empty()
+        || !req.expect.is_empty()
+        || req.paginate.is_some()
+        || judge::is_graphql(req);
     let first_body = if need_body {
         parse_json_body(first)
     } else {
         None
     };
-    let mut failures = Vec::new();
-    if let Some(f) = status_failure(req, first) {
-        failures.push(f);
-    }
+    // The status check carries the status failure: each failure is listed once.
     let mut checks = vec![status_check(req, first)];
     checks.extend(check_expect(req, first, first_body.as_ref(), false));
-    failures.extend(failed(&checks));
+    let mut failures = failed(&checks);
+    failures.extend(judge::graphql_failure(req, first_body.as_ref()));
     if first_body.is_none() && !req.extract.is_empty() && failures.is_empty() {
         // An extract of nulls would pass for an answer.
         failures.push(not_json(req, first));
@@ -147,6 +161,9 @@ fn one_pass_outcome(req: &PreparedRequest, first: Exchange) -> Outcome {
     }
 }
 
+/// How much of a streamed body is kept for a failure to show.
+const START_KEPT: usize = 64 * 1024;
+
 /// Sends a request whose body nobody needs parsed, streaming the body to `out` (with
 /// the head first when asked) or to nowhere, so that its size never matters.
 async fn pass_through(
@@ -159,13 +176,26 @@ async fn pass_through(
     let incoming = open(env, rendered, use_auth).await?;
     let head = incoming.head.clone();
     let streamed = out.is_some();
+    // The start of the body, kept for a failure to show (the rest is never held).
+    let mut start = Vec::new();
+    let mut keep = |b: &[u8]| {
+        let room = START_KEPT.saturating_sub(start.len());
+        start.extend_from_slice(&b[..b.len().min(room)]);
+    };
     let result = match out {
         Some((out, include)) => {
             if include {
                 write_or_pipe(out.head(&incoming.head))?;
             }
             let result = within_grace(rendered, async {
-                Ok::<_, Error>(incoming.stream(&mut |b| out.chunk(b)).await)
+                Ok::<_, Error>(
+                    incoming
+                        .stream(&mut |b| {
+                            keep(b);
+                            out.chunk(b)
+                        })
+                        .await,
+                )
             })
             .await?;
             write_or_pipe(out.flush())?;
@@ -173,21 +203,32 @@ async fn pass_through(
         }
         None => {
             within_grace(rendered, async {
-                Ok::<_, Error>(incoming.stream(&mut |_| Ok(())).await)
+                Ok::<_, Error>(
+                    incoming
+                        .stream(&mut |b| {
+                            keep(b);
+                            Ok(())
+                        })
+                        .await,
+                )
             })
             .await?
         }
     };
-    let exchange = match result {
+    let mut exchange = match result {
         Ok(ex) => ex,
         // The reader went away (`| head`): what it wanted is written.
         Err(StreamError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => head,
         Err(StreamError::Write(e)) => return Err(Error::io("cannot write to stdout", e)),
         Err(StreamError::Http(e)) => return Err(e.into()),
     };
+    let failures: Vec<String> = status_failure(req, &exchange).into_iter().collect();
+    if !failures.is_empty() && exchange.body.is_empty() {
+        exchange.body = start.into();
+    }
     log_response(&exchange);
     Ok(Outcome {
-        failures: status_failure(req, &exchange).into_iter().collect(),
+        failures,
         checks: vec![status_check(req, &exchange)],
         exchange,
         body: None,

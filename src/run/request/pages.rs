@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Items;
-use super::judge::{parse_json_body, status_failure};
+use super::judge::{graphql_failure, is_graphql, parse_json_body, status_failure};
 use super::send::send;
 use crate::env::Env;
 use crate::error::Error;
@@ -50,7 +50,14 @@ impl Pages<'_> {
         let send_page = |r: RenderedRequest| -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<Exchange, Error>> + '_>,
         > { Box::pin(async move { send(env, &r, use_auth).await }) };
-        let check = |ex: &Exchange| status_failure(self.req, ex);
+        let graphql = is_graphql(self.req);
+        let check = |ex: &Exchange| {
+            status_failure(self.req, ex).or_else(|| {
+                graphql
+                    .then(|| graphql_failure(self.req, parse_json_body(ex).as_ref()))
+                    .flatten()
+            })
+        };
         let mut collected = Collected {
             out,
             kept: Vec::new(),

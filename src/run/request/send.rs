@@ -6,8 +6,8 @@ use crate::auth::{Answer, AuthError};
 use crate::env::{Auth, Env};
 use crate::error::Error;
 use crate::http::{Credential, Exchange, HttpError, Incoming, RenderedRequest};
-use crate::run::interrupt;
 use crate::run::preview::format;
+use crate::run::{explain, interrupt};
 use crate::secret::Secret;
 
 /// Sends `req` with the profile's authentication and reads the whole answer.
@@ -134,19 +134,24 @@ pub(super) async fn within_grace<T, E: Into<Error>>(
 }
 
 fn log_request(req: &RenderedRequest, auth_header: Option<&str>) {
-    tracing::info!("> {} {}", req.method, req.url);
-    if !tracing::enabled!(tracing::Level::DEBUG) {
+    if !tracing::enabled!(tracing::Level::INFO) {
         return;
     }
-    for h in &req.headers {
-        if format::is_sensitive_header(&h.name) {
-            tracing::debug!("> {}: ***", h.name);
-        } else {
-            tracing::debug!("> {}: {}", h.name, h.value);
+    tracing::info!("> {} {}", req.method, req.url);
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        for h in &req.headers {
+            if format::is_sensitive_header(&h.name) {
+                tracing::debug!("> {}: ***", h.name);
+            } else {
+                tracing::debug!("> {}: {}", h.name, h.value);
+            }
+        }
+        if let Some(name) = auth_header {
+            tracing::debug!("> {name}: ***");
         }
     }
-    if let Some(name) = auth_header {
-        tracing::debug!("> {name}: ***");
+    if let Some(text) = explain::request_body_text(&req.body) {
+        explain::log_body('>', &text);
     }
 }
 
@@ -171,5 +176,10 @@ pub(super) fn log_response(ex: &Exchange) {
         } else {
             tracing::debug!("< {k}: {v}");
         }
+    }
+    if !ex.body.is_empty() {
+        // A body larger than what -vv shows is not parsed to be shown.
+        let head = &ex.body[..ex.body.len().min(256 * 1024)];
+        explain::log_body('<', &explain::body_text(head, usize::MAX));
     }
 }

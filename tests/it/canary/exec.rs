@@ -196,3 +196,60 @@ fn bulk_lines_and_the_failed_file_show_no_secret() {
     bulk(&mut sweep, &p, "default", &["-vv"]);
     sweep.finish();
 }
+
+/// Issue 22: a failed request shows the server's answer on stderr (here the echo,
+/// whose body holds every credential that went out), at every verbosity and body
+/// size; the bulk `-o json` lines carry the masked `input`.
+#[test]
+fn the_answer_to_a_failed_request_shows_no_secret() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb);
+    p.write("requests/expect.yaml", EXPECT_ECHO);
+    p.write("rows.csv", "name\nrow-one\n");
+    let mut sweep = Sweep::new();
+    for profile in PROFILES {
+        for extra in [&[][..], &["-vv"], &["--show-body-bytes", "100000"]] {
+            let args = [
+                &[
+                    "exec",
+                    "requests/expect.yaml",
+                    "-p",
+                    profile,
+                    "--var",
+                    "name=x",
+                ][..],
+                extra,
+            ]
+            .concat();
+            let why = "the failed response's body, still printed (SPEC §7): response data";
+            let r = sweep.runner_stderr(&p, &args, why);
+            assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+            assert!(
+                r.stderr
+                    .contains("the answer to requests/expect.yaml:\n  HTTP/1.1 200 OK\n"),
+                "{}",
+                r.stderr
+            );
+        }
+        let args = [
+            "exec",
+            "requests/expect.yaml",
+            "-p",
+            profile,
+            "--data",
+            "rows.csv",
+            "-o",
+            "json",
+        ];
+        let r = sweep.runner_stderr(
+            &p,
+            &args,
+            "each row's exchange: the echo's body is response data",
+        );
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let line: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        assert_eq!(line["input"], serde_json::json!({"name": "row-one"}));
+        assert!(line["body"]["headers"].is_object(), "{line}");
+    }
+    sweep.finish();
+}

@@ -81,3 +81,42 @@ fn import_curl_writes_and_prints_no_credential() {
     }
     sweep.finish();
 }
+
+/// `runner import http` and `runner import har`: the credentials a `.http` file, its
+/// private env file and a browser capture hold reach no written file and no message.
+#[test]
+fn import_http_and_har_write_and_print_no_credential() {
+    let mut sweep = Sweep::new();
+    let p = Project::new();
+    p.write(
+        "src/api.http",
+        &format!(
+            "### one\nGET https://api.example.com/a?api_key={k}\nAuthorization: Bearer {BEARER}\nX-Tenant-Token: {TENANT}\n\n###\nPOST https://api.example.com/b\nAuthorization: Basic {USER} {PASSWORD}\n",
+            k = userinfo(API_KEY)
+        ),
+    );
+    p.write(
+        "src/http-client.private.env.json",
+        &serde_json::json!({"dev": {"token": BEARER, "password": PASSWORD}}).to_string(),
+    );
+    p.write("src/http-client.env.json", "{\"dev\": {}}");
+    let r = sweep.runner(&p, &["import", "http", "src", "--out", "out_http"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let header = |n: &str, v: &str| serde_json::json!({"name": n, "value": v});
+    let har = serde_json::json!({"log": {"entries": [{
+        "request": {"method": "POST", "url": format!("https://app.example.com/login?access_token={}", userinfo(API_KEY)),
+            "headers": [header("Authorization", &format!("Bearer {BEARER}")), header("Cookie", &format!("sid={TENANT}")), header("X-Api-Key", API_KEY)],
+            "postData": {"mimeType": "application/json", "text": serde_json::json!({"user": USER, "password": PASSWORD}).to_string()}},
+        "response": {"status": 200}
+    }]}});
+    p.write("app.har", &har.to_string());
+    let r = sweep.runner(&p, &["import", "har", "app.har", "--out", "out_har"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for dir in ["out_http", "out_har"] {
+        for f in files(&p.path(dir)) {
+            let rel = f.strip_prefix(p.dir.path()).unwrap().display().to_string();
+            sweep.file(&format!("{rel}, written by import"), &f);
+        }
+    }
+    sweep.finish();
+}

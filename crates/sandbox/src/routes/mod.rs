@@ -11,6 +11,7 @@ mod metadata;
 mod oauth;
 mod openapi;
 mod page;
+mod paged;
 mod params;
 mod revoke;
 mod web;
@@ -44,6 +45,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(path, post(api::create_asset))
         .route(&format!("{path}/search"), post(api::search_assets))
+        .route("/api/v1/paged/{style}", any(paged::paged))
         .route(
             &format!("{path}/{{id}}"),
             axum::routing::put(api::update_asset)

@@ -92,9 +92,21 @@ impl Collection {
         self.spec
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.records.len()
+    }
+
+    /// Up to `len` records from position `start`, in storage order (the paging
+    /// styles of `/api/v1/paged/*` walk this order).
+    pub(crate) fn window(&self, start: usize, len: usize) -> Vec<&Map<String, Value>> {
+        let start = start.min(self.records.len());
+        let end = start.saturating_add(len).min(self.records.len());
+        self.records[start..end].iter().map(|r| &r.fields).collect()
+    }
+
+    /// The storage position of the record `id`.
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.positions.get(id).copied()
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<&Map<String, Value>> {

@@ -1,0 +1,164 @@
+use super::*;
+use serde_json::json;
+
+fn origin<'a>(source: &'a str) -> Origin<'a> {
+    Origin {
+        path: Path::new("r.yaml"),
+        source,
+        line: 1,
+        column: 1,
+    }
+}
+
+fn vars() -> Vars {
+    let mut v = Vars::new();
+    v.set("n", json!(5));
+    v.set("name", json!("Pump"));
+    v
+}
+
+#[test]
+fn plain_names_give_what_minijinja_gives() {
+    let r = Renderer::new();
+    let mut v = vars();
+    v.set("text", json!("a \"quoted\" {{ not a template }}"));
+    v.set("big", json!(18446744073709551615u64));
+    v.set("neg", json!(-7));
+    v.set("pi", json!(3.25));
+    v.set("whole", json!(2.0));
+    v.set("yes", json!(true));
+    v.set("nothing", json!(null));
+    v.set("list", json!([1, "two", {"three": 3}]));
+    v.set("row", json!({"b": {"c": [1]}, "a": "x", "_id": 4}));
+    let o = origin("x");
+    let dir = Path::new(".");
+    for name in [
+        "text", "big", "neg", "pi", "whole", "yes", "nothing", "list", "row", "row.a", "row.b.c",
+        "row._id", "n", "name",
+    ] {
+        assert!(r.plain_lookup(name, &v).is_some(), "{name}");
+        // Parentheses make it an expression MiniJinja evaluates.
+        let fast = r.render_value(&json!(format!("{{{{ {name} }}}}")), &v, dir, o);
+        let slow = r.render_value(&json!(format!("{{{{ ({name}) }}}}")), &v, dir, o);
+        assert_eq!(fast.unwrap(), slow.unwrap(), "{name}");
+        let fast = r.render_str(&format!("<{{{{{name}}}}}>"), &v, dir, o);
+        let slow = r.render_str(&format!("<{{{{({name})}}}}>"), &v, dir, o);
+        assert_eq!(fast.unwrap(), slow.unwrap(), "{name} in a string");
+    }
+    // Missing names, keywords, functions and expressions take MiniJinja's path.
+    v.set("env", json!("shadowed?"));
+    for expr in [
+        "missing", "row.zz", "list.0", "true", "none", "env", "range", "n + 1",
+    ] {
+        assert!(r.plain_lookup(expr, &v).is_none(), "{expr}");
+    }
+    let e = r
+        .render_value(&json!("{{ missing }}"), &v, dir, o)
+        .unwrap_err();
+    assert!(
+        e.message.contains("undefined variable `missing`"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn single_expressions_keep_their_type() {
+    let r = Renderer::new();
+    let src = "x";
+    let out = r
+        .render_value(
+            &json!({"a": "{{ n }}", "b": "n={{ n }}", "c": "{{ n + 1 }}", "d": ["{{ name }}"]}),
+            &vars(),
+            Path::new("."),
+            origin(src),
+        )
+        .unwrap();
+    assert_eq!(out, json!({"a": 5, "b": "n=5", "c": 6, "d": ["Pump"]}));
+}
+
+#[test]
+fn undefined_variable_is_named_with_its_line() {
+    let r = Renderer::new();
+    let src = "method: GET\nurl: /assets/{{ asset_id }}\n";
+    let o = Origin {
+        path: Path::new("r.yaml"),
+        source: src,
+        line: 2,
+        column: 6,
+    };
+    let e = r
+        .render_str("/assets/{{ asset_id }}", &vars(), Path::new("."), o)
+        .unwrap_err();
+    assert!(
+        e.message.contains("undefined variable `asset_id`"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.place, Place::new("r.yaml", 2, 6));
+    let e = r
+        .render_value(&json!("{{ missing }}"), &vars(), Path::new("."), o)
+        .unwrap_err();
+    assert!(e.message.contains("`missing`"), "{}", e.message);
+}
+
+#[test]
+fn env_function_errors_name_the_variable() {
+    let r = Renderer::new();
+    let e = r
+        .render_str(
+            "{{ env('RUNNER_TEST_SURELY_UNSET') }}",
+            &vars(),
+            Path::new("."),
+            origin("x"),
+        )
+        .unwrap_err();
+    assert!(
+        e.message.contains("RUNNER_TEST_SURELY_UNSET"),
+        "{}",
+        e.message
+    );
+    let ok = r
+        .render_str(
+            "{{ env('RUNNER_TEST_SURELY_UNSET', 'dflt') }}",
+            &vars(),
+            Path::new("."),
+            origin("x"),
+        )
+        .unwrap();
+    assert_eq!(ok, "dflt");
+}
+
+#[test]
+fn runaway_loops_run_out_of_fuel() {
+    let r = Renderer::new();
+    let e = r
+        .render_str(
+            "{% for i in range(100000000) %}{{ i }}{% endfor %}",
+            &vars(),
+            Path::new("."),
+            origin("x"),
+        )
+        .unwrap_err();
+    assert!(
+        e.message.contains("too much work") || e.message.contains("range"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn autoescape_is_off() {
+    let r = Renderer::new();
+    let out = r
+        .render_str("a \"{{ name }}\" <b>", &vars(), Path::new("."), origin("x"))
+        .unwrap();
+    assert_eq!(out, "a \"Pump\" <b>");
+}
+
+#[test]
+fn syntax_errors_are_found_without_rendering() {
+    let r = Renderer::new();
+    assert!(r.check_str("{{ a ", origin("x")).is_err());
+    assert!(r.check_str("{{ a }}", origin("x")).is_ok());
+}
