@@ -88,14 +88,14 @@ pub enum Command {
         after_help = "Example:\n  curl -H \"Authorization: Bearer $(runner token -p NAME)\" https://api.example.com/assets"
     )]
     Token,
-    /// List profiles, their auth type and the state of their tokens
+    /// List profiles, their auth type, the state of their tokens and where they are kept
     #[command(
-        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  NAME     oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ..."
+        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  NAME     oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ...; kept in ~/.local/state/runner/tokens/api.ermeo.com-....json\n\nWhere: a file (auth.token_store: file, the default) or the OS keyring (token_store: keyring)."
     )]
     Profiles,
     /// Validate profiles and request files without sending anything
     #[command(
-        after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml"
+        after_help = "Examples:\n  runner check                 # every profile and every file under requests/\n  runner check requests/get_all_assets.yaml\n\nA profile's secret('NAME') must be configured in the user configuration ($RUNNER_CONFIG, else ~/.config/runner/config.yaml: secrets: {NAME: {command: [pass, show, NAME]}}); check names those that are not, and runs no command."
     )]
     Check(CheckArgs),
     /// Write request files and profiles from an OpenAPI document, a curl command or a

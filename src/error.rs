@@ -50,7 +50,11 @@ impl From<crate::project::template::TemplateError> for InputError {
 
 impl From<crate::project::template::TemplateError> for Error {
     fn from(e: crate::project::template::TemplateError) -> Self {
-        Error::Input(e.into())
+        if e.secret_command {
+            Error::SecretCommand(InputError::at(e.place, e.message))
+        } else {
+            Error::Input(e.into())
+        }
     }
 }
 
@@ -64,6 +68,9 @@ pub enum Error {
     Inputs(Vec<InputError>),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// A `secret('NAME')` command failed, at the template that asked for it. Exit 3.
+    #[error(transparent)]
+    SecretCommand(InputError),
     #[error(transparent)]
     Http(#[from] HttpError),
     /// A response failed an expectation; the body was already printed.
@@ -108,7 +115,7 @@ impl Error {
             Error::Input(_) | Error::Inputs(_) => 2,
             // The token endpoint could not be reached: a transport failure.
             Error::Auth(AuthError::Transport(_)) => 4,
-            Error::Auth(_) => 3,
+            Error::Auth(_) | Error::SecretCommand(_) => 3,
             Error::Http(_) => 4,
             // Writing our own files (output, reports) failed: treat as invalid input
             // of the environment rather than a transport failure.
@@ -129,7 +136,7 @@ impl Error {
     pub fn render(&self) -> String {
         let mut out = String::new();
         match self {
-            Error::Input(e) => render_input(&mut out, e),
+            Error::Input(e) | Error::SecretCommand(e) => render_input(&mut out, e),
             Error::Inputs(list) => {
                 for e in list {
                     render_input(&mut out, e);

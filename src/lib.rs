@@ -38,6 +38,7 @@ pub mod project;
 pub mod run;
 pub mod secret;
 pub mod serve;
+pub mod user;
 
 use cli::{Cli, Command};
 pub use error::Error;
@@ -63,11 +64,11 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             } else {
                 args.paths.clone()
             };
-            let n = project::check::check(
-                project.ok().as_ref(),
-                &paths,
-                &env::written_endpoint_problems,
-            )?;
+            let n = project::check::check(project.ok().as_ref(), &paths, &|p| {
+                let mut problems = env::written_endpoint_problems(p);
+                problems.extend(user::unconfigured_secrets(&p.source));
+                problems
+            })?;
             if !g.quiet {
                 eprintln!(
                     "checked {n} file{}: no problems",

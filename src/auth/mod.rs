@@ -3,10 +3,12 @@
 //! before it is used; and the one 401 → refresh → retry mechanism every sender uses.
 //! Never sees request files: the caller renders the profile.
 
+pub mod aws;
 pub mod discovery;
 mod endpoints;
 pub mod grant;
 pub mod interactive;
+mod keyring;
 mod login;
 mod logout;
 mod settings;
@@ -76,6 +78,9 @@ pub enum AuthError {
     },
     #[error("token cache: {0}")]
     Store(String),
+    /// `token_store: keyring` and the keyring is locked, absent or refuses.
+    #[error("{0}")]
+    Keyring(String),
     #[error("waited {secs} s for the token-cache lock {} (another runner is refreshing?); giving up", path.display())]
     LockTimeout { path: PathBuf, secs: u64 },
     /// A URL that would receive credentials is neither https nor loopback http.
@@ -153,6 +158,7 @@ impl Session {
         let identity = settings.identity();
         let store = match persistence {
             Persistence::Dir(dir) => Some(TokenStore::open(&dir, &identity)?),
+            Persistence::Keyring(dir) => Some(TokenStore::open(&dir, &identity)?.in_keyring()),
             Persistence::Memory => None,
         };
         Ok(Session {
@@ -163,6 +169,11 @@ impl Session {
             metadata: OnceCell::new(),
             current: Mutex::new(None),
         })
+    }
+
+    /// Where the tokens are kept between runs (`None`: memory only).
+    pub fn location(&self) -> Option<String> {
+        self.store.as_ref().map(TokenStore::location)
     }
 
     /// The cached tokens, without touching the network.

@@ -192,6 +192,8 @@ pub fn check_discovered_origin(
 pub enum Persistence {
     /// A token folder (SPEC §4).
     Dir(PathBuf),
+    /// The OS keyring (`token_store: keyring`); the folder keeps the lock files.
+    Keyring(PathBuf),
     /// Memory only: the sandbox, whose tokens die with the process.
     Memory,
 }

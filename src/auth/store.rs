@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
+use super::keyring::KeyringEntry;
 use crate::secret::Secret;
 
 /// Who the tokens belong to. Part of the file name (hashed) and of the file itself.
@@ -99,6 +100,8 @@ pub struct TokenStore {
     /// Prefix of this identity's temp files, so a crashed writer's leftovers can be
     /// removed under this identity's lock without touching another's.
     temp_prefix: String,
+    /// `token_store: keyring`: the tokens live there; the lock file stays here.
+    keyring: Option<KeyringEntry>,
 }
 
 /// Holds the cross-process lock until dropped.
@@ -131,16 +134,37 @@ impl TokenStore {
             file: dir.join(format!("{stem}.json")),
             lock: dir.join(format!("{stem}.lock")),
             temp_prefix: format!(".{stem}-"),
+            keyring: None,
         })
+    }
+
+    /// The same store with the tokens in the OS keyring (the lock file stays).
+    pub fn in_keyring(mut self) -> TokenStore {
+        let stem = self
+            .file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned());
+        self.keyring = Some(KeyringEntry::new(stem.unwrap_or_default()));
+        self
     }
 
     pub fn path(&self) -> &Path {
         &self.file
     }
 
-    /// The cached tokens, or `None`. A file that does not parse (or belongs to another
-    /// identity) is moved aside with a warning and reads as a miss.
-    pub fn load(&self, identity: &Identity) -> Result<Option<CachedTokens>, AuthError> {
+    /// Where the tokens are kept, for `runner profiles`.
+    pub fn location(&self) -> String {
+        match &self.keyring {
+            Some(k) => k.describe(),
+            None => self.file.display().to_string(),
+        }
+    }
+
+    /// The stored bytes, or `None`.
+    fn read(&self) -> Result<Option<Vec<u8>>, AuthError> {
+        if let Some(k) = &self.keyring {
+            return k.load();
+        }
         let bytes = match std::fs::read(&self.file) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -152,6 +176,15 @@ impl TokenStore {
             }
         };
         repair_mode(&self.file, 0o600)?;
+        Ok(Some(bytes))
+    }
+
+    /// The cached tokens, or `None`. A file that does not parse (or belongs to another
+    /// identity) is moved aside with a warning and reads as a miss.
+    pub fn load(&self, identity: &Identity) -> Result<Option<CachedTokens>, AuthError> {
+        let Some(bytes) = self.read()? else {
+            return Ok(None);
+        };
         match serde_json::from_slice::<CachedTokens>(&bytes) {
             Ok(t) if &t.identity == identity => Ok(Some(t)),
             Ok(_) => {
@@ -166,6 +199,11 @@ impl TokenStore {
     }
 
     fn move_aside(&self, why: &str) {
+        if let Some(k) = &self.keyring {
+            // The next save replaces the entry.
+            eprintln!("warning: token cache in {} ignored: {why}", k.describe());
+            return;
+        }
         let aside = self
             .file
             .with_extension(format!("corrupt-{}", crate::clock::now_unix()));
@@ -194,6 +232,9 @@ impl TokenStore {
         };
         let data = serde_json::to_vec_pretty(tokens)
             .map_err(|e| AuthError::Store(format!("cannot encode tokens: {e}")))?;
+        if let Some(k) = &self.keyring {
+            return k.save(&data);
+        }
         let mut builder = tempfile::Builder::new();
         builder.prefix(&self.temp_prefix).suffix(".tmp");
         #[cfg(unix)]
@@ -214,6 +255,9 @@ impl TokenStore {
 
     /// Forgets the cached tokens. Returns whether there were any.
     pub fn remove(&self) -> Result<bool, AuthError> {
+        if let Some(k) = &self.keyring {
+            return k.remove();
+        }
         match std::fs::remove_file(&self.file) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -242,6 +286,11 @@ impl TokenStore {
             match file.try_lock() {
                 Ok(()) => {
                     self.remove_stale_temp_files();
+                    // Whoever takes the lock may spend a refresh token: a keyring that
+                    // cannot take the new one must say so before, not after.
+                    if let Some(k) = &self.keyring {
+                        k.probe()?;
+                    }
                     return Ok(StoreLock { _file: file });
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {

@@ -14,7 +14,7 @@ use crate::error::{Error, InputError, Place};
 use crate::http::{self, header};
 use crate::project::LoadedProfile;
 use crate::project::model::Spanned;
-use crate::project::model::profile::{ApiKeyIn, AuthConfig, AuthType, ClientAuth};
+use crate::project::model::profile::{ApiKeyIn, AuthConfig, AuthType, ClientAuth, TokenStoreKind};
 use crate::project::template::{Renderer, Vars};
 use crate::secret::Secret;
 use sandbox::Sandbox;
@@ -32,7 +32,7 @@ fn basic_value(username: &str, password: &Secret) -> Secret {
 }
 
 /// How requests of `profile` authenticate.
-pub(super) fn build_auth(
+pub(super) async fn build_auth(
     renderer: &Renderer,
     vars: &Vars,
     profile: &LoadedProfile,
@@ -60,17 +60,14 @@ pub(super) fn build_auth(
     };
     match a.kind {
         AuthType::None => Ok(Auth::None),
+        AuthType::AwsSigv4 => block.aws_sigv4().await,
         AuthType::Bearer | AuthType::Basic | AuthType::ApiKey => block.fixed(header),
         AuthType::Oauth2Password
         | AuthType::Oauth2ClientCredentials
         | AuthType::Oauth2AuthorizationCode
         | AuthType::Oauth2DeviceCode => {
             let settings = block.settings(profile_name, sandbox, timeout, tls)?;
-            let persistence = if sandbox.is_some() {
-                Persistence::Memory
-            } else {
-                Persistence::Dir(crate::auth::store::TokenStore::default_dir()?)
-            };
+            let persistence = persistence(a.token_store, sandbox.is_some())?;
             let session = Session::new(settings, persistence)?;
             Ok(Auth::OAuth {
                 session: Arc::new(session),
@@ -78,6 +75,27 @@ pub(super) fn build_auth(
             })
         }
     }
+}
+
+/// Where a session is kept: memory for the sandbox, else `auth.token_store`, else
+/// the user configuration's `token_store`, else a file.
+fn persistence(written: Option<TokenStoreKind>, sandbox: bool) -> Result<Persistence, Error> {
+    if sandbox {
+        return Ok(Persistence::Memory);
+    }
+    let kind = match written {
+        Some(k) => k,
+        None => crate::user::load()?
+            .config
+            .as_ref()
+            .and_then(|c| c.token_store)
+            .unwrap_or(TokenStoreKind::File),
+    };
+    let dir = crate::auth::store::TokenStore::default_dir()?;
+    Ok(match kind {
+        TokenStoreKind::File => Persistence::Dir(dir),
+        TokenStoreKind::Keyring => Persistence::Keyring(dir),
+    })
 }
 
 /// What rendering a profile's auth block needs.
@@ -140,6 +158,24 @@ impl AuthRender<'_> {
             header: name,
             value,
             in_query,
+        })
+    }
+
+    /// `aws_sigv4`: the region and service rendered, the credentials found.
+    async fn aws_sigv4(&self) -> Result<Auth, Error> {
+        let a = &self.auth.value;
+        let creds = crate::auth::aws::resolve(a.aws_profile.as_deref()).await?;
+        tracing::info!("AWS credentials from {}", creds.source);
+        let signer = http::sigv4::Signer {
+            access_key_id: creds.access_key_id,
+            secret_access_key: creds.secret_access_key,
+            session_token: creds.session_token,
+            region: self.text(&a.region)?.unwrap_or_default(),
+            service: self.text(&a.service)?.unwrap_or_default(),
+        };
+        Ok(Auth::AwsSigv4 {
+            signer,
+            marker: Secret::default(),
         })
     }
 

@@ -41,6 +41,12 @@ pub enum Auth {
         session: Arc<Session>,
         header: AuthHeader,
     },
+    /// AWS Signature V4: each request signed as it is sent. `marker` stands for the
+    /// header value, which only the signature gives.
+    AwsSigv4 {
+        signer: http::sigv4::Signer,
+        marker: Secret,
+    },
 }
 
 /// A profile, loaded and rendered: everything a request needs besides its file.
@@ -57,6 +63,8 @@ pub struct Env {
     pub retries: u32,
     /// Keeps the in-process sandbox alive for profiles with `sandbox: true`.
     pub sandbox: Option<Sandbox>,
+    /// Where `http.cookies: persist` keeps the profile's cookies.
+    pub cookie_file: Option<http::JarFile>,
 }
 
 /// The profile name: `-p`, else `$RUNNER_PROFILE`, else `default`.
@@ -95,7 +103,10 @@ impl Env {
         let tls = tls_options(&project, &profile, &profile_name, cacert)?;
         let credentials =
             credential_policy(renderer, &vars, &profile, &profile_name, base_url.as_ref())?;
+        let cookie_file = cookie_file(&project, &profile, &profile_name, base_url.as_ref())?;
+        let cookies = cookie_jar(&profile, cookie_file.as_ref()).await?;
         let client = Client::new(ClientOptions {
+            cookies,
             max_body: numbers.max_body.unwrap_or(http::DEFAULT_MAX_BODY),
             tls: tls.clone(),
             credentials,
@@ -114,7 +125,8 @@ impl Env {
             sandbox.as_ref(),
             timeout,
             &tls,
-        )?;
+        )
+        .await?;
         Ok(Env {
             project,
             profile_name,
@@ -127,6 +139,7 @@ impl Env {
             timeout,
             retries,
             sandbox,
+            cookie_file,
         })
     }
 
@@ -300,6 +313,61 @@ fn credential_policy(
         origins: listed.into_iter().map(|(_, url, _)| url.origin()).collect(),
         sensitive,
     })
+}
+
+/// The file of the profile's persisted cookies (`http.cookies: persist`), in the state
+/// folder beside the token cache: one per profile of each project and `base_url`. A
+/// sandbox profile, whose server lives for one command, keeps them in memory.
+pub fn cookie_file(
+    project: &Project,
+    profile: &LoadedProfile,
+    profile_name: &str,
+    base_url: Option<&url::Url>,
+) -> Result<Option<http::JarFile>, Error> {
+    use crate::project::model::profile::Cookies;
+    if profile.profile.http.cookies != Cookies::Persist || profile.profile.sandbox {
+        return Ok(None);
+    }
+    let dir = crate::auth::store::TokenStore::default_dir()?.with_file_name("cookies");
+    let key = format!(
+        "{}\n{}",
+        project.root.display(),
+        base_url.map(|u| u.as_str()).unwrap_or("")
+    );
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let name: String = profile_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(Some(http::JarFile::new(
+        &dir,
+        &format!("{name}-{hash:016x}"),
+    )))
+}
+
+/// The run's cookie jar: none, for this run, or loaded from `file`.
+async fn cookie_jar(
+    profile: &LoadedProfile,
+    file: Option<&http::JarFile>,
+) -> Result<Option<Arc<http::CookieJar>>, Error> {
+    use crate::project::model::profile::Cookies;
+    let jar = match (profile.profile.http.cookies, file) {
+        (Cookies::Off, _) => return Ok(None),
+        (_, Some(f)) => http::CookieJar::persisted(f.clone())
+            .await
+            .map_err(|e| Error::io("cannot open the cookie jar", std::io::Error::other(e)))?,
+        (_, None) => http::CookieJar::in_memory(),
+    };
+    Ok(Some(Arc::new(jar)))
 }
 
 /// `s` as a URL, or a problem at `place`. Its userinfo, a credential, is registered

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::body::multipart_form;
+use super::cookie::{CookieJar, response_cookies};
 use super::redirect::Hop;
 use super::{
     Credential, CredentialPolicy, Exchange, HttpError, Incoming, RedirectPolicy, RenderedBody,
@@ -17,6 +18,8 @@ pub struct ClientOptions {
     pub tls: TlsOptions,
     pub credentials: CredentialPolicy,
     pub redirects: RedirectPolicy,
+    /// `http.cookies`: the run's jar, shared by every request of the run.
+    pub cookies: Option<std::sync::Arc<CookieJar>>,
 }
 
 /// One connection pool for the whole run.
@@ -26,6 +29,7 @@ pub struct Client {
     pub(super) max_body: u64,
     pub(super) credentials: std::sync::Arc<CredentialPolicy>,
     pub(super) redirects: RedirectPolicy,
+    pub(super) cookies: Option<std::sync::Arc<CookieJar>>,
 }
 
 impl Client {
@@ -46,6 +50,7 @@ impl Client {
             max_body: opts.max_body,
             credentials: std::sync::Arc::new(opts.credentials),
             redirects: opts.redirects,
+            cookies: opts.cookies,
         })
     }
 
@@ -85,6 +90,7 @@ impl Client {
         loop {
             let (resp, tries) = self.send_hop(req, auth, &hop).await?;
             attempts += tries;
+            self.keep_cookies(&hop.url, resp.headers()).await;
             let Some(next) = self.next_hop(req, &hop, &resp, visited.len() as u32)? else {
                 let auth_sent = auth.is_some() && hop.profile_creds;
                 return Ok(Incoming::new(
@@ -117,7 +123,20 @@ impl Client {
         auth: Option<Credential<'_>>,
         hop: &Hop,
     ) -> Result<reqwest::Response, reqwest::Error> {
-        let (headers, url) = self.credentials.hop_headers(req, auth, hop);
+        let (mut headers, url) = self.credentials.hop_headers(req, auth, hop);
+        if let Some(jar) = &self.cookies
+            && self.credentials.trusts(&hop.url)
+        {
+            jar.add_to(&mut headers, &hop.url);
+        }
+        let mut url = url;
+        if let Some(signer) = auth.and_then(|c| c.signer)
+            && hop.profile_creds
+        {
+            let hash = payload_hash(signer, &req.body, hop.with_body).await;
+            let now = crate::clock::now_unix();
+            signer.sign(hop.method.as_str(), &mut url, &mut headers, &hash, now);
+        }
         let mut builder = self
             .inner
             .request(hop.method.clone(), url)
@@ -140,5 +159,48 @@ impl Client {
         // Headers last, so the user's Content-Type wins over the body's default.
         builder = builder.headers(headers);
         builder.send().await
+    }
+}
+
+impl Client {
+    /// The cookies a response from `url` sets: their values are secrets whatever
+    /// happens next; the jar keeps them only from an origin of the profile.
+    async fn keep_cookies(&self, url: &url::Url, headers: &reqwest::header::HeaderMap) {
+        if !headers.contains_key(reqwest::header::SET_COOKIE) {
+            return;
+        }
+        let Some(jar) = &self.cookies else {
+            response_cookies(headers);
+            return;
+        };
+        if self.credentials.trusts(url) {
+            jar.store_from(url, headers).await;
+        } else {
+            response_cookies(headers);
+            tracing::info!(
+                "cookies set by {} not kept: not an origin of the profile (base_url, auth.origins)",
+                url.origin().ascii_serialization()
+            );
+        }
+    }
+}
+
+/// `x-amz-content-sha256` for a hop: the hash of a body held in memory; a file's,
+/// read once more before it is sent, except for S3, which takes `UNSIGNED-PAYLOAD`
+/// (as does every service for multipart, whose boundary is chosen as it is sent).
+async fn payload_hash(
+    signer: &super::sigv4::Signer,
+    body: &RenderedBody,
+    with_body: bool,
+) -> String {
+    use super::sigv4::{UNSIGNED_PAYLOAD, body_hash};
+    if let Some(h) = body_hash(body, with_body) {
+        return h;
+    }
+    match body {
+        RenderedBody::File(file) if signer.service != "s3" => super::body::file_sha256(file)
+            .await
+            .unwrap_or_else(|_| UNSIGNED_PAYLOAD.into()),
+        _ => UNSIGNED_PAYLOAD.into(),
     }
 }

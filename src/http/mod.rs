@@ -8,11 +8,14 @@
 
 mod body;
 mod client;
+mod cookie;
+mod cookie_file;
 pub mod form;
 pub mod header;
 mod origin;
 mod redirect;
 mod retry;
+pub mod sigv4;
 pub mod tls;
 
 use std::time::Duration;
@@ -21,6 +24,8 @@ use reqwest::{Method, StatusCode};
 
 pub use self::body::{Incoming, StreamError};
 pub use self::client::{Client, ClientOptions};
+pub use self::cookie::CookieJar;
+pub use self::cookie_file::JarFile;
 pub use self::origin::{Credential, CredentialPolicy, is_loopback, is_sensitive_header};
 pub use self::redirect::{DEFAULT_MAX_REDIRECTS, RedirectPolicy};
 pub use self::retry::{backoff, is_idempotent};

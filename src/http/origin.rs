@@ -15,6 +15,9 @@ pub struct Credential<'a> {
     pub name: &'a str,
     pub value: &'a Secret,
     pub in_query: bool,
+    /// AWS SigV4: the hop is signed (after its headers and body are known) rather than
+    /// given `value`.
+    pub signer: Option<&'a super::sigv4::Signer>,
 }
 
 impl<'a> Credential<'a> {
@@ -23,6 +26,7 @@ impl<'a> Credential<'a> {
             name,
             value,
             in_query: false,
+            signer: None,
         }
     }
 }
@@ -110,6 +114,7 @@ impl CredentialPolicy {
         }
         let mut url = hop.url.clone();
         match auth {
+            Some(c) if c.signer.is_some() => {}
             Some(c) if hop.profile_creds && c.in_query => {
                 url.query_pairs_mut().append_pair(c.name, c.value.expose());
             }

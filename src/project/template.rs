@@ -27,6 +27,8 @@ const DIR_VAR: &str = "__runner_dir__";
 pub struct TemplateError {
     pub place: Place,
     pub message: String,
+    /// A `secret()` command failed: an authentication failure, not bad input.
+    pub secret_command: bool,
 }
 
 /// Where a template string came from, for error messages.
@@ -115,6 +117,7 @@ impl Renderer {
         env.set_recursion_limit(64);
         env.add_function("env", env_fn);
         env.add_function("file", file_fn);
+        env.add_function("secret", crate::user::template_function);
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now", now_fn);
         env.add_function("timestamp", || crate::clock::now_unix().to_string());
@@ -253,6 +256,7 @@ impl Renderer {
         serde_json::to_value(&value).map_err(|e| TemplateError {
             place: locate(origin, source, 1),
             message: format!("template value cannot be used as data: {e}"),
+            secret_command: false,
         })
     }
 
@@ -329,7 +333,7 @@ impl Renderer {
                 }
             }
             ErrorKind::OutOfFuel => "template does too much work (a runaway loop?)".to_string(),
-            // Our functions' own errors (env(), file()) say everything themselves.
+            // Our functions' own errors (env(), file(), secret()) say everything themselves.
             ErrorKind::InvalidOperation if e.detail().is_some() => {
                 e.detail().unwrap_or_default().to_string()
             }
@@ -338,12 +342,18 @@ impl Renderer {
                 None => format!("template error: {}", e.kind()),
             },
         };
-        TemplateError { place, message }
+        let secret_command =
+            std::error::Error::source(&e).is_some_and(|s| s.is::<crate::user::CommandFailed>());
+        TemplateError {
+            place,
+            message,
+            secret_command,
+        }
     }
 }
 
 fn is_function(name: &str) -> bool {
-    let functions = "env file uuid now timestamp random_int range dict namespace";
+    let functions = "env file secret uuid now timestamp random_int range dict namespace";
     functions.split(' ').any(|f| f == name)
 }
 

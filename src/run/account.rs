@@ -55,6 +55,21 @@ pub async fn login(global: &GlobalArgs, args: &LoginArgs) -> Result<u8, Error> {
 pub async fn logout(global: &GlobalArgs, args: &LogoutArgs) -> Result<u8, Error> {
     let env = Env::open(global).await?;
     let name = &env.profile_name;
+    if let Some(file) = &env.cookie_file {
+        let had = file
+            .remove()
+            .await
+            .map_err(|e| Error::io("cannot forget the cookies", std::io::Error::other(e)))?;
+        if !global.quiet {
+            match had {
+                true => eprintln!("profile `{name}`: saved cookies forgotten"),
+                false => eprintln!("profile `{name}` had no saved cookies"),
+            }
+        }
+        if !matches!(env.auth, Auth::OAuth { .. }) {
+            return Ok(0);
+        }
+    }
     let report = env.session()?.logout(!args.local).await?;
     if !report.had {
         if !global.quiet {
@@ -111,7 +126,7 @@ pub async fn token(global: &GlobalArgs) -> Result<u8, Error> {
             let t = session.access_token(None).await?;
             write_line(&mut out, t.expose())?;
         }
-        Auth::Static { .. } | Auth::None => {
+        Auth::Static { .. } | Auth::None | Auth::AwsSigv4 { .. } => {
             return Err(crate::error::InputError::usage(format!(
                 "profile `{}` has no OAuth2 session to print a token from",
                 env.profile_name
@@ -151,16 +166,46 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
         .as_ref()
         .map(|a| a.value.kind_name())
         .unwrap_or("none");
+    use crate::project::model::profile::Cookies;
+    let cookies = loaded.profile.http.cookies;
+    if cookies == Cookies::Persist && !loaded.profile.sandbox {
+        let env = Env::from_profile(project.clone(), name.to_string(), loaded, None).await?;
+        let file = env
+            .cookie_file
+            .as_ref()
+            .map(|f| f.path().display().to_string());
+        let session = match &env.auth {
+            Auth::OAuth { session, .. } => match session.cached()? {
+                Some(t) => format!("{}; ", describe(&t)),
+                None => "no session (run `runner login`); ".to_string(),
+            },
+            _ => String::new(),
+        };
+        return Ok(format!(
+            "{kind:26} {session}cookies in {}",
+            file.unwrap_or_default()
+        ));
+    }
+    if cookies == Cookies::Run {
+        return Ok(format!("{kind:26} cookies for each run, in memory"));
+    }
     if loaded.profile.sandbox {
         return Ok(format!("{kind:26} sandbox (tokens in memory only)"));
     }
-    if kind == "none" || kind == "bearer" {
+    if !loaded
+        .profile
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.value.kind.is_oauth2())
+    {
         return Ok(kind.to_string());
     }
     let env = Env::from_profile(project.clone(), name.to_string(), loaded, None).await?;
-    let state = match env.session()?.cached()? {
+    let session = env.session()?;
+    let state = match session.cached()? {
         Some(t) => describe(&t),
         None => "no session (run `runner login`)".to_string(),
     };
-    Ok(format!("{kind:26} {state}"))
+    let kept = session.location().unwrap_or_default();
+    Ok(format!("{kind:26} {state}; kept in {kept}"))
 }

@@ -138,7 +138,7 @@ impl Output {
     pub fn head(&mut self, ex: &Exchange) -> std::io::Result<()> {
         writeln!(self.out, "{}", ex.status_line())?;
         for (k, v) in &ex.headers {
-            writeln!(self.out, "{k}: {v}")?;
+            writeln!(self.out, "{k}: {}", shown_header(k, v))?;
         }
         writeln!(self.out)
     }
@@ -192,11 +192,21 @@ impl Output {
     }
 }
 
+/// A response header's value as printed: a credential header's (`Set-Cookie`, …)
+/// masked like a message, its registered secrets replaced, its attributes kept.
+fn shown_header(name: &str, value: &str) -> String {
+    if crate::http::is_sensitive_header(name) {
+        crate::secret::redact(value)
+    } else {
+        value.to_string()
+    }
+}
+
 /// The `-o json` object of one exchange.
 pub fn exchange_json(ex: &Exchange, body: Option<&Value>, extracted: Option<&Value>) -> Value {
     let mut headers = serde_json::Map::new();
     for (k, v) in &ex.headers {
-        headers.insert(k.clone(), Value::String(v.clone()));
+        headers.insert(k.clone(), Value::String(shown_header(k, v)));
     }
     let body = match body {
         Some(v) => v.clone(),

@@ -201,6 +201,12 @@ async fn credential(env: &Env) -> Result<Credential, Error> {
             value.set_sensitive(true);
             Credential::Static(name, value)
         }
+        Auth::AwsSigv4 { .. } => {
+            return Err(InputError::usage(
+                "runner serve cannot sign AWS SigV4 requests yet; use runner exec",
+            )
+            .into());
+        }
         Auth::OAuth { session, header } => {
             session.token(None).await?;
             Credential::OAuth {

@@ -7,11 +7,14 @@
 //! stdout) are not searched, and each such exception says why where it is made. A
 //! test sweeps all its channels before failing, so one failure lists every leak.
 
+mod aws;
+mod cookies;
 mod exec;
 mod forms;
 mod import;
 mod mcp;
 mod paging;
+mod secret_sources;
 mod serve;
 mod session;
 mod suite;

@@ -461,6 +461,64 @@ const CASES: &[Case] = &[
             );
         },
     },
+    Case {
+        file: "requests/flows/web_login.yaml",
+        args: &["-p", "web"],
+        check: |r| {
+            assert_eq!(
+                r.json(),
+                json!({"username": "demo", "email": "demo@example.com"})
+            )
+        },
+    },
+    Case {
+        file: "requests/web/login_page.yaml",
+        args: &["-p", "web"],
+        check: |r| {
+            assert!(
+                r.json()["csrf"].as_str().unwrap().len() >= 32,
+                "{}",
+                r.stdout
+            )
+        },
+    },
+    Case {
+        file: "requests/web/login.yaml",
+        args: &["-p", "web", "--var", "csrf=t0k3n", "--dry-run"],
+        check: |r| {
+            assert!(
+                r.stdout.starts_with("POST http://127.0.0.1:"),
+                "{}",
+                r.stdout
+            );
+            assert!(
+                r.stdout.ends_with("/web/login\nAccept: application/json\nContent-Type: application/x-www-form-urlencoded\n\nusername=demo&password=demo&csrf=t0k3n\n"),
+                "{}",
+                r.stdout
+            );
+        },
+    },
+    Case {
+        file: "requests/web/me.yaml",
+        args: &["-p", "web", "--dry-run"],
+        check: |r| {
+            assert!(
+                r.stdout.ends_with("/web/me\nAccept: application/json\n"),
+                "{}",
+                r.stdout
+            )
+        },
+    },
+    Case {
+        file: "requests/aws/get_pets.yaml",
+        args: &["-p", "aws", "--dry-run", "--show-secrets"],
+        check: |r| {
+            assert_eq!(
+                r.stdout,
+                "GET https://abc123.execute-api.eu-west-1.amazonaws.com/prod/pets?type=dog&limit=10\nAccept: application/json\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/<date>/eu-west-1/execute-api/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=<computed when sent>\n"
+            );
+        },
+    },
 ];
 
 /// The `name` of every item of a JSON array.
@@ -476,9 +534,15 @@ fn names(items: &Value) -> Vec<String> {
 /// `runner ARGS...` from the repository root, with the shipped profiles (the default
 /// one starts a fresh in-process sandbox) and a state folder of its own.
 fn run_at_root(args: &[&str]) -> Run {
+    run_at_root_with(args, &[])
+}
+
+/// [`run_at_root`] with `env` set besides.
+fn run_at_root_with(args: &[&str], env: &[(&str, &str)]) -> Run {
     let state = tempfile::tempdir().unwrap();
     Command::new(bin())
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(repo_root())
         .env("RUNNER_STATE_DIR", state.path())
         .env_remove("RUNNER_PROFILE")
@@ -548,10 +612,18 @@ fn the_collection_passes_check() {
 #[test]
 fn every_collection_file_runs_against_the_sandbox() {
     let mut failures = Vec::new();
+    // The `web` profile's server (a sandbox it names by URL), and placeholder AWS keys
+    // for the `aws` profile's previews.
+    let sb = SandboxProc::start(&[]);
+    let env = [
+        ("SANDBOX_URL", sb.url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "placeholder"),
+    ];
     for case in CASES {
         let mut args = vec!["exec", case.file];
         args.extend_from_slice(case.args);
-        let r = run_at_root(&args);
+        let r = run_at_root_with(&args, &env);
         let label = args.join(" ");
         if r.code != 0 {
             failures.push(format!("{label}: exit {}\n{}", r.code, r.stderr));

@@ -3,10 +3,12 @@
 // The tests print their own notes; the masking point is the binary's concern.
 #![allow(clippy::disallowed_macros)]
 
+mod aws;
 mod basic_api_key;
 mod bodies;
 mod canary;
 mod collection;
+mod cookies;
 mod core;
 mod cts;
 mod diagnostics;
@@ -27,6 +29,7 @@ mod import_postman;
 mod init;
 mod interop;
 mod interop_oidc;
+mod keyring;
 mod limits;
 mod login_hostile;
 mod many;
@@ -35,6 +38,7 @@ mod oauth;
 mod origins;
 mod paging;
 mod report_html;
+mod secrets;
 mod serve;
 mod streams;
 mod suite;

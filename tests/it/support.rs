@@ -290,6 +290,18 @@ impl Project {
         p
     }
 
+    /// Where runner looks for the user configuration (outside the project).
+    pub fn user_config_path(&self) -> PathBuf {
+        self.state.path().join("config.yaml")
+    }
+
+    /// Writes the user configuration (`secrets:`, `token_store:`).
+    pub fn user_config(&self, text: &str) -> PathBuf {
+        let path = self.user_config_path();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
@@ -314,6 +326,8 @@ impl Project {
     fn configure(&self, c: &mut Command) {
         c.current_dir(self.dir.path())
             .env("RUNNER_STATE_DIR", self.state.path())
+            // The user configuration is the test's own (absent until written).
+            .env("RUNNER_CONFIG", self.user_config_path())
             .env_remove("RUNNER_PROFILE")
             .env_remove("RUNNER_ROOT")
             .env("NO_COLOR", "1")

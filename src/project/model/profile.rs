@@ -39,6 +39,9 @@ pub enum AuthType {
     Basic,
     /// A fixed key in a header or a query parameter (`key`, `in`, `name`).
     ApiKey,
+    /// AWS Signature Version 4 (`region`, `service`, `aws_profile`): every request
+    /// signed with credentials from the environment or the AWS shared files.
+    AwsSigv4,
 }
 
 /// Where an `api_key` goes.
@@ -61,13 +64,18 @@ impl AuthType {
             AuthType::Oauth2DeviceCode => "oauth2_device_code",
             AuthType::Basic => "basic",
             AuthType::ApiKey => "api_key",
+            AuthType::AwsSigv4 => "aws_sigv4",
         }
     }
 
     pub fn is_oauth2(self) -> bool {
         !matches!(
             self,
-            AuthType::None | AuthType::Bearer | AuthType::Basic | AuthType::ApiKey
+            AuthType::None
+                | AuthType::Bearer
+                | AuthType::Basic
+                | AuthType::ApiKey
+                | AuthType::AwsSigv4
         )
     }
 
@@ -164,6 +172,30 @@ pub struct AuthConfig {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub origins: Vec<Spanned<String>>,
+    /// `aws_sigv4`: the region the requests are signed for (`eu-west-1`).
+    #[schemars(with = "Option<String>")]
+    pub region: Option<Spanned<String>>,
+    /// `aws_sigv4`: the service signed for (`execute-api`, `s3`, `es`, …).
+    #[schemars(with = "Option<String>")]
+    pub service: Option<Spanned<String>>,
+    /// `aws_sigv4`: the profile of `~/.aws/credentials` and `~/.aws/config` (default
+    /// `$AWS_PROFILE`, else `default`) when the environment has no credentials.
+    pub aws_profile: Option<String>,
+    /// Where an OAuth2 session is kept between runs: `file` (a 0600 file in the
+    /// state folder, the default) or `keyring` (the OS keyring). Else the user
+    /// configuration's `token_store`.
+    pub token_store: Option<TokenStoreKind>,
+}
+
+/// Where OAuth2 tokens are kept between runs (`auth.token_store`, or `token_store:`
+/// in the user configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStoreKind {
+    /// A 0600 JSON file in the state folder.
+    File,
+    /// The Secret Service (Linux), Keychain (macOS) or Credential Manager (Windows).
+    Keyring,
 }
 
 impl AuthConfig {
@@ -208,6 +240,13 @@ impl AuthConfig {
                 vec![("key", has(&self.key)), ("name", self.name.is_some())],
             ),
             AuthType::Bearer => (vec![], vec![("token", has(&self.token))]),
+            AuthType::AwsSigv4 => (
+                vec![],
+                vec![
+                    ("region", has(&self.region)),
+                    ("service", has(&self.service)),
+                ],
+            ),
             AuthType::Oauth2Password => (
                 vec![("token_url", has(&self.token_url))],
                 vec![
@@ -251,6 +290,9 @@ impl AuthConfig {
             AuthType::Basic => vec![token],
             AuthType::ApiKey => vec![token, username, password, ("header", self.header.is_some())],
             AuthType::Bearer => vec![username],
+            AuthType::AwsSigv4 => {
+                vec![token, username, password, ("header", self.header.is_some())]
+            }
             AuthType::Oauth2Password => vec![token],
             AuthType::Oauth2ClientCredentials => vec![token, username, password],
             AuthType::Oauth2AuthorizationCode => vec![
@@ -271,6 +313,13 @@ impl AuthConfig {
                 ("redirect_path", self.redirect_path.is_some()),
             ],
         };
+        if self.kind != AuthType::AwsSigv4 {
+            unused.extend([
+                ("region", has(&self.region)),
+                ("service", has(&self.service)),
+                ("aws_profile", self.aws_profile.is_some()),
+            ]);
+        }
         if self.kind != AuthType::ApiKey {
             unused.extend([
                 ("key", has(&self.key)),
@@ -295,6 +344,7 @@ impl AuthConfig {
             ("client_id", has(&self.client_id)),
             ("client_secret", has(&self.client_secret)),
             ("params", !self.params.is_empty()),
+            ("token_store", self.token_store.is_some()),
         ];
         if !self.kind.is_oauth2() {
             unused.extend(oauth);
@@ -343,4 +393,59 @@ pub struct HttpConfig {
     /// masked in output and sent only to the profile's origins, like the auth header.
     #[serde(default)]
     pub sensitive_headers: Vec<String>,
+    /// `true`: a cookie jar for the run (a flow's steps and a bulk run's rows share
+    /// it); `persist`: one per profile in the state folder, kept between runs until
+    /// `runner logout`. Cookies go only to the profile's origins.
+    #[serde(default)]
+    #[schemars(with = "CookiesSchema")]
+    pub cookies: Cookies,
+}
+
+/// `http.cookies`: whether requests keep cookies, and for how long.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Cookies {
+    #[default]
+    Off,
+    /// `true`: for the run.
+    Run,
+    /// `persist`: in the state folder, between runs.
+    Persist,
+}
+
+impl<'de> Deserialize<'de> for Cookies {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Cookies;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false or persist")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Cookies, E> {
+                Ok(if v { Cookies::Run } else { Cookies::Off })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Cookies, E> {
+                match v {
+                    "persist" => Ok(Cookies::Persist),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The schema of `http.cookies`: a boolean or `persist`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum CookiesSchema {
+    Enabled(bool),
+    Mode(CookiesMode),
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum CookiesMode {
+    Persist,
 }

@@ -160,6 +160,14 @@ pub(super) fn auth_header(env: &Env, show_secrets: bool) -> Option<(String, Stri
         // A key in the query is shown in the URL (`query_credential`), not as a header.
         Auth::Static { in_query: true, .. } => None,
         Auth::Static { header, value, .. } => Some((header.clone(), value.expose().to_string())),
+        // The signature covers the time of sending: a preview can only say how.
+        Auth::AwsSigv4 { signer, .. } => Some((
+            "Authorization".into(),
+            format!(
+                "AWS4-HMAC-SHA256 Credential={}/<date>/{}/{}/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=<computed when sent>",
+                signer.access_key_id, signer.region, signer.service
+            ),
+        )),
         Auth::OAuth { session, header } => {
             let cached = if show_secrets { session.peek() } else { None };
             let value = match cached {

@@ -54,6 +54,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
     let auth_header = match (&env.auth, use_auth) {
         (Auth::Static { header, .. }, true) => Some(header.as_str()),
         (Auth::OAuth { header, .. }, true) => Some(header.name.as_str()),
+        (Auth::AwsSigv4 { .. }, true) => Some("Authorization"),
         _ => None,
     };
     log_request(req, auth_header);
@@ -71,6 +72,16 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                 name: header,
                 value,
                 in_query: *in_query,
+                signer: None,
+            };
+            within_grace(req, env.client.open(req, Some(credential))).await?
+        }
+        (Auth::AwsSigv4 { signer, marker }, true) => {
+            let credential = Credential {
+                name: "Authorization",
+                value: marker,
+                in_query: false,
+                signer: Some(signer),
             };
             within_grace(req, env.client.open(req, Some(credential))).await?
         }

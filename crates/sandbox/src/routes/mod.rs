@@ -14,6 +14,7 @@ mod page;
 mod paged;
 mod params;
 mod revoke;
+mod web;
 
 use std::sync::{Arc, RwLock};
 
@@ -80,6 +81,8 @@ pub(crate) fn router(state: AppState) -> Router {
             any(control::sink).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/openapi.json", get(openapi::document))
+        .route("/web/login", get(web::show).post(web::submit))
+        .route("/web/me", get(web::me))
         .route("/_sandbox/echo", any(control::echo))
         .route("/_sandbox/echo/{*rest}", any(control::echo))
         .merge(api)

@@ -87,6 +87,7 @@ pub(crate) fn build() -> Value {
     oauth_paths(&mut paths);
     sandbox_paths(&mut paths);
     control_paths(&mut paths);
+    web_paths(&mut paths);
     paths.insert(
         "/openapi.json".into(),
         json!({"get": open("openapi", "sandbox", "This document")}),
@@ -223,6 +224,26 @@ fn oauth_paths(paths: &mut Map<String, Value>) {
         json!({"get": open("authorization_server_metadata", "oauth", "RFC 8414 metadata")}),
     );
     paths.insert("/.well-known/openid-configuration".into(), json!({"get": open("openid_configuration", "oauth", "OpenID discovery (the same metadata)")}));
+}
+
+/// The cookie login of `routes/web.rs`.
+fn web_paths(paths: &mut Map<String, Value>) {
+    let mut submit = open(
+        "web_login_submit",
+        "web",
+        "Log in with the form and the session's CSRF token",
+    );
+    submit["requestBody"] = json!({"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["username", "password", "csrf"],
+        "properties": {"username": {"type": "string"}, "password": {"type": "string"}, "csrf": {"type": "string"}}}}}});
+    paths.insert(
+        "/web/login".into(),
+        json!({"get": open("web_login_page", "web", "Start a session (cookie) and get its CSRF token"), "post": submit}),
+    );
+    paths.insert(
+        "/web/me".into(),
+        json!({"get": open("web_me", "web", "Who the session cookie belongs to")}),
+    );
 }
 
 /// The echo routes: every method, answering the request as received.

@@ -10,6 +10,7 @@ mod locking;
 pub(crate) mod seed;
 mod stats;
 pub(crate) mod tokens;
+pub(crate) mod web;
 
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, RwLock};
@@ -55,6 +56,8 @@ pub(crate) struct Shared {
     pub collections: Vec<Arc<RwLock<Collection>>>,
     /// Large documents for `GET /_sandbox/big`, generated on first request.
     pub big: BigDocuments,
+    /// Cookie sessions of `/web/login`.
+    pub web: Mutex<web::WebSessions>,
 }
 
 impl AppState {
@@ -99,6 +102,7 @@ impl AppState {
             documents,
             collections,
             big: BigDocuments::default(),
+            web: Mutex::new(web::WebSessions::default()),
         }))
     }
 }
