@@ -90,7 +90,7 @@ pub enum Command {
     Token,
     /// List profiles, their auth type, the state of their tokens and where they are kept
     #[command(
-        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  NAME     oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ...; kept in ~/.local/state/runner/tokens/api.ermeo.com-....json\n\nWhere: a file (auth.token_store: file, the default) or the OS keyring (token_store: keyring)."
+        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  NAME     oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ...; kept in ~/.local/state/runner/tokens/HOST-....json\n\nWhere: a file (auth.token_store: file, the default) or the OS keyring (token_store: keyring)."
     )]
     Profiles,
     /// Validate profiles and request files without sending anything
@@ -132,7 +132,7 @@ pub enum Command {
     /// Serve request files as tools for AI agents: the Model Context Protocol over
     /// stdio, with the profile's session kept out of their reach
     #[command(
-        after_help = "Examples:\n  runner mcp                          # every GET/HEAD file under requests/, profile `default`\n  runner mcp -p ermeo requests/assets # the files under requests/assets/\n  runner mcp --allow-writes           # POST, PUT, PATCH and DELETE files too\n\nAn MCP client starts it; in its configuration:\n  {\"mcpServers\": {\"runner\": {\"command\": \"runner\", \"args\": [\"mcp\", \"-p\", \"NAME\"], \"cwd\": \"/path/to/project\"}}}\n\nA tool per request file: its name from the path (assets/get_asset.yaml is\nassets_get_asset), its arguments the file's template variables the profile does not\nset. A file with `mcp: {expose: false}` is never a tool; `mcp: {expose: true}` is one\neven if it writes. Arguments are values, never templates. stdout is the MCP channel;\nthe list of tools (and of files left out, and why) goes to stderr at start. A session\nthat needs a login says so: run `runner login -p NAME` first."
+        after_help = "Examples:\n  runner mcp                          # every GET/HEAD file under requests/, profile `default`\n  runner mcp -p NAME requests/assets  # the files under requests/assets/\n  runner mcp --allow-writes           # POST, PUT, PATCH and DELETE files too\n\nAn MCP client starts it; in its configuration:\n  {\"mcpServers\": {\"runner\": {\"command\": \"runner\", \"args\": [\"mcp\", \"-p\", \"NAME\"], \"cwd\": \"/path/to/project\"}}}\n\nA tool per request file: its name from the path (assets/get_asset.yaml is\nassets_get_asset), its arguments the file's template variables the profile does not\nset. A file with `mcp: {expose: false}` is never a tool; `mcp: {expose: true}` is one\neven if it writes. Arguments are values, never templates. stdout is the MCP channel;\nthe list of tools (and of files left out, and why) goes to stderr at start. A session\nthat needs a login says so: run `runner login -p NAME` first."
     )]
     Mcp(McpArgs),
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1

@@ -50,19 +50,18 @@ fn a_command_secret_shows_in_no_message() {
     p.user_config(
         "secrets:\n  canary: {command: [sh, -c, 'printenv CANARY_CMD; printenv CANARY_CMD >&2; exit 4']}\n",
     );
-    for args in [
-        &["exec", "requests/echo.yaml", "-p", "cmd", "-vv"][..],
-        &["profiles", "-vv"],
-    ] {
-        let r = sweep.runner(&p, args, &env);
-        assert!(
-            r.stderr.contains("failed (exit status: 4)")
-                || r.stdout.contains("failed (exit status: 4)"),
-            "{args:?}: {}{}",
-            r.stdout,
-            r.stderr
-        );
-    }
+    let args = ["exec", "requests/echo.yaml", "-p", "cmd", "-vv"];
+    let r = sweep.runner(&p, &args, &env);
+    assert!(
+        r.stderr.contains("failed (exit status: 4)"),
+        "{args:?}: {}{}",
+        r.stdout,
+        r.stderr
+    );
+    // `profiles` names an api_key profile's kind without rendering its key, so the
+    // failing command does not even run there; its lines are swept all the same.
+    let r = sweep.runner(&p, &["profiles", "-vv"], &env);
+    assert!(r.stdout.contains("cmd      api_key"), "{}", r.stdout);
     sweep.finish();
 }
 
