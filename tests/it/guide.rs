@@ -112,8 +112,13 @@ fn every_shell_block_of_the_readme_runs() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let outputs = tempfile::tempdir().unwrap();
     for (i, block) in blocks.iter().enumerate() {
-        let r: crate::support::Run = std::process::Command::new("bash")
+        // Files, not pipes: a daemon a block starts (the keyring's) may outlive it and
+        // hold a pipe open forever.
+        let out_path = outputs.path().join(format!("block-{i}.out"));
+        let err_path = outputs.path().join(format!("block-{i}.err"));
+        let status = std::process::Command::new("bash")
             .args(["-euo", "pipefail", "-c", block])
             .current_dir(p.dir.path())
             .env("PATH", &path)
@@ -130,9 +135,18 @@ fn every_shell_block_of_the_readme_runs() {
             .env("SANDBOX_URL", &sb.url)
             .env("RUNNER_BROWSER", &browser)
             .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-            .into();
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .status()
+            .unwrap();
+        let read = |path: &std::path::Path| {
+            String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+        };
+        let r = crate::support::Run {
+            code: status.code().unwrap_or(-1),
+            stdout: read(&out_path),
+            stderr: read(&err_path),
+        };
         assert_eq!(
             r.code,
             0,

@@ -33,8 +33,15 @@ pub fn keyring_tools() -> bool {
 /// state folder and user configuration, `$RUNNER` the binary and `$HOME` `home` (where
 /// GNOME Keyring keeps its keyrings). Returns its stdout and stderr.
 pub fn in_dbus_session(p: &Project, home: &Path, script: &str) -> (String, String) {
-    let out = Command::new("dbus-run-session")
+    // Files, not pipes: a keyring daemon that D-Bus started inherits the session's
+    // stdio and may outlive it, and a pipe would then never reach its end.
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let status = Command::new("dbus-run-session")
         .args(["--", "sh", "-c", script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .current_dir(p.dir.path())
         .env("RUNNER", bin())
         .env("HOME", home)
@@ -43,11 +50,11 @@ pub fn in_dbus_session(p: &Project, home: &Path, script: &str) -> (String, Strin
         .env("RUNNER_CONFIG", p.user_config_path())
         .env_remove("RUNNER_PROFILE")
         .env("NO_COLOR", "1")
-        .output()
+        .status()
         .expect("dbus-run-session");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    assert!(out.status.success(), "{script}\n{}", text(&out.stderr));
-    (text(&out.stdout), text(&out.stderr))
+    let text = |path: &Path| String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+    assert!(status.success(), "{script}\n{}", text(&err_path));
+    (text(&out_path), text(&err_path))
 }
 
 /// Unlocks (creating it the first time) the login keyring of `$HOME`.
