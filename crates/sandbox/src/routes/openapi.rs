@@ -412,11 +412,18 @@ mod tests {
         paths
     }
 
+    /// The one route the document leaves out on purpose.
+    const PAGING_FIXTURES: &str = "/api/v1/paged/{style}";
+
     #[test]
     fn the_document_names_every_route_and_no_other() {
         let doc = build();
         let documented: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-        let routes = router_paths();
+        let mut routes = router_paths();
+        // The paging-style fixtures (Link headers, cursors, offsets, GraphQL) exist for
+        // runner's paging tests; they are not part of the Ermeo-compatible API this
+        // document describes, and an import of it must not turn them into requests.
+        routes.retain(|r| r != PAGING_FIXTURES);
         for r in &routes {
             assert!(documented.contains(&r), "route {r} is not in /openapi.json");
         }
