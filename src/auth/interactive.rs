@@ -346,19 +346,8 @@ mod tests {
         );
         let port = url::Url::parse(&uri).unwrap().port().unwrap();
         let client = tokio::spawn(async move {
-            let get = |target: &'static str| async move {
-                let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-                    .await
-                    .unwrap();
-                s.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-                    .await
-                    .unwrap();
-                let mut out = String::new();
-                s.read_to_string(&mut out).await.unwrap();
-                out
-            };
-            let favicon = get("/favicon.ico").await;
-            let page = get("/callback?code=the-code&state=st").await;
+            let favicon = get(port, "/favicon.ico").await;
+            let page = get(port, "/callback?code=the-code&state=st").await;
             (favicon, page)
         });
         assert_eq!(
