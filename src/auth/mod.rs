@@ -8,6 +8,7 @@ pub mod discovery;
 mod endpoints;
 pub mod grant;
 pub mod interactive;
+pub mod jws;
 mod keyring;
 mod login;
 mod logout;

@@ -43,7 +43,7 @@ pub fn client_config(
     extra_roots: Vec<CertificateDer<'static>>,
     insecure: bool,
 ) -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Verifier {
         provider: provider.clone(),
         insecure,

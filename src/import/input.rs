@@ -92,8 +92,15 @@ async fn fetch(url: &url::Url) -> Result<Vec<u8>, Error> {
             detail: e.to_string(),
         })
     };
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
+    let builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
+    let client = crate::http::TlsOptions::default()
+        .apply(builder)
+        .map_err(|detail| {
+            Error::Http(HttpError::Other {
+                url: url.to_string(),
+                detail,
+            })
+        })?
         .build()
         .map_err(transport)?;
     let mut resp = client.get(url.as_str()).send().await.map_err(transport)?;

@@ -146,6 +146,7 @@ async fn the_manual_clock_moves_only_through_the_control_route() {
         access_ttl: 10,
         ..SandboxOptions::default()
     };
+    crate::harness::install_crypto();
     let sandbox = Sandbox::start(opts).await.unwrap();
     let h = Harness {
         sandbox,

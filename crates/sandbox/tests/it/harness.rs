@@ -12,12 +12,19 @@ pub(crate) struct Harness {
     pub(crate) browser: reqwest::Client,
 }
 
+/// reqwest is built without a crypto provider (runner uses `ring` for everything):
+/// the tests' clients take the process default, installed here once.
+pub(crate) fn install_crypto() {
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Harness {
     pub(crate) async fn start(opts: SandboxOptions) -> Harness {
         Harness::with_clock(opts, Clock::System).await
     }
 
     pub(crate) async fn with_clock(opts: SandboxOptions, clock: Clock) -> Harness {
+        install_crypto();
         let sandbox = Sandbox::start_with_clock(opts, clock).await.unwrap();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let browser = reqwest::Client::builder()
