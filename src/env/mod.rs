@@ -275,10 +275,13 @@ fn credential_policy(
         listed.push(("auth.origins", url, src.place(o)));
     }
     let has_credentials = auth.is_some_and(|a| a.kind != AuthType::None)
-        || p.http
-            .headers
-            .keys()
-            .any(|k| http::is_sensitive_header(k) || p.http.sensitive_headers.contains(k));
+        || p.http.headers.keys().any(|k| {
+            http::is_sensitive_header(k)
+                || p.http
+                    .sensitive_headers
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(k))
+        });
     for (key, url, place) in &listed {
         if !has_credentials || url.scheme() != "http" || http::is_loopback(url) {
             continue;

@@ -431,10 +431,17 @@ fn file_fn(state: &minijinja::State, path: String) -> Result<String, minijinja::
     String::from_utf8(bytes).map_err(|_| fail("the file is not valid UTF-8".to_string()))
 }
 
-/// `random_int(min=0, max=1000)`: an integer in `min..max` (`min` when it is empty).
-fn random_int_fn(min: Option<i64>, max: Option<i64>) -> i64 {
+/// `random_int(min=0, max=1000)`: an integer in `min..max`; an empty range is an
+/// error rather than a silent `min`.
+fn random_int_fn(min: Option<i64>, max: Option<i64>) -> Result<i64, minijinja::Error> {
     let (min, max) = (min.unwrap_or(0), max.unwrap_or(1000));
-    rand::random_range(min..=max.saturating_sub(1).max(min))
+    if min >= max {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("random_int({min}, {max}): the range is empty (max must be greater than min)"),
+        ));
+    }
+    Ok(rand::random_range(min..max))
 }
 
 fn now_fn() -> String {

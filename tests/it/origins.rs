@@ -332,6 +332,19 @@ fn plain_http_with_credentials_to_a_remote_host_is_refused() {
     let r = exec(&p, "requests/r.yaml", &["--dry-run"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    // A header the profile calls sensitive is a credential whatever its case.
+    p.write(
+        "profiles/default.yaml",
+        "base_url: http://api.example.com/v1\nhttp:\n  headers: {X-Team-Key: \"{{ env('API_TOKEN') }}\"}\n  sensitive_headers: [x-team-key]\n",
+    );
+    let r = exec(&p, "requests/r.yaml", &["--dry-run"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is plain http to a host that is not loopback"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ pub fn rfc3339(s: &str) -> Option<i128> {
         return None;
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
         return None;
     }
     let days = days_from_civil(y, mo, d);
@@ -59,6 +59,16 @@ pub fn rfc3339(s: &str) -> Option<i128> {
     Some(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
 }
 
+/// 28 to 31: `2024-02-30` is no date.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -80,11 +90,16 @@ mod tests {
         assert_eq!(rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(rfc3339("1970-01-01T00:00:00.25Z"), Some(250_000_000));
         assert_eq!(rfc3339("2024-02-29"), Some(19_782 * 86_400 * 1_000_000_000));
+        assert!(rfc3339("2000-02-29").is_some());
         for bad in [
             "2024-13-01",
             "yesterday",
             "2024-01-01T00:00:00",
             "2024-01-01T00:00Z",
+            "2024-02-30",
+            "2023-02-29",
+            "1900-02-29",
+            "2024-04-31T00:00:00Z",
         ] {
             assert_eq!(rfc3339(bad), None, "{bad}");
         }

@@ -133,13 +133,31 @@ fn check_each(p: &Predicate, inner: &[Predicate], v: &Value) -> Option<Mismatch>
     None
 }
 
+/// Integers compare exactly (ids above 2^53 stay distinct); a float equals an
+/// integer only when it holds that integer's value exactly.
+fn number_eq(x: &serde_json::Number, y: &serde_json::Number) -> bool {
+    let int = |n: &serde_json::Number| {
+        n.as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+    };
+    // A float equals an integer when it is whole and converts to it both ways.
+    let float_is = |n: &serde_json::Number, i: i128| {
+        n.as_f64()
+            .is_some_and(|f| f.fract() == 0.0 && f as i128 == i && i as f64 == f)
+    };
+    match (int(x), int(y)) {
+        (Some(a), Some(b)) => a == b,
+        (Some(a), None) => float_is(y, a),
+        (None, Some(b)) => float_is(x, b),
+        (None, None) => x.as_f64() == y.as_f64(),
+    }
+}
+
 /// Equality where numbers compare by value (`1` equals `1.0`).
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
-            (Some(x), Some(y)) if x.fract() != 0.0 || y.fract() != 0.0 => x == y,
-            _ => x == y || x.as_f64() == y.as_f64() && x.as_f64().is_some(),
-        },
+        (Value::Number(x), Value::Number(y)) => number_eq(x, y),
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
         }

@@ -13,6 +13,19 @@ fn predicates_hold_and_fail_as_documented() {
     let cases = [
         (json!(250), json!(250), true),
         (json!(250), json!(250.0), true),
+        (json!(250), json!(250.5), false),
+        // Ids above 2^53 stay distinct: through f64 they would be equal.
+        (
+            json!(9007199254740993_u64),
+            json!(9007199254740992_u64),
+            false,
+        ),
+        (
+            json!(9007199254740993_u64),
+            json!(9007199254740993_u64),
+            true,
+        ),
+        (json!(18446744073709551615_u64), json!(-1), false),
         (json!({"equals": {"name": "a"}}), json!({"name": "a"}), true),
         (json!({"equals": {"gt": 1}}), json!({"gt": 1}), true),
         (json!({"not_equals": 3}), json!(4), true),

@@ -162,3 +162,21 @@ fn syntax_errors_are_found_without_rendering() {
     assert!(r.check_str("{{ a ", origin("x")).is_err());
     assert!(r.check_str("{{ a }}", origin("x")).is_ok());
 }
+
+#[test]
+fn random_int_stays_in_its_range_and_refuses_an_empty_one() {
+    let r = Renderer::new();
+    let render = |s: &str| r.render_str(s, &vars(), Path::new("."), origin("x"));
+    for _ in 0..50 {
+        let n: i64 = render("{{ random_int(3, 5) }}").unwrap().parse().unwrap();
+        assert!((3..5).contains(&n), "{n}");
+    }
+    assert_eq!(render("{{ random_int(7, 8) }}").unwrap(), "7");
+    let e = render("{{ random_int(5, 5) }}").unwrap_err();
+    assert!(
+        e.message
+            .contains("random_int(5, 5): the range is empty (max must be greater than min)"),
+        "{}",
+        e.message
+    );
+}
