@@ -1,16 +1,16 @@
 //! The token cache: one JSON file per identity, written atomically, guarded by an
 //! exclusive lock on a sibling lock file. No HTTP here.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
 use super::keyring::KeyringEntry;
 use crate::secret::Secret;
+use crate::user::private_file::{self, LockError};
 
 /// Who the tokens belong to. Part of the file name (hashed) and of the file itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,7 +223,6 @@ impl TokenStore {
     /// Replaces the cache atomically: temp file in the same folder, fsync, rename,
     /// fsync the folder. Never truncates the file in place.
     pub fn save(&self, tokens: &CachedTokens) -> Result<(), AuthError> {
-        let dir = self.file.parent().unwrap_or(Path::new("."));
         let fail = |what: &str, e: std::io::Error| {
             AuthError::Store(format!(
                 "cannot save tokens to {} ({what}): {e}",
@@ -235,21 +234,8 @@ impl TokenStore {
         if let Some(k) = &self.keyring {
             return k.save(&data);
         }
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&self.temp_prefix).suffix(".tmp");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o600));
-        }
-        let mut tmp = builder.tempfile_in(dir).map_err(|e| fail("temp file", e))?;
-        tmp.write_all(&data).map_err(|e| fail("write", e))?;
-        tmp.as_file().sync_all().map_err(|e| fail("fsync", e))?;
-        tmp.persist(&self.file)
-            .map_err(|e| fail("rename", e.error))?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+        private_file::replace(&self.file, &data, &self.temp_prefix)
+            .map_err(|(what, e)| fail(what, e))?;
         Ok(())
     }
 
@@ -270,46 +256,28 @@ impl TokenStore {
 
     /// Takes the exclusive cross-process lock, waiting at most `timeout`.
     pub async fn lock(&self, timeout: Duration) -> Result<StoreLock, AuthError> {
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(&self.lock).map_err(|e| {
-            AuthError::Store(format!("cannot open lock {}: {e}", self.lock.display()))
-        })?;
+        let file = private_file::lock(&self.lock, timeout)
+            .await
+            .map_err(|e| match e {
+                LockError::Timeout => AuthError::LockTimeout {
+                    path: self.lock.clone(),
+                    secs: timeout.as_secs(),
+                },
+                LockError::Open(e) => {
+                    AuthError::Store(format!("cannot open lock {}: {e}", self.lock.display()))
+                }
+                LockError::Lock(e) => {
+                    AuthError::Store(format!("cannot lock {}: {e}", self.lock.display()))
+                }
+            })?;
         repair_mode(&self.lock, 0o600)?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            match file.try_lock() {
-                Ok(()) => {
-                    self.remove_stale_temp_files();
-                    // Whoever takes the lock may spend a refresh token: a keyring that
-                    // cannot take the new one must say so before, not after.
-                    if let Some(k) = &self.keyring {
-                        k.probe()?;
-                    }
-                    return Ok(StoreLock { _file: file });
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    if Instant::now() >= deadline {
-                        return Err(AuthError::LockTimeout {
-                            path: self.lock.clone(),
-                            secs: timeout.as_secs(),
-                        });
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(AuthError::Store(format!(
-                        "cannot lock {}: {e}",
-                        self.lock.display()
-                    )));
-                }
-            }
+        self.remove_stale_temp_files();
+        // Whoever takes the lock may spend a refresh token: a keyring that cannot take
+        // the new one must say so before, not after.
+        if let Some(k) = &self.keyring {
+            k.probe()?;
         }
+        Ok(StoreLock { _file: file })
     }
 }
 
@@ -334,20 +302,8 @@ impl TokenStore {
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), AuthError> {
-    if !dir.exists() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| AuthError::Store(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        #[cfg(not(unix))]
-        std::fs::create_dir_all(dir)
-            .map_err(|e| AuthError::Store(format!("cannot create {}: {e}", dir.display())))?;
-    }
+    private_file::create_dir(dir)
+        .map_err(|e| AuthError::Store(format!("cannot create {}: {e}", dir.display())))?;
     repair_mode(dir, 0o700)
 }
 

@@ -3,12 +3,13 @@
 //! the way the token cache is (`auth/store.rs`: an exclusive lock on a sibling lock
 //! file, a temp file in the same folder, fsync, rename).
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cookie_store::{CookieStore, RawCookie};
+
+use crate::user::private_file::{self, LockError};
 
 /// How long a process waits for another's lock, as for the token cache.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -76,30 +77,13 @@ impl JarFile {
 
     /// Replaces the file atomically: a 0600 temp file in the same folder, fsync, rename.
     fn save(&self, store: &CookieStore) -> Result<(), String> {
-        let dir = self.file.parent().unwrap_or(Path::new("."));
-        let fail = |what: &str, e: std::io::Error| {
+        let data = super::cookie::encode(store)?;
+        private_file::replace(&self.file, &data, ".cookies-").map_err(|(what, e)| {
             format!(
                 "cannot save cookies to {} ({what}): {e}",
                 self.file.display()
             )
-        };
-        let data = super::cookie::encode(store)?;
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".cookies-").suffix(".tmp");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o600));
-        }
-        let mut tmp = builder.tempfile_in(dir).map_err(|e| fail("temp file", e))?;
-        tmp.write_all(&data).map_err(|e| fail("write", e))?;
-        tmp.as_file().sync_all().map_err(|e| fail("fsync", e))?;
-        tmp.persist(&self.file)
-            .map_err(|e| fail("rename", e.error))?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        })
     }
 
     /// Forgets the jar (`runner logout`). Returns whether there was one.
@@ -117,50 +101,21 @@ impl JarFile {
     pub async fn lock(&self) -> Result<JarLock, String> {
         let dir = self.file.parent().unwrap_or(Path::new("."));
         create_private_dir(dir)?;
-        let mut options = OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options
-            .open(&self.lock)
-            .map_err(|e| format!("cannot open lock {}: {e}", self.lock.display()))?;
-        let deadline = Instant::now() + LOCK_WAIT;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(JarLock { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(format!(
-                        "another runner held the lock {} for {} s",
-                        self.lock.display(),
-                        LOCK_WAIT.as_secs()
-                    ));
-                }
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(format!("cannot lock {}: {e}", self.lock.display()));
-                }
-            }
-        }
+        let file = private_file::lock(&self.lock, LOCK_WAIT)
+            .await
+            .map_err(|e| match e {
+                LockError::Timeout => format!(
+                    "another runner held the lock {} for {} s",
+                    self.lock.display(),
+                    LOCK_WAIT.as_secs()
+                ),
+                LockError::Open(e) => format!("cannot open lock {}: {e}", self.lock.display()),
+                LockError::Lock(e) => format!("cannot lock {}: {e}", self.lock.display()),
+            })?;
+        Ok(JarLock { _file: file })
     }
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), String> {
-    if dir.exists() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+    private_file::create_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
 }

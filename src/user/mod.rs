@@ -8,6 +8,7 @@
 //! with the masking point at once, kept for the process only).
 
 mod command;
+pub mod private_file;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
