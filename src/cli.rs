@@ -395,6 +395,9 @@ pub struct McpArgs {
     /// Serve files that write (POST, PUT, PATCH, DELETE…) too, not only GET and HEAD
     #[arg(long)]
     pub allow_writes: bool,
+    /// Seconds a tool call may take, token, pages and flow steps included (default 60)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub call_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,322 @@
+//! Issue 26, continued: flow files as MCP tools, calls served at once (one session,
+//! one refresh across a token expiry), the per-call timeout, and a file that fails to
+//! render, all driven by the official MCP Python SDK (tests/mcp/client.py).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
+
+use serde_json::{Value, json};
+
+use crate::mcp::{drive, python};
+use crate::support::{Project, SandboxProc, sandbox_profile};
+
+fn result(step: &Value) -> (bool, Value) {
+    let text = step["text"].as_str().expect("a text result");
+    let value = serde_json::from_str(text).unwrap_or(Value::String(text.to_string()));
+    (step["is_error"].as_bool().unwrap(), value)
+}
+
+fn names(tools: &Value) -> Vec<&str> {
+    tools["tools"]
+        .as_array()
+        .expect("a tool list")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect()
+}
+
+/// Request files, and flows over them: one that only reads, one that writes.
+fn project(sb: &SandboxProc) -> Project {
+    let p = Project::new();
+    p.write("profiles/default.yaml", &sandbox_profile(&sb.url, ""));
+    p.write(
+        "requests/assets/list_assets.yaml",
+        "description: Assets, one page\nurl: /assets\nquery:\n  limit: \"{{ page_size }}\"\n  status: \"{{ status | default(none) }}\"\nextract:\n  names: $.items[*].name\n",
+    );
+    p.write(
+        "requests/assets/get_asset.yaml",
+        "description: One asset by id\nurl: \"/assets/{{ asset_id }}\"\n",
+    );
+    p.write(
+        "requests/create_asset.yaml",
+        "method: POST\nurl: /assets\nbody:\n  json: {name: \"{{ name }}\", family_id: \"{{ family_id | int }}\"}\nextract:\n  id: $.id\nexpect:\n  status: 201\n",
+    );
+    p.write(
+        "requests/flows/first_asset.yaml",
+        "description: The first asset of a page, read whole\nsteps:\n  - run: ../assets/list_assets.yaml\n    extract:\n      first: $.items[0].id\n  - run: ../assets/get_asset.yaml\n    vars: {asset_id: \"{{ first }}\"}\n",
+    );
+    p.write(
+        "requests/flows/create_then_read.yaml",
+        "description: Create an asset, then read it back\nsteps:\n  - run: ../create_asset.yaml\n  - run: ../assets/get_asset.yaml\n    vars: {asset_id: \"{{ id }}\"}\n",
+    );
+    p
+}
+
+/// A read-only flow is a tool whose arguments are what its steps read and nothing
+/// earlier sets; a call gives every step. A writing flow needs --allow-writes, and
+/// then runs its POST and its GET in order with what the first extracted.
+#[test]
+fn mcp_flows_are_tools_that_answer_with_every_step() {
+    let Some(py) = python() else { return };
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb);
+    let s = drive(
+        &py,
+        &p,
+        json!([{"list": true}, {"call": "flows_first_asset", "arguments": {}}]),
+        &[],
+        &[],
+    );
+    assert_eq!(
+        names(&s.steps[0]),
+        ["assets_get_asset", "assets_list_assets", "flows_first_asset"]
+    );
+    let flow = &s.steps[0]["tools"][2];
+    assert_eq!(flow["description"], "The first asset of a page, read whole");
+    assert_eq!(flow["annotations"]["readOnlyHint"], true);
+    // `page_size` is the profile's, `first` and `asset_id` come from step 1.
+    assert_eq!(
+        flow["inputSchema"],
+        json!({
+            "type": "object",
+            "properties": {"status": {"type": "string", "description": "the template variable `status` of requests/flows/first_asset.yaml"}},
+            "required": [],
+            "additionalProperties": false,
+        })
+    );
+    let (is_error, got) = result(&s.steps[1]);
+    assert!(!is_error, "{got}");
+    let page = p.run(&["exec", "requests/assets/list_assets.yaml", "-o", "json"]);
+    assert_eq!(page.code, 0, "{}", page.stderr);
+    let first = page.json()["body"]["items"][0].clone();
+    let names = page.json()["extract"]["names"].clone();
+    assert_eq!(
+        got,
+        json!({
+            "steps": [
+                {"step": 1, "file": "requests/flows/../assets/list_assets.yaml", "status": 200,
+                 "extracted": {"names": names, "first": first["id"]}, "failures": []},
+                {"step": 2, "file": "requests/flows/../assets/get_asset.yaml", "status": 200,
+                 "body": first, "failures": []},
+            ],
+            "failures": [],
+        })
+    );
+    assert!(
+        s.stderr.contains(
+            "  flows_first_asset  flow: GET, GET requests/flows/first_asset.yaml\n"
+        ) && s.stderr.contains(
+            "  requests/flows/create_then_read.yaml: a flow that writes (POST): --allow-writes (or mcp: {expose: true} in the file) serves it\n"
+        ),
+        "{}",
+        s.stderr
+    );
+
+    let steps = json!([
+        {"list": true},
+        {"call": "flows_create_then_read", "arguments": {"name": "Pump 26", "family_id": 3}},
+    ]);
+    let w = drive(&py, &p, steps, &["--allow-writes"], &[]);
+    let tool = w.steps[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "flows_create_then_read")
+        .expect("the writing flow is served with --allow-writes");
+    assert_eq!(tool["annotations"]["readOnlyHint"], false);
+    assert_eq!(tool["inputSchema"]["required"], json!(["family_id", "name"]));
+    assert_eq!(
+        tool["inputSchema"]["properties"]["family_id"]["type"],
+        "integer"
+    );
+    let (is_error, got) = result(&w.steps[1]);
+    assert!(!is_error, "{got}");
+    let id = &got["steps"][0]["extracted"]["id"];
+    assert!(id.is_string(), "{got}");
+    assert_eq!(got["steps"][0]["status"], 201);
+    assert_eq!(got["steps"][1]["status"], 200);
+    assert_eq!(got["steps"][1]["body"]["id"], *id);
+    assert_eq!(got["steps"][1]["body"]["name"], "Pump 26");
+    assert_eq!(got["steps"][1]["body"]["family_id"], 3);
+}
+
+/// A step that fails its `expect` stops the flow: the answer is an error that gives
+/// the steps that ran and the failure; a step whose URL an argument takes outside the
+/// profile's origins is refused, after the steps before it ran.
+#[test]
+fn mcp_a_flow_stops_at_a_failed_or_refused_step() {
+    let Some(py) = python() else { return };
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb);
+    p.write(
+        "requests/flows/strict.yaml",
+        "steps:\n  - run: ../assets/list_assets.yaml\n    expect: {status: 201}\n  - run: ../assets/get_asset.yaml\n",
+    );
+    p.write("requests/anywhere.yaml", "url: \"{{ target }}\"\n");
+    p.write(
+        "requests/flows/then_anywhere.yaml",
+        "steps:\n  - run: ../assets/get_asset.yaml\n  - run: ../anywhere.yaml\n",
+    );
+    let asset = "00000000-0000-4000-8000-000000000001";
+    let steps = json!([
+        {"list": true},
+        {"call": "flows_strict", "arguments": {"asset_id": "x"}},
+        {"call": "flows_then_anywhere", "arguments": {"asset_id": asset, "target": "http://127.0.0.1:9/steal"}},
+    ]);
+    let s = drive(&py, &p, steps, &[], &[]);
+    let strict = s.steps[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "flows_strict")
+        .unwrap();
+    assert_eq!(strict["description"], "a flow of 2 steps");
+    let (is_error, got) = result(&s.steps[1]);
+    assert!(is_error, "{got}");
+    let failure = "requests/flows/strict.yaml:3:22: status 200 (expected 201)";
+    assert_eq!(
+        got,
+        json!({
+            "steps": [{"step": 1, "file": "requests/flows/../assets/list_assets.yaml", "status": 200,
+                       "extracted": got["steps"][0]["extracted"], "failures": [failure]}],
+            "failures": [format!("flow requests/flows/strict.yaml stopped at step 1 (requests/flows/../assets/list_assets.yaml): {failure}")],
+        })
+    );
+    let (is_error, got) = result(&s.steps[2]);
+    assert!(is_error, "{got}");
+    assert_eq!(got["steps"].as_array().unwrap().len(), 1, "{got}");
+    assert_eq!(got["steps"][0]["status"], 200);
+    assert_eq!(
+        got["error"],
+        "flows_then_anywhere: refused: http://127.0.0.1:9 is outside the profile's origins"
+    );
+}
+
+/// A server that answers nothing until `n` requests wait, then all of them: calls
+/// that were served one at a time would never fill it. It gives back the
+/// `Authorization` each request carried.
+fn barrier(n: usize) -> (String, JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let mut waiting: Vec<(TcpStream, String)> = Vec::new();
+        while waiting.len() < n {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut auth = String::new();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim_end().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("authorization")
+                {
+                    auth = v.trim().to_string();
+                }
+            }
+            waiting.push((stream, auth));
+        }
+        let body = format!("{{\"waited\": {n}}}");
+        waiting
+            .into_iter()
+            .map(|(mut stream, auth)| {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(body.as_bytes()).unwrap();
+                auth
+            })
+            .collect()
+    });
+    (url, handle)
+}
+
+/// Four calls sent at once after the access token expired are all in flight together
+/// (the barrier answers only when four wait) and share one refresh: one
+/// `refresh_token` grant, the same new token on all four, and the rotated refresh
+/// token kept (a second expiry refreshes again from it, with no new password grant).
+#[test]
+fn mcp_calls_run_at_once_and_share_one_refresh() {
+    let Some(py) = python() else { return };
+    let sb = SandboxProc::start(&["--manual-clock", "--access-ttl", "60"]);
+    let (wait_url, waited) = barrier(4);
+    let p = project(&sb);
+    p.write(
+        "profiles/default.yaml",
+        &sandbox_profile(&sb.url, &format!("  origins: [\"{wait_url}\"]\n")),
+    );
+    p.write("requests/wait.yaml", &format!("url: {wait_url}/wait\n"));
+    let list = json!({"call": "assets_list_assets", "arguments": {}});
+    let advance = json!({"post": format!("{}/_sandbox/clock?advance=120", sb.url)});
+    let wait = json!({"call": "wait", "arguments": {}});
+    let steps = json!([
+        list,
+        advance,
+        {"together": [wait, wait, wait, wait]},
+        list,
+        advance,
+        list,
+    ]);
+    let s = drive(&py, &p, steps, &["--call-timeout", "30"], &[]);
+    for one in s.steps[2]["together"].as_array().unwrap() {
+        let (is_error, got) = result(one);
+        assert!(!is_error, "{got}");
+        assert_eq!(got, json!({"status": 200, "body": {"waited": 4}, "failures": []}));
+    }
+    let seen = waited.join().unwrap();
+    assert_eq!(seen.len(), 4);
+    assert!(seen.iter().all(|a| *a == seen[0]), "{seen:?}");
+    // The token the four carried is the one the refresh saved in the shared cache.
+    let after_first_refresh = s.steps[3].clone();
+    assert!(!result(&after_first_refresh).0, "{after_first_refresh}");
+    assert!(!result(&s.steps[5]).0, "{}", s.steps[5]);
+    assert_eq!(sb.token_requests("password"), 1);
+    assert_eq!(sb.token_requests("refresh_token"), 2);
+    let cache = p.assert_cache_intact();
+    assert!(cache["refresh_token"].is_string());
+    assert_ne!(
+        seen[0],
+        format!("Bearer {}", cache["access_token"].as_str().unwrap()),
+        "the second expiry replaced the token"
+    );
+}
+
+/// A call that takes longer than --call-timeout is an error naming the bound, and a
+/// file that fails to render (a template error) is an error naming its place, with
+/// the line of the reviewed file as the terminal shows it.
+#[test]
+fn mcp_a_call_is_bounded_and_a_render_error_is_a_tool_error() {
+    let Some(py) = python() else { return };
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb);
+    // It accepts connections (the kernel does) and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    p.write(
+        "profiles/default.yaml",
+        &sandbox_profile(&sb.url, &format!("  origins: [\"{silent_url}\"]\n")),
+    );
+    p.write("requests/silent.yaml", &format!("url: {silent_url}/x\n"));
+    p.write(
+        "requests/broken.yaml",
+        "url: /assets\nquery:\n  q: \"{{ text | nosuchfilter }}\"\n",
+    );
+    let steps = json!([
+        {"call": "silent", "arguments": {}},
+        {"call": "broken", "arguments": {"text": "x"}},
+    ]);
+    let s = drive(&py, &p, steps, &["--call-timeout", "1"], &[]);
+    assert_eq!(
+        s.steps[0],
+        json!({"is_error": true, "text": "silent: no answer within 1 s"})
+    );
+    assert_eq!(
+        s.steps[1],
+        json!({"is_error": true, "text": "error: template error: unknown filter: filter nosuchfilter is unknown\n  --> requests/broken.yaml:3:7\n  |\n3 |   q: \"{{ text | nosuchfilter }}\"\n  |       ^"})
+    );
+}
