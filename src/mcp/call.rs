@@ -137,7 +137,9 @@ pub fn bounded(value: Value) -> (Value, Option<String>) {
     }
     let mut cut = Map::new();
     insert_body(&mut cut, &text);
-    let note = cut.remove("note").and_then(|n| n.as_str().map(String::from));
+    let note = cut
+        .remove("note")
+        .and_then(|n| n.as_str().map(String::from));
     (cut.remove("body").unwrap_or_default(), note)
 }
 

@@ -109,7 +109,8 @@ impl Scan<'_> {
                     self.methods.push(req.method.to_string());
                     let found = arguments(self.env, &req.file, &|n| self.is_known(n));
                     self.add(found);
-                    self.known.extend(req.extract.iter().map(|(k, _)| k.clone()));
+                    self.known
+                        .extend(req.extract.iter().map(|(k, _)| k.clone()));
                 }
                 Ok(Document::Flow(inner, inner_src)) => self.flow(&inner, &inner_src, depth + 1)?,
             }

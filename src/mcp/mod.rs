@@ -17,6 +17,8 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use rmcp::ServiceExt;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
@@ -25,8 +27,6 @@ use rmcp::model::{
     Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 

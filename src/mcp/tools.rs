@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use crate::env::Env;
-use crate::project::model::request::{Body, MultipartField, RequestFile};
 use crate::project::model::flow::FlowFile;
+use crate::project::model::request::{Body, MultipartField, RequestFile};
 use crate::project::{self, Document, PreparedRequest, SourceFile};
 
 /// A request or flow file served as a tool.

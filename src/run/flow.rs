@@ -7,11 +7,11 @@ use serde_json::{Map, Value};
 use crate::env::Env;
 use crate::error::{Error, InputError};
 use crate::expect::extract;
+use crate::http::RenderedRequest;
 use crate::project::model::Spanned;
 use crate::project::model::flow::{FlowFile, Step};
 use crate::project::place::Place;
 use crate::project::template::Vars;
-use crate::http::RenderedRequest;
 use crate::project::{self, Document, SourceFile};
 use crate::run::render::{Overrides, render_request};
 
@@ -23,10 +23,14 @@ use super::request::{Items, run_rendered, run_request};
 pub trait StepWatch {
     /// Before any request of the flow (a nested flow's too) is sent; an error
     /// refuses it and stops the flow.
-    fn check(&self, rendered: &RenderedRequest) -> Result<(), Error>;
+    fn check(&self, _rendered: &RenderedRequest) -> Result<(), Error> {
+        Ok(())
+    }
     /// After step `n` of a flow at `depth` ran (a failed one too): its file, its
     /// outcome, and what the step's own `extract` took.
-    fn step(&self, depth: usize, n: usize, path: &Path, outcome: &Outcome, took: &Map<String, Value>);
+    fn step(&self, depth: usize, n: usize, path: &Path, o: &Outcome, took: &Map<String, Value>) {
+        let _ = (depth, n, path, o, took);
+    }
 }
 
 /// How deep flows may nest: a flow that runs itself stops here.
@@ -99,6 +103,24 @@ struct Steps<'a> {
 }
 
 impl Steps<'_> {
+    /// Sends a step's request (through the watch, if any), or runs its flow.
+    async fn send(&self, doc: &Document, vars: &mut Vars) -> Result<Outcome, Error> {
+        let (env, overrides) = (self.env, self.overrides);
+        match (doc, self.watch) {
+            (Document::Request(req), None) => {
+                run_request(env, req, vars, overrides, Items::Keep).await
+            }
+            (Document::Request(req), Some(w)) => {
+                let rendered = render_request(env, req, vars, overrides)?;
+                w.check(&rendered)?;
+                run_rendered(env, req, rendered, overrides, Items::Keep).await
+            }
+            (Document::Flow(inner, src), watch) => {
+                run_flow_watched(env, inner, src, vars, overrides, self.depth + 1, watch).await
+            }
+        }
+    }
+
     /// Runs step `n`; what it extracts joins `vars`.
     /// A failed step's outcome carries one failure that names the flow and the step;
     /// its checks join `checks`, named by the step.
@@ -112,9 +134,9 @@ impl Steps<'_> {
         let Steps {
             env,
             src,
-            overrides,
             depth,
             watch,
+            ..
         } = *self;
         let path = src.dir().join(&step.value.run);
         tracing::info!("step {n}: {}", path.display());
@@ -140,19 +162,7 @@ impl Steps<'_> {
         if let (Document::Request(req), Some(expect)) = (&mut doc, &step.value.expect) {
             project::use_step_expect(req, expect, src).map_err(Error::from_inputs)?;
         }
-        let mut outcome = match (&doc, watch) {
-            (Document::Request(req), None) => {
-                run_request(env, req, vars, overrides, Items::Keep).await?
-            }
-            (Document::Request(req), Some(w)) => {
-                let rendered = render_request(env, req, vars, overrides)?;
-                w.check(&rendered)?;
-                run_rendered(env, req, rendered, overrides, Items::Keep).await?
-            }
-            (Document::Flow(inner, inner_src), _) => {
-                run_flow_watched(env, inner, inner_src, vars, overrides, depth + 1, watch).await?
-            }
-        };
+        let mut outcome = self.send(&doc, vars).await?;
         let step_name = format!("step {n} ({})", path.display());
         for mut c in std::mem::take(&mut outcome.checks) {
             c.name = format!("{step_name}: {}", c.name);

@@ -70,7 +70,11 @@ fn mcp_flows_are_tools_that_answer_with_every_step() {
     );
     assert_eq!(
         names(&s.steps[0]),
-        ["assets_get_asset", "assets_list_assets", "flows_first_asset"]
+        [
+            "assets_get_asset",
+            "assets_list_assets",
+            "flows_first_asset"
+        ]
     );
     let flow = &s.steps[0]["tools"][2];
     assert_eq!(flow["description"], "The first asset of a page, read whole");
@@ -125,7 +129,10 @@ fn mcp_flows_are_tools_that_answer_with_every_step() {
         .find(|t| t["name"] == "flows_create_then_read")
         .expect("the writing flow is served with --allow-writes");
     assert_eq!(tool["annotations"]["readOnlyHint"], false);
-    assert_eq!(tool["inputSchema"]["required"], json!(["family_id", "name"]));
+    assert_eq!(
+        tool["inputSchema"]["required"],
+        json!(["family_id", "name"])
+    );
     assert_eq!(
         tool["inputSchema"]["properties"]["family_id"]["type"],
         "integer"
@@ -266,7 +273,10 @@ fn mcp_calls_run_at_once_and_share_one_refresh() {
     for one in s.steps[2]["together"].as_array().unwrap() {
         let (is_error, got) = result(one);
         assert!(!is_error, "{got}");
-        assert_eq!(got, json!({"status": 200, "body": {"waited": 4}, "failures": []}));
+        assert_eq!(
+            got,
+            json!({"status": 200, "body": {"waited": 4}, "failures": []})
+        );
     }
     let seen = waited.join().unwrap();
     assert_eq!(seen.len(), 4);
