@@ -145,6 +145,8 @@ impl Scan<'_> {
 struct Watch<'a> {
     env: &'a Env,
     tool: &'a str,
+    /// Served as a flow that only reads: a step that writes is refused.
+    read_only: bool,
     /// The number of the top flow's last step: the one whose body the answer gives
     /// when it extracts nothing.
     last: usize,
@@ -154,14 +156,21 @@ struct Watch<'a> {
 
 impl StepWatch for Watch<'_> {
     fn check(&self, rendered: &RenderedRequest) -> Result<(), Error> {
-        if self.env.client.credentials().trusts(&rendered.url) {
+        let why = if !self.env.client.credentials().trusts(&rendered.url) {
+            format!(
+                "{}: refused: {} is outside the profile's origins",
+                self.tool,
+                rendered.url.origin().ascii_serialization()
+            )
+        } else if self.read_only && !is_safe(rendered.method.as_str()) {
+            // Steps are read as the flow runs: one edited since the start may write.
+            format!(
+                "{}: refused: a step sends {}, and the flow was served as one that only reads (restart runner mcp to serve it as it is now)",
+                self.tool, rendered.method
+            )
+        } else {
             return Ok(());
-        }
-        let why = format!(
-            "{}: refused: {} is outside the profile's origins",
-            self.tool,
-            rendered.url.origin().ascii_serialization()
-        );
+        };
         *self.refused.borrow_mut() = Some(why.clone());
         Err(Error::Expectation(why))
     }
@@ -203,6 +212,7 @@ pub async fn call(env: &Env, tool: &ToolFile, mut vars: Vars, limit: Duration) -
     let watch = Watch {
         env,
         tool: &tool.name,
+        read_only: tool.read_only(),
         last: flow.steps.len(),
         refused: RefCell::new(None),
         steps: RefCell::new(Vec::new()),

@@ -262,6 +262,10 @@ fn body_strings<'a>(b: &'a Body, out: &mut Vec<&'a str>) {
     if let Some(p) = &b.file {
         out.push(&p.value);
     }
+    // The query is sent as written; its variables are templates.
+    if let Some(v) = b.graphql.as_ref().and_then(|g| g.value.variables.as_ref()) {
+        strings(&v.value, out);
+    }
     for field in b.multipart.iter().flat_map(|m| m.values()) {
         match &field.value {
             MultipartField::Value(v) => out.push(v),

@@ -200,6 +200,38 @@ fn mcp_a_flow_stops_at_a_failed_or_refused_step() {
     );
 }
 
+/// A flow served as one that only reads never writes: a step file edited to DELETE
+/// while runner mcp runs is refused when the flow reaches it, and nothing is deleted.
+#[test]
+fn mcp_a_read_only_flow_edited_to_write_is_refused() {
+    let Some(py) = python() else { return };
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb);
+    let get = std::fs::read_to_string(p.path("requests/assets/get_asset.yaml")).unwrap();
+    let steps = json!([
+        {"write": "requests/assets/get_asset.yaml", "text": "method: DELETE\nurl: \"/assets/{{ asset_id }}\"\n"},
+        {"call": "flows_first_asset", "arguments": {}},
+    ]);
+    let s = drive(&py, &p, steps, &[], &[]);
+    let (is_error, got) = result(&s.steps[1]);
+    assert!(is_error, "{got}");
+    assert_eq!(got["steps"].as_array().unwrap().len(), 1, "{got}");
+    assert_eq!(
+        got["error"],
+        "flows_first_asset: refused: a step sends DELETE, and the flow was served as one that only reads (restart runner mcp to serve it as it is now)"
+    );
+    p.write("requests/assets/get_asset.yaml", &get);
+    let first = got["steps"][0]["extracted"]["first"].as_str().unwrap();
+    let still = p.run(&[
+        "exec",
+        "requests/assets/get_asset.yaml",
+        "--var",
+        &format!("asset_id={first}"),
+    ]);
+    // The asset is still there: the DELETE was never sent.
+    assert_eq!(still.code, 0, "{}", still.stderr);
+}
+
 /// A server that answers nothing until `n` requests wait, then all of them: calls
 /// that were served one at a time would never fill it. It gives back the
 /// `Authorization` each request carried.
@@ -296,7 +328,8 @@ fn mcp_calls_run_at_once_and_share_one_refresh() {
     );
 }
 
-/// A call that takes longer than --call-timeout is an error naming the bound, and a
+/// A GraphQL body's variables are arguments; a call that takes longer than
+/// --call-timeout is an error naming the bound, and a
 /// file that fails to render (a template error) is an error naming its place, with
 /// the line of the reviewed file as the terminal shows it.
 #[test]
@@ -316,17 +349,33 @@ fn mcp_a_call_is_bounded_and_a_render_error_is_a_tool_error() {
         "requests/broken.yaml",
         "url: /assets\nquery:\n  q: \"{{ text | nosuchfilter }}\"\n",
     );
+    p.write(
+        "requests/gql.yaml",
+        "url: /paged/graphql\nbody:\n  graphql:\n    query: \"query A($first: Int) { assets(first: $first) { nodes { id } } }\"\n    variables: {first: \"{{ count | int }}\"}\nmcp: {expose: true}\n",
+    );
     let steps = json!([
+        {"list": true},
         {"call": "silent", "arguments": {}},
         {"call": "broken", "arguments": {"text": "x"}},
     ]);
     let s = drive(&py, &p, steps, &["--call-timeout", "1"], &[]);
+    // A GraphQL body's variables are templates: they are arguments too.
+    let gql = s.steps[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "gql")
+        .expect("the GraphQL tool");
     assert_eq!(
-        s.steps[0],
-        json!({"is_error": true, "text": "silent: no answer within 1 s"})
+        gql["inputSchema"]["properties"]["count"]["type"], "integer",
+        "{gql}"
     );
     assert_eq!(
         s.steps[1],
+        json!({"is_error": true, "text": "silent: no answer within 1 s"})
+    );
+    assert_eq!(
+        s.steps[2],
         json!({"is_error": true, "text": "error: template error: unknown filter: filter nosuchfilter is unknown\n  --> requests/broken.yaml:3:7\n  |\n3 |   q: \"{{ text | nosuchfilter }}\"\n  |       ^"})
     );
 }

@@ -6,6 +6,7 @@ STEPS_JSON is a list of steps, run in order over one session:
   {"list": true}                      tools/list
   {"call": NAME, "arguments": {...}}  tools/call
   {"post": URL}                       an HTTP POST from here (e.g. to move the sandbox clock)
+  {"write": PATH, "text": TEXT}       writes a file (relative to the project) mid-session
   {"together": [CALL, ...]}           those tools/call requests sent at once, without
                                       waiting for one to end before the next is sent
 Each step prints one JSON line on stdout: the result as the SDK parsed it.
@@ -44,6 +45,10 @@ async def main(steps, argv):
                 elif "together" in step:
                     results = await asyncio.gather(*(call(session, c) for c in step["together"]))
                     print(json.dumps({"together": list(results)}), flush=True)
+                elif "write" in step:
+                    with open(step["write"], "w", encoding="utf-8") as f:
+                        f.write(step["text"])
+                    print(json.dumps({"written": step["write"]}), flush=True)
                 elif "post" in step:
                     req = urllib.request.Request(step["post"], data=b"", method="POST")
                     with urllib.request.urlopen(req) as r:
