@@ -301,7 +301,7 @@ fn mcp_calls_run_at_once_and_share_one_refresh() {
         advance,
         list,
     ]);
-    let s = drive(&py, &p, steps, &["--call-timeout", "30"], &[]);
+    let s = drive(&py, &p, steps, &["--call-timeout", "12"], &[]);
     for one in s.steps[2]["together"].as_array().unwrap() {
         let (is_error, got) = result(one);
         assert!(!is_error, "{got}");
