@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use serde_json::{Value, json};
 
 use crate::mcp::{drive, python};
-use crate::support::{Project, SandboxProc, sandbox_profile};
+use crate::support::{Project, SandboxProc, http_text, sandbox_profile};
 
 fn result(step: &Value) -> (bool, Value) {
     let text = step["text"].as_str().expect("a text result");
@@ -233,57 +233,85 @@ fn mcp_a_read_only_flow_edited_to_write_is_refused() {
 }
 
 /// A server that answers nothing until `n` requests wait, then all of them: calls
-/// that were served one at a time would never fill it. It gives back the
-/// `Authorization` each request carried.
-fn barrier(n: usize) -> (String, JoinHandle<Vec<String>>) {
+/// that were served one at a time would never fill it. It checks the token each
+/// request carried with the sandbox at `sandbox`, answers 401 to one the sandbox
+/// refuses (runner then refreshes and sends again: a next round) and 200 to one it
+/// takes, until a round is all 200 (at most 3 rounds). It gives back, round by round,
+/// each request's `Authorization` and whether the sandbox took it.
+fn barrier(n: usize, sandbox: String) -> (String, JoinHandle<Vec<Vec<(String, bool)>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let handle = std::thread::spawn(move || {
-        let mut waiting: Vec<(TcpStream, String)> = Vec::new();
-        while waiting.len() < n {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut auth = String::new();
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim_end().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':')
-                    && k.eq_ignore_ascii_case("authorization")
-                {
-                    auth = v.trim().to_string();
-                }
-            }
-            waiting.push((stream, auth));
-        }
-        let body = format!("{{\"waited\": {n}}}");
-        waiting
-            .into_iter()
-            .map(|(mut stream, auth)| {
+        let mut rounds = Vec::new();
+        for _ in 0..3 {
+            let waiting: Vec<(TcpStream, String)> = (0..n).map(|_| accept(&listener)).collect();
+            let mut round = Vec::new();
+            for (mut stream, auth) in waiting {
+                let (status, _) = http_text(
+                    "GET",
+                    &format!("{sandbox}/api/v1/users"),
+                    None,
+                    &[("Authorization", &auth)],
+                );
+                let ok = status == 200;
+                let (line, body) = if ok {
+                    ("200 OK", format!("{{\"waited\": {n}}}"))
+                } else {
+                    (
+                        "401 Unauthorized",
+                        "{\"error\": \"invalid_token\"}".to_string(),
+                    )
+                };
                 let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 {line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()
                 );
                 stream.write_all(head.as_bytes()).unwrap();
                 stream.write_all(body.as_bytes()).unwrap();
-                auth
-            })
-            .collect()
+                round.push((auth, ok));
+            }
+            let done = round.iter().all(|(_, ok)| *ok);
+            rounds.push(round);
+            if done {
+                break;
+            }
+        }
+        rounds
     });
     (url, handle)
 }
 
-/// Four calls sent at once after the access token expired are all in flight together
-/// (the barrier answers only when four wait) and share one refresh: one
-/// `refresh_token` grant, the same new token on all four, and the rotated refresh
-/// token kept (a second expiry refreshes again from it, with no new password grant).
+/// The next request on `listener`, read to the end of its head, and its
+/// `Authorization`.
+fn accept(listener: &TcpListener) -> (TcpStream, String) {
+    let (stream, _) = listener.accept().unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut auth = String::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line.trim_end().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("authorization")
+        {
+            auth = v.trim().to_string();
+        }
+    }
+    (stream, auth)
+}
+
+/// Four calls sent at once after the access token expired (the sandbox's clock moved
+/// past its lifetime) are all in flight together (the barrier answers only when four
+/// wait), all get 401 with the old token, and share one refresh: one `refresh_token`
+/// grant, the same new token on all four retries, and the rotated refresh token kept
+/// (a second expiry refreshes again from it, with no new password grant).
 #[test]
 fn mcp_calls_run_at_once_and_share_one_refresh() {
     let Some(py) = python() else { return };
     let sb = SandboxProc::start(&["--manual-clock", "--access-ttl", "60"]);
-    let (wait_url, waited) = barrier(4);
+    let (wait_url, waited) = barrier(4, sb.url.clone());
     let p = project(&sb);
     p.write(
         "profiles/default.yaml",
@@ -310,22 +338,25 @@ fn mcp_calls_run_at_once_and_share_one_refresh() {
             json!({"status": 200, "body": {"waited": 4}, "failures": []})
         );
     }
-    let seen = waited.join().unwrap();
-    assert_eq!(seen.len(), 4);
-    assert!(seen.iter().all(|a| *a == seen[0]), "{seen:?}");
-    // The token the four carried is the one the refresh saved in the shared cache.
-    let after_first_refresh = s.steps[3].clone();
-    assert!(!result(&after_first_refresh).0, "{after_first_refresh}");
-    assert!(!result(&s.steps[5]).0, "{}", s.steps[5]);
+    let rounds = waited.join().unwrap();
+    assert_eq!(rounds.len(), 2, "{rounds:?}");
+    let (old, new) = (&rounds[0][0].0, &rounds[1][0].0);
+    assert!(old.starts_with("Bearer ") && new.starts_with("Bearer ") && old != new);
+    assert!(
+        rounds[0].iter().all(|(a, ok)| a == old && !ok),
+        "{rounds:?}"
+    );
+    assert!(
+        rounds[1].iter().all(|(a, ok)| a == new && *ok),
+        "{rounds:?}"
+    );
+    for (i, step) in [(3, &s.steps[3]), (5, &s.steps[5])] {
+        assert!(!result(step).0, "{i}: {step}");
+    }
     assert_eq!(sb.token_requests("password"), 1);
     assert_eq!(sb.token_requests("refresh_token"), 2);
     let cache = p.assert_cache_intact();
     assert!(cache["refresh_token"].is_string());
-    assert_ne!(
-        seen[0],
-        format!("Bearer {}", cache["access_token"].as_str().unwrap()),
-        "the second expiry replaced the token"
-    );
 }
 
 /// A GraphQL body's variables are arguments; a call that takes longer than
