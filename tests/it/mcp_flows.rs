@@ -232,13 +232,17 @@ fn mcp_a_read_only_flow_edited_to_write_is_refused() {
     assert_eq!(still.code, 0, "{}", still.stderr);
 }
 
+/// What one round of the barrier saw: each request's `Authorization`, and whether
+/// the sandbox took it.
+type Round = Vec<(String, bool)>;
+
 /// A server that answers nothing until `n` requests wait, then all of them: calls
 /// that were served one at a time would never fill it. It checks the token each
 /// request carried with the sandbox at `sandbox`, answers 401 to one the sandbox
 /// refuses (runner then refreshes and sends again: a next round) and 200 to one it
 /// takes, until a round is all 200 (at most 3 rounds). It gives back, round by round,
 /// each request's `Authorization` and whether the sandbox took it.
-fn barrier(n: usize, sandbox: String) -> (String, JoinHandle<Vec<Vec<(String, bool)>>>) {
+fn barrier(n: usize, sandbox: String) -> (String, JoinHandle<Vec<Round>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let handle = std::thread::spawn(move || {
