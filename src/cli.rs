@@ -132,7 +132,7 @@ pub enum Command {
     /// Serve request files as tools for AI agents: the Model Context Protocol over
     /// stdio, with the profile's session kept out of their reach
     #[command(
-        after_help = "Examples:\n  runner mcp                          # every GET/HEAD file under requests/, profile `default`\n  runner mcp -p NAME requests/assets  # the files under requests/assets/\n  runner mcp --allow-writes           # POST, PUT, PATCH and DELETE files too\n\nAn MCP client starts it; in its configuration:\n  {\"mcpServers\": {\"runner\": {\"command\": \"runner\", \"args\": [\"mcp\", \"-p\", \"NAME\"], \"cwd\": \"/path/to/project\"}}}\n\nA tool per request file: its name from the path (assets/get_asset.yaml is\nassets_get_asset), its arguments the file's template variables the profile does not\nset. A file with `mcp: {expose: false}` is never a tool; `mcp: {expose: true}` is one\neven if it writes. Arguments are values, never templates. stdout is the MCP channel;\nthe list of tools (and of files left out, and why) goes to stderr at start. A session\nthat needs a login says so: run `runner login -p NAME` first."
+        after_help = "Examples:\n  runner mcp                          # every GET/HEAD file under requests/, profile `default`\n  runner mcp -p NAME requests/assets  # the files under requests/assets/\n  runner mcp --allow-writes           # POST, PUT, PATCH and DELETE files too\n  runner mcp --call-timeout 20        # a call that takes longer is an error\n\nAn MCP client starts it; in its configuration:\n  {\"mcpServers\": {\"runner\": {\"command\": \"runner\", \"args\": [\"mcp\", \"-p\", \"NAME\"], \"cwd\": \"/path/to/project\"}}}\n\nA tool per request or flow file: its name from the path (assets/get_asset.yaml is\nassets_get_asset), its arguments the file's template variables the profile (or, in a\nflow, an earlier step) does not set. A flow writes if any of its requests does. A file with `mcp: {expose: false}` is never a tool; `mcp: {expose: true}` is one\neven if it writes. Arguments are values, never templates. stdout is the MCP channel;\nthe list of tools (and of files left out, and why) goes to stderr at start. A session\nthat needs a login says so: run `runner login -p NAME` first."
     )]
     Mcp(McpArgs),
     /// Serve the built-in Ermeo-compatible sandbox API on 127.0.0.1
@@ -389,12 +389,15 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct McpArgs {
-    /// Request files, or folders of them (default: requests/)
+    /// Request and flow files, or folders of them (default: requests/)
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Serve files that write (POST, PUT, PATCH, DELETE…) too, not only GET and HEAD
     #[arg(long)]
     pub allow_writes: bool,
+    /// Seconds a tool call may take, token, pages and flow steps included (default 60)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub call_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -5,15 +5,20 @@
 //! failures, masked. The token never reaches the agent.
 //!
 //! The MCP service runs on its own tasks and holds only the tool list; calls come to
-//! the command's own task over a channel, where the profile's `Env` lives.
+//! the command's own task over a channel, where the profile's `Env` lives, and run
+//! there side by side, at most [`MAX_CALLS`] at once: they share the one session, whose
+//! lock makes one of them refresh the token for all.
 
 mod call;
+mod flow;
 mod tools;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use rmcp::ServiceExt;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
@@ -30,6 +35,9 @@ use crate::env::Env;
 use crate::error::Error;
 use call::Answer;
 use tools::Catalog;
+
+/// Calls that run at once; more wait for one of them to end.
+pub const MAX_CALLS: usize = 8;
 
 /// A call handed from the MCP service to the command's task.
 struct Job {
@@ -68,12 +76,28 @@ pub async fn mcp(global: &GlobalArgs, args: &McpArgs) -> Result<u8, Error> {
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| Error::io("MCP", std::io::Error::other(e.to_string())))?;
-    // Calls run one at a time here, where `env` lives; the service ends at the end
+    let limit = args
+        .call_timeout
+        .map_or(call::CALL_TIMEOUT, std::time::Duration::from_secs);
+    // Calls run here, where `env` lives, several at once; the service ends at the end
     // of stdin, and with it the channel.
     let work = async {
-        while let Some(job) = incoming.recv().await {
-            let answer = call::call(&env, &catalog.tools[job.tool], job.args).await;
-            let _ = job.reply.send(answer);
+        let mut running = FuturesUnordered::new();
+        let mut open = true;
+        loop {
+            tokio::select! {
+                job = incoming.recv(), if open && running.len() < MAX_CALLS => match job {
+                    Some(job) => running.push(async {
+                        let job: Job = job;
+                        let tool = &catalog.tools[job.tool];
+                        let answer = call::call(&env, tool, job.args, limit).await;
+                        let _ = job.reply.send(answer);
+                    }),
+                    None => open = false,
+                },
+                Some(()) = running.next(), if !running.is_empty() => {}
+                else => break,
+            }
         }
     };
     let (quit, ()) = tokio::join!(service.waiting(), work);
@@ -83,7 +107,7 @@ pub async fn mcp(global: &GlobalArgs, args: &McpArgs) -> Result<u8, Error> {
 
 /// The tool as `tools/list` shows it.
 fn listed_tool(t: &tools::ToolFile) -> Tool {
-    let read_only = matches!(t.req.method.as_str(), "GET" | "HEAD");
+    let read_only = t.read_only();
     let mut annotations = ToolAnnotations::new();
     annotations.read_only_hint = Some(read_only);
     annotations.open_world_hint = Some(true);
@@ -109,7 +133,7 @@ fn summary(env: &Env, catalog: &Catalog, roots: &[PathBuf]) {
         eprintln!(
             "  {}  {} {}",
             t.name,
-            t.req.method,
+            t.sends(),
             crate::project::display_path(&t.path).display()
         );
     }
@@ -126,8 +150,8 @@ impl ServerHandler for Server {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("runner", env!("CARGO_PKG_VERSION")))
             .with_instructions(
-                "Each tool sends one reviewed HTTP request with the user's session; \
-                 arguments are plain values.",
+                "Each tool sends one reviewed HTTP request (or a reviewed flow of them) with \
+                 the user's session; arguments are plain values.",
             )
     }
 

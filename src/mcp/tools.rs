@@ -1,23 +1,31 @@
-//! Which request files are tools, and what each tool looks like to an agent: its
-//! name from the file's path, its description, and an input schema built from the
-//! template variables the file reads and the profile does not set.
+//! Which request and flow files are tools, and what each tool looks like to an agent:
+//! its name from the file's path, its description, and an input schema built from the
+//! template variables the file reads and the profile does not set (for a flow, nor
+//! its earlier steps: `flow.rs`).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
 use crate::env::Env;
+use crate::project::model::flow::FlowFile;
 use crate::project::model::request::{Body, MultipartField, RequestFile};
-use crate::project::{self, Document, PreparedRequest};
+use crate::project::{self, Document, PreparedRequest, SourceFile};
 
-/// A request file served as a tool.
+/// A request or flow file served as a tool.
 pub struct ToolFile {
     pub name: String,
     pub path: PathBuf,
     pub description: String,
     /// The arguments it takes, sorted; `required` are those without a default.
     pub arguments: Vec<Argument>,
-    pub req: PreparedRequest,
+    pub kind: Kind,
+}
+
+pub enum Kind {
+    Request(Box<PreparedRequest>),
+    /// A flow, and the methods of its requests in the order they run.
+    Flow(Box<(FlowFile, SourceFile)>, Vec<String>),
 }
 
 pub struct Argument {
@@ -28,6 +36,22 @@ pub struct Argument {
 }
 
 impl ToolFile {
+    /// Whether every request it sends is a GET or a HEAD.
+    pub fn read_only(&self) -> bool {
+        match &self.kind {
+            Kind::Request(req) => is_safe(req.method.as_str()),
+            Kind::Flow(_, methods) => methods.iter().all(|m| is_safe(m)),
+        }
+    }
+
+    /// What the summary says it sends: `GET`, or `flow: GET, POST`.
+    pub fn sends(&self) -> String {
+        match &self.kind {
+            Kind::Request(req) => req.method.to_string(),
+            Kind::Flow(_, methods) => format!("flow: {}", methods.join(", ")),
+        }
+    }
+
     /// The tool's `inputSchema`.
     pub fn input_schema(&self) -> Map<String, Value> {
         let mut properties = Map::new();
@@ -77,6 +101,8 @@ pub fn discover(env: &Env, roots: &[PathBuf], allow_writes: bool) -> Catalog {
         };
         for path in files {
             let name = tool_name(root, &path);
+            // Relative to where runner runs: messages name files as a user wrote them.
+            let path = project::display_path(&path);
             match tool(env, &path, name, allow_writes) {
                 Ok(t) if catalog.tools.iter().any(|o| o.name == t.name) => {
                     let why = format!("a tool named `{}` exists already", t.name);
@@ -116,47 +142,59 @@ pub fn tool_name(root: &Path, path: &Path) -> String {
         .collect()
 }
 
+pub fn is_safe(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD")
+}
+
+/// Why a file that does not load is no tool (`what`: the file, or a flow's step).
+pub fn not_loaded(what: &str, errors: &[crate::error::InputError]) -> String {
+    let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
+    format!("{what} does not load ({first}): `runner check` says more")
+}
+
 fn tool(env: &Env, path: &Path, name: String, allow_writes: bool) -> Result<ToolFile, String> {
-    let doc = project::load_document(path).map_err(|errors| {
-        let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
-        format!("does not load ({first}): `runner check` says more")
-    })?;
+    let doc = project::load_document(path).map_err(|errors| not_loaded("it", &errors))?;
     let req = match doc {
         Document::Request(req) => *req,
-        Document::Flow(..) => return Err("a flow: flows are not served as tools".into()),
+        Document::Flow(flow, src) => {
+            return super::flow::tool(env, path, name, allow_writes, flow, src);
+        }
     };
     let method = req.method.as_str().to_string();
-    let safe = matches!(method.as_str(), "GET" | "HEAD");
     match req.file.mcp.map(|m| m.expose) {
         Some(false) => return Err("mcp: {expose: false}".into()),
-        None if !safe && !allow_writes => {
+        None if !is_safe(&method) && !allow_writes => {
             return Err(format!(
                 "{method} writes: --allow-writes (or mcp: {{expose: true}} in the file) serves it"
             ));
         }
         _ => {}
     }
-    if let Some(url) = literal_url(&req.file)
-        && !env.client.credentials().trusts(&url)
-    {
-        return Err(format!(
-            "its URL {} is outside the profile's origins",
-            url.origin().ascii_serialization()
-        ));
-    }
+    outside_origins(env, &req.file)?;
     let description = req
         .file
         .description
         .clone()
         .unwrap_or_else(|| format!("{method} {}", req.file.url.value));
-    let arguments = arguments(env, &req.file);
+    let arguments = arguments(env, &req.file, &|n| env.vars.contains(n));
     Ok(ToolFile {
         name,
         path: path.to_path_buf(),
         description,
         arguments,
-        req,
+        kind: Kind::Request(Box::new(req)),
     })
+}
+
+/// Why the file is no tool when its URL is literal and outside the profile's origins.
+pub fn outside_origins(env: &Env, f: &RequestFile) -> Result<(), String> {
+    match literal_url(f) {
+        Some(url) if !env.client.credentials().trusts(&url) => Err(format!(
+            "its URL {} is outside the profile's origins",
+            url.origin().ascii_serialization()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The file's URL when it is absolute and holds no template.
@@ -168,8 +206,8 @@ fn literal_url(f: &RequestFile) -> Option<url::Url> {
         .flatten()
 }
 
-/// The variables the file's templates read that the profile does not set.
-fn arguments(env: &Env, f: &RequestFile) -> Vec<Argument> {
+/// The variables the file's templates read that are not `known`.
+pub fn arguments(env: &Env, f: &RequestFile, known: &dyn Fn(&str) -> bool) -> Vec<Argument> {
     let mut sources: Vec<&str> = vec![&f.url.value];
     f.query
         .values()
@@ -178,10 +216,16 @@ fn arguments(env: &Env, f: &RequestFile) -> Vec<Argument> {
     if let Some(b) = &f.body {
         body_strings(&b.value, &mut sources);
     }
+    arguments_of(env, &sources, known)
+}
+
+/// The variables `sources` (template strings) read that are not `known`, each typed
+/// and required by the filters applied to it.
+pub fn arguments_of(env: &Env, sources: &[&str], known: &dyn Fn(&str) -> bool) -> Vec<Argument> {
     let mut names: Vec<String> = sources
         .iter()
         .flat_map(|s| env.renderer.variables(s))
-        .filter(|n| !env.vars.contains(n))
+        .filter(|n| !known(n))
         .collect();
     names.sort();
     names.dedup();
@@ -218,6 +262,10 @@ fn body_strings<'a>(b: &'a Body, out: &mut Vec<&'a str>) {
     if let Some(p) = &b.file {
         out.push(&p.value);
     }
+    // The query is sent as written; its variables are templates.
+    if let Some(v) = b.graphql.as_ref().and_then(|g| g.value.variables.as_ref()) {
+        strings(&v.value, out);
+    }
     for field in b.multipart.iter().flat_map(|m| m.values()) {
         match &field.value {
             MultipartField::Value(v) => out.push(v),
@@ -227,7 +275,7 @@ fn body_strings<'a>(b: &'a Body, out: &mut Vec<&'a str>) {
 }
 
 /// Every string inside `v`, keys included.
-fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+pub fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
         Value::String(s) => out.push(s),
         Value::Array(items) => items.iter().for_each(|i| strings(i, out)),

@@ -1,19 +1,37 @@
 //! Flows: steps in order, each seeing what earlier ones extracted.
 
-use serde_json::Value;
+use std::path::Path;
+
+use serde_json::{Map, Value};
 
 use crate::env::Env;
 use crate::error::{Error, InputError};
 use crate::expect::extract;
+use crate::http::RenderedRequest;
 use crate::project::model::Spanned;
 use crate::project::model::flow::{FlowFile, Step};
 use crate::project::place::Place;
 use crate::project::template::Vars;
 use crate::project::{self, Document, SourceFile};
-use crate::run::render::Overrides;
+use crate::run::render::{Overrides, render_request};
 
 use super::Outcome;
-use super::request::{Items, run_request};
+use super::request::{Items, run_rendered, run_request};
+
+/// What a caller sees of a flow as it runs: `runner mcp` refuses requests outside
+/// the profile's origins and answers with every step.
+pub trait StepWatch {
+    /// Before any request of the flow (a nested flow's too) is sent; an error
+    /// refuses it and stops the flow.
+    fn check(&self, _rendered: &RenderedRequest) -> Result<(), Error> {
+        Ok(())
+    }
+    /// After step `n` of a flow at `depth` ran (a failed one too): its file, its
+    /// outcome, and what the step's own `extract` took.
+    fn step(&self, depth: usize, n: usize, path: &Path, o: &Outcome, took: &Map<String, Value>) {
+        let _ = (depth, n, path, o, took);
+    }
+}
 
 /// How deep flows may nest: a flow that runs itself stops here.
 const MAX_FLOW_DEPTH: usize = 16;
@@ -26,6 +44,19 @@ pub fn run_flow<'a>(
     vars: &'a mut Vars,
     overrides: &'a Overrides,
     depth: usize,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome, Error>> + 'a>> {
+    run_flow_watched(env, flow, src, vars, overrides, depth, None)
+}
+
+/// [`run_flow`], with `watch` told of every request and step.
+pub fn run_flow_watched<'a>(
+    env: &'a Env,
+    flow: &'a FlowFile,
+    src: &'a SourceFile,
+    vars: &'a mut Vars,
+    overrides: &'a Overrides,
+    depth: usize,
+    watch: Option<&'a dyn StepWatch>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome, Error>> + 'a>> {
     Box::pin(async move {
         if depth > MAX_FLOW_DEPTH {
@@ -45,6 +76,7 @@ pub fn run_flow<'a>(
             src,
             overrides,
             depth,
+            watch,
         };
         // Every step's assertions, each named by its step, for the reports.
         let mut checks = Vec::new();
@@ -67,9 +99,28 @@ struct Steps<'a> {
     src: &'a SourceFile,
     overrides: &'a Overrides,
     depth: usize,
+    watch: Option<&'a dyn StepWatch>,
 }
 
 impl Steps<'_> {
+    /// Sends a step's request (through the watch, if any), or runs its flow.
+    async fn send(&self, doc: &Document, vars: &mut Vars) -> Result<Outcome, Error> {
+        let (env, overrides) = (self.env, self.overrides);
+        match (doc, self.watch) {
+            (Document::Request(req), None) => {
+                run_request(env, req, vars, overrides, Items::Keep).await
+            }
+            (Document::Request(req), Some(w)) => {
+                let rendered = render_request(env, req, vars, overrides)?;
+                w.check(&rendered)?;
+                run_rendered(env, req, rendered, overrides, Items::Keep).await
+            }
+            (Document::Flow(inner, src), watch) => {
+                run_flow_watched(env, inner, src, vars, overrides, self.depth + 1, watch).await
+            }
+        }
+    }
+
     /// Runs step `n`; what it extracts joins `vars`.
     /// A failed step's outcome carries one failure that names the flow and the step;
     /// its checks join `checks`, named by the step.
@@ -83,8 +134,9 @@ impl Steps<'_> {
         let Steps {
             env,
             src,
-            overrides,
             depth,
+            watch,
+            ..
         } = *self;
         let path = src.dir().join(&step.value.run);
         tracing::info!("step {n}: {}", path.display());
@@ -110,18 +162,16 @@ impl Steps<'_> {
         if let (Document::Request(req), Some(expect)) = (&mut doc, &step.value.expect) {
             project::use_step_expect(req, expect, src).map_err(Error::from_inputs)?;
         }
-        let mut outcome = match &doc {
-            Document::Request(req) => run_request(env, req, vars, overrides, Items::Keep).await?,
-            Document::Flow(inner, inner_src) => {
-                run_flow(env, inner, inner_src, vars, overrides, depth + 1).await?
-            }
-        };
+        let mut outcome = self.send(&doc, vars).await?;
         let step_name = format!("step {n} ({})", path.display());
         for mut c in std::mem::take(&mut outcome.checks) {
             c.name = format!("{step_name}: {}", c.name);
             checks.push(c);
         }
         if !outcome.failures.is_empty() {
+            if let Some(w) = watch {
+                w.step(depth, n, &path, &outcome, &Map::new());
+            }
             outcome.failures = vec![format!(
                 "flow {} stopped at {step_name}: {}",
                 src.path.display(),
@@ -135,10 +185,18 @@ impl Steps<'_> {
             }
         }
         let body = outcome.body.clone().unwrap_or(Value::Null);
+        let mut took = Map::new();
         for (k, p) in &step.value.extract {
             let compiled = extract::Path::parse(&p.value)
                 .map_err(|e| InputError::at(src.place(p), e.to_string()))?;
-            vars.set(k.clone(), compiled.extract(&body));
+            let value = compiled.extract(&body);
+            if watch.is_some() {
+                took.insert(k.clone(), value.clone());
+            }
+            vars.set(k.clone(), value);
+        }
+        if let Some(w) = watch {
+            w.step(depth, n, &path, &outcome, &took);
         }
         Ok(outcome)
     }

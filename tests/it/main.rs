@@ -34,6 +34,7 @@ mod limits;
 mod login_hostile;
 mod many;
 mod mcp;
+mod mcp_flows;
 mod oauth;
 mod origins;
 mod paging;

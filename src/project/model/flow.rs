@@ -11,6 +11,9 @@ pub struct FlowFile {
     pub description: Option<String>,
     #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
+    /// `runner mcp`: whether this flow is a tool for agents. Without it, a flow whose
+    /// steps are all GET or HEAD is, others only with `--allow-writes`.
+    pub mcp: Option<super::request::McpOptions>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
