@@ -83,15 +83,25 @@ pub enum Auth {
     #[default]
     Inherit,
     None,
-    Bearer,
-    Basic,
+    /// The token when the source gives a variable (`{{token}}`), never a value.
+    Bearer(Option<String>),
+    /// The password when the source gives a variable.
+    Basic(Option<String>),
     ApiKey {
         name: String,
         query: bool,
+        /// The key when the source gives a variable.
+        value: Option<String>,
     },
     OAuth2(OAuth2),
     /// A mode runner does not send (digest, NTLM, AWS…): its name.
     Other(String),
+}
+
+/// `s` when it is one variable reference (`{{token}}`, `{{ _.token }}`): what an
+/// auth keeps of a credential, since a variable is no secret.
+pub fn reference(s: &str) -> Option<String> {
+    crate::import::credential::is_reference(s).then(|| s.trim().to_string())
 }
 
 /// OAuth 2 settings: URLs (in the source's dialect) and names, never secrets.

@@ -351,37 +351,11 @@ impl Walk<'_> {
                 }
                 BodyOut::Text(self.text(t, notes))
             }
-            Body::Form(pairs) => {
-                let mut m: IndexMap<String, LiteralValue> = IndexMap::new();
-                for (k, v) in pairs {
-                    let value = LiteralValue::from(self.text(v, notes));
-                    match m.shift_remove(k) {
-                        Some(prev) => {
-                            let mut items = prev.into_items();
-                            items.push(value);
-                            m.insert(k.clone(), LiteralValue::list(items));
-                        }
-                        None => {
-                            m.insert(k.clone(), value);
-                        }
-                    }
-                }
-                BodyOut::Form(m)
-            }
+            Body::Form(pairs) => self.form(pairs, notes),
             Body::Multipart(parts) => {
                 req.headers
                     .retain(|k, _| !k.eq_ignore_ascii_case("content-type"));
-                let mut m = IndexMap::new();
-                for (k, p) in parts {
-                    let part = match p {
-                        Part::Text(v) => MultipartOut::Value(self.text(v, notes)),
-                        Part::File(path) => MultipartOut::File {
-                            file: self.file(path, &format!("{}_file", ident(k)), notes),
-                        },
-                    };
-                    m.insert(k.clone(), part);
-                }
-                BodyOut::Multipart(m)
+                self.multipart(parts, notes)
             }
             Body::Graphql { query, variables } => {
                 let vars = if variables.trim().is_empty() {
@@ -402,6 +376,39 @@ impl Walk<'_> {
         })
     }
 
+    /// Form fields; a name given twice is a list.
+    fn form(&self, pairs: &[(String, String)], notes: &RefCell<Vec<String>>) -> BodyOut {
+        let mut m: IndexMap<String, LiteralValue> = IndexMap::new();
+        for (k, v) in pairs {
+            let value = LiteralValue::from(self.text(v, notes));
+            match m.shift_remove(k) {
+                Some(prev) => {
+                    let mut items = prev.into_items();
+                    items.push(value);
+                    m.insert(k.clone(), LiteralValue::list(items));
+                }
+                None => {
+                    m.insert(k.clone(), value);
+                }
+            }
+        }
+        BodyOut::Form(m)
+    }
+
+    fn multipart(&mut self, parts: &[(String, Part)], notes: &RefCell<Vec<String>>) -> BodyOut {
+        let mut m = IndexMap::new();
+        for (k, p) in parts {
+            let part = match p {
+                Part::Text(v) => MultipartOut::Value(self.text(v, notes)),
+                Part::File(path) => MultipartOut::File {
+                    file: self.file(path, &format!("{}_file", ident(k)), notes),
+                },
+            };
+            m.insert(k.clone(), part);
+        }
+        BodyOut::Multipart(m)
+    }
+
     /// A file path from the source: as written inside the project, a variable when
     /// it leaves it (never read by the import).
     fn file(&mut self, path: &str, var: &str, notes: &RefCell<Vec<String>>) -> Literal {
@@ -412,22 +419,28 @@ impl Walk<'_> {
     /// does not send.
     fn profile_auth(&mut self, a: &Auth, comments: &mut Vec<String>) -> Option<AuthOut> {
         let p = &self.prefix;
+        let d = self.d;
+        // A variable the source names, else an `env()` template of our own.
+        let var_or_env = |r: &Option<String>, s: &str| match r {
+            Some(r) => d.template(r, &mut Vec::new()),
+            None => env_template(&format!("{p}_{s}"), None),
+        };
         let env = |s: &str| env_template(&format!("{p}_{s}"), None);
         let mut out = AuthOut::default();
         match a {
             Auth::Inherit | Auth::None => return None,
-            Auth::Bearer => {
+            Auth::Bearer(token) => {
                 out.kind = "bearer";
-                out.token = Some(env("TOKEN"));
+                out.token = Some(var_or_env(token, "TOKEN"));
             }
-            Auth::Basic => {
+            Auth::Basic(password) => {
                 out.kind = "basic";
                 out.username = Some(env("USERNAME"));
-                out.password = Some(env("PASSWORD"));
+                out.password = Some(var_or_env(password, "PASSWORD"));
             }
-            Auth::ApiKey { name, query } => {
+            Auth::ApiKey { name, query, value } => {
                 out.kind = "api_key";
-                out.key = Some(env("API_KEY"));
+                out.key = Some(var_or_env(value, "API_KEY"));
                 out.name = Some(name.clone()).filter(|n| !n.is_empty());
                 out.name.get_or_insert_with(|| "X-Api-Key".to_string());
                 out.key_in = Some(if *query { "query" } else { "header" });

@@ -218,9 +218,9 @@ fn bruno_collection_imports_and_sends_what_it_describes() {
     );
 
     let env = [
-        ("ORDERS_API_TOKEN", TOKEN),
         ("ORDERS_API_X_API_KEY", "k"),
-        ("ORDERS_API_LOCAL_TOKEN", "t"),
+        // The collection's `token: {{token}}`: the profile's secret variable.
+        ("ORDERS_API_LOCAL_TOKEN", TOKEN),
         ("ORDERS_API_LOCAL_API_PASSWORD", "p"),
     ];
     // The assertions that became `expect` hold: exec exits 0.
@@ -275,8 +275,8 @@ fn bruno_yaml_collection_imports_and_sends_what_it_describes() {
     );
 
     let env = [
-        ("USERS_YAML_API_KEY", TOKEN),
-        ("USERS_YAML_DEV_API_KEY", "k"),
+        // The collection's `value: "{{apiKey}}"`: the profile's secret variable.
+        ("USERS_YAML_DEV_API_KEY", TOKEN),
         ("USERS_YAML_DEV_CLIENT_SECRET", "c"),
     ];
     let echo = exec(&p, "requests/users/create_user.yaml", "dev", &env);

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::bru::{Block, Content, Pair};
 use crate::import::text::{one_line, plain_text};
-use crate::import::tree::{Auth, Body, OAuth2, Part, Req, body_path, predicate};
+use crate::import::tree::{Auth, Body, OAuth2, Part, Req, body_path, predicate, reference};
 
 const METHODS: [&str; 10] = [
     "get", "post", "put", "delete", "patch", "options", "head", "connect", "trace", "http",
@@ -58,11 +58,12 @@ pub(super) fn auth(blocks: &[Block], mode: &str) -> Auth {
     match mode {
         "" | "inherit" => Auth::Inherit,
         "none" => Auth::None,
-        "bearer" => Auth::Bearer,
-        "basic" => Auth::Basic,
+        "bearer" => Auth::Bearer(reference(v("token"))),
+        "basic" => Auth::Basic(reference(v("password"))),
         "apikey" => Auth::ApiKey {
             name: v("key").to_string(),
             query: v("placement") == "queryparams",
+            value: reference(v("value")),
         },
         "oauth2" => Auth::OAuth2(OAuth2 {
             grant: v("grant_type").to_string(),

@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::read_text;
 use crate::error::{Error, InputError};
 use crate::import::text::{one_line, plain_text};
-use crate::import::tree::{Auth, Body, Collection, Env, OAuth2, Part, Req, body_path, predicate};
+use crate::import::tree::{
+    Auth, Body, Collection, Env, OAuth2, Part, Req, body_path, predicate, reference,
+};
 
 fn load(p: &Path) -> Result<Value, String> {
     let text = read_text(p).map_err(|e| e.to_string())?;
@@ -150,11 +152,12 @@ fn read_auth(a: Option<&Value>) -> Auth {
     match s(a, "type") {
         "" | "inherit" => Auth::Inherit,
         "none" => Auth::None,
-        "bearer" => Auth::Bearer,
-        "basic" => Auth::Basic,
+        "bearer" => Auth::Bearer(reference(s(a, "token"))),
+        "basic" => Auth::Basic(reference(s(a, "password"))),
         "apikey" => Auth::ApiKey {
             name: s(a, "key").to_string(),
             query: s(a, "placement") == "query",
+            value: reference(s(a, "value")),
         },
         "oauth2" => Auth::OAuth2(OAuth2 {
             grant: s(a, "flow").to_string(),

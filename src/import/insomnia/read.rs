@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::import::credential::is_secret_name;
 use crate::import::text::one_line;
-use crate::import::tree::{Auth, Body, Collection, Env, Item, OAuth2, Part, Req};
+use crate::import::tree::{Auth, Body, Collection, Env, Item, OAuth2, Part, Req, reference};
 
 fn text<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_default()
@@ -248,11 +248,12 @@ fn auth(a: Option<&Value>) -> Auth {
     }
     match text(a, "type") {
         "none" => Auth::None,
-        "bearer" => Auth::Bearer,
-        "basic" => Auth::Basic,
+        "bearer" => Auth::Bearer(reference(text(a, "token"))),
+        "basic" => Auth::Basic(reference(text(a, "password"))),
         "apikey" => Auth::ApiKey {
             name: text(a, "key").to_string(),
             query: text(a, "addTo") == "queryParams",
+            value: reference(text(a, "value")),
         },
         "oauth2" => Auth::OAuth2(OAuth2 {
             grant: text(a, "grantType").to_string(),
