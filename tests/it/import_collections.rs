@@ -376,6 +376,12 @@ fn a_broken_bru_file_is_named_with_its_line() {
         "c/bad.bru",
         "get {\n  url: https://api.example.com/b\n  oops\n}\n",
     );
+    // A link out of the collection is not followed.
+    p.write(
+        "outside/secret.bru",
+        "get {\n  url: https://evil.example.com/x\n}\n",
+    );
+    std::os::unix::fs::symlink(p.path("outside"), p.path("c/linked")).unwrap();
     let r = p.run(&["import", "bruno", "c", "--out", "o"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(

@@ -163,7 +163,12 @@ fn walk(
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    // Symbolic links are not followed: nothing outside the collection is read.
+    let mut paths: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_symlink()))
+        .map(|e| e.path())
+        .collect();
     paths.sort();
     let mut out: Vec<(u64, Item)> = Vec::new();
     for p in paths {
@@ -283,7 +288,12 @@ fn environments(dir: &Path, format: Format, c: &mut Collection) -> Result<(), Er
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
-    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    // Symbolic links are not followed: nothing outside the collection is read.
+    let mut paths: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_symlink()))
+        .map(|e| e.path())
+        .collect();
     paths.sort();
     for p in paths {
         let ext = p.extension().and_then(|e| e.to_str()).unwrap_or_default();
