@@ -268,6 +268,48 @@ pub enum ImportCommand {
         after_help = "Example:\n  runner import har app.example.com.har --out app\n\nOne request file per distinct request (method and path; numbers and UUIDs in paths\nbecome variables) with expect.status as recorded, a profile per origin (the busiest\nis `default`). Static assets and tracking hosts are counted and left out. Cookies,\nAuthorization and other credential headers are never written: the profile reads\neach from an env() template."
     )]
     Har(ImportHarArgs),
+    /// Request files (folders as folders) and profiles from an Insomnia export
+    #[command(
+        after_help = "Examples:\n  runner import insomnia Insomnia_export.json --out my_api\n  runner import insomnia my_api.insomnia.yaml --dry-run\n\nv4 JSON exports and v5 YAML exports. Request groups become folders; the base\nenvironment and each sub-environment a profile (a private sub-environment's values,\nand values whose names say secret, become env() templates, never copied); auth\n(bearer, basic, apikey, oauth2 with its grant) the profile's auth with env() templates.\n{{ _.var }} becomes {{ var }}; {% uuid %}, {% now %} and {% timestamp %} become uuid(),\nnow() and timestamp(). Tags with no runner equivalent ({% response %}, {% prompt %}…)\nstay text, with a comment, and are listed. Cookie jars are never copied."
+    )]
+    Insomnia(ImportInsomniaArgs),
+    /// Request files (folders as folders) and profiles from a Bruno collection folder
+    #[command(
+        after_help = "Examples:\n  runner import bruno my-collection/ --out my_api\n  runner import bruno my-collection/ --dry-run\n\nReads bruno.json and .bru files, or opencollection.yml and .yml files (Bruno's YAML\nformat). Folders stay folders; {{var}} becomes {{ var }}; params:path values go into\nthe URL; assert lines that map (res.status: eq 200, res.body.id: isDefined) become\nexpect; auth:bearer/basic/apikey/oauth2 the profile's auth with env() templates.\nenvironments/*.bru (or *.yml) become profiles: vars:secret names are env() templates,\nnever copied. Scripts and tests are never run: each is listed and kept as a comment."
+    )]
+    Bruno(ImportBrunoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportInsomniaArgs {
+    /// The export (Insomnia v4 JSON or v5 YAML)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportBrunoArgs {
+    /// The collection's folder (holding bruno.json or opencollection.yml)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The project folder to write into (default: the current project)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+    /// List what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

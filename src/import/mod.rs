@@ -5,20 +5,24 @@
 //! This file is the command: it reads the source, asks the format for a plan, writes
 //! it and prints the summary.
 
+pub mod bruno;
 pub mod credential;
 pub mod curl;
 pub mod har;
 pub mod http;
 mod input;
+pub mod insomnia;
 pub mod mirror;
 pub mod openapi;
 pub mod plan;
 pub mod postman;
 pub mod text;
+pub mod tree;
+pub mod tree_write;
 
 use crate::cli::{
-    GlobalArgs, ImportCommand, ImportCurlArgs, ImportFilesArgs, ImportHarArgs, ImportOpenapiArgs,
-    ImportPostmanArgs,
+    GlobalArgs, ImportBrunoArgs, ImportCommand, ImportCurlArgs, ImportFilesArgs, ImportHarArgs,
+    ImportInsomniaArgs, ImportOpenapiArgs, ImportPostmanArgs,
 };
 use crate::error::{Error, InputError};
 use plan::{out_dir, write_plan, yaml_file};
@@ -31,6 +35,8 @@ pub async fn run(global: &GlobalArgs, cmd: &ImportCommand) -> Result<u8, Error> 
         ImportCommand::Postman(a) => import_postman(global, a),
         ImportCommand::Http(a) => import_http(global, a),
         ImportCommand::Har(a) => import_har(global, a),
+        ImportCommand::Insomnia(a) => import_insomnia(global, a),
+        ImportCommand::Bruno(a) => import_bruno(global, a),
     }
 }
 
@@ -243,6 +249,52 @@ fn import_har(global: &GlobalArgs, a: &ImportHarArgs) -> Result<u8, Error> {
         print_skipped(&plan.skipped);
     }
     Ok(0)
+}
+
+/// `runner import insomnia`.
+fn import_insomnia(global: &GlobalArgs, a: &ImportInsomniaArgs) -> Result<u8, Error> {
+    let what = a.file.display().to_string();
+    let text = input::read_file(&a.file, &format!("the export {what}"))?;
+    let (plan, summary) = insomnia::plan(&insomnia::parse(&text, &what)?)?;
+    let out = out_dir(a.out.as_deref(), global.root.as_deref());
+    write_plan(&out, &plan, a.force, a.dry_run)?;
+    if !global.quiet {
+        print_tree_summary(&summary, &plan, a.dry_run, &out);
+    }
+    Ok(0)
+}
+
+/// `runner import bruno`.
+fn import_bruno(global: &GlobalArgs, a: &ImportBrunoArgs) -> Result<u8, Error> {
+    let (plan, summary) = bruno::plan(&a.dir)?;
+    let out = out_dir(a.out.as_deref(), global.root.as_deref());
+    write_plan(&out, &plan, a.force, a.dry_run)?;
+    if !global.quiet {
+        print_tree_summary(&summary, &plan, a.dry_run, &out);
+    }
+    Ok(0)
+}
+
+/// The summary of a collection import (Insomnia, Bruno).
+fn print_tree_summary(
+    s: &tree_write::Summary,
+    plan: &plan::Plan,
+    dry_run: bool,
+    out: &std::path::Path,
+) {
+    eprintln!(
+        "{} {} request{} from {} folder{} and {} profile{} into {}",
+        if dry_run { "would import" } else { "imported" },
+        s.requests,
+        plural(s.requests),
+        s.folders,
+        plural(s.folders),
+        s.profiles,
+        plural(s.profiles),
+        out.display()
+    );
+    print_scripts(&s.scripts);
+    print_skipped(&plan.skipped);
 }
 
 /// The summary's list of scripts, which are never run.

@@ -19,6 +19,7 @@ mod guide;
 mod headers;
 mod hostile;
 mod hostile_server;
+mod import_collections;
 mod import_corpus;
 mod import_curl;
 mod import_har;

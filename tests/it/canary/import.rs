@@ -120,3 +120,55 @@ fn import_http_and_har_write_and_print_no_credential() {
     }
     sweep.finish();
 }
+
+/// `runner import insomnia` and `runner import bruno`: the credentials an export, its
+/// private environment, its cookie jar and a Bruno collection hold reach no written
+/// file and no message.
+#[test]
+fn import_insomnia_and_bruno_write_and_print_no_credential() {
+    let mut sweep = Sweep::new();
+    let p = Project::new();
+    let export = serde_json::json!({"_type": "export", "__export_format": 4, "resources": [
+        {"_id": "wrk", "_type": "workspace", "name": "Canary"},
+        {"_id": "env", "parentId": "wrk", "_type": "environment", "name": "Base", "data": {"base_url": "https://api.example.com", "api_key": API_KEY}},
+        {"_id": "env2", "parentId": "env", "_type": "environment", "name": "Private", "isPrivate": true, "data": {"password": PASSWORD, "plain": TENANT}},
+        {"_id": "fld", "parentId": "wrk", "_type": "request_group", "name": "F", "authentication": {"type": "bearer", "token": BEARER}},
+        {"_id": "r1", "parentId": "fld", "_type": "request", "name": "One", "method": "GET",
+         "url": format!("{{{{ _.base_url }}}}/a?access_token={}", userinfo(API_KEY)),
+         "headers": [{"name": "X-Tenant-Token", "value": TENANT}, {"name": "Authorization", "value": format!("Bearer {BEARER}")}]},
+        {"_id": "r2", "parentId": "wrk", "_type": "request", "name": "Two", "method": "POST", "url": "https://api.example.com/b",
+         "authentication": {"type": "basic", "username": USER, "password": PASSWORD}},
+        {"_id": "r3", "parentId": "wrk", "_type": "request", "name": "Three", "method": "POST", "url": "https://api.example.com/c",
+         "authentication": {"type": "oauth2", "grantType": "password", "accessTokenUrl": "https://api.example.com/token", "clientSecret": PASSWORD, "username": USER, "password": PASSWORD}},
+        {"_id": "jar", "parentId": "wrk", "_type": "cookie_jar", "name": "Jar", "cookies": [{"key": "sid", "value": TENANT}]}
+    ]});
+    p.write("export.json", &export.to_string());
+    let r = sweep.runner(
+        &p,
+        &["import", "insomnia", "export.json", "--out", "out_insomnia"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    p.write("c/bruno.json", "{\"name\": \"Canary\"}");
+    p.write(
+        "c/collection.bru",
+        &format!("auth {{\n  mode: bearer\n}}\n\nauth:bearer {{\n  token: {BEARER}\n}}\n"),
+    );
+    p.write(
+        "c/one.bru",
+        &format!("post {{\n  url: https://api.example.com/a\n  body: json\n  auth: basic\n}}\n\nheaders {{\n  X-Tenant-Token: {TENANT}\n}}\n\nauth:basic {{\n  username: {USER}\n  password: {PASSWORD}\n}}\n\nbody:json {{\n  {{\"a\": 1}}\n}}\n"),
+    );
+    p.write(
+        "c/environments/dev.bru",
+        &format!("vars {{\n  apiKey: {API_KEY}\n  host: https://api.example.com\n}}\nvars:secret [\n  token\n]\n"),
+    );
+    let r = sweep.runner(&p, &["import", "bruno", "c", "--out", "out_bruno"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for dir in ["out_insomnia", "out_bruno"] {
+        for f in files(&p.path(dir)) {
+            let rel = f.strip_prefix(p.dir.path()).unwrap().display().to_string();
+            sweep.file(&format!("{rel}, written by import"), &f);
+        }
+    }
+    sweep.finish();
+}
