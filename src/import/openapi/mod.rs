@@ -12,6 +12,7 @@ mod body;
 mod document;
 mod example;
 mod operation;
+mod paging;
 mod profiles;
 mod responses;
 mod security;
