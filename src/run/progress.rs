@@ -67,3 +67,41 @@ impl Drop for Progress {
         self.finish();
     }
 }
+
+/// A bar for work that is usually quick (an import, a check): drawn only on a
+/// terminal, and only once the work has taken a second.
+pub struct Delayed {
+    start: std::time::Instant,
+    show: bool,
+    template: &'static str,
+    bar: std::cell::RefCell<Option<Progress>>,
+}
+
+impl Delayed {
+    /// `show`: false under `--quiet`; `template` is indicatif's.
+    pub fn new(show: bool, template: &'static str) -> Delayed {
+        Delayed {
+            start: std::time::Instant::now(),
+            show,
+            template,
+            bar: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// `done` of `total` steps.
+    pub fn set(&self, done: usize, total: usize) {
+        if !self.show || self.start.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        let mut bar = self.bar.borrow_mut();
+        let bar = bar.get_or_insert_with(|| Progress::new(true, Some(total as u64), self.template));
+        bar.set(done as u64, String::new);
+    }
+
+    /// Clears the line, if one was drawn.
+    pub fn finish(&self) {
+        if let Some(b) = self.bar.borrow().as_ref() {
+            b.finish();
+        }
+    }
+}

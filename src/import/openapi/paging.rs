@@ -53,7 +53,17 @@ pub(super) fn paginate(doc: &Value, op: &Value, params: &[&str]) -> Option<Pagin
             ..PaginateOut::default()
         });
     }
-    let items = Some(items.unwrap_or_else(|| "$".to_string()));
+    from_body(doc, &props, items.unwrap_or_else(|| "$".to_string()), params)
+}
+
+/// `paginate:` from the fields of a page's body (`props`), with its `items`.
+fn from_body(
+    doc: &Value,
+    props: &[(&str, &Value)],
+    items: String,
+    params: &[&str],
+) -> Option<PaginateOut> {
+    let items = Some(items);
     let cursor_param = params
         .iter()
         .find(|p| **p == "cursor")
