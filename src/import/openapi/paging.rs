@@ -53,7 +53,12 @@ pub(super) fn paginate(doc: &Value, op: &Value, params: &[&str]) -> Option<Pagin
             ..PaginateOut::default()
         });
     }
-    from_body(doc, &props, items.unwrap_or_else(|| "$".to_string()), params)
+    from_body(
+        doc,
+        &props,
+        items.unwrap_or_else(|| "$".to_string()),
+        params,
+    )
 }
 
 /// `paginate:` from the fields of a page's body (`props`), with its `items`.
