@@ -90,7 +90,7 @@ impl Delayed {
 
     /// `done` of `total` steps.
     pub fn set(&self, done: usize, total: usize) {
-        if !self.show || self.start.elapsed() < std::time::Duration::from_secs(1) {
+        if !self.show || self.start.elapsed() < delay() {
             return;
         }
         let mut bar = self.bar.borrow_mut();
@@ -104,4 +104,14 @@ impl Delayed {
             b.finish();
         }
     }
+}
+
+/// How long [`Delayed`] waits before drawing: a second, or
+/// `RUNNER_PROGRESS_DELAY_MS` (for tests, which cannot count on a run being slow).
+fn delay() -> std::time::Duration {
+    let ms = std::env::var("RUNNER_PROGRESS_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    std::time::Duration::from_millis(ms)
 }

@@ -75,13 +75,13 @@ pub(super) fn request_body(doc: &Value, body: &Value) -> Result<Option<BodyParts
     ))
 }
 
+/// A body's fields, its required fields holding placeholders, its optional fields.
+type Fields = (Map<String, Value>, Vec<String>, Vec<(String, Value)>);
+
 /// The body's fields: the media type's example whole, else the schema's required
 /// properties (their example or a typed placeholder) with the optional ones apart.
 /// `None` when the schema is not an object with properties.
-fn fields(
-    doc: &Value,
-    media: &Value,
-) -> Option<(Map<String, Value>, Vec<String>, Vec<(String, Value)>)> {
+fn fields(doc: &Value, media: &Value) -> Option<Fields> {
     if let Some(Value::Object(m)) = example(doc, media) {
         return Some((m, Vec::new(), Vec::new()));
     }
