@@ -373,6 +373,40 @@ mod tests {
     }
 
     #[test]
+    fn optional_fields_are_commented_under_the_body_and_uncomment_to_inert_yaml() {
+        let doc = serde_json::json!({});
+        let body = serde_json::json!({"content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["To"], "properties": {
+                "To": {"type": "string"},
+                "MediaUrl": {"type": "array", "items": {"type": "string", "example": "{{ env('HOME') }}"}}
+            }}
+        }}});
+        let mut req = RequestOut {
+            method: "POST".into(),
+            url: literal("/m"),
+            ..RequestOut::default()
+        };
+        let mut comments = Vec::new();
+        let optional = apply_body(&doc, &body, &mut req, &mut comments);
+        assert_eq!(
+            comments,
+            ["required body field `To` (string): a placeholder, set it before sending"]
+        );
+        assert_eq!(req.form_style, Some("repeat"));
+        let text = under_body(yaml_file(&[], &req).unwrap(), &optional);
+        assert!(
+            text.ends_with("  form:\n    To: string\n# optional body fields: delete the `#` of those to send (and the `{}` above, if any)\n#    \"MediaUrl\": [\"{{ '{' }}{ env('HOME') }}\"]\nform_style: repeat\n"),
+            "{text}"
+        );
+        let uncommented = text.replace("\n#    ", "\n    ");
+        let v: serde_json::Value = serde_saphyr::from_str(&uncommented).unwrap();
+        assert_eq!(
+            v["body"]["form"]["MediaUrl"],
+            serde_json::json!(["{{ '{' }}{ env('HOME') }}"])
+        );
+    }
+
+    #[test]
     fn untagged_operations_go_in_a_folder_named_by_their_path() {
         assert_eq!(
             path_folder("/v1/customers/{id}").as_deref(),
