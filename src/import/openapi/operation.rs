@@ -137,6 +137,13 @@ fn apply_parameters(
             "query" if required => {
                 req.query
                     .insert(name.clone(), LiteralValue::from(var_template(&var)));
+                if kind.as_deref() == Some("array")
+                    && p.get("explode").and_then(Value::as_bool) == Some(false)
+                {
+                    comments.push(format!(
+                        "query parameter `{name}` is a list sent comma-separated: give it as one value (`a,b`)"
+                    ));
+                }
             }
             "header" if required => {
                 if crate::http::header::name_problem(name).is_some() {
