@@ -245,7 +245,7 @@ pub struct LogoutArgs {
 pub enum ImportCommand {
     /// A request file per operation and a profile per server, from OpenAPI 3.0 or 3.1
     #[command(
-        after_help = "Examples:\n  runner import openapi petstore.yaml --out petstore\n  runner import openapi https://api.example.com/openapi.json --dry-run\n\nWrites requests/<tag>/<operation>.yaml, profiles/<server>.yaml (the first server is\n`default`; auth from securitySchemes, every secret an env() template) and a copy of\nthe document under openapi/. Nothing existing is overwritten without --force.\nSwagger 2.0 is refused (exit 2): convert it to OpenAPI 3 first."
+        after_help = "Examples:\n  runner import openapi petstore.yaml --out petstore\n  runner import openapi https://api.example.com/openapi.json --dry-run\n\nWrites requests/<tag>/<operation>.yaml, profiles/<server>.yaml (the first server is\n`default`; auth from securitySchemes, every secret an env() template) and a copy of\nthe document under openapi/. Nothing existing is overwritten without --force.\nSwagger 2.0 is refused (exit 2): convert it to OpenAPI 3 first.\n\nBodies hold the required fields (a placeholder is named in a comment); optional ones\nare commented lines under the body. paginate is written where a list documents a\nLink header, a next_cursor, has_more (Stripe) or a next URL; form_style from the\nform's encoding (deepObject: brackets; exploded lists: repeat)."
     )]
     Openapi(ImportOpenapiArgs),
     /// One request file from a curl command line

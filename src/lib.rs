@@ -64,11 +64,20 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             } else {
                 args.paths.clone()
             };
-            let n = project::check::check(project.ok().as_ref(), &paths, &|p| {
-                let mut problems = env::written_endpoint_problems(p);
-                problems.extend(user::unconfigured_secrets(&p.source));
-                problems
-            })?;
+            let progress =
+                run::progress::Delayed::new(!g.quiet, "checking {pos}/{len} files {wide_bar}");
+            let checked = project::check::check(
+                project.ok().as_ref(),
+                &paths,
+                &|p| {
+                    let mut problems = env::written_endpoint_problems(p);
+                    problems.extend(user::unconfigured_secrets(&p.source));
+                    problems
+                },
+                &|done, total| progress.set(done, total),
+            );
+            progress.finish();
+            let n = checked?;
             if !g.quiet {
                 eprintln!(
                     "checked {n} file{}: no problems",

@@ -28,8 +28,34 @@ pub struct RequestOut {
     pub auth: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<BodyOut>,
+    /// `brackets`, `repeat` or `json`: how lists and maps in a form are sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_style: Option<&'static str>,
+    /// The same for query values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_style: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paginate: Option<PaginateOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<ExpectOut>,
+}
+
+/// `paginate:` (the mirror of `model::request::Paginate`): JSONPaths and parameter
+/// names, none of them templates.
+#[derive(Debug, Default, Serialize)]
+pub struct PaginateOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_header: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<String>,
 }
 
 /// `body:`: exactly one of the variants.

@@ -81,7 +81,12 @@ fn own_options_after(
 async fn import_openapi(global: &GlobalArgs, a: &ImportOpenapiArgs) -> Result<u8, Error> {
     let source = input::read_source(&a.spec).await?;
     let doc = openapi::parse(&source.text, &a.spec)?;
-    let (plan, summary) = openapi::plan(&doc, &source)?;
+    let progress =
+        crate::run::progress::Delayed::new(!global.quiet, "importing {pos}/{len} paths {wide_bar}");
+    let planned =
+        openapi::plan_with_progress(&doc, &source, &|done, total| progress.set(done, total));
+    progress.finish();
+    let (plan, summary) = planned?;
     let out = out_dir(a.out.as_deref(), global.root.as_deref());
     write_plan(&out, &plan, a.force, a.dry_run)?;
     if !global.quiet {

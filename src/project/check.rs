@@ -13,11 +13,13 @@ use crate::project::{self, Document, LoadedProfile, Project, SourceFile};
 pub type ProfileHook<'a> = &'a dyn Fn(&LoadedProfile) -> Vec<InputError>;
 
 /// Checks every path (folders recursively) and reports every problem found, with
-/// `profile_hook`'s problems for each profile. Returns the number of files checked.
+/// `profile_hook`'s problems for each profile; `on_file(done, total)` after each
+/// file. Returns the number of files checked.
 pub fn check(
     project: Option<&Project>,
     paths: &[PathBuf],
     profile_hook: ProfileHook<'_>,
+    on_file: &dyn Fn(usize, usize),
 ) -> Result<usize, Error> {
     let mut files = Vec::new();
     for p in paths {
@@ -32,7 +34,8 @@ pub fn check(
     }
     let profiles_dir = project.map(|p| p.profiles_dir());
     let mut problems = Vec::new();
-    for file in &files {
+    for (done, file) in files.iter().enumerate() {
+        on_file(done, files.len());
         if is_profile(file, profiles_dir.as_deref()) {
             match project::load_profile_file(file) {
                 Ok(loaded) => {

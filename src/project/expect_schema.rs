@@ -12,6 +12,7 @@ use crate::error::Place;
 use crate::expect::assert;
 use crate::project::SourceFile;
 use crate::project::model::request::SchemaRef;
+use crate::project::shared_document::SharedDocument;
 
 /// Compiled schemas by file and pointer: each is compiled once per run, however many
 /// files, rows and flow steps name it.
@@ -22,52 +23,6 @@ type SchemaCache =
 /// however many pointers name it.
 type DocumentCache =
     std::sync::Mutex<std::collections::HashMap<PathBuf, Result<Arc<SharedDocument>, String>>>;
-
-/// The URI a shared document is registered under; `$ref`s inside it resolve against it.
-const DOCUMENT_URI: &str = "urn:runner:document";
-
-/// A document (an OpenAPI one, or any JSON or YAML holding schemas) read once and
-/// registered once as the resolver's resource: a schema inside it is compiled by
-/// pointer, and its `$ref`s resolve into the shared document rather than a copy.
-pub struct SharedDocument {
-    document: Arc<serde_json::Value>,
-    registry: jsonschema::Registry<'static>,
-}
-
-impl SharedDocument {
-    /// Registers `doc` (OpenAPI 3.0's `nullable` made JSON Schema first).
-    pub fn new(mut doc: serde_json::Value) -> Result<SharedDocument, String> {
-        if doc
-            .get("openapi")
-            .and_then(serde_json::Value::as_str)
-            .is_some_and(|v| v.starts_with("3.0"))
-        {
-            nullable_to_null_type(&mut doc, 0);
-        }
-        let document = Arc::new(doc);
-        let registry = jsonschema::Registry::new()
-            .draft(jsonschema::Draft::Draft202012)
-            .add(DOCUMENT_URI, Arc::clone(&document))
-            .and_then(jsonschema::RegistryBuilder::prepare)
-            .map_err(|e| e.to_string())?;
-        Ok(SharedDocument { document, registry })
-    }
-
-    /// Whether the document holds a value at `ptr`.
-    pub fn has(&self, ptr: &str) -> bool {
-        self.document.pointer(ptr).is_some()
-    }
-
-    /// The schema at `ptr` compiled, its `$ref`s resolved within the document.
-    pub fn compile(&self, ptr: &str) -> Result<jsonschema::Validator, String> {
-        let root = serde_json::json!({"$ref": format!("{DOCUMENT_URI}#{}", uri_fragment(ptr))});
-        jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .with_registry(&self.registry)
-            .build(&root)
-            .map_err(|e| e.to_string())
-    }
-}
 
 /// The schema `r` names, relative to `src`'s folder, compiled (once per run).
 pub(super) fn load_schema(
@@ -114,7 +69,7 @@ pub(super) fn load_schema(
             Ok(assert::Schema {
                 place: place.clone(),
                 name,
-                validator: Arc::new(validator),
+                validator,
             })
         }),
     };
@@ -147,7 +102,7 @@ fn shared_document(key: &Path, path: &Path, shown: &Path) -> Result<Arc<SharedDo
 /// OpenAPI 3.0's `nullable: true` in JSON Schema (2020-12) terms, everywhere in
 /// `v`: `null` joins the `type` (and the `enum`, when there is one). A schema with
 /// no `type` already takes `null`.
-fn nullable_to_null_type(v: &mut serde_json::Value, depth: usize) {
+pub(super) fn nullable_to_null_type(v: &mut serde_json::Value, depth: usize) {
     use serde_json::Value;
     if depth > 256 {
         return;
@@ -278,24 +233,5 @@ mod tests {
         assert!(v.is_valid(&json!({"name": null, "status": null, "n": null})));
         assert!(!v.is_valid(&json!({"plain": null})));
         assert!(!v.is_valid(&json!({"status": "maybe"})));
-    }
-
-    #[test]
-    fn a_shared_document_compiles_each_pointer_against_one_registry() {
-        let doc = SharedDocument::new(json!({"openapi": "3.0.3", "components": {"schemas": {
-            "Id": {"type": "integer", "nullable": true},
-            "Page": {"type": "object", "required": ["id"], "properties": {"id": {"$ref": "#/components/schemas/Id"}}},
-            "a b%": {"type": "string"}
-        }}}))
-        .unwrap();
-        let page = doc.compile("/components/schemas/Page").unwrap();
-        assert!(page.is_valid(&json!({"id": 1})));
-        assert!(page.is_valid(&json!({"id": null})));
-        assert!(!page.is_valid(&json!({"id": "x"})));
-        assert!(!page.is_valid(&json!({})));
-        let odd = doc.compile("/components/schemas/a b%").unwrap();
-        assert!(odd.is_valid(&json!("x")) && !odd.is_valid(&json!(1)));
-        assert!(doc.has("/components/schemas/Id") && !doc.has("/components/schemas/No"));
-        assert!(doc.compile("/components/schemas/No").is_err());
     }
 }

@@ -18,6 +18,7 @@ mod loaded_profile;
 pub mod model;
 mod page_style;
 pub mod place;
+pub(crate) mod shared_document;
 mod source;
 pub mod template;
 mod validate;
@@ -28,9 +29,10 @@ pub use self::document::{
     Document, PreparedRequest, UrlCache, load_document, parse_document, prepare_request,
     use_step_expect,
 };
-pub use self::expect_schema::{SharedDocument, point_root_at};
+pub use self::expect_schema::point_root_at;
 pub use self::loaded_profile::{LoadedProfile, load_profile_file, parse_profile};
 pub use self::page_style::{CursorInto, PageStyle, PaginatePaths};
+pub use self::shared_document::SharedDocument;
 pub use self::source::{SourceFile, display_path, parse_yaml};
 pub use self::validate::{AuthNumbers, HttpNumbers, RequestNumbers};
 use crate::error::InputError;

@@ -67,3 +67,51 @@ impl Drop for Progress {
         self.finish();
     }
 }
+
+/// A bar for work that is usually quick (an import, a check): drawn only on a
+/// terminal, and only once the work has taken a second.
+pub struct Delayed {
+    start: std::time::Instant,
+    show: bool,
+    template: &'static str,
+    bar: std::cell::RefCell<Option<Progress>>,
+}
+
+impl Delayed {
+    /// `show`: false under `--quiet`; `template` is indicatif's.
+    pub fn new(show: bool, template: &'static str) -> Delayed {
+        Delayed {
+            start: std::time::Instant::now(),
+            show,
+            template,
+            bar: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// `done` of `total` steps.
+    pub fn set(&self, done: usize, total: usize) {
+        if !self.show || self.start.elapsed() < delay() {
+            return;
+        }
+        let mut bar = self.bar.borrow_mut();
+        let bar = bar.get_or_insert_with(|| Progress::new(true, Some(total as u64), self.template));
+        bar.set(done as u64, String::new);
+    }
+
+    /// Clears the line, if one was drawn.
+    pub fn finish(&self) {
+        if let Some(b) = self.bar.borrow().as_ref() {
+            b.finish();
+        }
+    }
+}
+
+/// How long [`Delayed`] waits before drawing: a second, or
+/// `RUNNER_PROGRESS_DELAY_MS` (for tests, which cannot count on a run being slow).
+fn delay() -> std::time::Duration {
+    let ms = std::env::var("RUNNER_PROGRESS_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    std::time::Duration::from_millis(ms)
+}

@@ -199,6 +199,7 @@ fn files_under(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
 fn seven_public_apis_import_into_collections_worth_committing() {
     let Some(dir) = corpus() else { return };
     let p = Project::new();
+    let mut placeholders = 0;
     for (doc, prefix, scope) in SEVEN {
         let out = p.path(&format!("seven/{}", doc.replace(['/', '.'], "_")));
         let r = p.run(&[
@@ -245,6 +246,13 @@ fn seven_public_apis_import_into_collections_worth_committing() {
             }
         }
 
+        placeholders += requests
+            .iter()
+            .map(|f| placeholders_are_commented(doc, f))
+            .sum::<usize>();
+        paging_is_written(doc, &out, &requests);
+        curl_of_a_sample(&p, doc, &out, &requests);
+
         let profile = std::fs::read_to_string(out.join("profiles/default.yaml")).unwrap();
         // Env names: the title's first whole words.
         assert!(
@@ -290,4 +298,227 @@ fn seven_public_apis_import_into_collections_worth_committing() {
             );
         }
     }
+    // Twilio's `To`, Stripe's required ids, Slack's…: the check above is not vacuous.
+    assert!(placeholders >= 20, "{placeholders} placeholders seen");
+    let seven = |doc: &str| p.path(&format!("seven/{}", doc.replace(['/', '.'], "_")));
+    stripe_form_is_sent_in_brackets(&p, &seven("stripe.com.json"));
+    twilio_lists_are_sent_as_repeated_keys(&p, &seven("twilio.com/api.json"));
+}
+
+/// Each required body field holding the typed placeholder `string` is named by a
+/// comment of the file. Returns how many such fields the file has.
+fn placeholders_are_commented(doc: &str, file: &Path) -> usize {
+    let text = std::fs::read_to_string(file).unwrap();
+    let value: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let fields = ["json", "form"]
+        .iter()
+        .find_map(|k| value["body"][k].as_object().cloned())
+        .unwrap_or_default();
+    let mut n = 0;
+    for (name, v) in fields {
+        if v == "string" {
+            n += 1;
+            let named = text.lines().any(|l| {
+                l.starts_with("# required body field `") && l.contains(&format!("`{name}`"))
+            });
+            assert!(
+                named,
+                "{doc}: {}: placeholder in `{name}` without a comment:\n{text}",
+                file.display()
+            );
+        }
+    }
+    n
+}
+
+/// GitHub's lists follow the `Link` header, Stripe's `has_more` with the last id,
+/// Slack's `next_cursor`: on a named list operation, and on many.
+fn paging_is_written(doc: &str, out: &Path, requests: &[PathBuf]) {
+    let (file, block, at_least) = match doc {
+        "github.com/api.github.com.json" => (
+            "requests/issues/issues_list_for_repo.yaml",
+            "\npaginate:\n  link_header: next\n  items: $\n",
+            150,
+        ),
+        "stripe.com.json" => (
+            "requests/customers/get_customers.yaml",
+            "\npaginate:\n  cursor: $.data[-1:].id\n  param: starting_after\n  has_more: $.has_more\n  items: $.data\n",
+            80,
+        ),
+        "slack.com.json" => (
+            "requests/conversations/conversations_list.yaml",
+            "\npaginate:\n  cursor: $.response_metadata.next_cursor\n  param: cursor\n  items: $.channels\n",
+            5,
+        ),
+        _ => return,
+    };
+    let text = std::fs::read_to_string(out.join(file)).unwrap();
+    assert!(text.contains(block), "{doc}: {file}: no {block}: {text}");
+    let key = block.lines().nth(2).unwrap();
+    let paged = requests
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains(key))
+        .count();
+    assert!(paged >= at_least, "{doc}: {paged} files with {key}");
+}
+
+/// The first request files that need no variable, sent through `--curl` with a
+/// loopback profile: each prints one curl command for its own URL.
+fn curl_of_a_sample(p: &Project, doc: &str, out: &Path, requests: &[PathBuf]) {
+    std::fs::write(
+        out.join("profiles/local.yaml"),
+        "base_url: http://127.0.0.1:9\n",
+    )
+    .unwrap();
+    let mut sorted = requests.to_vec();
+    sorted.sort();
+    let sample: Vec<_> = sorted
+        .iter()
+        .filter(|f| !std::fs::read_to_string(f).unwrap().contains("{{ "))
+        .take(4)
+        .collect();
+    assert!(!sample.is_empty(), "{doc}: no file without variables");
+    for f in sample {
+        let r = p.run(&[
+            "--root",
+            out.to_str().unwrap(),
+            "exec",
+            f.to_str().unwrap(),
+            "-p",
+            "local",
+            "--curl",
+        ]);
+        assert_eq!(r.code, 0, "{doc}: {}: {}", f.display(), r.stderr);
+        let text = std::fs::read_to_string(f).unwrap();
+        let url: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let url = url["url"].as_str().unwrap();
+        assert!(
+            r.stdout.starts_with("curl ")
+                && r.stdout.contains(&format!("'http://127.0.0.1:9{url}")),
+            "{doc}: {}: {}",
+            f.display(),
+            r.stdout
+        );
+    }
+}
+
+/// A loopback server that keeps each request's line and body, and answers `{}`.
+fn stand_in() -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let mut len = 0;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let _ = tx.send((
+                line.trim().to_string(),
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
+            let _ = reader.get_mut().write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            );
+        }
+    });
+    (url, rx)
+}
+
+/// `file` (under `out`) as a user edits it: `edit` applied, its `expect:` left out
+/// (the stand-in answers `{}`), sent to a stand-in; what the stand-in got.
+fn send_edited(
+    p: &Project,
+    out: &Path,
+    file: &str,
+    edit: &dyn Fn(String) -> String,
+    vars: &[&str],
+) -> (String, String) {
+    let (url, seen) = stand_in();
+    std::fs::write(
+        out.join("profiles/stand_in.yaml"),
+        format!("base_url: {url}\n"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(out.join(file)).unwrap();
+    let text = edit(text);
+    let text = text.split("\nexpect:").next().unwrap().to_string() + "\n";
+    let edited = out.join("requests/edited.yaml");
+    std::fs::write(&edited, &text).unwrap();
+    let mut args = vec![
+        "--root",
+        out.to_str().unwrap(),
+        "exec",
+        edited.to_str().unwrap(),
+        "-p",
+        "stand_in",
+    ];
+    for v in vars {
+        args.extend(["--var", v]);
+    }
+    let r = p.run(&args);
+    assert_eq!(r.code, 0, "{file}: {}\n{text}", r.stderr);
+    seen.recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap()
+}
+
+/// Stripe's customer: the commented `address` and `metadata` lines, uncommented as
+/// the file says, go as `address[city]=…` and `metadata[k]=…` (`form_style: brackets`).
+fn stripe_form_is_sent_in_brackets(p: &Project, out: &Path) {
+    let edit = |t: String| {
+        assert!(t.contains("\nform_style: brackets\n"), "{t}");
+        t.replace("  form: {}\n", "  form:\n")
+            .replace("\n#    \"address\"", "\n    \"address\"")
+            .replace(
+                "\n#    \"metadata\": {}\n",
+                "\n    \"metadata\": {\"order_id\": \"6735\", \"note\": \"a&b c\"}\n",
+            )
+    };
+    let (line, body) = send_edited(p, out, "requests/customers/post_customers.yaml", &edit, &[]);
+    assert_eq!(line, "POST /v1/customers HTTP/1.1");
+    assert_eq!(
+        body,
+        "address[city]=string&address[country]=string&address[line1]=string&address[line2]=string&address[postal_code]=string&address[state]=string&metadata[order_id]=6735&metadata[note]=a%26b+c"
+    );
+}
+
+/// Twilio's message: `MediaUrl` given twice goes as the key repeated
+/// (`form_style: repeat`, from the form's default `explode`).
+fn twilio_lists_are_sent_as_repeated_keys(p: &Project, out: &Path) {
+    let edit = |t: String| {
+        assert!(t.contains("\nform_style: repeat\n"), "{t}");
+        let start = t.find("\n#    \"MediaUrl\": ").unwrap();
+        let end = start + 1 + t[start + 1..].find('\n').unwrap();
+        format!(
+            "{}\n    \"MediaUrl\": [\"https://example.com/a.png\", \"https://example.com/b.png\"]{}",
+            &t[..start],
+            &t[end..]
+        )
+    };
+    let (line, body) = send_edited(
+        p,
+        out,
+        "requests/api20100401_message/create_message.yaml",
+        &edit,
+        &["account_sid=AC1"],
+    );
+    assert_eq!(line, "POST /2010-04-01/Accounts/AC1/Messages.json HTTP/1.1");
+    assert_eq!(
+        body,
+        "To=string&MediaUrl=https%3A%2F%2Fexample.com%2Fa.png&MediaUrl=https%3A%2F%2Fexample.com%2Fb.png"
+    );
 }

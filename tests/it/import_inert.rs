@@ -75,7 +75,8 @@ fn an_openapi_document_renders_to_itself() {
             "/form": {"post": {"operationId": "form",
                 "requestBody": {"content": {"application/x-www-form-urlencoded": {"example": {"a": P, "n": 3}}}}}},
             "/gen": {"post": {"operationId": "gen",
-                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                // Required, so that they are in the body rather than commented out.
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": [P, "e", "d"], "properties": {
                     P: {"type": "string", "example": P},
                     "e": {"enum": [P]},
                     "d": {"default": {P: [P]}}

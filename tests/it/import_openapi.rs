@@ -232,3 +232,53 @@ fn swagger_2_is_refused_with_a_reason() {
         r.stderr
     );
 }
+
+/// Issue 21, point 1: imports and checks that take a while draw a progress line on a
+/// terminal (a pseudo-terminal here, through Python's `pty`), and never elsewhere
+/// nor under `-q`. `RUNNER_PROGRESS_DELAY_MS=0` stands for a run slower than the
+/// second runner waits before drawing.
+#[test]
+fn progress_is_drawn_on_a_terminal_only() {
+    let p = Project::new();
+    p.write(
+        "shop.yaml",
+        "openapi: 3.0.3\ninfo: {title: Shop, version: '1'}\nservers: [{url: 'https://api.shop.example'}]\npaths:\n  /a: {get: {operationId: a, responses: {'200': {description: ok}}}}\n  /b: {get: {operationId: b, responses: {'200': {description: ok}}}}\n",
+    );
+    let bin = crate::support::bin();
+    let on_pty = |args: &[&str]| {
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import pty, sys; sys.exit(pty.spawn(sys.argv[1:]) >> 8)",
+            ])
+            .arg(&bin)
+            .args(args)
+            .current_dir(p.dir.path())
+            .env("RUNNER_STATE_DIR", p.state.path())
+            .env("RUNNER_PROGRESS_DELAY_MS", "0")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let import = on_pty(&["import", "openapi", "shop.yaml", "--out", "shop"]);
+    assert!(import.contains("importing 0/2 paths"), "{import:?}");
+    assert!(
+        import.contains("imported 2 operations into 2 request files"),
+        "{import:?}"
+    );
+    let check = on_pty(&["--root", "shop", "check"]);
+    assert!(check.contains("checking 0/3 files"), "{check:?}");
+    assert!(check.contains("checked 3 files: no problems"), "{check:?}");
+    let quiet = on_pty(&["-q", "--root", "shop", "check"]);
+    assert!(!quiet.contains("checking"), "{quiet:?}");
+    // Not a terminal: the summary alone.
+    let piped = p.run_env(
+        &["--root", "shop", "check"],
+        &[("RUNNER_PROGRESS_DELAY_MS", "0")],
+    );
+    assert_eq!(
+        (piped.code, piped.stderr.as_str()),
+        (0, "checked 3 files: no problems\n")
+    );
+}

@@ -69,10 +69,9 @@ pub(super) fn check_schema(schema: &Schema, json: Option<&Value>) -> Checked {
     let mut failures = Vec::new();
     let mut errors = schema.validator.iter_errors(body);
     for e in errors.by_ref().take(MAX_SHOWN) {
-        let at = e.instance_path().to_string();
+        let (at, rule, why) = described(&e);
         let at = if at.is_empty() { "/".to_string() } else { at };
-        let rule = e.schema_path().to_string();
-        let why = cut(&e.to_string());
+        let why = cut(&why);
         failures.push(Failure {
             predicate: format!("schema {rule}"),
             expected: rule.clone(),
@@ -99,6 +98,23 @@ pub(super) fn check_schema(schema: &Schema, json: Option<&Value>) -> Checked {
         place,
         name,
         failures,
+    }
+}
+
+/// Where an error is, the rule it breaks, and why: an error met through a shared
+/// document's `$ref` keyword carries the place below the `$ref` and the rule's
+/// pointer in the document in its message.
+fn described(e: &jsonschema::ValidationError<'_>) -> (String, String, String) {
+    use crate::project::shared_document::{REF_KEYWORD, split};
+    let at = e.instance_path().to_string();
+    match e.kind() {
+        jsonschema::error::ValidationErrorKind::Custom { keyword, message }
+            if keyword == REF_KEYWORD =>
+        {
+            let (below, rule, why) = split(message);
+            (format!("{at}{below}"), rule.to_string(), why.to_string())
+        }
+        _ => (at, e.schema_path().to_string(), e.to_string()),
     }
 }
 

@@ -12,6 +12,7 @@ mod body;
 mod document;
 mod example;
 mod operation;
+mod paging;
 mod profiles;
 mod responses;
 mod security;
@@ -44,6 +45,15 @@ pub struct Summary {
 
 /// Builds the plan of files for `doc`.
 pub fn plan(doc: &Value, source: &Source) -> Result<(Plan, Summary), Error> {
+    plan_with_progress(doc, source, &|_, _| {})
+}
+
+/// [`plan`], with `on_path(done, total)` called before each of the document's paths.
+pub fn plan_with_progress(
+    doc: &Value,
+    source: &Source,
+    on_path: &dyn Fn(usize, usize),
+) -> Result<(Plan, Summary), Error> {
     let mut plan = Plan::default();
     let mut summary = Summary::default();
     let title = doc
@@ -57,7 +67,8 @@ pub fn plan(doc: &Value, source: &Source) -> Result<(Plan, Summary), Error> {
     let global_security = doc.get("security");
     let schemas = std::cell::RefCell::new(Schemas::new(doc));
     if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
-        for (path, item) in paths {
+        for (done, (path, item)) in paths.iter().enumerate() {
+            on_path(done, paths.len());
             let item_ptr = format!("/paths/{}", escape_pointer(path));
             let (item_ptr, item) = match located(doc, item_ptr, item) {
                 Some(found) => found,

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::body::request_body;
 use super::document::resolve;
+use super::paging::paginate;
 use super::responses::{Schemas, expect};
 use crate::import::mirror::{Literal, LiteralValue, RequestOut};
 use crate::import::plan::yaml_file;
@@ -48,17 +49,27 @@ pub(super) fn operation(
     let params = parameters(ctx.doc, item, opm);
     let path_vars = apply_parameters(ctx.doc, &params, &mut req, &mut comments);
     req.url = url_template(path, &path_vars);
+    let mut optional = Vec::new();
     match opm.get("requestBody") {
         // GET, HEAD and DELETE carry no body, whatever the document says.
         Some(_) if matches!(method, "get" | "head" | "delete") => comments.push(format!(
             "the document gives {} a request body; it is not sent",
             method.to_ascii_uppercase()
         )),
-        Some(body) => apply_body(ctx.doc, resolve(ctx.doc, body, 0), &mut req, &mut comments),
+        Some(body) => {
+            optional = apply_body(ctx.doc, resolve(ctx.doc, body, 0), &mut req, &mut comments)
+        }
         None => {}
     }
     let rel = file_path(opm, method, path);
     req.expect = expect(ctx, op, &rel, &mut comments);
+    let query: Vec<&str> = params
+        .keys()
+        .filter(|(_, place)| place == "query")
+        .map(|(name, _)| name.as_str())
+        .collect();
+    req.paginate = paginate(ctx.doc, op, &query);
+    req.query_style = query_style(&params);
     // `security: []` on the operation (or globally, with none of its own): no
     // credentials.
     let security = opm.get("security").or(ctx.global_security);
@@ -69,7 +80,7 @@ pub(super) fn operation(
         req.auth = Some("none");
     }
     let text = yaml_file(&comments, &req).map_err(|e| e.to_string())?;
-    Ok((rel, text))
+    Ok((rel, under_body(text, &optional)))
 }
 
 /// The operation's `summary`, else its `description`, on one line.
@@ -126,6 +137,13 @@ fn apply_parameters(
             "query" if required => {
                 req.query
                     .insert(name.clone(), LiteralValue::from(var_template(&var)));
+                if kind.as_deref() == Some("array")
+                    && p.get("explode").and_then(Value::as_bool) == Some(false)
+                {
+                    comments.push(format!(
+                        "query parameter `{name}` is a list sent comma-separated: give it as one value (`a,b`)"
+                    ));
+                }
             }
             "header" if required => {
                 if crate::http::header::name_problem(name).is_some() {
@@ -155,19 +173,92 @@ fn apply_parameters(
     path_vars
 }
 
-/// The (resolved) `requestBody` as `req`'s body and `Content-Type`, or a comment
-/// saying why it was not imported.
-fn apply_body(doc: &Value, body: &Value, req: &mut RequestOut, comments: &mut Vec<String>) {
+/// The (resolved) `requestBody` as `req`'s body, `Content-Type` and `form_style`,
+/// or a comment saying why it was not imported. Returns the commented lines of
+/// its optional fields, to go under the body.
+fn apply_body(
+    doc: &Value,
+    body: &Value,
+    req: &mut RequestOut,
+    comments: &mut Vec<String>,
+) -> Vec<String> {
     match request_body(doc, body) {
-        Ok(Some((b, content_type))) => {
-            if let Some(ct) = content_type {
+        Ok(Some(parts)) => {
+            if let Some(ct) = parts.content_type {
                 req.headers.insert("Content-Type".to_string(), literal(&ct));
             }
-            req.body = Some(b);
+            req.body = Some(parts.body);
+            req.form_style = parts.form_style;
+            for p in parts.placeholders {
+                comments.push(format!(
+                    "required body field {p}: a placeholder, set it before sending"
+                ));
+            }
+            optional_lines(&parts.optional)
         }
-        Ok(None) => {}
-        Err(why) => comments.push(format!("request body not imported: {why}")),
+        Ok(None) => Vec::new(),
+        Err(why) => {
+            comments.push(format!("request body not imported: {why}"));
+            Vec::new()
+        }
     }
+}
+
+/// The optional body fields as commented lines that become the body's own when
+/// the `#` is deleted (`#    name: value`); a long value is shown empty.
+fn optional_lines(optional: &[(String, Value)]) -> Vec<String> {
+    if optional.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        "# optional body fields: delete the `#` of those to send (and the `{}` above, if any)"
+            .to_string(),
+    ];
+    for (name, value) in optional {
+        let key = serde_json::to_string(&literal(name)).unwrap_or_default();
+        let shown = LiteralValue::of(value);
+        let mut text = serde_json::to_string(shown.as_value()).unwrap_or_default();
+        if text.len() > 160 {
+            text = match value {
+                Value::Object(_) => "{}".into(),
+                Value::Array(_) => "[]".into(),
+                _ => "\"\"".into(),
+            };
+        }
+        lines.push(format!("#    {key}: {text}"));
+    }
+    lines
+}
+
+/// `yaml` (a request file) with `lines` put right under its `body:` block.
+fn under_body(yaml: String, lines: &[String]) -> String {
+    if lines.is_empty() {
+        return yaml;
+    }
+    let Some(start) = yaml.find("\nbody:") else {
+        return yaml;
+    };
+    let after = start + "\nbody:".len();
+    let end = yaml[after..]
+        .match_indices('\n')
+        .map(|(i, _)| after + i + 1)
+        .find(|&i| {
+            yaml[i..]
+                .chars()
+                .next()
+                .is_some_and(|c| c != ' ' && c != '-')
+        })
+        .unwrap_or(yaml.len());
+    let mut out = yaml[..end].to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for l in lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+    out.push_str(&yaml[end..]);
+    out
 }
 
 /// `requests/<first tag>/<operationId>.yaml` in snake_case; without a tag, the
@@ -214,6 +305,17 @@ fn path_folder(path: &str) -> Option<String> {
                 && seg != "api"
                 && !seg.starts_with(|c: char| c.is_ascii_digit())
         })
+}
+
+/// `query_style: brackets` when a query parameter is a `deepObject` (`a[b]=1`);
+/// lists are repeated by default (`explode`, OpenAPI's default for queries).
+fn query_style(params: &IndexMap<(String, String), &Value>) -> Option<&'static str> {
+    params
+        .iter()
+        .any(|((_, place), p)| {
+            place == "query" && p.get("style").and_then(Value::as_str) == Some("deepObject")
+        })
+        .then_some("brackets")
 }
 
 /// Headers runner sets itself (a body's type) or that the profile's auth owns.
@@ -275,6 +377,40 @@ mod tests {
         assert_eq!(t("/a/{open", &IndexMap::new()), "/a/{open");
         assert_eq!(t("/a/{{x}}/{%", &IndexMap::new()), "/a/{{ x }}}/{{ '{' }}%");
         assert_eq!(t("", &IndexMap::new()), "/");
+    }
+
+    #[test]
+    fn optional_fields_are_commented_under_the_body_and_uncomment_to_inert_yaml() {
+        let doc = serde_json::json!({});
+        let body = serde_json::json!({"content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "required": ["To"], "properties": {
+                "To": {"type": "string"},
+                "MediaUrl": {"type": "array", "items": {"type": "string", "example": "{{ env('HOME') }}"}}
+            }}
+        }}});
+        let mut req = RequestOut {
+            method: "POST".into(),
+            url: literal("/m"),
+            ..RequestOut::default()
+        };
+        let mut comments = Vec::new();
+        let optional = apply_body(&doc, &body, &mut req, &mut comments);
+        assert_eq!(
+            comments,
+            ["required body field `To` (string): a placeholder, set it before sending"]
+        );
+        assert_eq!(req.form_style, Some("repeat"));
+        let text = under_body(yaml_file(&[], &req).unwrap(), &optional);
+        assert!(
+            text.ends_with("  form:\n    To: string\n# optional body fields: delete the `#` of those to send (and the `{}` above, if any)\n#    \"MediaUrl\": [\"{{ '{' }}{ env('HOME') }}\"]\nform_style: repeat\n"),
+            "{text}"
+        );
+        let uncommented = text.replace("\n#    ", "\n    ");
+        let v: serde_json::Value = serde_saphyr::from_str(&uncommented).unwrap();
+        assert_eq!(
+            v["body"]["form"]["MediaUrl"],
+            serde_json::json!(["{{ '{' }}{ env('HOME') }}"])
+        );
     }
 
     #[test]

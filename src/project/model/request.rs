@@ -24,8 +24,11 @@ pub struct RequestFile {
     #[schemars(with = "Option<Body>")]
     pub body: Option<Spanned<Body>>,
     /// How a `form` value that is a list or a map is encoded (default `brackets`).
+    /// `runner import openapi` writes `brackets` for a `deepObject` encoding and
+    /// `repeat` for an exploded list (OpenAPI's default for forms).
     pub form_style: Option<EncodeStyle>,
     /// How a `query` value that is a list or a map is encoded (default `repeat`).
+    /// `runner import openapi` writes `brackets` for a `deepObject` parameter.
     pub query_style: Option<EncodeStyle>,
     #[schemars(with = "Option<Paginate>")]
     pub paginate: Option<Spanned<Paginate>>,
@@ -147,6 +150,9 @@ pub struct MultipartFile {
 
 /// How to page; one way of finding the next page: `next_url`, `total_pages`,
 /// `link_header`, `cursor` (with `param` or `variable`) or `offset_param`.
+/// `runner import openapi` writes it where a list's response documents a `Link`
+/// header, a `next_cursor`, `has_more` with `data` and a `starting_after`
+/// parameter, or a `next` URL.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Paginate {
