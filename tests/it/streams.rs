@@ -277,6 +277,13 @@ fn sigint_at_any_moment_then_the_failed_file_creates_every_row_once() {
         let (code, err) = signal_after(child, delay, libc::SIGINT);
         let lines = std::fs::read_to_string(p.path("out.jsonl")).unwrap();
         let printed = lines.lines().count();
+        if code == 130 && err.is_empty() {
+            // The signal came before runner listened for it (a loaded machine starts
+            // processes slowly): the default action ended it before any row was sent.
+            assert_eq!(printed, 0, "{i}: {lines}");
+            assert!(created(&p).is_empty(), "{i}: rows sent before the handler");
+            continue;
+        }
         if code == 130 {
             interrupted_mid_run += 1;
             assert!(err.contains("interrupted: "), "{i}: {err}");
