@@ -162,3 +162,15 @@ fn syntax_errors_are_found_without_rendering() {
     assert!(r.check_str("{{ a ", origin("x")).is_err());
     assert!(r.check_str("{{ a }}", origin("x")).is_ok());
 }
+
+#[test]
+fn unset_env_names_lists_only_unset_variables_without_a_default() {
+    let src = "{{ env('RUNNER_TEST_UNSET_A') }}-{{ env(\"RUNNER_TEST_UNSET_B\") }}-{{ env('RUNNER_TEST_UNSET_C', 'd') }}-{{ env('PATH') }}";
+    assert_eq!(
+        super::unset_env_names(src),
+        vec![
+            "RUNNER_TEST_UNSET_A".to_string(),
+            "RUNNER_TEST_UNSET_B".to_string()
+        ]
+    );
+}
