@@ -231,6 +231,11 @@ impl AuthRender<'_> {
     /// A URL of the auth block, rendered and parsed (`None`: not given).
     fn url(&self, v: &Option<Spanned<String>>) -> Result<Option<url::Url>, Error> {
         match (self.text(v)?, v) {
+            // A preview with this URL's env() unset (warned already): the session
+            // sends nothing, and a URL that names no host keeps it whole.
+            (Some(text), Some(_)) if !crate::secret::placeholders_in(&text).is_empty() => {
+                Ok(url::Url::parse("https://unset.invalid/").ok())
+            }
             (Some(text), Some(spanned)) => {
                 let place = self.profile.source.place(spanned);
                 if let Some(e) = markup_left(&text, &place) {

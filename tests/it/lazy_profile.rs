@@ -237,3 +237,33 @@ fn previews_show_a_placeholder_and_warn_for_an_unset_env() {
     );
     assert_no_secret(&(r.stdout + &r.stderr), &[secret, "Tok & <x>"]);
 }
+
+/// An imported OAuth2 profile whose token URL and client come from variables not set
+/// yet: its requests preview all the same.
+#[test]
+fn an_oauth_profile_with_unset_endpoints_previews() {
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        "base_url: http://127.0.0.1:9/api\nauth:\n  type: oauth2_client_credentials\n  token_url: \"{{ env('LAZY_TOKEN_URL') }}\"\n  client_id: \"{{ env('LAZY_CLIENT_ID') }}\"\n  client_secret: \"{{ env('LAZY_CLIENT_SECRET') }}\"\n",
+    );
+    p.write("requests/get.yaml", "url: /items\n");
+    let r = p.run(&["exec", "requests/get.yaml", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "GET http://127.0.0.1:9/api/items\nAuthorization: ***\n"
+    );
+    assert_eq!(
+        r.stderr,
+        "warning: profiles/default.yaml:4:15: environment variable `LAZY_TOKEN_URL` is not set; the preview shows <unset: LAZY_TOKEN_URL> in its place\nwarning: profiles/default.yaml:5:15: environment variable `LAZY_CLIENT_ID` is not set; the preview shows <unset: LAZY_CLIENT_ID> in its place\n"
+    );
+    // Sending needs them.
+    let r = p.run(&["exec", "requests/get.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error: environment variable `LAZY_TOKEN_URL` is not set (and env() has no default)\n  --> profiles/default.yaml:4:15\n"),
+        "{}",
+        r.stderr
+    );
+}
