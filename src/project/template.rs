@@ -117,7 +117,7 @@ impl Renderer {
         env.set_recursion_limit(64);
         env.add_function("env", env_fn);
         env.add_function("file", file_fn);
-        env.add_function("secret", crate::user::template_function);
+        env.add_function("secret", secret_fn);
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now", now_fn);
         env.add_function("timestamp", || crate::clock::now_unix().to_string());
@@ -429,13 +429,14 @@ pub fn unset_env_names(source: &str) -> Vec<String> {
 static PREVIEW: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 thread_local! {
-    /// The variables rendered as placeholders by the template being rendered.
-    static UNSET: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// What the template being rendered left as placeholders: (why, placeholder).
+    static UNSET: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// For `--dry-run` and `--curl`, which send nothing: from now on an unset
-/// `env('NAME')` without a default renders as `<unset: NAME>`, with a warning that
-/// names it and its place, instead of failing.
+/// `env('NAME')` without a default renders as `<unset: NAME>`, and a `secret('NAME')`
+/// whose command fails as `<unset: secret NAME>`, with a warning that names it and
+/// its place, instead of failing.
 pub fn show_unset_env() {
     PREVIEW.store(true, std::sync::atomic::Ordering::Relaxed);
 }
@@ -446,42 +447,55 @@ pub fn placeholder(name: &str) -> String {
     format!("<unset: {name}>")
 }
 
-/// Warns once per variable for those the template just rendered (at `origin`) left
-/// as placeholders.
+/// In a preview, `shown` in place of a value that `why` says is missing.
+fn stand_in(why: String, shown: String) -> Option<String> {
+    if !PREVIEW.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    crate::secret::not_a_secret(&shown);
+    UNSET.with(|u| u.borrow_mut().push((why, shown.clone())));
+    Some(shown)
+}
+
+/// Warns once per missing value the template just rendered (at `origin`) left as a
+/// placeholder.
 fn warn_unset(origin: Origin<'_>, source: &str) {
     static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let names = UNSET.with(|u| std::mem::take(&mut *u.borrow_mut()));
-    for name in names {
+    let missing = UNSET.with(|u| std::mem::take(&mut *u.borrow_mut()));
+    for (why, shown) in missing {
         let Ok(mut warned) = WARNED.lock() else {
             return;
         };
-        if warned.contains(&name) {
+        if warned.contains(&shown) {
             continue;
         }
         let place = locate(origin, source, 1);
-        eprintln!(
-            "warning: {place}: environment variable `{name}` is not set; the preview shows {} in its place",
-            placeholder(&name)
-        );
-        warned.push(name);
+        eprintln!("warning: {place}: {why}; the preview shows {shown} in its place");
+        warned.push(shown);
     }
+}
+
+/// `secret('NAME')`; in a preview, a command that fails leaves a placeholder.
+fn secret_fn(name: String) -> Result<String, minijinja::Error> {
+    crate::user::template_function(name.clone()).or_else(|e| {
+        let why = e.detail().unwrap_or("its command failed").to_string();
+        stand_in(why, placeholder(&format!("secret {name}"))).ok_or(e)
+    })
 }
 
 fn env_fn(name: String, default: Option<String>) -> Result<String, minijinja::Error> {
     match std::env::var(&name) {
         Ok(v) => Ok(v),
-        Err(_) if default.is_none() && PREVIEW.load(std::sync::atomic::Ordering::Relaxed) => {
-            let shown = placeholder(&name);
-            crate::secret::not_a_secret(&shown);
-            UNSET.with(|u| u.borrow_mut().push(name));
-            Ok(shown)
+        Err(_) if default.is_none() => {
+            let why = format!("environment variable `{name}` is not set");
+            stand_in(why, placeholder(&name)).ok_or_else(|| {
+                minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("environment variable `{name}` is not set (and env() has no default)"),
+                )
+            })
         }
-        Err(_) => default.ok_or_else(|| {
-            minijinja::Error::new(
-                ErrorKind::InvalidOperation,
-                format!("environment variable `{name}` is not set (and env() has no default)"),
-            )
-        }),
+        Err(_) => Ok(default.unwrap_or_default()),
     }
 }
 

@@ -267,3 +267,37 @@ fn an_oauth_profile_with_unset_endpoints_previews() {
         r.stderr
     );
 }
+
+/// A `secret('NAME')` whose command fails is not needed by a preview either.
+#[test]
+fn previews_show_a_placeholder_for_a_secret_whose_command_fails() {
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        "base_url: http://127.0.0.1:9/api\nauth:\n  type: bearer\n  token: \"{{ secret('api-token') }}\"\n",
+    );
+    p.write("requests/get.yaml", "url: /items\n");
+    let home = tempfile::tempdir().unwrap();
+    let fails = script(home.path(), "fails.sh", "echo 'S3cret & <partial>'\nexit 7");
+    let config = p.user_config(&format!(
+        "secrets:\n  api-token: {{command: ['{}']}}\n",
+        fails.display()
+    ));
+    let r = p.run(&["exec", "requests/get.yaml", "--curl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "curl \\\n  'http://127.0.0.1:9/api/items' \\\n  -H 'Authorization: <unset: secret api-token>' \\\n  --max-time 30\n"
+    );
+    assert_eq!(
+        r.stderr,
+        format!(
+            "warning: profiles/default.yaml:4:11: secret `api-token`: the command `{}` (secrets.api-token in {}) failed (exit status: 7); its output is not shown: run it yourself to see why; the preview shows <unset: secret api-token> in its place\n",
+            fails.display(),
+            config.display()
+        )
+    );
+    assert_no_secret(&(r.stdout + &r.stderr), &["S3cret"]);
+    let r = p.run(&["exec", "requests/get.yaml"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+}
