@@ -90,7 +90,7 @@ pub enum Command {
     Token,
     /// List profiles, their auth type, the state of their tokens and where they are kept
     #[command(
-        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  NAME     oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ...; kept in ~/.local/state/runner/tokens/HOST-....json\n\nWhere: a file (auth.token_store: file, the default) or the OS keyring (token_store: keyring)."
+        after_help = "Example:\n  runner profiles\n  default  oauth2_password            sandbox (tokens in memory only)\n  NAME     oauth2_password            access token valid until 2026-11-27T20:51:13Z; refresh token obtained at ...; kept in ~/.local/state/runner/tokens/HOST-....json; needs NAME_CLIENT_SECRET to log in\n\nWhere: a file (auth.token_store: file, the default) or the OS keyring (token_store: keyring).\n`needs NAME to log in`: an env('NAME') of auth.client_secret or auth.password that is not set; a valid cached session runs without it, a login or a refresh stops at it."
     )]
     Profiles,
     /// Validate profiles and request files without sending anything
@@ -179,10 +179,12 @@ pub struct ExecArgs {
     /// succeeded, to continue a run that was killed
     #[arg(long, value_name = "OUT.jsonl", requires = "data")]
     pub resume: Option<PathBuf>,
-    /// Print the rendered request (method, URL, headers, body); send nothing
+    /// Print the rendered request (method, URL, headers, body); send nothing. An unset
+    /// env('NAME') shows as <unset: NAME>, with a warning
     #[arg(long, conflicts_with = "curl")]
     pub dry_run: bool,
-    /// Print a curl command that sends the same request; send nothing
+    /// Print a curl command that sends the same request; send nothing (an unset
+    /// env('NAME') shows as <unset: NAME>, with a warning)
     #[arg(long)]
     pub curl: bool,
     /// With --dry-run or --curl: show credentials instead of ***

@@ -115,6 +115,10 @@ impl Error {
             Error::Input(_) | Error::Inputs(_) => 2,
             // The token endpoint could not be reached: a transport failure.
             Error::Auth(AuthError::Transport(_)) => 4,
+            Error::Auth(AuthError::Unrendered {
+                secret_command: false,
+                ..
+            }) => 2,
             Error::Auth(_) | Error::SecretCommand(_) => 3,
             Error::Http(_) => 4,
             // Writing our own files (output, reports) failed: treat as invalid input
@@ -147,6 +151,9 @@ impl Error {
                     list.len(),
                     if list.len() == 1 { "" } else { "s" }
                 );
+            }
+            Error::Auth(AuthError::Unrendered { place, message, .. }) => {
+                render_input(&mut out, &InputError::at(place.clone(), message.clone()));
             }
             Error::Auth(e) => {
                 let _ = writeln!(out, "error: {e}");

@@ -6,6 +6,7 @@
 use super::grant::{self, TokenEndpoint};
 use super::settings::{CredentialUrl, check_credential_url, check_discovered_origin};
 use super::{AuthError, Session, discovery};
+use crate::project::model::profile::ClientAuth;
 
 /// The endpoints [`Session::endpoint_url`] can look up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,7 @@ impl Session {
         self.endpoint
             .get_or_try_init(|| async {
                 let mut config = self.settings.endpoint.clone();
+                self.client_secret_into(&mut config)?;
                 if !self.settings.endpoints.token_given {
                     let m = self.metadata("token endpoint", "token_url").await?;
                     config.token_url =
@@ -29,6 +31,26 @@ impl Session {
                 TokenEndpoint::new(config)
             })
             .await
+    }
+
+    /// `auth.client_secret`, rendered now that a request to the token endpoint needs
+    /// it. Without one the client is public and sends only its id.
+    fn client_secret_into(&self, config: &mut grant::EndpointConfig) -> Result<(), AuthError> {
+        if config.client_secret.is_none() {
+            config.client_secret = self.settings.client_secret.get()?;
+        }
+        match &config.client_secret {
+            None => config.client_auth = ClientAuth::None,
+            Some(s) if config.client_auth == ClientAuth::Basic => {
+                // RFC 6749 §2.3.1: the pair a token request sends, each part form-encoded.
+                let enc = |s: &str| -> String {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+                };
+                crate::secret::register_basic(&enc(&config.client_id), &enc(s.expose()));
+            }
+            Some(_) => {}
+        }
+        Ok(())
     }
 
     /// The issuer's metadata (for the endpoint `what`, configured as `key`).

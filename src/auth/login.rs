@@ -51,8 +51,8 @@ impl Session {
             GrantKind::DeviceCode => self.device_login(endpoint).await?,
             GrantKind::ClientCredentials => endpoint.client_credentials().await?,
             GrantKind::Password => {
-                let password = match &self.settings.password {
-                    Some(p) if !p.is_empty() => p.clone(),
+                let password = match self.settings.password.get()? {
+                    Some(p) if !p.is_empty() => p,
                     _ if prompts_allowed() && std::io::stdin().is_terminal() => self.prompt()?,
                     _ => {
                         return Err(AuthError::LoginRequired {

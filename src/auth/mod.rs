@@ -4,6 +4,7 @@
 //! Never sees request files: the caller renders the profile.
 
 pub mod aws;
+mod deferred;
 pub mod discovery;
 mod endpoints;
 pub mod grant;
@@ -23,6 +24,7 @@ use tokio::sync::{Mutex, OnceCell};
 
 use crate::clock::now_unix;
 use crate::secret::Secret;
+pub use deferred::Deferred;
 pub use endpoints::Which;
 use grant::{Granted, TokenEndpoint};
 pub use login::forbid_prompts;
@@ -129,6 +131,16 @@ pub enum AuthError {
         what: &'static str,
         key: &'static str,
         why: String,
+    },
+    /// A profile value that a token request needs (`auth.client_secret`,
+    /// `auth.password`) cannot be rendered: an unset `env()`, a failed `secret()`
+    /// command. Found only when a login or a refresh needs the value.
+    #[error("{message}")]
+    Unrendered {
+        place: crate::error::Place,
+        message: String,
+        /// A `secret()` command failed (exit 3), rather than bad input (exit 2).
+        secret_command: bool,
     },
 }
 

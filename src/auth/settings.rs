@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::AuthError;
 use super::grant::EndpointConfig;
 use super::store::Identity;
+use super::{AuthError, Deferred};
 use crate::secret::Secret;
 
 /// Which grant gets a session from nothing.
@@ -71,8 +71,12 @@ pub struct OAuthSettings {
     pub grant: GrantKind,
     pub endpoint: EndpointConfig,
     pub username: String,
-    /// `None` when it must be asked for.
-    pub password: Option<Secret>,
+    /// `auth.client_secret`, rendered when a token request first needs it; it then
+    /// fills `endpoint.client_secret` (a public client when there is none).
+    pub client_secret: Deferred,
+    /// `auth.password`, rendered when a password grant needs it; `None` when it
+    /// must be asked for.
+    pub password: Deferred,
     /// The profile sets `auth.scheme`, which then wins over the server's `token_type`;
     /// with the default (Bearer), a token of another type is refused.
     pub explicit_scheme: bool,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::{Auth, parse_url};
 use crate::auth::grant::EndpointConfig;
 use crate::auth::{
-    AuthHeader, CredentialUrl, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence,
-    Session, check_credential_url,
+    AuthError, AuthHeader, CredentialUrl, Deferred, Endpoints, GrantKind, LoginSettings,
+    OAuthSettings, Persistence, Session, check_credential_url,
 };
 use crate::error::{Error, InputError, Place};
 use crate::http::{self, header};
@@ -33,7 +33,7 @@ fn basic_value(username: &str, password: &Secret) -> Secret {
 
 /// How requests of `profile` authenticate.
 pub(super) async fn build_auth(
-    renderer: &Renderer,
+    renderer: &'static Renderer,
     vars: &Vars,
     profile: &LoadedProfile,
     profile_name: &str,
@@ -100,7 +100,7 @@ fn persistence(written: Option<TokenStoreKind>, sandbox: bool) -> Result<Persist
 
 /// What rendering a profile's auth block needs.
 struct AuthRender<'a> {
-    renderer: &'a Renderer,
+    renderer: &'static Renderer,
     vars: &'a Vars,
     profile: &'a LoadedProfile,
     auth: &'a Spanned<AuthConfig>,
@@ -193,9 +193,49 @@ impl AuthRender<'_> {
         }
     }
 
+    /// A secret of the auth block that only a token request uses (`key`), rendered
+    /// when one first needs it: a valid cached session never does. A literal is
+    /// taken (and registered) at once.
+    fn deferred(&self, key: &'static str, v: &Option<Spanned<String>>, profile: &str) -> Deferred {
+        let Some(spanned) = v else {
+            return Deferred::ready(None);
+        };
+        if !crate::project::template::has_markup(&spanned.value) {
+            let text = Some(spanned.value.clone()).filter(|s| !s.is_empty());
+            return Deferred::ready(text.map(Secret::new));
+        }
+        let renderer = self.renderer;
+        let vars = std::sync::Mutex::new(self.vars.clone());
+        let source = self.profile.source.clone();
+        let spanned = spanned.clone();
+        let profile = profile.to_string();
+        Deferred::new(move || {
+            let vars = vars
+                .lock()
+                .map_err(|_| AuthError::Store("vars lock".into()))?;
+            let origin = source.origin(&spanned);
+            let text = renderer
+                .render_str(&spanned.value, &vars, source.dir(), origin)
+                .map_err(|e| AuthError::Unrendered {
+                    place: e.place,
+                    message: format!(
+                        "profile `{profile}` needs auth.{key} to get a token: {}",
+                        e.message
+                    ),
+                    secret_command: e.secret_command,
+                })?;
+            Ok(Some(text).filter(|s| !s.is_empty()).map(Secret::new))
+        })
+    }
+
     /// A URL of the auth block, rendered and parsed (`None`: not given).
     fn url(&self, v: &Option<Spanned<String>>) -> Result<Option<url::Url>, Error> {
         match (self.text(v)?, v) {
+            // A preview with this URL's env() unset (warned already): the session
+            // sends nothing, and a URL that names no host keeps it whole.
+            (Some(text), Some(_)) if !crate::secret::placeholders_in(&text).is_empty() => {
+                Ok(url::Url::parse("https://unset.invalid/").ok())
+            }
             (Some(text), Some(spanned)) => {
                 let place = self.profile.source.place(spanned);
                 if let Some(e) = markup_left(&text, &place) {
@@ -242,22 +282,10 @@ impl AuthRender<'_> {
     ) -> Result<OAuthSettings, Error> {
         let a = &self.auth.value;
         let (endpoints, token_url) = self.endpoints(sandbox)?;
-        let secret = |v| -> Result<Option<Secret>, Error> {
-            Ok(self.text(v)?.filter(|s| !s.is_empty()).map(Secret::new))
-        };
-        let client_secret = secret(&a.client_secret)?;
         let client_id = self.text(&a.client_id)?.unwrap_or_default();
-        if a.client_auth == ClientAuth::Basic
-            && let Some(s) = &client_secret
-        {
-            // RFC 6749 §2.3.1: the pair a token request sends, each part form-encoded.
-            let enc = |s: &str| -> String {
-                url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-            };
-            crate::secret::register_basic(&enc(&client_id), &enc(s.expose()));
-        }
-        // A public client (no secret) sends only its id.
-        let client_auth = if client_secret.is_none() {
+        // The secret (and with it whether the client is public) is known when the
+        // session first talks to the token endpoint (`Session::endpoint`).
+        let client_auth = if a.client_secret.is_none() {
             ClientAuth::None
         } else {
             a.client_auth
@@ -273,7 +301,7 @@ impl AuthRender<'_> {
             endpoint: EndpointConfig {
                 token_url,
                 client_id,
-                client_secret,
+                client_secret: None,
                 scopes: a.scopes.clone(),
                 token_request: a.token_request,
                 client_auth,
@@ -286,7 +314,8 @@ impl AuthRender<'_> {
                     .collect(),
             },
             username: self.text(&a.username)?.unwrap_or_default(),
-            password: secret(&a.password)?,
+            client_secret: self.deferred("client_secret", &a.client_secret, profile_name),
+            password: self.deferred("password", &a.password, profile_name),
             explicit_scheme: a.scheme.is_some(),
             endpoints,
             login: self.login(),

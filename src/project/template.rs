@@ -117,7 +117,7 @@ impl Renderer {
         env.set_recursion_limit(64);
         env.add_function("env", env_fn);
         env.add_function("file", file_fn);
-        env.add_function("secret", crate::user::template_function);
+        env.add_function("secret", secret_fn);
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now", now_fn);
         env.add_function("timestamp", || crate::clock::now_unix().to_string());
@@ -149,8 +149,11 @@ impl Renderer {
             .env
             .get_template(source)
             .map_err(|e| self.error(e, source, vars, origin, None))?;
-        tmpl.render(vars.context(dir))
-            .map_err(|e| self.error(e, source, vars, origin, Some(&tmpl)))
+        let rendered = tmpl
+            .render(vars.context(dir))
+            .map_err(|e| self.error(e, source, vars, origin, Some(&tmpl)));
+        warn_unset(origin, source);
+        rendered
     }
 
     /// Renders every string inside `value`; single-expression strings keep their type.
@@ -242,9 +245,10 @@ impl Renderer {
             n.remove(RESULT_VAR);
             n
         };
-        let captured = tmpl
-            .render_captured(vars.context(dir))
-            .map_err(|e| self.error_with_names(e, source, vars, origin, names()))?;
+        let captured = tmpl.render_captured(vars.context(dir));
+        warn_unset(origin, source);
+        let captured =
+            captured.map_err(|e| self.error_with_names(e, source, vars, origin, names()))?;
         let value = captured
             .state()
             .lookup(RESULT_VAR)
@@ -402,15 +406,96 @@ fn locate(origin: Origin<'_>, source: &str, line_in_template: u32) -> Place {
     Place::new(origin.path, origin.line, origin.column)
 }
 
+/// The environment variables that `source` reads with `env('NAME')` (no default) and
+/// that are not set: what rendering it would stop at. A listing (`runner profiles`)
+/// names them without rendering anything (a `secret()` command is not run).
+pub fn unset_env_names(source: &str) -> Vec<String> {
+    static CALL: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(call) =
+        CALL.get_or_init(|| regex::Regex::new(r#"env\(\s*(?:'([^']*)'|"([^"]*)")\s*\)"#).ok())
+    else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = call
+        .captures_iter(source)
+        .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_string()))
+        .filter(|n| std::env::var_os(n).is_none())
+        .collect();
+    names.dedup();
+    names
+}
+
+/// Set by [`show_unset_env`]: an unset `env('NAME')` renders as [`placeholder`].
+static PREVIEW: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+thread_local! {
+    /// What the template being rendered left as placeholders: (why, placeholder).
+    static UNSET: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// For `--dry-run` and `--curl`, which send nothing: from now on an unset
+/// `env('NAME')` without a default renders as `<unset: NAME>`, and a `secret('NAME')`
+/// whose command fails as `<unset: secret NAME>`, with a warning that names it and
+/// its place, instead of failing.
+pub fn show_unset_env() {
+    PREVIEW.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// What a preview shows for the unset variable `name`. Not a secret: it is never
+/// registered with the masking point.
+pub fn placeholder(name: &str) -> String {
+    format!("<unset: {name}>")
+}
+
+/// In a preview, `shown` in place of a value that `why` says is missing.
+fn stand_in(why: String, shown: String) -> Option<String> {
+    if !PREVIEW.load(std::sync::atomic::Ordering::Relaxed) {
+        return None;
+    }
+    crate::secret::not_a_secret(&shown);
+    UNSET.with(|u| u.borrow_mut().push((why, shown.clone())));
+    Some(shown)
+}
+
+/// Warns once per missing value the template just rendered (at `origin`) left as a
+/// placeholder.
+fn warn_unset(origin: Origin<'_>, source: &str) {
+    static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let missing = UNSET.with(|u| std::mem::take(&mut *u.borrow_mut()));
+    for (why, shown) in missing {
+        let Ok(mut warned) = WARNED.lock() else {
+            return;
+        };
+        if warned.contains(&shown) {
+            continue;
+        }
+        let place = locate(origin, source, 1);
+        eprintln!("warning: {place}: {why}; the preview shows {shown} in its place");
+        warned.push(shown);
+    }
+}
+
+/// `secret('NAME')`; in a preview, a command that fails leaves a placeholder.
+fn secret_fn(name: String) -> Result<String, minijinja::Error> {
+    crate::user::template_function(name.clone()).or_else(|e| {
+        let why = e.detail().unwrap_or("its command failed").to_string();
+        stand_in(why, placeholder(&format!("secret {name}"))).ok_or(e)
+    })
+}
+
 fn env_fn(name: String, default: Option<String>) -> Result<String, minijinja::Error> {
     match std::env::var(&name) {
         Ok(v) => Ok(v),
-        Err(_) => default.ok_or_else(|| {
-            minijinja::Error::new(
-                ErrorKind::InvalidOperation,
-                format!("environment variable `{name}` is not set (and env() has no default)"),
-            )
-        }),
+        Err(_) if default.is_none() => {
+            let why = format!("environment variable `{name}` is not set");
+            stand_in(why, placeholder(&name)).ok_or_else(|| {
+                minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("environment variable `{name}` is not set (and env() has no default)"),
+                )
+            })
+        }
+        Err(_) => Ok(default.unwrap_or_default()),
     }
 }
 

@@ -175,10 +175,13 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
             .as_ref()
             .map(|f| f.path().display().to_string());
         let session = match &env.auth {
-            Auth::OAuth { session, .. } => match session.cached()? {
-                Some(t) => format!("{}; ", describe(&t)),
-                None => "no session (run `runner login`); ".to_string(),
-            },
+            Auth::OAuth { session, .. } => {
+                let state = match session.cached()? {
+                    Some(t) => describe(&t),
+                    None => "no session (run `runner login`)".to_string(),
+                };
+                format!("{state}{}; ", login_needs(&env.profile))
+            }
             _ => String::new(),
         };
         return Ok(format!(
@@ -207,5 +210,31 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
         None => "no session (run `runner login`)".to_string(),
     };
     let kept = session.location().unwrap_or_default();
-    Ok(format!("{kind:26} {state}; kept in {kept}"))
+    Ok(format!(
+        "{kind:26} {state}; kept in {kept}{}",
+        login_needs(&env.profile)
+    ))
+}
+
+/// `; needs NAME to log in`: the unset variables of the values only a token request
+/// renders (`auth.client_secret`, `auth.password`); empty when there are none.
+fn login_needs(profile: &crate::project::LoadedProfile) -> String {
+    let Some(auth) = &profile.profile.auth else {
+        return String::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    for v in [&auth.value.client_secret, &auth.value.password]
+        .into_iter()
+        .flatten()
+    {
+        for n in crate::project::template::unset_env_names(&v.value) {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    match names.is_empty() {
+        true => String::new(),
+        false => format!("; needs {} to log in", names.join(", ")),
+    }
 }

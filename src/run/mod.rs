@@ -67,6 +67,9 @@ pub async fn exec(global: &GlobalArgs, args: &ExecArgs) -> Result<u8, Error> {
         Some(path) => Some(DataSet::load(path)?),
         None => None,
     };
+    if args.dry_run || args.curl {
+        crate::project::template::show_unset_env();
+    }
     let env = Env::open(global).await?;
     let mut vars = env.vars.clone();
     vars.extend(&crate::run::render::cli_vars(&args.vars_files, &args.vars)?);

@@ -180,23 +180,48 @@ impl Report {
         })
     }
 
+    /// The JUnit report's opening: `<testsuites>` and `<testsuite>` with the run's
+    /// start as `timestamp`, and the run (profile, base URL, runner version, total
+    /// time) as `<properties>`.
+    fn junit_head(&self, x: &mut String) {
+        // JUnit's timestamp is ISO 8601 without a zone: this one is UTC.
+        let stamp = crate::clock::rfc3339(self.run.started);
+        let stamp = stamp.trim_end_matches('Z');
+        let _ = writeln!(
+            x,
+            "<testsuites name=\"runner\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\" timestamp=\"{}\">",
+            self.cases.len(),
+            self.failures(),
+            self.total_time(),
+            stamp
+        );
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"runner\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{:.3}\" timestamp=\"{stamp}\">",
+            self.cases.len(),
+            self.failures(),
+            self.total_time()
+        );
+        x.push_str("    <properties>\n");
+        for (name, value) in [
+            ("profile", self.run.profile.as_str()),
+            ("base_url", self.run.base_url.as_str()),
+            ("runner_version", env!("CARGO_PKG_VERSION")),
+            ("total_s", &format!("{:.3}", self.run.total.as_secs_f64())),
+        ] {
+            let _ = writeln!(
+                x,
+                "      <property name=\"{name}\" value=\"{}\"/>",
+                xml(value)
+            );
+        }
+        x.push_str("    </properties>\n");
+    }
+
     /// The JUnit XML report, as GitLab, GitHub and Jenkins read it.
     pub fn to_junit(&self) -> String {
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            x,
-            "<testsuites name=\"runner\" tests=\"{}\" failures=\"{}\" time=\"{:.3}\">",
-            self.cases.len(),
-            self.failures(),
-            self.total_time()
-        );
-        let _ = writeln!(
-            x,
-            "  <testsuite name=\"runner\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{:.3}\">",
-            self.cases.len(),
-            self.failures(),
-            self.total_time()
-        );
+        self.junit_head(&mut x);
         for c in &self.cases {
             let _ = write!(
                 x,

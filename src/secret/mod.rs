@@ -84,7 +84,7 @@ fn registry() -> &'static Mutex<Vec<Entry>> {
 /// out. Values shorter than 4 characters are not registered: masking them would
 /// garble ordinary text.
 pub fn register(value: &str) {
-    if value.chars().count() < 4 {
+    if value.chars().count() < 4 || is_placeholder(value) {
         return;
     }
     let Ok(mut list) = registry().lock() else {
@@ -105,6 +105,42 @@ pub fn register(value: &str) {
     }
     // Longest first, so a secret that contains another is masked whole.
     list.sort_by_key(|e| std::cmp::Reverse(e.value.len()));
+}
+
+/// The texts a preview shows in place of a value it does not have (`<unset: NAME>`):
+/// never masked, so that the preview shows what is missing.
+fn placeholders() -> &'static Mutex<Vec<String>> {
+    static PLACEHOLDERS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    PLACEHOLDERS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// `text` stands for a value the preview does not have: [`register`] ignores it.
+pub fn not_a_secret(text: &str) {
+    if let Ok(mut list) = placeholders().lock()
+        && !list.iter().any(|p| p == text)
+    {
+        list.push(text.to_string());
+    }
+}
+
+fn is_placeholder(value: &str) -> bool {
+    placeholders()
+        .lock()
+        .is_ok_and(|list| list.iter().any(|p| p == value))
+}
+
+/// The placeholders `value` holds, in order: what a preview shows of a credential
+/// that holds one (its other parts stay hidden).
+pub fn placeholders_in(value: &str) -> Vec<String> {
+    let Ok(list) = placeholders().lock() else {
+        return Vec::new();
+    };
+    let mut found: Vec<(usize, String)> = list
+        .iter()
+        .filter_map(|p| value.find(p.as_str()).map(|i| (i, p.clone())))
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
 }
 
 /// The part of `value`'s base64 that does not depend on its neighbours, at each of the

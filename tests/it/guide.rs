@@ -264,6 +264,25 @@ fn reports_for_ci_have_one_case_per_file_or_row() {
     assert_eq!(json["failures"], 1);
     assert_eq!(json["cases"][0]["status"], 200);
     assert_eq!(json["cases"][1]["ok"], false);
+    // The run itself: its start (UTC, JUnit's zone-less form: the JSON report's
+    // date), profile, base URL, runner version and total time.
+    let date = json["date"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('Z')
+        .to_string();
+    assert_eq!(date.len(), 19, "{date}");
+    assert!(
+        xml.contains("failures=\"1\" errors=\"0\" time=\"")
+            && xml.matches(&format!(" timestamp=\"{date}\">")).count() == 2,
+        "{xml}"
+    );
+    let properties = format!(
+        "    <properties>\n      <property name=\"profile\" value=\"default\"/>\n      <property name=\"base_url\" value=\"{}/api/v1\"/>\n      <property name=\"runner_version\" value=\"{}\"/>\n      <property name=\"total_s\" value=\"",
+        sb.url,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(xml.contains(&properties), "{xml}");
 
     p.write("requests/get.yaml", "url: \"/assets/{{ id }}\"\n");
     p.write(

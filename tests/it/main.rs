@@ -31,6 +31,7 @@ mod init;
 mod interop;
 mod interop_oidc;
 mod keyring;
+mod lazy_profile;
 mod limits;
 mod login_hostile;
 mod many;

@@ -180,3 +180,15 @@ fn random_int_stays_in_its_range_and_refuses_an_empty_one() {
         e.message
     );
 }
+
+#[test]
+fn unset_env_names_lists_only_unset_variables_without_a_default() {
+    let src = "{{ env('RUNNER_TEST_UNSET_A') }}-{{ env(\"RUNNER_TEST_UNSET_B\") }}-{{ env('RUNNER_TEST_UNSET_C', 'd') }}-{{ env('PATH') }}";
+    assert_eq!(
+        super::unset_env_names(src),
+        vec![
+            "RUNNER_TEST_UNSET_A".to_string(),
+            "RUNNER_TEST_UNSET_B".to_string()
+        ]
+    );
+}

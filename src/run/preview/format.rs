@@ -29,7 +29,11 @@ fn shown_headers(
             dropped.push(k.to_string());
             return;
         }
-        let v = if !show_secrets && sensitive {
+        // A credential that holds an unset variable shows its placeholders alone.
+        let unset = secret::placeholders_in(v);
+        let v = if !show_secrets && sensitive && !unset.is_empty() {
+            unset.join(" ")
+        } else if !show_secrets && sensitive {
             "***".to_string()
         } else {
             v.to_string()

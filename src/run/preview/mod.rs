@@ -145,7 +145,12 @@ fn with_query_credential(
         && req.file.auth == crate::project::model::request::RequestAuth::Profile
         && env.client.credentials().trusts(&r.url)
     {
-        let shown = if show_secrets { value.expose() } else { "***" };
+        let unset = crate::secret::placeholders_in(value.expose()).join(" ");
+        let shown = match (show_secrets, unset.is_empty()) {
+            (true, _) => value.expose(),
+            (false, false) => &unset,
+            (false, true) => "***",
+        };
         r.url.query_pairs_mut().append_pair(header, shown);
     }
     r

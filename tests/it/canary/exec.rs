@@ -253,3 +253,35 @@ fn the_answer_to_a_failed_request_shows_no_secret() {
     }
     sweep.finish();
 }
+
+/// Issue 22: a preview with an unset `env()` shows its placeholder and warns, and every
+/// secret that is set stays masked around it, on stdout and in the warning.
+#[test]
+fn previews_with_an_unset_env_show_its_placeholder_and_mask_the_rest() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb);
+    p.write(
+        "requests/partial.yaml",
+        "url: /_sandbox/echo\nheaders:\n  X-Missing: \"{{ env('CANARY_UNSET') }}\"\n  Authorization: \"Bearer {{ env('CANARY_BEARER') }}{{ env('CANARY_UNSET') }}\"\n",
+    );
+    let mut sweep = Sweep::new();
+    for profile in PROFILES {
+        for preview in ["--dry-run", "--curl"] {
+            let args = ["exec", "requests/partial.yaml", "-p", profile, preview];
+            let r = sweep.runner(&p, &args, &[]);
+            assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+            assert!(
+                r.stdout.contains("X-Missing: <unset: CANARY_UNSET>"),
+                "{}",
+                r.stdout
+            );
+            assert!(
+                r.stderr
+                    .contains("environment variable `CANARY_UNSET` is not set"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+    sweep.finish();
+}
