@@ -125,6 +125,10 @@ impl Env {
             sandbox.as_ref(),
             timeout,
             &tls,
+            auth_block::Whereabouts {
+                project: &project,
+                cacert,
+            },
         )
         .await?;
         Ok(Env {
