@@ -91,7 +91,7 @@ const SERVICES = KEYS_DIR
   : {};
 // What the token-exchange handler accepts as `audience`.
 const EXCHANGE_AUDIENCE = 'interop-api-b';
-const CLIENT_SECRET_JWT_SECRET = process.env.OIDC_CSJWT_SECRET ?? 'jwt & <secret> "with" \\ % + / = : é and more';
+const CLIENT_SECRET_JWT_SECRET = process.env.OIDC_CSJWT_SECRET ?? 'jwt & <secret> "with" \\ % + / = :, 32 bytes and more';
 const SIGNED_CLIENTS = KEYS_DIR ? [
   {
     client_id: 'runner-pkjwt',
@@ -377,7 +377,8 @@ provider.use(async (ctx, next) => {
     stats.pushed_authorizations += 1;
   }
   // issue 23a: every endpoint a signed client assertion authenticated, by client.
-  if (params.client_assertion && ctx.oidc?.client && ctx.status < 400) {
+  const body = ctx.oidc?.body ?? {};
+  if (body.client_assertion && ctx.oidc?.client && ctx.status < 400) {
     const per = (stats.client_assertions[ctx.oidc.client.clientId] ??= {});
     bump(per, ctx.path);
   }

@@ -53,7 +53,8 @@ want="$("$NODE" -p 'require(process.argv[1]).dependencies["oidc-provider"]' "$HE
 # --- issue 23a: client keys --------------------------------------------------
 # Fresh keys for each start, made with node's crypto: an RSA key as PKCS#8 for the
 # private_key_jwt clients, a P-256 key as SEC1 (`BEGIN EC PRIVATE KEY`) for the JWT
-# bearer grant's service account. The server reads only their public halves.
+# bearer grant's service account. The server reads only their public halves. The
+# client_secret_jwt secret: oidc-provider takes only printable ASCII in a secret.
 KEYS="$OIDC_HOME/keys"
 mkdir -p "$KEYS"
 chmod 700 "$KEYS"
@@ -65,7 +66,7 @@ const ec = c.generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
 f.writeFileSync(dir + "/service-es256.pem", ec.export({ type: "sec1", format: "pem" }), { mode: 0o600 });
 ' "$KEYS"
 export OIDC_KEYS_DIR="$KEYS"
-export OIDC_CSJWT_SECRET="${OIDC_CSJWT_SECRET:-jwt & <secret> \"with\" \\ % + / = : é, 32 bytes and more}"
+export OIDC_CSJWT_SECRET="${OIDC_CSJWT_SECRET:-jwt & <secret> \"with\" \\ % + / = :, 32 bytes and more}"
 
 # --- start ------------------------------------------------------------------
 : >"$LOG"
