@@ -129,7 +129,11 @@ impl OAuthSettings {
     pub fn identity(&self) -> Identity {
         Identity {
             token_url: self.endpoint.token_url.to_string(),
-            client_id: self.endpoint.client_id.clone(),
+            // A JWT bearer session without a client id is keyed by its issuer.
+            client_id: match &self.bearer {
+                Some(b) if self.endpoint.client_id.is_empty() => b.issuer.clone(),
+                _ => self.endpoint.client_id.clone(),
+            },
             username: self.username.clone(),
         }
     }

@@ -297,12 +297,7 @@ impl AuthRender<'_> {
             Ok(self.text(v)?.filter(|s| !s.is_empty()).map(Secret::new))
         };
         let client_secret = secret(&a.client_secret)?;
-        let client_id = match (&bearer, self.text(&a.client_id)?) {
-            (_, Some(id)) if !id.is_empty() => id,
-            // A JWT bearer session is keyed by the assertion's issuer.
-            (Some((b, _)), _) => b.issuer.clone(),
-            (None, id) => id.unwrap_or_default(),
-        };
+        let client_id = self.text(&a.client_id)?.unwrap_or_default();
         let assertion = self.client_assertion(&client_id, client_secret.as_ref())?;
         if a.client_auth == ClientAuth::Basic
             && let Some(s) = &client_secret
