@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
             };
             let n = project::check::check(project.ok().as_ref(), &paths, &|p| {
                 let mut problems = env::written_endpoint_problems(p);
+                problems.extend(env::key_problems(p));
                 problems.extend(user::unconfigured_secrets(&p.source));
                 problems
             })?;

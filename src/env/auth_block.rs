@@ -33,6 +33,7 @@ fn basic_value(username: &str, password: &Secret) -> Secret {
 
 #[path = "auth_jwt.rs"]
 mod jwt;
+pub use jwt::key_problems;
 #[path = "auth_subject.rs"]
 mod subject;
 

@@ -243,3 +243,39 @@ impl AuthRender<'_> {
         }))
     }
 }
+
+/// `runner check`'s part: a `private_key` that renders without the environment (a
+/// literal or `file()`) and does not parse, or names a signing_alg it cannot sign
+/// with, is a problem at the place of `private_key`. One that needs the environment
+/// is checked when a run renders it.
+pub fn key_problems(profile: &crate::project::LoadedProfile) -> Vec<InputError> {
+    let Some(auth) = &profile.profile.auth else {
+        return Vec::new();
+    };
+    let a = &auth.value;
+    let Some(pk) = &a.private_key else {
+        return Vec::new();
+    };
+    if !a.signs_with_private_key() || pk.value.contains("env(") || pk.value.contains("secret(")
+    {
+        return Vec::new();
+    }
+    let src = &profile.source;
+    let renderer = crate::project::template::Renderer::shared();
+    let vars = crate::project::template::Vars::new();
+    let Ok(pem) = renderer.render_str(&pk.value, &vars, src.dir(), src.origin(pk)) else {
+        return Vec::new();
+    };
+    register_pem(&pem);
+    let alg = a
+        .signing_alg
+        .as_ref()
+        .and_then(|s| Alg::parse(s.value.name()).ok());
+    match SigningKey::from_pem(&pem, alg) {
+        Ok(_) => Vec::new(),
+        Err(e) => vec![InputError::at(
+            src.place(pk),
+            format!("auth.private_key: {e}"),
+        )],
+    }
+}

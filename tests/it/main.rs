@@ -41,6 +41,7 @@ mod paging;
 mod report_html;
 mod secrets;
 mod serve;
+mod signed_auth;
 mod streams;
 mod suite;
 mod support;
