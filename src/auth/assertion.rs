@@ -89,12 +89,9 @@ impl ClientAssertion {
     /// server whose token endpoint is `token_url`.
     pub fn params(&self, token_url: &url::Url) -> Result<Vec<(String, String)>, String> {
         let aud = self.audience.as_deref().unwrap_or(token_url.as_str());
-        let jwt = self.signer.assertion(
-            &self.client_id,
-            Some(&self.client_id),
-            aud,
-            &Map::new(),
-        )?;
+        let jwt =
+            self.signer
+                .assertion(&self.client_id, Some(&self.client_id), aud, &Map::new())?;
         Ok(vec![
             (
                 "client_assertion_type".to_string(),
@@ -167,7 +164,9 @@ mod tests {
     #[test]
     fn client_assertions_name_the_client_the_audience_and_are_each_new() {
         let signer = Signer {
-            key: Arc::new(SigningKey::hmac(b"s3cr&t <x> \"y\" ' \\ % + / = : \xc3\xa9")),
+            key: Arc::new(SigningKey::hmac(
+                b"s3cr&t <x> \"y\" ' \\ % + / = : \xc3\xa9",
+            )),
             key_id: None,
         };
         let a = ClientAssertion {

@@ -139,7 +139,10 @@ impl AuthRender<'_> {
 
     /// The token URL a key file names, held to the rule of credential URLs at the
     /// place of `key_file`.
-    pub(super) fn key_file_token_url(&self, uri: Option<String>) -> Result<Option<url::Url>, Error> {
+    pub(super) fn key_file_token_url(
+        &self,
+        uri: Option<String>,
+    ) -> Result<Option<url::Url>, Error> {
         let Some(text) = uri else { return Ok(None) };
         let place = self.place_of(&self.auth.value.key_file);
         let url = url::Url::parse(&text).map_err(|e| {
@@ -229,9 +232,8 @@ impl AuthRender<'_> {
             )),
             None => None,
         };
-        let opt = |v| -> Result<Option<String>, Error> {
-            Ok(self.text(v)?.filter(|s| !s.is_empty()))
-        };
+        let opt =
+            |v| -> Result<Option<String>, Error> { Ok(self.text(v)?.filter(|s| !s.is_empty())) };
         Ok(Some(Exchange {
             subject,
             subject_token_type: opt(&a.subject_token_type)?
@@ -256,8 +258,7 @@ pub fn key_problems(profile: &crate::project::LoadedProfile) -> Vec<InputError> 
     let Some(pk) = &a.private_key else {
         return Vec::new();
     };
-    if !a.signs_with_private_key() || pk.value.contains("env(") || pk.value.contains("secret(")
-    {
+    if !a.signs_with_private_key() || pk.value.contains("env(") || pk.value.contains("secret(") {
         return Vec::new();
     }
     let src = &profile.source;

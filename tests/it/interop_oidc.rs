@@ -110,7 +110,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(issuer: &str, name: &'static str, profile_text: &str, login_prefix: &str) -> Session {
+    pub(crate) fn new(
+        issuer: &str,
+        name: &'static str,
+        profile_text: &str,
+        login_prefix: &str,
+    ) -> Session {
         let p = Project::new();
         p.write(&format!("profiles/{name}.yaml"), profile_text);
         p.write("requests/me.yaml", "url: /me\n");

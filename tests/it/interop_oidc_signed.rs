@@ -107,14 +107,20 @@ fn oidc_provider_private_key_jwt_login_exec_refresh_by_8_logout() {
         .replace("client_id: runner-public", "client_id: runner-pkjwt");
     let mut s = Session::new(&issuer, "pkjwt", &text, "pkjwt");
     s.p.write("keys/client.pem", &pem);
-    signed_client_session(&mut s, Grant::AuthorizationCode, "runner-pkjwt", &key_lines(&pem));
+    signed_client_session(
+        &mut s,
+        Grant::AuthorizationCode,
+        "runner-pkjwt",
+        &key_lines(&pem),
+    );
 }
 
 #[test]
 fn oidc_provider_client_secret_jwt_device_login_exec_refresh_by_8_logout() {
     let Some(issuer) = issuer() else { return };
     let secret = csjwt_secret();
-    let extra = "  client_auth: client_secret_jwt\n  client_secret: \"{{ env('CSJWT_SECRET') }}\"\n";
+    let extra =
+        "  client_auth: client_secret_jwt\n  client_secret: \"{{ env('CSJWT_SECRET') }}\"\n";
     let text = profile(&issuer, Grant::DeviceCode, extra)
         .replace("client_id: runner-public", "client_id: runner-csjwt");
     let mut s = Session::new(&issuer, "csjwt", &text, "csjwt");
@@ -149,7 +155,12 @@ fn oidc_provider_par_required_login_pushes_then_exec_refresh_by_8_logout() {
     s.p.write("keys/client.pem", &pem);
     let pushed = stats(&issuer)["pushed_authorizations"].as_u64().unwrap();
     let at_request = assertions_at(&issuer, "runner-par", "/request");
-    signed_client_session(&mut s, Grant::AuthorizationCode, "runner-par", &key_lines(&pem));
+    signed_client_session(
+        &mut s,
+        Grant::AuthorizationCode,
+        "runner-par",
+        &key_lines(&pem),
+    );
     assert_eq!(stats(&issuer)["pushed_authorizations"], pushed + 1);
     assert_eq!(
         assertions_at(&issuer, "runner-par", "/request"),
@@ -216,7 +227,11 @@ fn oidc_provider_jwt_bearer_key_file_login_exec_expiry_by_8_logout() {
         s.exec_me_ok(&r, "runner-service");
     }
     let after = s.account_stats();
-    assert_eq!(count(&after, grant), 2, "one new assertion for 8 processes: {after}");
+    assert_eq!(
+        count(&after, grant),
+        2,
+        "one new assertion for 8 processes: {after}"
+    );
     assert_eq!(after["token_errors"], serde_json::json!({}), "{after}");
     let at = s.cached("access_token");
     tokens.push(at.clone());
@@ -251,14 +266,22 @@ fn oidc_provider_token_exchange_of_a_subject_profile_exec_expiry_by_8_logout() {
 
     s.exec_me("runner-exchange");
     let first = s.account_stats();
-    assert_eq!((count(&first, bearer), count(&first, exchange)), (1, 1), "{first}");
+    assert_eq!(
+        (count(&first, bearer), count(&first, exchange)),
+        (1, 1),
+        "{first}"
+    );
     assert_eq!(s.token_caches().len(), 2, "one session per profile");
     let mut tokens = expire_all(&s);
     for r in s.run_at_once(8, &["exec", "requests/me.yaml", "-vv"]) {
         s.exec_me_ok(&r, "runner-exchange");
     }
     let after = s.account_stats();
-    assert_eq!((count(&after, bearer), count(&after, exchange)), (2, 2), "{after}");
+    assert_eq!(
+        (count(&after, bearer), count(&after, exchange)),
+        (2, 2),
+        "{after}"
+    );
     let ex = stats(&issuer)["exchanges"]
         .as_array()
         .unwrap()
@@ -279,7 +302,11 @@ fn oidc_provider_token_exchange_of_a_subject_profile_exec_expiry_by_8_logout() {
         assertions_at(&issuer, "runner-exchange", "/token/revocation"),
         revocations + 1
     );
-    assert_eq!(s.token_caches().len(), 1, "the subject profile's session stays");
+    assert_eq!(
+        s.token_caches().len(),
+        1,
+        "the subject profile's session stays"
+    );
     tokens.extend(key_lines(&pem));
     s.assert_nothing_secret_printed(&tokens);
 }

@@ -43,7 +43,13 @@ fn private_key_jwt_and_the_jwt_bearer_grant_sign_in_at_the_sandbox() {
 
     // The same profiles with another key: refused by the sandbox, exit 3.
     let out = std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
         .output()
         .expect("openssl");
     p.write("keys/demo.pem", &String::from_utf8(out.stdout).unwrap());
@@ -51,13 +57,17 @@ fn private_key_jwt_and_the_jwt_bearer_grant_sign_in_at_the_sandbox() {
     assert_eq!(r.code, 3);
     assert_eq!(
         r.stderr,
-        format!("error: the token endpoint {url}/oauth/v2/token refused the client_credentials grant: invalid_client: the assertion's signature does not verify (check client_id and client_secret, and client_auth: body|basic)\n")
+        format!(
+            "error: the token endpoint {url}/oauth/v2/token refused the client_credentials grant: invalid_client: the assertion's signature does not verify (check client_id and client_secret, and client_auth: body|basic)\n"
+        )
     );
     let r = p.run(&["login", "-p", "bearer"]);
     assert_eq!(r.code, 3);
     assert_eq!(
         r.stderr,
-        format!("error: the token endpoint {url}/oauth/v2/token refused the jwt-bearer grant: invalid_grant: the assertion's signature does not verify (wrong username or password, or an expired refresh token)\n")
+        format!(
+            "error: the token endpoint {url}/oauth/v2/token refused the jwt-bearer grant: invalid_grant: the assertion's signature does not verify (wrong username or password, or an expired refresh token)\n"
+        )
     );
 }
 
@@ -87,7 +97,10 @@ fn a_google_service_account_key_file_signs_in() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(stats(&sb)["token_requests"]["jwt_bearer"], 1);
 
-    p.write("sa.json", "{\"type\": \"authorized_user\", \"client_email\": \"x\", \"private_key\": \"\"}");
+    p.write(
+        "sa.json",
+        "{\"type\": \"authorized_user\", \"client_email\": \"x\", \"private_key\": \"\"}",
+    );
     let r = p.run(&["exec", "requests/one.yaml", "-p", "google"]);
     assert_eq!(r.code, 2);
     assert!(
@@ -100,7 +113,10 @@ fn a_google_service_account_key_file_signs_in() {
 #[test]
 fn check_refuses_a_key_that_does_not_parse_a_missing_key_id_and_an_unknown_alg() {
     let p = Project::new();
-    p.write("keys/bad.pem", "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
+    p.write(
+        "keys/bad.pem",
+        "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
+    );
     p.write(
         "profiles/bad.yaml",
         "base_url: https://api.example.com\nauth:\n  type: oauth2_client_credentials\n  token_url: https://idp.example.com/token\n  client_id: app\n  client_auth: private_key_jwt\n  private_key: \"{{ file('../keys/bad.pem') }}\"\n",
@@ -127,4 +143,12 @@ fn check_refuses_a_key_that_does_not_parse_a_missing_key_id_and_an_unknown_alg()
          error: the sandbox finds a client's public key by its `kid`: set `key_id` (the sandbox's demo key is `sandbox-key-1`)\n  --> profiles/nokid.yaml:3:3\n  |\n3 |   type: oauth2_jwt_bearer\n  |   ^\n\
          error: 4 problems found\n"
     );
+}
+
+/// The README's examples sign with keys/sandbox-demo.pem: it is the sandbox's key.
+#[test]
+fn the_shipped_demo_key_is_the_sandboxs() {
+    let shipped =
+        std::fs::read_to_string(crate::support::repo_root().join("keys/sandbox-demo.pem")).unwrap();
+    assert_eq!(shipped, sandbox::DEMO_PRIVATE_KEY);
 }

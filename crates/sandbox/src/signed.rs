@@ -65,7 +65,9 @@ pub(crate) fn verify(jwt: &str) -> Result<Map<String, Value>, String> {
         return Err("the assertion must be signed ES256".to_string());
     }
     if header.get("kid").and_then(Value::as_str) != Some(DEMO_KEY_ID) {
-        return Err(format!("no key with that kid (the demo key is {DEMO_KEY_ID})"));
+        return Err(format!(
+            "no key with that kid (the demo key is {DEMO_KEY_ID})"
+        ));
     }
     let signature = URL_SAFE_NO_PAD
         .decode(sig)
@@ -74,10 +76,8 @@ pub(crate) fn verify(jwt: &str) -> Result<Map<String, Value>, String> {
     for c in [DEMO_X, DEMO_Y] {
         point.extend(URL_SAFE_NO_PAD.decode(c).map_err(|_| "bad demo key")?);
     }
-    let key = ring::signature::UnparsedPublicKey::new(
-        &ring::signature::ECDSA_P256_SHA256_FIXED,
-        point,
-    );
+    let key =
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point);
     key.verify(format!("{head}.{body}").as_bytes(), &signature)
         .map_err(|_| "the assertion's signature does not verify".to_string())?;
     let claims = part(body)?;

@@ -44,7 +44,10 @@ impl TokenEndpoint {
                 "subject_token".to_string(),
                 r.subject_token.expose().to_string(),
             ),
-            ("subject_token_type".to_string(), r.subject_token_type.clone()),
+            (
+                "subject_token_type".to_string(),
+                r.subject_token_type.clone(),
+            ),
         ];
         let optional = [
             ("audience", &r.audience),
@@ -149,8 +152,12 @@ fn read_answer(
 ) -> Result<RunnerTokenResponse, RequestTokenError<AdapterError, BasicErrorResponse>> {
     let resp = answer.map_err(RequestTokenError::Request)?;
     let body = resp.body();
-    let unreadable =
-        || RequestTokenError::Other(format!("an answer that does not parse ({} bytes)", body.len()));
+    let unreadable = || {
+        RequestTokenError::Other(format!(
+            "an answer that does not parse ({} bytes)",
+            body.len()
+        ))
+    };
     if resp.status().is_success() {
         serde_json::from_slice::<RunnerTokenResponse>(body).map_err(|_| unreadable())
     } else {

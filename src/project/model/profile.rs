@@ -121,7 +121,10 @@ pub enum ClientAuth {
 impl ClientAuth {
     /// The client proves itself with a signed assertion.
     pub fn is_jwt(self) -> bool {
-        matches!(self, ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt)
+        matches!(
+            self,
+            ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt
+        )
     }
 }
 

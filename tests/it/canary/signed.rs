@@ -11,7 +11,13 @@ use crate::support::{Project, SandboxProc};
 /// what it signs.
 fn stranger() -> String {
     let out = std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
         .output()
         .expect("the openssl command (Debian: openssl)");
     assert!(out.status.success());
@@ -53,9 +59,17 @@ fn signed_assertions_and_keys_show_nowhere() {
     }
     let demo = [("CANARY_KEY", sandbox::DEMO_PRIVATE_KEY)];
     for profile in ["pkjwt", "bearer"] {
-        let r = sweep.runner(&p, &["exec", "requests/one.yaml", "-p", profile, "-vv"], &demo);
+        let r = sweep.runner(
+            &p,
+            &["exec", "requests/one.yaml", "-p", profile, "-vv"],
+            &demo,
+        );
         assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(!r.stderr.contains("eyJ"), "an assertion leaked: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("eyJ"),
+            "an assertion leaked: {}",
+            r.stderr
+        );
         for cmd in ["login", "check", "profiles"] {
             let r = sweep.runner(&p, &[cmd, "-p", profile, "-vv"], &demo);
             assert!(!r.stderr.contains("eyJ"), "{}", r.stderr);
@@ -69,7 +83,8 @@ fn signed_assertions_and_keys_show_nowhere() {
         );
         assert_eq!(r.code, 3, "{}", r.stderr);
         assert!(
-            r.stderr.contains("the assertion's signature does not verify"),
+            r.stderr
+                .contains("the assertion's signature does not verify"),
             "{}",
             r.stderr
         );
