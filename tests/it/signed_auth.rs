@@ -152,3 +152,69 @@ fn the_shipped_demo_key_is_the_sandboxs() {
         std::fs::read_to_string(crate::support::repo_root().join("keys/sandbox-demo.pem")).unwrap();
     assert_eq!(shipped, sandbox::DEMO_PRIVATE_KEY);
 }
+
+/// Which keys each new type needs and refuses, found by `runner check`; profiles
+/// that exchange each other's tokens in a circle are refused when a run builds them.
+#[test]
+fn shapes_of_the_signed_and_exchange_blocks() {
+    let p = Project::new();
+    let head = "base_url: https://api.example.com\nauth:\n  token_url: https://idp.example.com/token\n  client_id: app\n";
+    let cases = [
+        (
+            "  type: oauth2_token_exchange\n",
+            "auth type `oauth2_token_exchange` needs one of `subject_profile` or `subject_token`",
+        ),
+        (
+            "  type: oauth2_client_credentials\n  subject_profile: corp\n",
+            "auth type `oauth2_client_credentials` does not use `subject_profile`",
+        ),
+        (
+            "  type: oauth2_client_credentials\n  client_auth: client_secret_jwt\n  client_secret: \"{{ env('S') }}\"\n  signing_alg: RS256\n",
+            "`client_auth: client_secret_jwt` signs with HS256, not RS256",
+        ),
+        (
+            "  type: oauth2_client_credentials\n  client_auth: private_key_jwt\n  private_key: \"{{ env('K') }}\"\n  signing_alg: HS256\n",
+            "`signing_alg: HS256` signs with the client secret: it goes with `client_auth: client_secret_jwt`",
+        ),
+        (
+            "  type: oauth2_client_credentials\n  client_auth: client_secret_jwt\n",
+            "`client_auth: client_secret_jwt` needs `client_secret`",
+        ),
+        (
+            "  type: oauth2_password\n  username: u\n  key_id: k1\n",
+            "auth type `oauth2_password` does not use `key_id`",
+        ),
+        (
+            "  type: oauth2_client_credentials\n  par: true\n",
+            "auth type `oauth2_client_credentials` does not use `par`",
+        ),
+    ];
+    for (i, (auth, want)) in cases.iter().enumerate() {
+        p.write(&format!("profiles/c{i}.yaml"), &format!("{head}{auth}"));
+        let r = p.run(&["check", &format!("profiles/c{i}.yaml")]);
+        assert_eq!(r.code, 2, "{auth}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .starts_with(&format!("error: {want}\n  --> profiles/c{i}.yaml:")),
+            "{auth}: {}",
+            r.stderr
+        );
+        std::fs::remove_file(p.path(&format!("profiles/c{i}.yaml"))).unwrap();
+    }
+
+    let exchange = |subject: &str| {
+        format!("{head}  type: oauth2_token_exchange\n  subject_profile: {subject}\n")
+    };
+    p.write("profiles/a.yaml", &exchange("b"));
+    p.write("profiles/b.yaml", &exchange("a"));
+    p.write("requests/x.yaml", "url: /x\n");
+    let r = p.run(&["exec", "requests/x.yaml", "-p", "a"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "error: auth.subject_profile: the profiles go round in a circle (a → b → a)\n  --> profiles/a.yaml:6:20\n"
+        ),
+        "{}",
+        r.stderr
+    );
+}
