@@ -112,3 +112,84 @@ pub(crate) fn verify(jwt: &str) -> Result<Map<String, Value>, String> {
 pub(crate) fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     claims.get(name).and_then(Value::as_str)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use serde_json::json;
+
+    /// A JWS signed with the demo key by ring (a client's side of it).
+    fn signed(header: Value, claims: Value) -> String {
+        let body: String = DEMO_PRIVATE_KEY
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = STANDARD.decode(body).unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let key = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &der,
+            &rng,
+        )
+        .unwrap();
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let sig = key.sign(&rng, input.as_bytes()).unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+    }
+
+    fn claims(jti: &str, aud: &str, exp: u64) -> Value {
+        json!({"iss": "sandbox", "sub": "sandbox", "aud": aud, "exp": exp, "jti": jti})
+    }
+
+    #[test]
+    fn only_a_fresh_well_formed_assertion_by_the_demo_key_passes() {
+        let head = json!({"alg": "ES256", "kid": DEMO_KEY_ID});
+        let aud = "http://127.0.0.1:9/oauth/v2/token";
+        let exp = now_secs() + 60;
+        let jti = format!("t-{}", now_secs());
+        let good = signed(head.clone(), claims(&jti, aud, exp));
+        assert!(verify(&good).is_ok());
+        assert_eq!(
+            verify(&good).unwrap_err(),
+            "the assertion was used before (its jti repeats)"
+        );
+        let tampered = good.replacen('.', ".e", 1);
+        assert!(verify(&tampered).is_err());
+        let cases = [
+            (
+                json!({"alg": "ES256", "kid": "other"}),
+                claims("a1", aud, exp),
+                "no key with that kid (the demo key is sandbox-key-1)",
+            ),
+            (
+                json!({"alg": "HS256", "kid": DEMO_KEY_ID}),
+                claims("a2", aud, exp),
+                "the assertion must be signed ES256",
+            ),
+            (
+                head.clone(),
+                claims("a3", "http://127.0.0.1:9/other", exp),
+                "the assertion's aud must be the token endpoint",
+            ),
+            (
+                head.clone(),
+                claims("a4", aud, now_secs() - 1),
+                "the assertion has expired (or has no exp)",
+            ),
+            (
+                head.clone(),
+                claims("a5", aud, now_secs() + 7200),
+                "the assertion's exp is more than an hour ahead",
+            ),
+            (head, claims("", aud, exp), "the assertion has no jti"),
+        ];
+        for (h, c, want) in cases {
+            assert_eq!(verify(&signed(h, c)).unwrap_err(), want);
+        }
+    }
+}
