@@ -310,3 +310,53 @@ fn oidc_provider_token_exchange_of_a_subject_profile_exec_expiry_by_8_logout() {
     tokens.extend(key_lines(&pem));
     s.assert_nothing_secret_printed(&tokens);
 }
+
+/// Token exchange of a given token (`subject_token` from the environment): the
+/// exchanged token is for the same account, issued to the exchanging client; a token
+/// the server does not know is refused with its words (exit 3).
+#[test]
+fn oidc_provider_token_exchange_of_a_given_subject_token() {
+    let Some(issuer) = issuer() else { return };
+    let account = unique_login("given");
+    let (svc, file) = service_profile(&issuer, &account);
+    let text = format!(
+        "base_url: {issuer}/api\nauth:\n  type: oauth2_token_exchange\n  token_url: {issuer}/token\n  client_id: runner-exchange\n  client_auth: private_key_jwt\n  private_key: \"{{{{ env('EX_KEY') }}}}\"\n  key_id: client-key-1\n  subject_token: \"{{{{ env('SUBJECT') }}}}\"\n  audience: interop-api-b\n"
+    );
+    let mut s = Session::new(&issuer, "given", &text, "given");
+    s.login = account.clone();
+    s.p.write("profiles/svc.yaml", &svc);
+    s.p.write("keys/sa.json", &file);
+    let r = s.p.run(&["login", "-p", "svc"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let subject = s.p.run(&["token", "-p", "svc"]).stdout.trim().to_string();
+    let pem = key("client-rs256.pem");
+    s.env.push(("EX_KEY".to_string(), pem.clone()));
+    s.env.push(("SUBJECT".to_string(), subject.clone()));
+    s.exec_me("runner-exchange");
+    let exchanged = s
+        .token_caches()
+        .into_iter()
+        .find(|(_, c)| c["access_token"] != subject.as_str())
+        .map(|(_, c)| c["access_token"].as_str().unwrap().to_string())
+        .unwrap();
+
+    let mut refused = Session::new(&issuer, "given", &text, "refused");
+    refused.env.push(("EX_KEY".to_string(), pem.clone()));
+    refused.env.push((
+        "SUBJECT".to_string(),
+        "not-a-token-of-this-server".to_string(),
+    ));
+    let r = refused.run(&["exec", "requests/me.yaml", "-vv"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.ends_with(&format!(
+            "error: the token endpoint {issuer}/token refused the token-exchange grant: invalid_grant: subject token invalid or expired (wrong username or password, or an expired refresh token)\n"
+        )),
+        "{}",
+        r.stderr
+    );
+    let mut secrets = vec![subject, exchanged];
+    secrets.extend(key_lines(&pem));
+    s.assert_nothing_secret_printed(&secrets);
+    refused.assert_nothing_secret_printed(&secrets);
+}
