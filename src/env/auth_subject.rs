@@ -56,6 +56,11 @@ impl AuthRender<'_> {
             self.at.cacert,
         ))
         .await?;
+        // A subject profile's in-process sandbox stops when dropped; it serves the
+        // session it issued for as long as this process runs.
+        if let Some(sb) = env.sandbox {
+            Box::leak(Box::new(sb));
+        }
         match env.auth {
             Auth::OAuth { session, .. } => Ok(session),
             _ => Err(InputError::at(
