@@ -71,6 +71,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 &paths,
                 &|p| {
                     let mut problems = env::written_endpoint_problems(p);
+                    problems.extend(env::key_problems(p));
                     problems.extend(user::unconfigured_secrets(&p.source));
                     problems
                 },

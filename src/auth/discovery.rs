@@ -27,6 +27,11 @@ pub struct Metadata {
     pub device_authorization_endpoint: Option<String>,
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// RFC 9126.
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// A document as cached: when it was fetched and for how long it holds.

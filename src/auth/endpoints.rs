@@ -14,6 +14,8 @@ pub enum Which {
     Authorization,
     Device,
     Revocation,
+    /// RFC 9126, discovered only.
+    PushedAuthorization,
 }
 
 impl Session {
@@ -40,7 +42,11 @@ impl Session {
             config.client_secret = self.settings.client_secret.get()?;
         }
         match &config.client_secret {
-            None => config.client_auth = ClientAuth::None,
+            // A client that signs (or shows a certificate) needs no secret.
+            None if matches!(config.client_auth, ClientAuth::Body | ClientAuth::Basic) => {
+                config.client_auth = ClientAuth::None
+            }
+            None => {}
             Some(s) if config.client_auth == ClientAuth::Basic => {
                 // RFC 6749 §2.3.1: the pair a token request sends, each part form-encoded.
                 let enc = |s: &str| -> String {
@@ -103,6 +109,21 @@ impl Session {
         Ok(url)
     }
 
+    /// Whether the authorization request is pushed first (RFC 9126): `auth.par`, or
+    /// the issuer's metadata requires it.
+    pub(super) async fn wants_par(&self) -> Result<bool, AuthError> {
+        if self.settings.par {
+            return Ok(true);
+        }
+        if self.settings.endpoints.issuer.is_none() {
+            return Ok(false);
+        }
+        let m = self
+            .metadata("authorization endpoint", "authorization_url")
+            .await?;
+        Ok(m.require_pushed_authorization_requests)
+    }
+
     /// An endpoint a grant cannot do without.
     pub(super) async fn required_url(&self, which: Which) -> Result<url::Url, AuthError> {
         self.endpoint_url(which)
@@ -123,6 +144,7 @@ impl Session {
             Which::Authorization => (&e.authorization, CredentialUrl::Authorization),
             Which::Device => (&e.device, CredentialUrl::Device),
             Which::Revocation => (&e.revocation, CredentialUrl::Revocation),
+            Which::PushedAuthorization => (&None, CredentialUrl::PushedAuthorization),
         };
         if let Some(u) = given {
             check_credential_url(kind, u)?;
@@ -136,6 +158,7 @@ impl Session {
             Which::Authorization => m.authorization_endpoint.as_deref(),
             Which::Device => m.device_authorization_endpoint.as_deref(),
             Which::Revocation => m.revocation_endpoint.as_deref(),
+            Which::PushedAuthorization => m.pushed_authorization_request_endpoint.as_deref(),
         };
         if which == Which::Revocation && value.is_none() {
             return Ok(None);

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::endpoints::Which;
-use super::grant::{Granted, TokenEndpoint, server_text};
-use super::settings::GrantKind;
+use super::grant::{ExchangeRequest, Granted, TokenEndpoint, server_text};
+use super::settings::{GrantKind, SubjectToken};
 use super::store::CachedTokens;
 use super::{AuthError, LOCK_WAIT, Session, interactive};
 use crate::secret::Secret;
@@ -50,6 +50,7 @@ impl Session {
             GrantKind::AuthorizationCode => self.browser_login(endpoint, no_browser).await?,
             GrantKind::DeviceCode => self.device_login(endpoint).await?,
             GrantKind::ClientCredentials => endpoint.client_credentials().await?,
+            GrantKind::JwtBearer | GrantKind::TokenExchange => self.signed_grant(endpoint).await?,
             GrantKind::Password => {
                 let password = match self.settings.password.get()? {
                     Some(p) if !p.is_empty() => p,
@@ -67,6 +68,41 @@ impl Session {
             }
         };
         self.keep(granted, None)
+    }
+
+    /// The JWT bearer grant (a new assertion) or a token exchange (the subject
+    /// profile's token, refreshed as that profile's session does).
+    async fn signed_grant(&self, endpoint: &TokenEndpoint) -> Result<Granted, AuthError> {
+        let s = &self.settings;
+        if let Some(b) = &s.bearer {
+            let jwt = b
+                .sign(endpoint.token_url(), &s.endpoint.scopes)
+                .map_err(|e| AuthError::Transport(format!("cannot sign the assertion: {e}")))?;
+            tracing::info!("JWT bearer grant for profile {}", s.profile);
+            return endpoint.jwt_bearer(&jwt, !b.scope_claim).await;
+        }
+        let Some(e) = &s.exchange else {
+            return Err(AuthError::LoginRequired {
+                profile: s.profile.clone(),
+            });
+        };
+        let subject_token = match &e.subject {
+            SubjectToken::Given(t) => t.clone(),
+            SubjectToken::Profile(name, session) => {
+                tracing::info!("token exchange: the subject token of profile {name}");
+                Box::pin(session.access_token(None)).await?
+            }
+        };
+        endpoint
+            .token_exchange(&ExchangeRequest {
+                subject_token,
+                subject_token_type: e.subject_token_type.clone(),
+                audience: e.audience.clone(),
+                resource: e.resource.clone(),
+                requested_token_type: e.requested_token_type.clone(),
+                actor: e.actor.clone(),
+            })
+            .await
     }
 
     /// The authorization code grant with PKCE (S256): the authorize URL printed and
@@ -104,6 +140,11 @@ impl Session {
             request = request.add_extra_param(k.clone(), v.clone());
         }
         let (url, _) = request.url();
+        let url = if self.wants_par().await? {
+            self.pushed(endpoint, &auth_url, &url).await?
+        } else {
+            url
+        };
         eprintln!(
             "To log in with profile `{}`, open this address in a browser:\n  {url}",
             self.settings.profile
@@ -140,6 +181,29 @@ impl Session {
                 description,
             }),
         }
+    }
+
+    /// RFC 9126: the authorization request's parameters (those of `full`) pushed with
+    /// the client's authentication; the address to open carries only the client id
+    /// and the `request_uri` the server gave.
+    async fn pushed(
+        &self,
+        endpoint: &TokenEndpoint,
+        auth_url: &url::Url,
+        full: &url::Url,
+    ) -> Result<url::Url, AuthError> {
+        let par = self.required_url(Which::PushedAuthorization).await?;
+        let params: Vec<(String, String)> = full
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        tracing::info!("pushing the authorization request to {par}");
+        let request_uri = endpoint.push_authorization(&par, params).await?;
+        let mut url = auth_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.settings.endpoint.client_id)
+            .append_pair("request_uri", &request_uri);
+        Ok(url)
     }
 
     /// The device authorization grant: the code shown (escaped: it is the server's

@@ -3,6 +3,7 @@
 //! before it is used; and the one 401 → refresh → retry mechanism every sender uses.
 //! Never sees request files: the caller renders the profile.
 
+pub mod assertion;
 pub mod aws;
 mod deferred;
 pub mod discovery;
@@ -30,8 +31,8 @@ use grant::{Granted, TokenEndpoint};
 pub use login::forbid_prompts;
 pub use logout::Logout;
 pub use settings::{
-    AuthHeader, CredentialUrl, Endpoints, GrantKind, LoginSettings, OAuthSettings, Persistence,
-    check_credential_url,
+    AuthHeader, CredentialUrl, Endpoints, Exchange, GrantKind, LoginSettings, OAuthSettings,
+    Persistence, SubjectToken, check_credential_url,
 };
 use store::{CachedTokens, Identity, TokenStore};
 pub use unauthorized::{Answer, MAX_UNAUTHORIZED_RETRIES};

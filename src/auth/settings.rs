@@ -20,6 +20,11 @@ pub enum GrantKind {
     AuthorizationCode,
     /// Interactive: a code entered on another device.
     DeviceCode,
+    /// RFC 7523 §2.1: a signed assertion is the grant; no refresh token, a new
+    /// assertion when the token expires.
+    JwtBearer,
+    /// RFC 8693: a subject token exchanged for a token for this API.
+    TokenExchange,
 }
 
 impl GrantKind {
@@ -87,13 +92,52 @@ pub struct OAuthSettings {
     pub login: LoginSettings,
     /// Where discovery documents are cached (`None`: not cached).
     pub discovery_cache: Option<PathBuf>,
+    /// `oauth2_jwt_bearer`: the grant's assertion.
+    pub bearer: Option<super::assertion::BearerAssertion>,
+    /// `oauth2_token_exchange`: what is exchanged.
+    pub exchange: Option<Exchange>,
+    /// `auth.par`: push the authorization request (also when the metadata requires it).
+    pub par: bool,
+}
+
+/// Where a token exchange's subject token comes from.
+#[derive(Clone)]
+pub enum SubjectToken {
+    /// `auth.subject_token`.
+    Given(Secret),
+    /// `auth.subject_profile`: that profile's session, refreshed as usual.
+    Profile(String, std::sync::Arc<super::Session>),
+}
+
+impl std::fmt::Debug for SubjectToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubjectToken::Given(_) => f.write_str("SubjectToken::Given"),
+            SubjectToken::Profile(name, _) => write!(f, "SubjectToken::Profile({name})"),
+        }
+    }
+}
+
+/// A token exchange's settings (RFC 8693 §2.1), besides the client's.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub subject: SubjectToken,
+    pub subject_token_type: String,
+    pub audience: Option<String>,
+    pub resource: Option<String>,
+    pub requested_token_type: Option<String>,
+    pub actor: Option<(Secret, String)>,
 }
 
 impl OAuthSettings {
     pub fn identity(&self) -> Identity {
         Identity {
             token_url: self.endpoint.token_url.to_string(),
-            client_id: self.endpoint.client_id.clone(),
+            // A JWT bearer session without a client id is keyed by its issuer.
+            client_id: match &self.bearer {
+                Some(b) if self.endpoint.client_id.is_empty() => b.issuer.clone(),
+                _ => self.endpoint.client_id.clone(),
+            },
             username: self.username.clone(),
         }
     }
@@ -131,6 +175,7 @@ pub enum CredentialUrl {
     Authorization,
     Device,
     Revocation,
+    PushedAuthorization,
 }
 
 impl CredentialUrl {
@@ -142,6 +187,7 @@ impl CredentialUrl {
             CredentialUrl::Authorization => "authorization_url",
             CredentialUrl::Device => "device_authorization_url",
             CredentialUrl::Revocation => "revocation_url",
+            CredentialUrl::PushedAuthorization => "par",
         }
     }
 
@@ -153,6 +199,7 @@ impl CredentialUrl {
             CredentialUrl::Authorization => "authorization endpoint",
             CredentialUrl::Device => "device authorization endpoint",
             CredentialUrl::Revocation => "revocation endpoint",
+            CredentialUrl::PushedAuthorization => "pushed authorization request endpoint",
         }
     }
 }

@@ -31,7 +31,22 @@ fn basic_value(username: &str, password: &Secret) -> Secret {
     ))
 }
 
+#[path = "auth_jwt.rs"]
+mod jwt;
+pub use jwt::key_problems;
+#[path = "auth_subject.rs"]
+mod subject;
+
+/// Where the profile is: its project (a token exchange's subject profile is another
+/// of its profiles) and `--cacert`.
+#[derive(Clone, Copy)]
+pub(super) struct Whereabouts<'a> {
+    pub project: &'a crate::project::Project,
+    pub cacert: Option<&'a std::path::Path>,
+}
+
 /// How requests of `profile` authenticate.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn build_auth(
     renderer: &'static Renderer,
     vars: &Vars,
@@ -40,6 +55,7 @@ pub(super) async fn build_auth(
     sandbox: Option<&Sandbox>,
     timeout: Duration,
     tls: &http::TlsOptions,
+    at: Whereabouts<'_>,
 ) -> Result<Auth, Error> {
     let Some(auth) = &profile.profile.auth else {
         return Ok(Auth::None);
@@ -57,6 +73,9 @@ pub(super) async fn build_auth(
         vars,
         profile,
         auth,
+        profile_name,
+        at,
+        root: &at.project.root,
     };
     match a.kind {
         AuthType::None => Ok(Auth::None),
@@ -65,8 +84,14 @@ pub(super) async fn build_auth(
         AuthType::Oauth2Password
         | AuthType::Oauth2ClientCredentials
         | AuthType::Oauth2AuthorizationCode
-        | AuthType::Oauth2DeviceCode => {
-            let settings = block.settings(profile_name, sandbox, timeout, tls)?;
+        | AuthType::Oauth2DeviceCode
+        | AuthType::Oauth2JwtBearer
+        | AuthType::Oauth2TokenExchange => {
+            let mut settings = block.settings(profile_name, sandbox, timeout, tls)?;
+            if let Some(exchange) = block.exchange().await? {
+                settings.username = exchange_identity(&exchange);
+                settings.exchange = Some(exchange);
+            }
             let persistence = persistence(a.token_store, sandbox.is_some())?;
             let session = Session::new(settings, persistence)?;
             Ok(Auth::OAuth {
@@ -98,12 +123,37 @@ fn persistence(written: Option<TokenStoreKind>, sandbox: bool) -> Result<Persist
     })
 }
 
+/// A token exchange's cache key besides the client: what it trades for what, so that
+/// a new subject or audience never reuses another's token (a given subject token by
+/// its digest only).
+fn exchange_identity(e: &crate::auth::Exchange) -> String {
+    use base64::Engine as _;
+    let subject = match &e.subject {
+        crate::auth::SubjectToken::Profile(name, _) => format!("profile {name}"),
+        crate::auth::SubjectToken::Given(t) => {
+            let d = ring::digest::digest(&ring::digest::SHA256, t.expose().as_bytes());
+            let b = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref());
+            format!("token {}", &b[..16])
+        }
+    };
+    format!(
+        "token-exchange {subject} audience={} resource={} type={}",
+        e.audience.as_deref().unwrap_or(""),
+        e.resource.as_deref().unwrap_or(""),
+        e.requested_token_type.as_deref().unwrap_or("")
+    )
+}
+
 /// What rendering a profile's auth block needs.
 struct AuthRender<'a> {
     renderer: &'static Renderer,
     vars: &'a Vars,
     profile: &'a LoadedProfile,
     auth: &'a Spanned<AuthConfig>,
+    profile_name: &'a str,
+    at: Whereabouts<'a>,
+    /// The project root, which `key_file` is relative to.
+    root: &'a std::path::Path,
 }
 
 impl AuthRender<'_> {
@@ -281,14 +331,22 @@ impl AuthRender<'_> {
         tls: &http::TlsOptions,
     ) -> Result<OAuthSettings, Error> {
         let a = &self.auth.value;
-        let (endpoints, token_url) = self.endpoints(sandbox)?;
+        let bearer = self.bearer()?;
+        let key_file_uri = bearer.as_ref().and_then(|(_, u)| u.clone());
+        let (endpoints, token_url) = self.endpoints(sandbox, key_file_uri)?;
         let client_id = self.text(&a.client_id)?.unwrap_or_default();
-        // The secret (and with it whether the client is public) is known when the
-        // session first talks to the token endpoint (`Session::endpoint`).
-        let client_auth = if a.client_secret.is_none() {
-            ClientAuth::None
-        } else {
-            a.client_auth
+        let client_secret = self.deferred("client_secret", &a.client_secret, profile_name);
+        // `client_secret_jwt` signs with the secret, so it is rendered now; for `body`
+        // and `basic` it is rendered when the session first talks to the token
+        // endpoint (`Session::endpoint`), which also decides whether the client is public.
+        let signing_secret = match a.client_auth {
+            ClientAuth::ClientSecretJwt => client_secret.get()?,
+            _ => None,
+        };
+        let assertion = self.client_assertion(&client_id, signing_secret.as_ref())?;
+        let client_auth = match a.client_auth {
+            ClientAuth::Body | ClientAuth::Basic if a.client_secret.is_none() => ClientAuth::None,
+            other => other,
         };
         Ok(OAuthSettings {
             profile: profile_name.to_string(),
@@ -296,6 +354,8 @@ impl AuthRender<'_> {
                 AuthType::Oauth2Password => GrantKind::Password,
                 AuthType::Oauth2AuthorizationCode => GrantKind::AuthorizationCode,
                 AuthType::Oauth2DeviceCode => GrantKind::DeviceCode,
+                AuthType::Oauth2JwtBearer => GrantKind::JwtBearer,
+                AuthType::Oauth2TokenExchange => GrantKind::TokenExchange,
                 _ => GrantKind::ClientCredentials,
             },
             endpoint: EndpointConfig {
@@ -312,9 +372,13 @@ impl AuthRender<'_> {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
+                assertion,
             },
-            username: self.text(&a.username)?.unwrap_or_default(),
-            client_secret: self.deferred("client_secret", &a.client_secret, profile_name),
+            username: match &bearer {
+                Some((b, _)) => b.subject.clone().unwrap_or_default(),
+                None => self.text(&a.username)?.unwrap_or_default(),
+            },
+            client_secret,
             password: self.deferred("password", &a.password, profile_name),
             explicit_scheme: a.scheme.is_some(),
             endpoints,
@@ -325,13 +389,25 @@ impl AuthRender<'_> {
                     .parent()
                     .map(|p| p.join("discovery")),
             },
+            bearer: bearer.map(|(b, _)| b),
+            exchange: None,
+            par: a.par,
         })
     }
 
     /// The authorization server's endpoints, and the token URL (the sandbox's own,
     /// else `token_url`, else the issuer until discovery names it).
-    fn endpoints(&self, sandbox: Option<&Sandbox>) -> Result<(Endpoints, url::Url), Error> {
+    fn endpoints(
+        &self,
+        sandbox: Option<&Sandbox>,
+        key_file_uri: Option<String>,
+    ) -> Result<(Endpoints, url::Url), Error> {
         let a = &self.auth.value;
+        // A JWT bearer grant's `issuer` is the assertion's, not a server to discover.
+        let issuer = match a.kind {
+            AuthType::Oauth2JwtBearer => &None,
+            _ => &a.issuer,
+        };
         let src = &self.profile.source;
         let at = |path: &str| {
             sandbox
@@ -341,7 +417,7 @@ impl AuthRender<'_> {
         };
         let written = |kind, v| self.credential_url(kind, v);
         let mut endpoints = Endpoints {
-            issuer: written(CredentialUrl::Issuer, &a.issuer)?,
+            issuer: written(CredentialUrl::Issuer, issuer)?,
             token_given: true,
             authorization: at("/oauth/v2/auth")?
                 .or(written(CredentialUrl::Authorization, &a.authorization_url)?),
@@ -353,11 +429,11 @@ impl AuthRender<'_> {
         };
         // With an issuer and no token URL, the issuer keys the cache until discovery
         // names the token endpoint (only when a token is needed).
-        let token_url = match (
-            at("/oauth/v2/token")?,
-            written(CredentialUrl::Token, &a.token_url)?,
-            &endpoints.issuer,
-        ) {
+        let written_token = match written(CredentialUrl::Token, &a.token_url)? {
+            Some(u) => Some(u),
+            None => self.key_file_token_url(key_file_uri)?,
+        };
+        let token_url = match (at("/oauth/v2/token")?, written_token, &endpoints.issuer) {
             (Some(u), _, _) | (None, Some(u), _) => u,
             (None, None, Some(issuer)) => {
                 endpoints.token_given = false;
@@ -427,9 +503,13 @@ pub fn written_endpoint_problems(profile: &LoadedProfile) -> Vec<InputError> {
     let a = &auth.value;
     let src = &profile.source;
     let mut problems = Vec::new();
+    let issuer = match a.kind {
+        AuthType::Oauth2JwtBearer => &None,
+        _ => &a.issuer,
+    };
     for (kind, v) in [
         (CredentialUrl::Token, &a.token_url),
-        (CredentialUrl::Issuer, &a.issuer),
+        (CredentialUrl::Issuer, issuer),
         (CredentialUrl::Authorization, &a.authorization_url),
         (CredentialUrl::Device, &a.device_authorization_url),
         (CredentialUrl::Revocation, &a.revocation_url),

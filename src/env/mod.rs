@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use self::auth_block::build_auth;
-pub use self::auth_block::written_endpoint_problems;
+pub use self::auth_block::{key_problems, written_endpoint_problems};
 use crate::auth::{AuthHeader, Session};
 use crate::cli::GlobalArgs;
 use crate::error::{Error, InputError, Place};
@@ -125,6 +125,10 @@ impl Env {
             sandbox.as_ref(),
             timeout,
             &tls,
+            auth_block::Whereabouts {
+                project: &project,
+                cacert,
+            },
         )
         .await?;
         Ok(Env {

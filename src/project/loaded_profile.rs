@@ -57,6 +57,18 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
             &a.password,
             &a.token,
             &a.key,
+            &a.private_key,
+            &a.key_id,
+            &a.assertion_audience,
+            &a.subject,
+            &a.audience,
+            &a.key_file,
+            &a.subject_token,
+            &a.subject_token_type,
+            &a.resource,
+            &a.requested_token_type,
+            &a.actor_token,
+            &a.actor_token_type,
         ]
         .into_iter()
         .flatten()

@@ -17,6 +17,7 @@ mod paging;
 mod secret_sources;
 mod serve;
 mod session;
+mod signed;
 mod suite;
 mod userinfo;
 

@@ -97,6 +97,7 @@ fn every_shell_block_of_the_readme_runs() {
         "schema",
         "schemas",
         "tests/api",
+        "keys",
     ] {
         if repo_root().join(dir).is_dir() {
             copy_dir(&repo_root().join(dir), &p.path(dir));

@@ -17,7 +17,7 @@ use crate::support::{Project, Run, assert_no_secret, http_json, http_text, now, 
 
 const CONFIDENTIAL: &str = "runner-confidential";
 
-fn issuer() -> Option<String> {
+pub(crate) fn issuer() -> Option<String> {
     match std::env::var("RUNNER_OIDC_ISSUER") {
         Ok(u) if !u.is_empty() => Some(u.trim_end_matches('/').to_string()),
         _ => {
@@ -34,7 +34,7 @@ fn issuer() -> Option<String> {
     }
 }
 
-fn confidential_secret() -> String {
+pub(crate) fn confidential_secret() -> String {
     std::env::var("RUNNER_OIDC_CONFIDENTIAL_SECRET")
         .unwrap_or_else(|_| "confidential-secret-1".to_string())
 }
@@ -44,7 +44,7 @@ fn browser_helper() -> PathBuf {
 }
 
 /// An account name no other test (or earlier run against the same server) uses.
-fn unique_login(what: &str) -> String {
+pub(crate) fn unique_login(what: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -53,13 +53,13 @@ fn unique_login(what: &str) -> String {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Grant {
+pub(crate) enum Grant {
     AuthorizationCode,
     DeviceCode,
 }
 
 impl Grant {
-    fn auth_type(self) -> &'static str {
+    pub(crate) fn auth_type(self) -> &'static str {
         match self {
             Grant::AuthorizationCode => "oauth2_authorization_code",
             Grant::DeviceCode => "oauth2_device_code",
@@ -67,7 +67,7 @@ impl Grant {
     }
 
     /// What browser.mjs writes to its marker file for one completed login.
-    fn browser_steps(self) -> &'static [&'static str] {
+    pub(crate) fn browser_steps(self) -> &'static [&'static str] {
         match self {
             Grant::AuthorizationCode => &["start /auth", "login", "consent", "callback 200"],
             Grant::DeviceCode => &[
@@ -82,7 +82,7 @@ impl Grant {
     }
 
     /// The grant_type runner sends for the first tokens.
-    fn grant_type(self) -> &'static str {
+    pub(crate) fn grant_type(self) -> &'static str {
         match self {
             Grant::AuthorizationCode => "authorization_code",
             Grant::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
@@ -91,7 +91,7 @@ impl Grant {
 }
 
 /// The profile of the issue's contract: discovery fills every endpoint.
-fn profile(issuer: &str, grant: Grant, auth_extra: &str) -> String {
+pub(crate) fn profile(issuer: &str, grant: Grant, auth_extra: &str) -> String {
     format!(
         "base_url: {issuer}/api\nauth:\n  type: {}\n  issuer: {issuer}\n  client_id: runner-public\n  scopes: [openid, offline_access]\n{auth_extra}",
         grant.auth_type()
@@ -99,18 +99,23 @@ fn profile(issuer: &str, grant: Grant, auth_extra: &str) -> String {
 }
 
 /// One test's project, account and browser marker, and everything runner printed.
-struct Session {
-    p: Project,
-    issuer: String,
-    name: &'static str,
-    login: String,
-    marker: PathBuf,
-    outputs: Vec<String>,
-    env: Vec<(String, String)>,
+pub(crate) struct Session {
+    pub(crate) p: Project,
+    pub(crate) issuer: String,
+    pub(crate) name: &'static str,
+    pub(crate) login: String,
+    pub(crate) marker: PathBuf,
+    pub(crate) outputs: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Session {
-    fn new(issuer: &str, name: &'static str, profile_text: &str, login_prefix: &str) -> Session {
+    pub(crate) fn new(
+        issuer: &str,
+        name: &'static str,
+        profile_text: &str,
+        login_prefix: &str,
+    ) -> Session {
         let p = Project::new();
         p.write(&format!("profiles/{name}.yaml"), profile_text);
         p.write("requests/me.yaml", "url: /me\n");
@@ -137,14 +142,14 @@ impl Session {
         }
     }
 
-    fn env(&self) -> Vec<(&str, &str)> {
+    pub(crate) fn env(&self) -> Vec<(&str, &str)> {
         self.env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect()
     }
 
-    fn run(&mut self, args: &[&str]) -> Run {
+    pub(crate) fn run(&mut self, args: &[&str]) -> Run {
         let mut full = args.to_vec();
         full.extend(["-p", self.name]);
         let r = self.p.run_env(&full, &self.env());
@@ -152,7 +157,7 @@ impl Session {
         r
     }
 
-    fn run_at_once(&mut self, n: usize, args: &[&str]) -> Vec<Run> {
+    pub(crate) fn run_at_once(&mut self, n: usize, args: &[&str]) -> Vec<Run> {
         let mut full = args.to_vec();
         full.extend(["-p", self.name]);
         let runs = self.p.run_at_once(n, &full, &self.env());
@@ -163,27 +168,27 @@ impl Session {
     }
 
     /// The lines browser.mjs wrote, or `None` when it never started.
-    fn browser_steps(&self) -> Option<Vec<String>> {
+    pub(crate) fn browser_steps(&self) -> Option<Vec<String>> {
         std::fs::read_to_string(&self.marker)
             .ok()
             .map(|s| s.lines().map(str::to_string).collect())
     }
 
     /// `runner exec requests/me.yaml` answered 200 with our account and client.
-    fn exec_me_ok(&mut self, r: &Run, client_id: &str) {
+    pub(crate) fn exec_me_ok(&mut self, r: &Run, client_id: &str) {
         assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
         let body = r.json();
         assert_eq!(body["sub"], self.login.as_str(), "{body}");
         assert_eq!(body["client_id"], client_id, "{body}");
     }
 
-    fn exec_me(&mut self, client_id: &str) {
+    pub(crate) fn exec_me(&mut self, client_id: &str) {
         let r = self.run(&["exec", "requests/me.yaml"]);
         self.exec_me_ok(&r, client_id);
     }
 
     /// Exit 3 telling the user to log in, and no browser was started.
-    fn needs_login(&mut self, args: &[&str]) {
+    pub(crate) fn needs_login(&mut self, args: &[&str]) {
         let steps_before = self.browser_steps();
         let r = self.run(args);
         assert_eq!(r.code, 3, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
@@ -199,13 +204,13 @@ impl Session {
 
     /// The one token-cache file (the state dir may hold other things, such as the
     /// discovery document), and its content.
-    fn token_cache(&self) -> (PathBuf, Value) {
+    pub(crate) fn token_cache(&self) -> (PathBuf, Value) {
         let found = self.token_caches();
         assert_eq!(found.len(), 1, "one token cache expected: {found:?}");
         found.into_iter().next().unwrap()
     }
 
-    fn token_caches(&self) -> Vec<(PathBuf, Value)> {
+    pub(crate) fn token_caches(&self) -> Vec<(PathBuf, Value)> {
         let mut found = Vec::new();
         let mut dirs = vec![self.p.state.path().to_path_buf()];
         while let Some(dir) = dirs.pop() {
@@ -225,7 +230,7 @@ impl Session {
         found
     }
 
-    fn cached(&self, key: &str) -> String {
+    pub(crate) fn cached(&self, key: &str) -> String {
         let (path, cache) = self.token_cache();
         cache[key]
             .as_str()
@@ -233,19 +238,19 @@ impl Session {
             .to_string()
     }
 
-    fn edit_cache(&self, edit: impl FnOnce(&mut Value)) {
+    pub(crate) fn edit_cache(&self, edit: impl FnOnce(&mut Value)) {
         let (path, mut cache) = self.token_cache();
         edit(&mut cache);
         std::fs::write(&path, serde_json::to_vec_pretty(&cache).unwrap()).unwrap();
     }
 
     /// This account's token counters on the server.
-    fn account_stats(&self) -> Value {
+    pub(crate) fn account_stats(&self) -> Value {
         let (_, s) = http_json("GET", &format!("{}/_stats", self.issuer), None);
         s["accounts"][&self.login].clone()
     }
 
-    fn introspect(&self, token: &str) -> Value {
+    pub(crate) fn introspect(&self, token: &str) -> Value {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("token", token)
             .append_pair("client_id", CONFIDENTIAL)
@@ -261,7 +266,7 @@ impl Session {
         serde_json::from_str(&text).unwrap()
     }
 
-    fn api_status(&self, access_token: &str) -> u16 {
+    pub(crate) fn api_status(&self, access_token: &str) -> u16 {
         http_text(
             "GET",
             &format!("{}/api/me", self.issuer),
@@ -273,10 +278,10 @@ impl Session {
 
     /// Every token runner held, and every code, verifier and device code the server
     /// saw presented, must be absent from everything runner printed.
-    fn assert_nothing_secret_printed(&self, tokens: &[String]) {
+    pub(crate) fn assert_nothing_secret_printed(&self, tokens: &[String]) {
         let (_, spent) = http_json("GET", &format!("{}/_spent", self.issuer), None);
         let mut secrets: Vec<String> = tokens.to_vec();
-        for key in ["codes", "code_verifiers", "device_codes"] {
+        for key in ["codes", "code_verifiers", "device_codes", "assertions"] {
             for v in spent[key].as_array().into_iter().flatten() {
                 secrets.push(v.as_str().unwrap_or_default().to_string());
             }
@@ -289,11 +294,11 @@ impl Session {
     }
 }
 
-fn count(v: &Value, grant: &str) -> u64 {
+pub(crate) fn count(v: &Value, grant: &str) -> u64 {
     v["token_requests"][grant].as_u64().unwrap_or(0)
 }
 
-fn set_u64(v: &mut Value, key: &str, n: u64) {
+pub(crate) fn set_u64(v: &mut Value, key: &str, n: u64) {
     v[key] = Value::from(n);
 }
 

@@ -34,12 +34,13 @@ pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_c
 
 /// Every `grant_type` the token endpoint knows, with the name `/_sandbox/stats` counts
 /// it under.
-pub(crate) const GRANTS: [(&str, &str); 5] = [
+pub(crate) const GRANTS: [(&str, &str); 6] = [
     ("password", "password"),
     ("refresh_token", "refresh_token"),
     ("client_credentials", "client_credentials"),
     ("authorization_code", "authorization_code"),
     (DEVICE_GRANT, "device_code"),
+    (crate::signed::JWT_BEARER_GRANT, "jwt_bearer"),
 ];
 
 /// A client the sandbox knows, once it has proved who it is.
@@ -80,6 +81,9 @@ pub(crate) fn authenticate(
     headers: &HeaderMap,
     params: &HashMap<String, String>,
 ) -> Result<Client, ApiError> {
+    if let Some(assertion) = params.get("client_assertion") {
+        return signed_client(params, assertion);
+    }
     let (id, secret) = match basic_credentials(headers)? {
         Some((id, secret)) => (id, Some(secret).filter(|s| !s.is_empty())),
         None => {
@@ -97,6 +101,28 @@ pub(crate) fn authenticate(
         )),
         _ => Err(invalid_client("The client credentials are invalid")),
     }
+}
+
+/// `private_key_jwt` (RFC 7523 §2.2): the confidential client's assertion, signed
+/// with the demo key, `iss` = `sub` = its id.
+fn signed_client(params: &HashMap<String, String>, assertion: &str) -> Result<Client, ApiError> {
+    use crate::signed::{CLIENT_ASSERTION_TYPE, claim, verify};
+    if params.get("client_assertion_type").map(String::as_str) != Some(CLIENT_ASSERTION_TYPE) {
+        return Err(invalid_client(
+            "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ));
+    }
+    let claims = verify(assertion).map_err(|e| invalid_client(&e))?;
+    let (iss, sub) = (claim(&claims, "iss"), claim(&claims, "sub"));
+    if iss != Some(CLIENT_ID) || sub != Some(CLIENT_ID) {
+        return Err(invalid_client(
+            "the client assertion's iss and sub must both be the client id (sandbox)",
+        ));
+    }
+    if params.get("client_id").is_some_and(|id| id != CLIENT_ID) {
+        return Err(invalid_client("client_id does not match the assertion"));
+    }
+    Ok(Client::Confidential)
 }
 
 pub(crate) fn invalid_client(description: &str) -> ApiError {

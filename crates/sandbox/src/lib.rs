@@ -15,6 +15,7 @@ mod clock;
 mod error;
 mod options;
 mod routes;
+mod signed;
 mod state;
 mod tls;
 
@@ -30,6 +31,7 @@ use self::state::AppState;
 pub use self::accounts::{CLIENT_ID, CLIENT_SECRET, PASSWORD, PUBLIC_CLIENT_ID, USERNAME};
 pub use self::clock::Clock;
 pub use self::options::SandboxOptions;
+pub use self::signed::{DEMO_KEY_ID, DEMO_PRIVATE_KEY};
 
 /// How long `shutdown` waits for open connections before dropping them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

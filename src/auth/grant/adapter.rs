@@ -129,19 +129,35 @@ impl TokenEndpoint {
     > {
         let http = self.http.clone();
         let json = self.config.token_request == TokenRequest::Json;
+        let config = self.config.clone();
         move |req: oauth2::HttpRequest| {
             let http = http.clone();
-            Box::pin(async move { send(&http, req, json).await })
+            // A new assertion for each request: each has its own `jti`.
+            let signed = config.assertion_params();
+            Box::pin(async move {
+                let extra = signed.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
+                send(&http, req, json, extra.unwrap_or_default()).await
+            })
         }
     }
 }
 
-async fn send(
+/// Sends one token request; `extra` is added to its form (the client assertion).
+pub(super) async fn send(
     http: &reqwest::Client,
     req: oauth2::HttpRequest,
     json: bool,
+    extra: Vec<(String, String)>,
 ) -> Result<oauth2::HttpResponse, AdapterError> {
-    let (parts, body) = req.into_parts();
+    let (parts, mut body) = req.into_parts();
+    if !extra.is_empty() {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(&extra);
+        if !body.is_empty() {
+            body.push(b'&');
+        }
+        body.extend_from_slice(form.finish().as_bytes());
+    }
     let mut headers = parts.headers;
     let body = if json {
         let mut map = serde_json::Map::new();

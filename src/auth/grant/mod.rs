@@ -4,6 +4,7 @@
 //! here.
 
 mod adapter;
+mod custom;
 mod response;
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ use super::AuthError;
 use crate::project::model::profile::{ClientAuth, TokenRequest};
 use crate::secret::Secret;
 pub use adapter::AdapterError;
+pub use custom::ExchangeRequest;
 pub use response::RunnerTokenResponse;
 pub(crate) use response::server_text;
 
@@ -133,6 +135,29 @@ pub struct EndpointConfig {
     pub tls: crate::http::TlsOptions,
     /// `auth.params`: extra parameters of the authorize and code or device requests.
     pub params: Vec<(String, String)>,
+    /// `private_key_jwt` / `client_secret_jwt`: how the client signs its assertions.
+    pub assertion: Option<crate::auth::assertion::ClientAssertion>,
+}
+
+impl EndpointConfig {
+    /// The secret sent as it is (in Basic or the body): none for a public client or
+    /// one that signs assertions.
+    fn plain_secret(&self) -> Option<&Secret> {
+        match self.client_auth {
+            ClientAuth::Body | ClientAuth::Basic => self.client_secret.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The client-assertion parameters, new for each request (`None`: the client
+    /// does not sign).
+    fn assertion_params(&self) -> Result<Option<Vec<(String, String)>>, AuthError> {
+        self.assertion
+            .as_ref()
+            .map(|a| a.params(&self.token_url))
+            .transpose()
+            .map_err(|e| AuthError::Transport(format!("cannot sign the client assertion: {e}")))
+    }
 }
 
 /// A token endpoint and the HTTP client that talks to it (redirects off).
@@ -148,12 +173,10 @@ impl TokenEndpoint {
         let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
             .set_token_uri(token_url)
             .set_auth_type(match config.client_auth {
-                ClientAuth::Body | ClientAuth::None => AuthType::RequestBody,
                 ClientAuth::Basic => AuthType::BasicAuth,
+                _ => AuthType::RequestBody,
             });
-        if let Some(secret) = &config.client_secret
-            && config.client_auth != ClientAuth::None
-        {
+        if let Some(secret) = config.plain_secret() {
             client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
         }
         let http = plain_client(&config)?;
@@ -162,6 +185,11 @@ impl TokenEndpoint {
             http,
             config,
         })
+    }
+
+    /// The token endpoint's URL.
+    pub fn token_url(&self) -> &url::Url {
+        &self.config.token_url
     }
 
     pub async fn password(&self, username: &str, password: &Secret) -> Result<Granted, AuthError> {
@@ -287,10 +315,7 @@ impl TokenEndpoint {
         mut params: Vec<(String, String)>,
     ) -> Result<(http::StatusCode, Vec<u8>), AuthError> {
         let c = &self.config;
-        let secret = c
-            .client_secret
-            .as_ref()
-            .filter(|_| c.client_auth != ClientAuth::None);
+        let secret = c.plain_secret();
         let mut req = self.http.post(url.clone());
         match (c.client_auth, secret) {
             (ClientAuth::Basic, Some(secret)) => {
@@ -301,17 +326,20 @@ impl TokenEndpoint {
                 req = req.basic_auth(enc(&c.client_id), Some(enc(secret.expose())));
             }
             (_, secret) => {
-                params.push(("client_id".to_string(), c.client_id.clone()));
+                if !params.iter().any(|(k, _)| k == "client_id") {
+                    params.push(("client_id".to_string(), c.client_id.clone()));
+                }
                 if let Some(secret) = secret {
                     params.push(("client_secret".to_string(), secret.expose().to_string()));
                 }
+                params.extend(c.assertion_params()?.unwrap_or_default());
             }
         }
         let transport = |e: String| AuthError::Transport(format!("request to {url} failed: {e}"));
         let what = if params.iter().any(|(k, _)| k == "token") {
             "revocation"
-        } else if params.iter().any(|(k, _)| k == "grant_type") {
-            "token"
+        } else if params.iter().any(|(k, _)| k == "response_type") {
+            "pushed authorization"
         } else {
             "device"
         };

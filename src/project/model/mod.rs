@@ -2,6 +2,7 @@
 //! no I/O. Every struct denies unknown keys, and template-bearing values keep the
 //! place they came from (`Spanned`) so later errors can point at them.
 
+mod auth_jwt;
 pub mod flow;
 pub mod profile;
 pub mod request;

@@ -42,6 +42,12 @@ pub enum AuthType {
     /// AWS Signature Version 4 (`region`, `service`, `aws_profile`): every request
     /// signed with credentials from the environment or the AWS shared files.
     AwsSigv4,
+    /// RFC 7523 §2.1: a signed assertion is the grant (`issuer`, `subject`,
+    /// `audience`, `private_key`, `key_id`), or a Google service-account `key_file`.
+    Oauth2JwtBearer,
+    /// RFC 8693: another profile's token (`subject_profile`) or a given one
+    /// (`subject_token`) exchanged for one for this API.
+    Oauth2TokenExchange,
 }
 
 /// Where an `api_key` goes.
@@ -65,6 +71,8 @@ impl AuthType {
             AuthType::Basic => "basic",
             AuthType::ApiKey => "api_key",
             AuthType::AwsSigv4 => "aws_sigv4",
+            AuthType::Oauth2JwtBearer => "oauth2_jwt_bearer",
+            AuthType::Oauth2TokenExchange => "oauth2_token_exchange",
         }
     }
 
@@ -104,10 +112,46 @@ pub enum ClientAuth {
     Basic,
     /// A public client: `client_id` in the body, no secret.
     None,
+    /// RFC 7523 §2.2: an assertion signed with `private_key` (OIDC Core §9).
+    PrivateKeyJwt,
+    /// RFC 7523 §2.2: an assertion signed (HS256) with `client_secret`.
+    ClientSecretJwt,
+}
+
+impl ClientAuth {
+    /// The client proves itself with a signed assertion.
+    pub fn is_jwt(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt
+        )
+    }
+}
+
+/// `auth.signing_alg`: the JWS algorithm of an assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum SigningAlg {
+    RS256,
+    PS256,
+    ES256,
+    EdDSA,
+    HS256,
+}
+
+impl SigningAlg {
+    pub fn name(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::PS256 => "PS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::EdDSA => "EdDSA",
+            SigningAlg::HS256 => "HS256",
+        }
+    }
 }
 
 /// Keys of the `auth:` block, each with whether the block has it.
-type Keys = Vec<(&'static str, bool)>;
+pub(super) type Keys = Vec<(&'static str, bool)>;
 
 /// The `auth:` block. One flat struct for every type, so unknown keys and places are
 /// reported exactly; which keys each type needs is checked after parsing.
@@ -185,6 +229,55 @@ pub struct AuthConfig {
     /// state folder, the default) or `keyring` (the OS keyring). Else the user
     /// configuration's `token_store`.
     pub token_store: Option<TokenStoreKind>,
+    /// `private_key_jwt` and `oauth2_jwt_bearer`: the PEM private key (PKCS#8, PKCS#1
+    /// or SEC1), e.g. `"{{ file('keys/client.pem') }}"` or an `env()` value.
+    #[schemars(with = "Option<String>")]
+    pub private_key: Option<Spanned<String>>,
+    /// The `kid` of the assertion's header: which of the client's keys signed it.
+    #[schemars(with = "Option<String>")]
+    pub key_id: Option<Spanned<String>>,
+    /// RS256, PS256, ES256, EdDSA (default from the key), HS256 (`client_secret_jwt`).
+    #[schemars(with = "Option<SigningAlg>")]
+    pub signing_alg: Option<Spanned<SigningAlg>>,
+    /// The `aud` of client assertions (default the token URL).
+    #[schemars(with = "Option<String>")]
+    pub assertion_audience: Option<Spanned<String>>,
+    /// `oauth2_jwt_bearer`: the assertion's `sub` (default none, or the issuer).
+    #[schemars(with = "Option<String>")]
+    pub subject: Option<Spanned<String>>,
+    /// `oauth2_jwt_bearer`: the assertion's `aud` (default the token URL);
+    /// `oauth2_token_exchange`: the `audience` parameter.
+    #[schemars(with = "Option<String>")]
+    pub audience: Option<Spanned<String>>,
+    /// `oauth2_jwt_bearer`: a Google service-account JSON key file, as downloaded
+    /// (relative to the project root): client email, key id, key and token URI.
+    #[schemars(with = "Option<String>")]
+    pub key_file: Option<Spanned<String>>,
+    /// `oauth2_token_exchange`: the profile whose session gives the subject token.
+    #[schemars(with = "Option<String>")]
+    pub subject_profile: Option<Spanned<String>>,
+    /// `oauth2_token_exchange`: the subject token itself (an `env()` template).
+    #[schemars(with = "Option<String>")]
+    pub subject_token: Option<Spanned<String>>,
+    /// Default `urn:ietf:params:oauth:token-type:access_token`.
+    #[schemars(with = "Option<String>")]
+    pub subject_token_type: Option<Spanned<String>>,
+    /// `oauth2_token_exchange`: the `resource` parameter (RFC 8707).
+    #[schemars(with = "Option<String>")]
+    pub resource: Option<Spanned<String>>,
+    /// `oauth2_token_exchange`: the `requested_token_type` parameter.
+    #[schemars(with = "Option<String>")]
+    pub requested_token_type: Option<Spanned<String>>,
+    /// `oauth2_token_exchange`: an actor token (an `env()` template).
+    #[schemars(with = "Option<String>")]
+    pub actor_token: Option<Spanned<String>>,
+    /// Default `urn:ietf:params:oauth:token-type:access_token` with `actor_token`.
+    #[schemars(with = "Option<String>")]
+    pub actor_token_type: Option<Spanned<String>>,
+    /// `oauth2_authorization_code`: push the authorization request first (RFC 9126);
+    /// also on when the server's metadata requires it.
+    #[serde(default)]
+    pub par: bool,
 }
 
 /// Where OAuth2 tokens are kept between runs (`auth.token_store`, or `token_store:`
@@ -205,7 +298,8 @@ impl AuthConfig {
         let mut problems = Vec::new();
         let (endpoints, needed) = self.needed_keys();
         let name = self.kind.name();
-        let filled = sandbox || self.issuer.is_some();
+        // A JWT bearer grant's `issuer` is the assertion's, not a server to discover.
+        let filled = sandbox || (self.issuer.is_some() && self.kind != AuthType::Oauth2JwtBearer);
         for (key, present) in endpoints {
             if !present && !filled {
                 problems.push(format!(
@@ -225,6 +319,7 @@ impl AuthConfig {
                 problems.push(format!("auth type `{name}` does not use `{key}`"));
             }
         }
+        problems.extend(self.jwt_problems(sandbox));
         problems
     }
 
@@ -275,6 +370,19 @@ impl AuthConfig {
                 ],
                 vec![("client_id", has(&self.client_id))],
             ),
+            // A key file names the issuer, the key and the token URL.
+            AuthType::Oauth2JwtBearer if self.key_file.is_some() => (vec![], vec![]),
+            AuthType::Oauth2JwtBearer => (
+                vec![("token_url", has(&self.token_url))],
+                vec![
+                    ("issuer", has(&self.issuer)),
+                    ("private_key", has(&self.private_key)),
+                ],
+            ),
+            AuthType::Oauth2TokenExchange => (
+                vec![("token_url", has(&self.token_url))],
+                vec![("client_id", has(&self.client_id))],
+            ),
         }
     }
 
@@ -312,7 +420,11 @@ impl AuthConfig {
                 ("redirect_port", self.redirect_port.is_some()),
                 ("redirect_path", self.redirect_path.is_some()),
             ],
+            AuthType::Oauth2JwtBearer | AuthType::Oauth2TokenExchange => {
+                vec![token, username, password]
+            }
         };
+        unused.extend(self.jwt_unused_keys());
         if self.kind != AuthType::AwsSigv4 {
             unused.extend([
                 ("region", has(&self.region)),

@@ -7,6 +7,7 @@
 //   OIDC_PORT         port (default 0: a free one)
 //   OIDC_ACCESS_TTL   access-token lifetime, seconds (default 60)
 //   OIDC_DEBUG=1      log every request's method, path and status on stderr
+//   OIDC_KEYS_DIR     the client keys start.sh generated (issue 23: signed assertions)
 //
 // Besides the provider's own endpoints (see /.well-known/openid-configuration):
 //   GET  /api/me       the protected resource: Bearer access token → {sub, client_id,
@@ -23,6 +24,9 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 
+import * as fs from 'node:fs';
+
+import * as jose from 'jose';
 import Provider from 'oidc-provider';
 
 const PORT = Number(process.env.OIDC_PORT ?? '0');
@@ -66,6 +70,79 @@ const CLIENTS = [
   },
 ];
 
+// ---- issue 23a: signed client assertions, PAR, JWT bearer, token exchange --------
+// Keys come from start.sh (OIDC_KEYS_DIR): client-rs256.pem (PKCS#8 RSA) signs the
+// private_key_jwt clients' assertions; service-es256.pem (SEC1 P-256) is the service
+// account of the JWT bearer grant. Only their public halves are registered here.
+const KEYS_DIR = process.env.OIDC_KEYS_DIR;
+const publicJwk = (file, kid, alg) => ({
+  ...crypto.createPublicKey(fs.readFileSync(`${KEYS_DIR}/${file}`)).export({ format: 'jwk' }),
+  kid,
+  alg,
+  use: 'sig',
+});
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+// The JWT bearer grant's service accounts: issuer → public key.
+const SERVICE_ISSUER = 'runner-service@interop.example';
+const SERVICES = KEYS_DIR
+  ? { [SERVICE_ISSUER]: publicJwk('service-es256.pem', 'service-key-1', 'ES256') }
+  : {};
+// What the token-exchange handler accepts as `audience`.
+const EXCHANGE_AUDIENCE = 'interop-api-b';
+const CLIENT_SECRET_JWT_SECRET = process.env.OIDC_CSJWT_SECRET ?? 'jwt & <secret> "with" \\ % + / = :, 32 bytes and more';
+const SIGNED_CLIENTS = KEYS_DIR ? [
+  {
+    client_id: 'runner-pkjwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [publicJwk('client-rs256.pem', 'client-key-1', 'RS256')] },
+    application_type: 'native',
+    redirect_uris: REDIRECTS,
+    grant_types: GRANTS,
+    response_types: ['code'],
+  },
+  {
+    client_id: 'runner-csjwt',
+    client_secret: CLIENT_SECRET_JWT_SECRET,
+    token_endpoint_auth_method: 'client_secret_jwt',
+    application_type: 'native',
+    redirect_uris: REDIRECTS,
+    grant_types: GRANTS,
+    response_types: ['code'],
+  },
+  {
+    // PAR required, and the push authenticated with a private_key_jwt assertion.
+    client_id: 'runner-par',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [publicJwk('client-rs256.pem', 'client-key-1', 'RS256')] },
+    require_pushed_authorization_requests: true,
+    application_type: 'native',
+    redirect_uris: REDIRECTS,
+    grant_types: GRANTS,
+    response_types: ['code'],
+  },
+  {
+    // The JWT bearer grant's client: it names itself; the assertion is the proof.
+    client_id: 'runner-service',
+    token_endpoint_auth_method: 'none',
+    grant_types: [JWT_BEARER],
+    response_types: [],
+    redirect_uris: [],
+  },
+  {
+    // Token exchange, the client authenticated with a private_key_jwt assertion.
+    client_id: 'runner-exchange',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [publicJwk('client-rs256.pem', 'client-key-1', 'RS256')] },
+    grant_types: [TOKEN_EXCHANGE],
+    response_types: [],
+    redirect_uris: [],
+  },
+] : [];
+CLIENTS.push(...SIGNED_CLIENTS);
+// ---- end of issue 23a's clients ---------------------------------------------------
+
 // What happened since start, for the tests (like the sandbox's /_sandbox/stats).
 function freshStats() {
   return {
@@ -79,6 +156,10 @@ function freshStats() {
     revocations: 0,
     introspections: 0,
     device_authorizations: 0,
+    // issue 23a: pushed authorization requests answered 201, and the exchanges done.
+    pushed_authorizations: 0,
+    exchanges: [],
+    client_assertions: {},
     api_requests: {},
     // The same token counters per account (the sub the browser signed in as), so tests
     // running side by side each read their own.
@@ -86,7 +167,7 @@ function freshStats() {
   };
 }
 let stats = freshStats();
-const spent = { codes: [], code_verifiers: [], device_codes: [] };
+const spent = { codes: [], code_verifiers: [], device_codes: [], assertions: [] };
 const bump = (obj, key) => { obj[key] = (obj[key] ?? 0) + 1; };
 
 function signingKey() {
@@ -142,12 +223,71 @@ const provider = new Provider(ISSUER, {
   },
 });
 
+// ---- issue 23a: the JWT bearer (RFC 7523 §2.1) and token exchange (RFC 8693) grants -
+// Each verifies what it is given for real (signature, issuer, audience, expiry, jti
+// replay; a live access token of this server) and issues an opaque access token under
+// a new grant, which /api/me, introspection and revocation treat like any other.
+const seenJti = new Set();
+async function issueAccessToken(ctx, accountId, scope, gty) {
+  const { client } = ctx.oidc;
+  const grant = new provider.Grant({ accountId, clientId: client.clientId });
+  if (scope) grant.addOIDCScope(scope);
+  const grantId = await grant.save();
+  const at = new provider.AccessToken({ accountId, client, grantId, gty, scope: scope || undefined });
+  const value = await at.save();
+  ctx.oidc.entity('AccessToken', at);
+  return { access_token: value, token_type: 'Bearer', expires_in: at.expiration, scope: scope || undefined };
+}
+const invalidGrant = (ctx, description) => {
+  ctx.status = 400;
+  ctx.body = { error: 'invalid_grant', error_description: description };
+  stats.token_error_details[description] = (stats.token_error_details[description] ?? 0) + 1;
+};
+provider.registerGrantType(JWT_BEARER, async (ctx) => {
+  const { assertion, scope: scopeParam } = ctx.oidc.params;
+  let verified;
+  try {
+    const { iss } = jose.decodeJwt(assertion);
+    const jwk = SERVICES[iss];
+    if (!jwk) return invalidGrant(ctx, 'unknown assertion issuer');
+    const key = await jose.importJWK(jwk, jwk.alg);
+    verified = await jose.jwtVerify(assertion, key, {
+      issuer: iss,
+      audience: [`${ISSUER}/token`, ISSUER],
+      algorithms: [jwk.alg],
+      requiredClaims: ['exp', 'iat', 'jti'],
+      maxTokenAge: '5 minutes',
+    });
+    if (verified.protectedHeader.kid !== jwk.kid) return invalidGrant(ctx, 'kid mismatch');
+  } catch (e) {
+    return invalidGrant(ctx, `assertion rejected: ${e.code ?? e.message}`);
+  }
+  const { payload } = verified;
+  if (seenJti.has(payload.jti)) return invalidGrant(ctx, 'assertion replayed');
+  seenJti.add(payload.jti);
+  // Google's form puts the scopes in the assertion; RFC 7523's in the request.
+  const scope = payload.scope ?? scopeParam ?? '';
+  ctx.body = await issueAccessToken(ctx, payload.sub ?? payload.iss, scope, 'jwt-bearer');
+}, ['assertion', 'scope']);
+provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+  const p = ctx.oidc.params;
+  if (p.subject_token_type !== ACCESS_TOKEN_TYPE) return invalidGrant(ctx, 'unsupported subject_token_type');
+  if (p.audience !== EXCHANGE_AUDIENCE) return invalidGrant(ctx, 'unknown audience');
+  const subject = await provider.AccessToken.find(p.subject_token);
+  if (!subject || !subject.isValid) return invalidGrant(ctx, 'subject token invalid or expired');
+  stats.exchanges.push({ subject_client: subject.clientId, sub: subject.accountId });
+  const body = await issueAccessToken(ctx, subject.accountId, p.scope ?? subject.scope ?? '', 'token-exchange');
+  ctx.body = { ...body, issued_token_type: ACCESS_TOKEN_TYPE };
+}, ['subject_token', 'subject_token_type', 'audience', 'resource', 'requested_token_type',
+  'actor_token', 'actor_token_type', 'scope']);
+// ---- end of issue 23a's grants ----------------------------------------------------
+
 provider.on('grant.revoked', () => { stats.grants_revoked += 1; });
 function accountStats(ctx) {
   const e = ctx.oidc?.entities ?? {};
   // A request whose token the server cannot find (unknown, revoked) names no account.
   const sub = e.Account?.accountId ?? e.RefreshToken?.accountId ?? e.AuthorizationCode?.accountId
-    ?? e.DeviceCode?.accountId;
+    ?? e.DeviceCode?.accountId ?? e.AccessToken?.accountId;
   if (!sub) return undefined;
   stats.accounts[sub] ??= { token_requests: {}, token_errors: {}, refresh_reuse: 0 };
   return stats.accounts[sub];
@@ -220,6 +360,8 @@ provider.use(async (ctx, next) => {
     }
     if (params.code) spent.codes.push(params.code);
     if (params.code_verifier) spent.code_verifiers.push(params.code_verifier);
+    if (params.assertion) spent.assertions.push(params.assertion);
+    if (params.client_assertion) spent.assertions.push(params.client_assertion);
     if (params.device_code && ctx.status === 200) spent.device_codes.push(params.device_code);
     if (ctx.status !== 200) {
       const error = ctx.body?.error ?? String(ctx.status);
@@ -231,6 +373,14 @@ provider.use(async (ctx, next) => {
     stats.introspections += 1;
   } else if (ctx.path === '/device/auth' && ctx.status === 200) {
     stats.device_authorizations += 1;
+  } else if (ctx.path === '/request' && ctx.status === 201) {
+    stats.pushed_authorizations += 1;
+  }
+  // issue 23a: every endpoint a signed client assertion authenticated, by client.
+  const body = ctx.oidc?.body ?? {};
+  if (body.client_assertion && ctx.oidc?.client && ctx.status < 400) {
+    const per = (stats.client_assertions[ctx.oidc.client.clientId] ??= {});
+    bump(per, ctx.path);
   }
 });
 

@@ -50,6 +50,24 @@ got="$("$NODE" -p 'require(process.argv[1]).version' "$APP/node_modules/oidc-pro
 want="$("$NODE" -p 'require(process.argv[1]).dependencies["oidc-provider"]' "$HERE/package.json")"
 [[ "$got" == "$want" ]] || die "installed oidc-provider is $got, package.json pins $want"
 
+# --- issue 23a: client keys --------------------------------------------------
+# Fresh keys for each start, made with node's crypto: an RSA key as PKCS#8 for the
+# private_key_jwt clients, a P-256 key as SEC1 (`BEGIN EC PRIVATE KEY`) for the JWT
+# bearer grant's service account. The server reads only their public halves. The
+# client_secret_jwt secret: oidc-provider takes only printable ASCII in a secret.
+KEYS="$OIDC_HOME/keys"
+mkdir -p "$KEYS"
+chmod 700 "$KEYS"
+"$NODE" -e '
+const c = require("crypto"), f = require("fs"), [dir] = process.argv.slice(1);
+const rsa = c.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+f.writeFileSync(dir + "/client-rs256.pem", rsa.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+const ec = c.generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+f.writeFileSync(dir + "/service-es256.pem", ec.export({ type: "sec1", format: "pem" }), { mode: 0o600 });
+' "$KEYS"
+export OIDC_KEYS_DIR="$KEYS"
+export OIDC_CSJWT_SECRET="${OIDC_CSJWT_SECRET:-jwt & <secret> \"with\" \\ % + / = :, 32 bytes and more}"
+
 # --- start ------------------------------------------------------------------
 : >"$LOG"
 : >"$OUT"
@@ -103,6 +121,8 @@ RUNNER_OIDC_PUBLIC_CLIENT_ID=runner-public
 RUNNER_OIDC_CONFIDENTIAL_CLIENT_ID=runner-confidential
 RUNNER_OIDC_CONFIDENTIAL_SECRET=confidential-secret-1
 RUNNER_OIDC_BROWSER=$HERE/browser.mjs
+RUNNER_OIDC_KEYS_DIR=$KEYS
+RUNNER_OIDC_CSJWT_SECRET=$(printf '%q' "$OIDC_CSJWT_SECRET")
 EOF2
 log "ready at $ISSUER (env: $ENVFILE)"
 echo "$ISSUER"

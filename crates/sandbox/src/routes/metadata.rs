@@ -15,7 +15,12 @@ use crate::state::AppState;
 /// Both well-known paths answer this.
 pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
     let root = &state.root;
-    let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
+    let auth_methods = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ];
     let document = json!({
         "issuer": root,
         "authorization_endpoint": format!("{root}/oauth/v2/auth"),
@@ -28,6 +33,8 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
+        // The demo key's (crate::signed): private_key_jwt and the JWT bearer grant.
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "authorization_response_iss_parameter_supported": true,
         // OpenID Connect discovery's own keys: ID tokens are unsigned.
         "subject_types_supported": ["public"],

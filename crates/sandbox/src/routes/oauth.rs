@@ -97,9 +97,12 @@ fn grant(
     let grant_type = grant_type.ok_or_else(|| {
         ApiError::invalid_request("Invalid grant_type parameter or parameter missing")
     })?;
-    let client = client_for(state, headers, &params, &grant_type)?;
     let scope = params.get("scope").cloned();
     let now = state.clock.now_ms();
+    if grant_type == crate::signed::JWT_BEARER_GRANT {
+        return jwt_bearer_grant(state, headers, &params, scope, now);
+    }
+    let client = client_for(state, headers, &params, &grant_type)?;
     match grant_type.as_str() {
         "password" => password_grant(state, client, &params, scope, now),
         "refresh_token" => refresh_grant(state, client, &params, scope, now),
@@ -166,6 +169,45 @@ fn client_for(
         ));
     }
     Ok(client)
+}
+
+/// The JWT bearer grant (RFC 7523 §2.1): an assertion signed with the demo key,
+/// issued by the confidential client (`iss`), for the user (`sub: demo`) or for the
+/// client itself (no `sub`). Client authentication is optional (RFC 7523 §3.1).
+fn jwt_bearer_grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    scope: Option<String>,
+    now: u64,
+) -> Result<Answer, ApiError> {
+    use crate::signed::{claim, verify};
+    let names_client = params.contains_key("client_id")
+        || params.contains_key("client_assertion")
+        || accounts::basic_credentials(headers)?.is_some();
+    if names_client {
+        client_for(state, headers, params, crate::signed::JWT_BEARER_GRANT)?;
+    }
+    let assertion = params
+        .get("assertion")
+        .ok_or_else(|| ApiError::invalid_request("Missing parameter. \"assertion\" required"))?;
+    let claims = verify(assertion).map_err(|e| invalid_grant(&e))?;
+    if claim(&claims, "iss") != Some(accounts::CLIENT_ID) {
+        return Err(invalid_grant(
+            "the assertion's iss must be the client the demo key belongs to (sandbox)",
+        ));
+    }
+    let username = match claim(&claims, "sub") {
+        None => None,
+        Some(USERNAME) => Some(USERNAME.to_owned()),
+        Some(_) => return Err(invalid_grant("the assertion's sub is not a user (demo)")),
+    };
+    let grant = Grant {
+        client_id: accounts::CLIENT_ID.to_owned(),
+        username,
+        scope,
+    };
+    Ok(lock(&state.tokens).issue(now, grant, false).into())
 }
 
 /// `grant_type=password`: the one user's name and password.

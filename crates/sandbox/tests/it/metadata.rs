@@ -45,7 +45,8 @@ async fn metadata_names_every_endpoint_under_the_printed_root() {
             "refresh_token",
             "client_credentials",
             "authorization_code",
-            "urn:ietf:params:oauth:grant-type:device_code"
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:jwt-bearer"
         ])
     );
     assert_eq!(
@@ -54,7 +55,12 @@ async fn metadata_names_every_endpoint_under_the_printed_root() {
     );
     assert_eq!(
         document["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ])
     );
 }
 

@@ -31,7 +31,7 @@ async fn password_grant_with_a_json_body() {
     assert_eq!(
         stats["token_requests"],
         json!({"password": 1, "refresh_token": 0, "client_credentials": 0,
-               "authorization_code": 0, "device_code": 0})
+               "authorization_code": 0, "device_code": 0, "jwt_bearer": 0})
     );
     assert_eq!(stats["token_content_types"], json!({"application/json": 1}));
     assert_eq!(
