@@ -256,8 +256,21 @@ impl AuthRender<'_> {
             };
             crate::secret::register_basic(&enc(&client_id), &enc(s.expose()));
         }
-        // A public client (no secret) sends only its id.
-        let client_auth = if client_secret.is_none() {
+        if a.client_auth.is_tls() && tls.client_identity.is_none() {
+            return Err(InputError::at(
+                self.profile.source.place(self.auth),
+                format!(
+                    "profile `{profile_name}`: auth.client_auth {} needs a client certificate: set http.client_cert and http.client_key, or pass --cert FILE --key FILE",
+                    if a.client_auth == ClientAuth::TlsClientAuth { "tls_client_auth" } else { "self_signed_tls_client_auth" }
+                ),
+            )
+            .into());
+        }
+        // A public client (no secret) sends only its id; a certificate is the
+        // credential of the mutual TLS methods.
+        let client_auth = if a.client_auth.is_tls() {
+            a.client_auth
+        } else if client_secret.is_none() {
             ClientAuth::None
         } else {
             a.client_auth
@@ -284,10 +297,12 @@ impl AuthRender<'_> {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
+                dpop: Default::default(),
             },
             username: self.text(&a.username)?.unwrap_or_default(),
             password: secret(&a.password)?,
             explicit_scheme: a.scheme.is_some(),
+            dpop: a.dpop,
             endpoints,
             login: self.login(),
             discovery_cache: match sandbox {

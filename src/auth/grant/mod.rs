@@ -133,6 +133,8 @@ pub struct EndpointConfig {
     pub tls: crate::http::TlsOptions,
     /// `auth.params`: extra parameters of the authorize and code or device requests.
     pub params: Vec<(String, String)>,
+    /// The session's DPoP key: token requests carry a proof once it has one.
+    pub dpop: std::sync::Arc<crate::auth::dpop::Dpop>,
 }
 
 /// A token endpoint and the HTTP client that talks to it (redirects off).
@@ -148,11 +150,13 @@ impl TokenEndpoint {
         let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
             .set_token_uri(token_url)
             .set_auth_type(match config.client_auth {
-                ClientAuth::Body | ClientAuth::None => AuthType::RequestBody,
                 ClientAuth::Basic => AuthType::BasicAuth,
+                _ => AuthType::RequestBody,
             });
+        // With tls_client_auth the certificate is the credential: no secret is sent.
         if let Some(secret) = &config.client_secret
-            && config.client_auth != ClientAuth::None
+            && !matches!(config.client_auth, ClientAuth::None)
+            && !config.client_auth.is_tls()
         {
             client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
         }
@@ -290,7 +294,7 @@ impl TokenEndpoint {
         let secret = c
             .client_secret
             .as_ref()
-            .filter(|_| c.client_auth != ClientAuth::None);
+            .filter(|_| c.client_auth != ClientAuth::None && !c.client_auth.is_tls());
         let mut req = self.http.post(url.clone());
         match (c.client_auth, secret) {
             (ClientAuth::Basic, Some(secret)) => {
@@ -320,6 +324,7 @@ impl TokenEndpoint {
             .finish();
         let basic = matches!((c.client_auth, secret), (ClientAuth::Basic, Some(_)));
         crate::secret::log::credential_request(what, "POST", url.as_str(), basic, form.as_bytes());
+        crate::http::note_proxy(&c.tls, url);
         let mut resp = req
             .form(&params)
             .send()

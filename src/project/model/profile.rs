@@ -104,6 +104,22 @@ pub enum ClientAuth {
     Basic,
     /// A public client: `client_id` in the body, no secret.
     None,
+    /// RFC 8705 §2.1.1: the client is known by its PKI certificate (`http.client_cert`);
+    /// `client_id` in the body, no secret.
+    TlsClientAuth,
+    /// RFC 8705 §2.2: the client is known by a self-signed certificate it registered;
+    /// `client_id` in the body, no secret.
+    SelfSignedTlsClientAuth,
+}
+
+impl ClientAuth {
+    /// Mutual TLS client authentication: the certificate is the credential.
+    pub fn is_tls(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::TlsClientAuth | ClientAuth::SelfSignedTlsClientAuth
+        )
+    }
 }
 
 /// Keys of the `auth:` block, each with whether the block has it.
@@ -185,6 +201,10 @@ pub struct AuthConfig {
     /// state folder, the default) or `keyring` (the OS keyring). Else the user
     /// configuration's `token_store`.
     pub token_store: Option<TokenStoreKind>,
+    /// RFC 9449: tokens bound to a key of the session (DPoP proofs on every token and
+    /// API request). Also on by itself when the token endpoint answers `token_type: DPoP`.
+    #[serde(default)]
+    pub dpop: bool,
 }
 
 /// Where OAuth2 tokens are kept between runs (`auth.token_store`, or `token_store:`
@@ -399,6 +419,19 @@ pub struct HttpConfig {
     #[serde(default)]
     #[schemars(with = "CookiesSchema")]
     pub cookies: Cookies,
+    /// A PEM client certificate (chain) for servers that ask for one (mutual TLS),
+    /// relative to the profile's folder; also `--cert FILE`. Needs `client_key`.
+    #[schemars(with = "Option<String>")]
+    pub client_cert: Option<Spanned<String>>,
+    /// The PEM private key of `client_cert`, relative to the profile's folder; also
+    /// `--key FILE`.
+    #[schemars(with = "Option<String>")]
+    pub client_key: Option<Spanned<String>>,
+    /// The proxy of every request (API and OAuth2 endpoints), e.g.
+    /// `http://user:pass@proxy.corp:3128`; `none` ignores `HTTPS_PROXY`, `HTTP_PROXY`
+    /// and `ALL_PROXY`. Unset: those variables, with `NO_PROXY`.
+    #[schemars(with = "Option<String>")]
+    pub proxy: Option<Spanned<String>>,
 }
 
 /// `http.cookies`: whether requests keep cookies, and for how long.

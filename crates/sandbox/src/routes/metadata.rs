@@ -29,6 +29,7 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "authorization_response_iss_parameter_supported": true,
+        "dpop_signing_alg_values_supported": ["ES256"],
         // OpenID Connect discovery's own keys: ID tokens are unsigned.
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["none"],
