@@ -93,6 +93,7 @@ impl Gateway {
                             p.answered(url, resp.status().as_u16(), resp.headers())
                         })
                     {
+                        tracing::info!("the server asked for a DPoP nonce: sending again with it");
                         let rb = self
                             .client
                             .request(method.clone(), url.clone())

@@ -18,13 +18,13 @@ struct Seen {
     auth: Vec<Option<String>>,
 }
 
-struct Proxy {
-    url: String,
+pub(crate) struct Proxy {
+    pub(crate) url: String,
     seen: Arc<Mutex<Seen>>,
 }
 
 impl Proxy {
-    fn start() -> Proxy {
+    pub(crate) fn start() -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Seen::default()));
@@ -38,8 +38,22 @@ impl Proxy {
         Proxy { url, seen }
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.seen.lock().unwrap().lines.clone()
+    }
+
+    /// Each request's `Proxy-Authorization`, decoded from Basic.
+    pub(crate) fn credentials(&self) -> Vec<Option<String>> {
+        use base64::Engine as _;
+        let seen = self.seen.lock().unwrap();
+        seen.auth
+            .iter()
+            .map(|a| {
+                let b64 = a.as_deref()?.strip_prefix("Basic ")?;
+                let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+                String::from_utf8(raw).ok()
+            })
+            .collect()
     }
 
     fn count(&self, line: &str) -> usize {

@@ -314,3 +314,30 @@ fn check_finds_a_certificate_without_its_key_and_files_it_cannot_read() {
         r.stderr
     );
 }
+
+#[test]
+fn runner_serve_proves_the_dpop_key_and_answers_the_api_nonce() {
+    let sb = SandboxProc::start(&["--dpop-nonce"]);
+    let p = project(&sb, "  dpop: true\n");
+    let login = p.run(&["login"]);
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    assert_eq!(p.cache()["token_type"], "DPoP");
+    // A new process: the gateway knows no nonce until the API's 401 gives one.
+    let gw = crate::serve::Gateway::start(&p, &["-v"]);
+    for _ in 0..3 {
+        let (status, page) = gw.json("/assets?limit=2", &[]);
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total_items"], 250);
+    }
+    assert_eq!(
+        sb.token_requests("password"),
+        1,
+        "the gateway used the cached session"
+    );
+    let (code, stderr) = gw.stop_with_stderr();
+    assert_eq!(code, 0, "{stderr}");
+    let asked = "the server asked for a DPoP nonce: sending again with it";
+    assert_eq!(stderr.matches(asked).count(), 1, "{stderr}");
+    let key = p.cache()["dpop_key"].as_str().unwrap().to_string();
+    assert_no_secret(&stderr, &[&key, "eyJ0eXAiOiJkcG9wK2p3dCI"]);
+}
