@@ -201,8 +201,9 @@ pub struct AuthConfig {
     /// state folder, the default) or `keyring` (the OS keyring). Else the user
     /// configuration's `token_store`.
     pub token_store: Option<TokenStoreKind>,
-    /// RFC 9449: tokens bound to a key of the session (DPoP proofs on every token and
-    /// API request). Also on by itself when the token endpoint answers `token_type: DPoP`.
+    /// RFC 9449: tokens bound to a key of the session, kept with its tokens (a DPoP
+    /// proof with every token request, and with every API request once the server
+    /// answers `token_type: DPoP`).
     #[serde(default)]
     pub dpop: bool,
 }
