@@ -29,6 +29,7 @@ mod import_postman;
 mod init;
 mod interop;
 mod interop_oidc;
+mod interop_sender;
 mod keyring;
 mod limits;
 mod login_hostile;

@@ -23,6 +23,7 @@
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 
+import * as jose from 'jose';
 import Provider from 'oidc-provider';
 
 const PORT = Number(process.env.OIDC_PORT ?? '0');
@@ -66,10 +67,29 @@ const CLIENTS = [
   },
 ];
 
+// ---- issue 23, DPoP (RFC 9449) ------------------------------------------------------
+// `runner-dpop`: a client-credentials client whose access tokens must be DPoP-bound
+// (dpop_bound_access_tokens), with the token endpoint's nonce required for it. Its
+// resource, GET /api/dpop, checks the proof (signature, typ, htm, htu, iat, ath), that
+// the proof's key is the token's (cnf.jkt) and, like a resource server that wants
+// nonces, its own nonce (401 use_dpop_nonce with DPoP-Nonce first).
+const DPOP_CLIENT = 'runner-dpop';
+CLIENTS.push({
+  client_id: DPOP_CLIENT,
+  client_secret: 'dpop-secret-1',
+  token_endpoint_auth_method: 'client_secret_post',
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  dpop_bound_access_tokens: true,
+});
+const RS_DPOP_NONCE = crypto.randomBytes(16).toString('base64url');
+// ---- end of issue 23, DPoP ------------------------------------------------------------
+
 // What happened since start, for the tests (like the sandbox's /_sandbox/stats).
 function freshStats() {
   return {
-    token_requests: { authorization_code: 0, refresh_token: 0, [DEVICE_GRANT]: 0 },
+    token_requests: { authorization_code: 0, refresh_token: 0, [DEVICE_GRANT]: 0, client_credentials: 0 },
     token_errors: {},
     // oidc-provider's own reason behind an error (its error_detail, which the client
     // never sees: the response says only "grant request is invalid").
@@ -115,6 +135,13 @@ const provider = new Provider(ISSUER, {
     deviceFlow: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    // issue 23, DPoP: client credentials for runner-dpop, nonces required for it only.
+    clientCredentials: { enabled: true },
+    dPoP: {
+      enabled: true,
+      nonceSecret: crypto.randomBytes(32),
+      requireNonce: (ctx) => ctx.oidc?.client?.clientId === DPOP_CLIENT,
+    },
   },
   // By default a refresh token comes only with the offline_access scope, which the
   // authorization endpoint drops unless prompt=consent is sent too, and tokens without
@@ -183,6 +210,42 @@ async function protectedResource(ctx) {
   json(ctx, 200, { sub: token.accountId, client_id: token.clientId, scope: token.scope ?? null });
 }
 
+// ---- issue 23, DPoP: the resource that checks the binding ----------------------------
+async function dpopResource(ctx) {
+  const refuse = (error, description) => {
+    ctx.set('WWW-Authenticate', `DPoP algs="ES256", error="${error}", error_description="${description}"`);
+    ctx.set('DPoP-Nonce', RS_DPOP_NONCE);
+    json(ctx, 401, { error, error_description: description });
+  };
+  const m = /^DPoP ([^\s]+)$/.exec(ctx.get('authorization'));
+  if (!m) return refuse('invalid_token', 'a DPoP-bound access token is required');
+  const token = await provider.ClientCredentials.find(m[1]) ?? await provider.AccessToken.find(m[1]);
+  if (!token || !token.isValid) return refuse('invalid_token', 'the access token is invalid or expired');
+  if (!token.jkt) return refuse('invalid_token', 'the access token is not DPoP-bound');
+  let header; let claims;
+  try {
+    const verified = await jose.compactVerify(ctx.get('dpop'), async (h) => {
+      header = h;
+      return jose.importJWK(h.jwk, h.alg);
+    });
+    claims = JSON.parse(new TextDecoder().decode(verified.payload));
+  } catch (e) {
+    return refuse('invalid_dpop_proof', `the proof does not verify (${e.code ?? e.message})`);
+  }
+  const url = `${ISSUER}${ctx.path}`;
+  const ath = crypto.createHash('sha256').update(m[1]).digest('base64url');
+  if (header.typ !== 'dpop+jwt') return refuse('invalid_dpop_proof', 'typ');
+  if (claims.htm !== ctx.method || claims.htu !== url) return refuse('invalid_dpop_proof', 'htm or htu');
+  if (Math.abs(claims.iat - Date.now() / 1000) > 300) return refuse('invalid_dpop_proof', 'iat');
+  if (claims.ath !== ath) return refuse('invalid_dpop_proof', 'ath');
+  if (await jose.calculateJwkThumbprint(header.jwk) !== token.jkt) {
+    return refuse('invalid_dpop_proof', 'the proof key is not the token key');
+  }
+  if (claims.nonce !== RS_DPOP_NONCE) return refuse('use_dpop_nonce', 'Resource server requires nonce in DPoP proof');
+  json(ctx, 200, { client_id: token.clientId, jkt: token.jkt });
+}
+// ---- end of issue 23, DPoP ------------------------------------------------------------
+
 provider.use(async (ctx, next) => {
   if (DEBUG) {
     const t0 = Date.now();
@@ -197,6 +260,11 @@ provider.use(async (ctx, next) => {
 provider.use(async (ctx, next) => {
   if (ctx.path === '/api/me' && ctx.method === 'GET') {
     await protectedResource(ctx);
+    bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
+    return;
+  }
+  if (ctx.path === '/api/dpop' && ctx.method === 'GET') {
+    await dpopResource(ctx);
     bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
     return;
   }
