@@ -19,15 +19,10 @@ fn issuer() -> Option<String> {
     }
 }
 
-/// Successful client-credentials grants so far: requests less `use_dpop_nonce` answers
-/// (only runner-dpop uses this grant, and only it is asked for nonces).
-fn grants(issuer: &str) -> u64 {
+/// The tokens the server has issued to `client` (its answers 200 at /token).
+fn grants(issuer: &str, client: &str) -> u64 {
     let (_, v) = http_json("GET", &format!("{issuer}/_stats"), None);
-    let requests = v["token_requests"]["client_credentials"]
-        .as_u64()
-        .unwrap_or(0);
-    let nonces = v["token_errors"]["use_dpop_nonce"].as_u64().unwrap_or(0);
-    requests - nonces
+    v["issued_per_client"][client].as_u64().unwrap_or(0)
 }
 
 #[test]
@@ -44,7 +39,7 @@ fn oidc_provider_binds_tokens_to_runners_dpop_key_across_processes() {
         "requests/me.yaml",
         "url: /api/dpop\nextract: {client: $.client_id, jkt: $.jkt}\n",
     );
-    let before = grants(&iss);
+    let before = grants(&iss, "runner-dpop");
     let r = p.run(&["-v", "exec", "requests/me.yaml"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for asked in [
@@ -60,7 +55,7 @@ fn oidc_provider_binds_tokens_to_runners_dpop_key_across_processes() {
     // The key the server bound the token to (cnf.jkt), as its resource reports it.
     let jkt = out["jkt"].as_str().unwrap().to_string();
     let token = cache["access_token"].as_str().unwrap().to_string();
-    assert_eq!(grants(&iss) - before, 1);
+    assert_eq!(grants(&iss, "runner-dpop") - before, 1);
     // Bound: without a proof the resource refuses the token.
     let (status, body) = http_text(
         "GET",
@@ -81,9 +76,91 @@ fn oidc_provider_binds_tokens_to_runners_dpop_key_across_processes() {
             "every process proves the session's key"
         );
     }
-    assert_eq!(grants(&iss) - before, 2, "one grant for the 8 processes");
+    assert_eq!(
+        grants(&iss, "runner-dpop") - before,
+        2,
+        "one grant for the 8 processes"
+    );
     assert_ne!(p.cache()["access_token"], token.as_str());
     let out = p.run(&["logout"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(p.cache_files().is_empty());
+}
+
+/// The https listener of the server, which asks for client certificates, and the
+/// folder of its authority and client certificate (start.sh made them).
+fn mtls(issuer: &str) -> (String, std::path::PathBuf) {
+    let (_, v) = http_json("GET", &format!("{issuer}/_mtls"), None);
+    let url = v["url"]
+        .as_str()
+        .expect("the server has an https listener")
+        .to_string();
+    let dir = std::env::var("RUNNER_OIDC_TLS_DIR").expect("RUNNER_OIDC_TLS_DIR (start.sh's env)");
+    (url, dir.into())
+}
+
+#[test]
+fn oidc_provider_knows_runner_by_its_certificate_and_binds_tokens_to_it() {
+    let Some(iss) = issuer() else { return };
+    let (url, tls) = mtls(&iss);
+    let p = Project::new();
+    for f in ["client.pem", "client.key", "ca.pem"] {
+        std::fs::copy(tls.join(f), p.path(&format!("profiles/{f}"))).unwrap();
+    }
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: {url}\nauth:\n  type: oauth2_client_credentials\n  token_url: {url}/token\n  revocation_url: {url}/token/revocation\n  client_id: runner-mtls\n  client_auth: tls_client_auth\nhttp:\n  ca_cert: profiles/ca.pem\n  client_cert: client.pem\n  client_key: client.key\n"
+        ),
+    );
+    p.write(
+        "requests/me.yaml",
+        "url: /api/mtls\nextract: {client: $.client_id, x5t: \"$['x5t#S256']\"}\n",
+    );
+    let before = grants(&iss, "runner-mtls");
+    let r = p.run(&["exec", "requests/me.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["client"], "runner-mtls");
+    let x5t = out["x5t"].as_str().unwrap().to_string();
+    let token = p.assert_cache_intact()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Another certificate (not from the server's authority): the cached token is
+    // refused by the resource, and the token endpoint does not know the client.
+    let other = tempfile::tempdir().unwrap();
+    crate::sender::client_certificate(other.path());
+    let (c, k) = (
+        other.path().join("client.pem"),
+        other.path().join("client.key"),
+    );
+    let r = p.run(&[
+        "--cert",
+        c.to_str().unwrap(),
+        "--key",
+        k.to_str().unwrap(),
+        "exec",
+        "requests/me.yaml",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
+    // Across an expiry, 8 processes at once, each over its own connection.
+    p.expire_access_tokens();
+    for r in p.run_at_once(8, &["exec", "requests/me.yaml"], &[]) {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["x5t"], x5t.as_str());
+    }
+    assert_ne!(p.assert_cache_intact()["access_token"], token.as_str());
+    assert_eq!(
+        grants(&iss, "runner-mtls") - before,
+        2,
+        "one grant for the 8 processes"
+    );
+    // Revocation authenticates the client by its certificate too.
+    let out = p.run(&["-v", "logout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("revoked"), "{}", out.stderr);
     assert!(p.cache_files().is_empty());
 }

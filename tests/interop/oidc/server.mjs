@@ -21,7 +21,9 @@
 // there; it is never run from the repository folder itself.
 
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
@@ -86,10 +88,55 @@ CLIENTS.push({
 const RS_DPOP_NONCE = crypto.randomBytes(16).toString('base64url');
 // ---- end of issue 23, DPoP ------------------------------------------------------------
 
+// ---- issue 23, mutual TLS (RFC 8705) ---------------------------------------------------
+// With OIDC_TLS_DIR (start.sh makes it), an https listener on another port asks for
+// client certificates (GET /_mtls names it). `runner-mtls` authenticates with its
+// certificate (tls_client_auth, subject CN=runner-mtls-client, signed by the authority
+// in that folder) and gets certificate-bound tokens (cnf.x5t#S256), which GET /api/mtls
+// accepts only over a connection that presents the same certificate.
+const TLS_DIR = process.env.OIDC_TLS_DIR;
+const MTLS_CLIENT = 'runner-mtls';
+CLIENTS.push({
+  client_id: MTLS_CLIENT,
+  token_endpoint_auth_method: 'tls_client_auth',
+  tls_client_auth_subject_dn: 'CN=runner-mtls-client',
+  tls_client_certificate_bound_access_tokens: true,
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+});
+function peerCertificate(ctx) {
+  const raw = ctx.socket?.getPeerCertificate?.()?.raw;
+  return raw ? new crypto.X509Certificate(raw) : undefined;
+}
+const MTLS = {
+  enabled: true,
+  certificateBoundAccessTokens: true,
+  tlsClientAuth: true,
+  getCertificate: (ctx) => peerCertificate(ctx)?.toString(),
+  certificateAuthorized: (ctx) => ctx.socket?.authorized === true,
+  certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
+    && peerCertificate(ctx)?.subject === expected,
+};
+async function mtlsResource(ctx) {
+  const m = /^Bearer ([^\s]+)$/.exec(ctx.get('authorization'));
+  const token = m ? await provider.ClientCredentials.find(m[1]) : undefined;
+  if (!token || !token.isValid) return json(ctx, 401, { error: 'invalid_token' });
+  const cert = peerCertificate(ctx);
+  const x5t = cert && crypto.createHash('sha256').update(cert.raw).digest('base64url');
+  if (!token['x5t#S256'] || token['x5t#S256'] !== x5t) {
+    return json(ctx, 401, { error: 'invalid_token', error_description: 'not the certificate the token is bound to' });
+  }
+  return json(ctx, 200, { client_id: token.clientId, 'x5t#S256': x5t });
+}
+// ---- end of issue 23, mutual TLS ------------------------------------------------------
+
 // What happened since start, for the tests (like the sandbox's /_sandbox/stats).
 function freshStats() {
   return {
-    token_requests: { authorization_code: 0, refresh_token: 0, [DEVICE_GRANT]: 0, client_credentials: 0 },
+    token_requests: { authorization_code: 0, refresh_token: 0, [DEVICE_GRANT]: 0 },
+    // issue 23: tokens issued (200) per client, for the clients tests run side by side.
+    issued_per_client: {},
     token_errors: {},
     // oidc-provider's own reason behind an error (its error_detail, which the client
     // never sees: the response says only "grant request is invalid").
@@ -130,11 +177,15 @@ const provider = new Provider(ISSUER, {
     return { accountId: sub, async claims() { return { sub }; } };
   },
   pkce: { required: () => true },
+  // issue 23, mutual TLS: the certificate methods besides the default ones.
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt',
+    'private_key_jwt', 'none', 'tls_client_auth'],
   features: {
     devInteractions: { enabled: true },
     deviceFlow: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    mTLS: MTLS, // issue 23, mutual TLS
     // issue 23, DPoP: client credentials for runner-dpop, nonces required for it only.
     clientCredentials: { enabled: true },
     dPoP: {
@@ -263,6 +314,12 @@ provider.use(async (ctx, next) => {
     bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
     return;
   }
+  if (ctx.path === '/api/mtls' && ctx.method === 'GET') {
+    await mtlsResource(ctx);
+    bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
+    return;
+  }
+  if (ctx.path === '/_mtls' && ctx.method === 'GET') return json(ctx, 200, { url: MTLS_URL });
   if (ctx.path === '/api/dpop' && ctx.method === 'GET') {
     await dpopResource(ctx);
     bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
@@ -286,6 +343,7 @@ provider.use(async (ctx, next) => {
       bump(acc.token_requests, params.grant_type ?? '(none)');
       if (ctx.status !== 200) bump(acc.token_errors, ctx.body?.error ?? String(ctx.status));
     }
+    if (ctx.status === 200 && ctx.oidc?.client) bump(stats.issued_per_client, ctx.oidc.client.clientId);
     if (params.code) spent.codes.push(params.code);
     if (params.code_verifier) spent.code_verifiers.push(params.code_verifier);
     if (params.device_code && ctx.status === 200) spent.device_codes.push(params.device_code);
@@ -303,6 +361,17 @@ provider.use(async (ctx, next) => {
 });
 
 server.on('request', provider.callback());
+// issue 23, mutual TLS: the https listener in front, asking for client certificates.
+let MTLS_URL = null;
+if (TLS_DIR) {
+  const read = (f) => fs.readFileSync(`${TLS_DIR}/${f}`);
+  const tlsServer = https.createServer({
+    cert: read('server.pem'), key: read('server.key'), ca: read('ca.pem'),
+    requestCert: true, rejectUnauthorized: false,
+  }, provider.callback());
+  await new Promise((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+  MTLS_URL = `https://127.0.0.1:${tlsServer.address().port}`;
+}
 process.stdout.write(`${ISSUER}\n`);
 
 for (const sig of ['SIGTERM', 'SIGINT']) {
