@@ -7,10 +7,16 @@
 //   OIDC_PORT         port (default 0: a free one)
 //   OIDC_ACCESS_TTL   access-token lifetime, seconds (default 60)
 //   OIDC_DEBUG=1      log every request's method, path and status on stderr
+//   OIDC_TLS_DIR      issue 23: ca.pem, server.pem/.key for an https listener that asks
+//                     for client certificates (start.sh makes them with openssl)
 //
 // Besides the provider's own endpoints (see /.well-known/openid-configuration):
 //   GET  /api/me       the protected resource: Bearer access token → {sub, client_id,
 //                      scope}, else 401 with WWW-Authenticate: Bearer
+//   GET  /api/dpop     issue 23: runner-dpop's DPoP-bound token with a proof of its key
+//   GET  /api/mtls     issue 23: runner-mtls's certificate-bound token, over the https
+//                      listener with the same client certificate
+//   GET  /_mtls        issue 23: {url} of that https listener (OIDC_TLS_DIR set)
 //   GET  /_stats       counters since start (no auth), for the tests
 //   POST /_stats/reset zero them
 //   GET  /_spent       authorization codes, PKCE verifiers and device codes already
