@@ -341,3 +341,18 @@ fn runner_serve_proves_the_dpop_key_and_answers_the_api_nonce() {
     let key = p.cache()["dpop_key"].as_str().unwrap().to_string();
     assert_no_secret(&stderr, &[&key, "eyJ0eXAiOiJkcG9wK2p3dCI"]);
 }
+
+#[test]
+fn tls_client_auth_without_a_certificate_is_an_input_error_at_the_auth_block() {
+    let sb = SandboxProc::start(&[]);
+    let p = project(&sb, "  client_auth: tls_client_auth\n");
+    let r = p.run(&["exec", "requests/list.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "error: profile `default`: auth.client_auth tls_client_auth needs a client certificate: set http.client_cert and http.client_key, or pass --cert FILE --key FILE\n  --> profiles/default.yaml:5:3\n"
+        ),
+        "{}",
+        r.stderr
+    );
+}
