@@ -49,6 +49,13 @@ pub struct GlobalArgs {
     /// Trust the certificate authorities in this PEM file (besides the system's)
     #[arg(long, global = true, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// Present this PEM client certificate to servers that ask for one (mutual TLS),
+    /// instead of the profile's http.client_cert; needs --key
+    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of --cert
+    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
     /// Colour on stderr
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -482,6 +489,14 @@ pub struct SandboxArgs {
     /// With --tls: write the authority's certificate (PEM) here, for --cacert
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca_out: Option<PathBuf>,
+    /// With --tls: require client certificates signed by the authorities in this PEM
+    /// file (mutual TLS; clients pass --cert and --key)
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub client_ca: Option<PathBuf>,
+    /// DPoP proofs must carry the server's nonce (DPoP-Nonce): clients are told to
+    /// retry with it (use_dpop_nonce)
+    #[arg(long)]
+    pub dpop_nonce: bool,
     /// Approve every authorization request at once (no login form) and every device
     /// code at its first poll
     #[arg(long)]

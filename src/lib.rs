@@ -72,6 +72,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
                 &|p| {
                     let mut problems = env::written_endpoint_problems(p);
                     problems.extend(env::key_problems(p));
+                    problems.extend(env::transport_problems(p));
                     problems.extend(user::unconfigured_secrets(&p.source));
                     problems
                 },
@@ -132,6 +133,14 @@ async fn sandbox_forever(a: &cli::SandboxArgs) -> Result<u8, Error> {
         tls: a.tls,
         auto_approve: a.auto_approve,
         device_ttl: a.device_ttl,
+        client_ca: match &a.client_ca {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| Error::io(format!("cannot read {}", p.display()), e))?,
+            ),
+            None => None,
+        },
+        dpop_nonce: a.dpop_nonce,
     };
     sandbox::serve_forever(opts, a.ca_out.as_deref())
         .await

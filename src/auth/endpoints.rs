@@ -76,6 +76,7 @@ impl Session {
         self.metadata
             .get_or_try_init(|| async {
                 let http = grant::plain_client(&self.settings.endpoint)?;
+                crate::http::note_proxy(&self.settings.endpoint.tls, issuer);
                 discovery::metadata(&http, issuer, self.settings.discovery_cache.as_deref()).await
             })
             .await

@@ -267,7 +267,10 @@ impl Session {
             Some(s) => Some(s.lock(LOCK_WAIT).await?),
             None => None,
         };
+        // A new login gets a new DPoP key.
+        self.prepare_dpop(None)?;
         let fresh = self.grant_new(true, no_browser).await?;
+        self.adopt(&fresh);
         *current = Some(fresh.clone());
         Ok(fresh)
     }

@@ -7,6 +7,7 @@ pub mod assertion;
 pub mod aws;
 mod deferred;
 pub mod discovery;
+pub mod dpop;
 mod endpoints;
 pub mod grant;
 pub mod interactive;
@@ -164,12 +165,17 @@ pub struct Session {
     metadata: OnceCell<discovery::Metadata>,
     /// The tokens in use; its lock also makes one task refresh for all.
     current: Mutex<Option<CachedTokens>>,
+    /// The session's DPoP key (RFC 9449), shared with its token endpoint.
+    dpop: std::sync::Arc<dpop::Dpop>,
+    /// Whether the tokens in use are DPoP-bound (`token_type: DPoP`).
+    dpop_bound: std::sync::atomic::AtomicBool,
 }
 
 impl Session {
     pub fn new(settings: OAuthSettings, persistence: Persistence) -> Result<Session, AuthError> {
         settings.check_written()?;
         let identity = settings.identity();
+        let dpop = settings.endpoint.dpop.clone();
         let store = match persistence {
             Persistence::Dir(dir) => Some(TokenStore::open(&dir, &identity)?),
             Persistence::Keyring(dir) => Some(TokenStore::open(&dir, &identity)?.in_keyring()),
@@ -182,7 +188,44 @@ impl Session {
             endpoint: OnceCell::new(),
             metadata: OnceCell::new(),
             current: Mutex::new(None),
+            dpop,
+            dpop_bound: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// The DPoP key when the tokens in use are bound to it: API requests then carry a
+    /// proof and the `DPoP` scheme.
+    pub fn dpop_bound(&self) -> Option<&dpop::Dpop> {
+        self.dpop_bound
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then_some(&*self.dpop)
+    }
+
+    /// The auth header's value for `token`: `DPoP <token>` for a DPoP-bound token.
+    pub fn header_value(&self, header: &AuthHeader, token: &Secret) -> Secret {
+        match self.dpop_bound() {
+            Some(_) => Secret::new(format!("DPoP {}", token.expose())),
+            None => header.value(token),
+        }
+    }
+
+    /// What proves possession of `token`'s key on each request, when it is bound.
+    pub fn proofs<'a>(&'a self, token: &'a Secret) -> Option<dpop::Binding<'a>> {
+        self.dpop_bound().map(|dpop| dpop::Binding { dpop, token })
+    }
+
+    /// Takes on `t`'s DPoP key (and binding) when it has one.
+    pub(super) fn adopt(&self, t: &CachedTokens) {
+        let bound = t.token_type.eq_ignore_ascii_case("dpop");
+        if let Some(key) = &t.dpop_key
+            && !self.dpop.active()
+        {
+            let _ = self.dpop.install(Some(key));
+        }
+        self.dpop_bound.store(
+            bound && self.dpop.active(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Where the tokens are kept between runs (`None`: memory only).
@@ -226,12 +269,14 @@ impl Session {
         if let Some(t) = current.as_ref()
             && usable(t)
         {
+            self.adopt(t);
             return Ok((t.access_token.clone(), false));
         }
         let Some(store) = &self.store else {
             // Memory only: nothing to share with other processes.
             let previous = current.take();
             let fresh = self.renew(previous.as_ref()).await?;
+            self.adopt(&fresh);
             let token = fresh.access_token.clone();
             *current = Some(fresh);
             return Ok((token, true));
@@ -239,6 +284,7 @@ impl Session {
         if let Some(t) = store.load(&self.identity)?
             && usable(&t)
         {
+            self.adopt(&t);
             let token = t.access_token.clone();
             *current = Some(t);
             return Ok((token, false));
@@ -249,11 +295,13 @@ impl Session {
         if let Some(t) = &on_disk
             && usable(t)
         {
+            self.adopt(t);
             let token = t.access_token.clone();
             *current = on_disk;
             return Ok((token, false));
         }
         let fresh = self.renew(on_disk.as_ref()).await?;
+        self.adopt(&fresh);
         let token = fresh.access_token.clone();
         *current = Some(fresh);
         Ok((token, true))
@@ -262,6 +310,7 @@ impl Session {
     /// New tokens from `previous`'s refresh token, else from nothing. Saved (when
     /// there is a store) before they are returned. The caller holds the lock.
     async fn renew(&self, previous: Option<&CachedTokens>) -> Result<CachedTokens, AuthError> {
+        self.prepare_dpop(previous)?;
         if let Some(prev) = previous
             && let Some(rt) = &prev.refresh_token
         {
@@ -307,6 +356,19 @@ impl Session {
         self.grant_new(false, false).await
     }
 
+    /// With `auth.dpop` (or a key cached with `previous`), the key the next token
+    /// requests prove: the cached one, so that every process presents the same key
+    /// and a bound refresh token stays usable, else a new one.
+    pub(super) fn prepare_dpop(&self, previous: Option<&CachedTokens>) -> Result<(), AuthError> {
+        let stored = previous.and_then(|p| p.dpop_key.as_ref());
+        if self.settings.dpop || stored.is_some() {
+            self.dpop
+                .install(stored)
+                .map_err(|e| AuthError::Transport(format!("cannot make a DPoP key: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// Turns a grant into cached tokens and saves them before anyone uses them.
     fn keep(
         &self,
@@ -314,7 +376,11 @@ impl Session {
         previous: Option<&CachedTokens>,
     ) -> Result<CachedTokens, AuthError> {
         // Refused before it is saved: a cached token would be sent the wrong way.
-        if !self.settings.explicit_scheme && !granted.token_type.eq_ignore_ascii_case("bearer") {
+        let dpop = granted.token_type.eq_ignore_ascii_case("dpop") && self.dpop.active();
+        if !self.settings.explicit_scheme
+            && !dpop
+            && !granted.token_type.eq_ignore_ascii_case("bearer")
+        {
             return Err(AuthError::TokenType {
                 profile: self.settings.profile.clone(),
                 url: self.settings.endpoint.token_url.to_string(),
@@ -343,6 +409,7 @@ impl Session {
             subject: granted
                 .subject
                 .or_else(|| previous.and_then(|p| p.subject.clone())),
+            dpop_key: self.dpop.stored(),
         };
         if let Some(store) = &self.store {
             store.save(&tokens)?;

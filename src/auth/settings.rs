@@ -85,6 +85,8 @@ pub struct OAuthSettings {
     /// The profile sets `auth.scheme`, which then wins over the server's `token_type`;
     /// with the default (Bearer), a token of another type is refused.
     pub explicit_scheme: bool,
+    /// `auth.dpop`: token requests prove a key of the session (RFC 9449).
+    pub dpop: bool,
     /// The endpoints besides the token URL, and the issuer that names those missing.
     /// With an issuer and no `token_url`, `endpoint.token_url` is the issuer (which
     /// also keys the cache) until discovery names the token endpoint.

@@ -75,6 +75,9 @@ pub struct CachedTokens {
     /// The account the server named (an `id_token`'s), shown by `runner profiles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// The session's DPoP key (base64url PKCS#8), kept with the tokens bound to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<Secret>,
 }
 
 impl CachedTokens {
@@ -358,6 +361,7 @@ mod tests {
             refresh_obtained_at: Some(1000),
             scope: None,
             subject: None,
+            dpop_key: None,
         }
     }
 

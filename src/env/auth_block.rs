@@ -38,11 +38,11 @@ pub use jwt::key_problems;
 mod subject;
 
 /// Where the profile is: its project (a token exchange's subject profile is another
-/// of its profiles) and `--cacert`.
+/// of its profiles) and the command line's TLS flags (`--cacert`, `--cert`, `--key`).
 #[derive(Clone, Copy)]
 pub(super) struct Whereabouts<'a> {
     pub project: &'a crate::project::Project,
-    pub cacert: Option<&'a std::path::Path>,
+    pub flags: &'a super::TlsFlags,
 }
 
 /// How requests of `profile` authenticate.
@@ -322,6 +322,25 @@ impl AuthRender<'_> {
         Ok(out)
     }
 
+    /// The mutual TLS methods need the certificate that is their credential.
+    fn certificate_present(&self, profile_name: &str, tls: &http::TlsOptions) -> Result<(), Error> {
+        let method = match self.auth.value.client_auth {
+            ClientAuth::TlsClientAuth => "tls_client_auth",
+            ClientAuth::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            _ => return Ok(()),
+        };
+        if tls.client_identity.is_some() {
+            return Ok(());
+        }
+        Err(InputError::at(
+            self.profile.source.place(self.auth),
+            format!(
+                "profile `{profile_name}`: auth.client_auth {method} needs a client certificate: set http.client_cert and http.client_key, or pass --cert FILE --key FILE"
+            ),
+        )
+        .into())
+    }
+
     /// The session's settings. The sandbox serves every endpoint itself.
     fn settings(
         &self,
@@ -344,6 +363,9 @@ impl AuthRender<'_> {
             _ => None,
         };
         let assertion = self.client_assertion(&client_id, signing_secret.as_ref())?;
+        self.certificate_present(profile_name, tls)?;
+        // A public client (no secret) sends only its id; a client that signs, or
+        // shows a certificate, needs none.
         let client_auth = match a.client_auth {
             ClientAuth::Body | ClientAuth::Basic if a.client_secret.is_none() => ClientAuth::None,
             other => other,
@@ -373,6 +395,7 @@ impl AuthRender<'_> {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
                 assertion,
+                dpop: Default::default(),
             },
             username: match &bearer {
                 Some((b, _)) => b.subject.clone().unwrap_or_default(),
@@ -381,6 +404,7 @@ impl AuthRender<'_> {
             client_secret,
             password: self.deferred("password", &a.password, profile_name),
             explicit_scheme: a.scheme.is_some(),
+            dpop: a.dpop,
             endpoints,
             login: self.login(),
             discovery_cache: match sandbox {

@@ -53,7 +53,7 @@ impl AuthRender<'_> {
             project.clone(),
             name.to_string(),
             loaded,
-            self.at.cacert,
+            self.at.flags,
         ))
         .await?;
         // A subject profile's in-process sandbox stops when dropped; it serves the

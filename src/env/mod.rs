@@ -4,6 +4,7 @@
 //! `auth_block` turns the profile's `auth:` block into an [`Auth`].
 
 mod auth_block;
+mod transport;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use self::auth_block::build_auth;
 pub use self::auth_block::{key_problems, written_endpoint_problems};
+pub use self::transport::{TlsFlags, transport_problems};
 use crate::auth::{AuthHeader, Session};
 use crate::cli::GlobalArgs;
 use crate::error::{Error, InputError, Place};
@@ -85,22 +87,24 @@ impl Env {
         let project = Project::discover(global.root.as_deref())?;
         let name = profile_name(global);
         let profile = project.load_profile(&name).map_err(Error::from_inputs)?;
-        Env::from_profile(project, name, profile, global.cacert.as_deref()).await
+        Env::from_profile(project, name, profile, &TlsFlags::from(global)).await
     }
 
-    /// `cacert` is `--cacert`: authorities to trust besides the profile's.
+    /// `flags` are `--cacert`, `--cert` and `--key`: they win over the profile's.
     pub async fn from_profile(
         project: Project,
         profile_name: String,
         profile: LoadedProfile,
-        cacert: Option<&Path>,
+        flags: &TlsFlags,
     ) -> Result<Env, Error> {
         let renderer = Renderer::shared();
         let mut vars = profile_vars(renderer, &profile)?;
         let sandbox = start_sandbox(&profile).await?;
         let base_url = base_url(renderer, &mut vars, &profile, sandbox.as_ref())?;
         let numbers = profile.http;
-        let tls = tls_options(&project, &profile, &profile_name, cacert)?;
+        let mut tls = tls_options(&project, &profile, &profile_name, flags.cacert.as_deref())?;
+        tls.client_identity = transport::client_identity(&profile, flags)?;
+        tls.proxy = transport::proxy(renderer, &vars, &profile)?;
         let credentials =
             credential_policy(renderer, &vars, &profile, &profile_name, base_url.as_ref())?;
         let cookie_file = cookie_file(&project, &profile, &profile_name, base_url.as_ref())?;
@@ -127,7 +131,7 @@ impl Env {
             &tls,
             auth_block::Whereabouts {
                 project: &project,
-                cacert,
+                flags,
             },
         )
         .await?;
@@ -241,7 +245,11 @@ fn tls_options(
             "warning: profile `{profile_name}` sets http.insecure: TLS certificates are not verified"
         );
     }
-    Ok(http::TlsOptions { ca_pem, insecure })
+    Ok(http::TlsOptions {
+        ca_pem,
+        insecure,
+        ..Default::default()
+    })
 }
 
 /// Where the profile's credentials may go (SPEC §4): the origins of `base_url` and

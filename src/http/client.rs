@@ -30,6 +30,7 @@ pub struct Client {
     pub(super) credentials: std::sync::Arc<CredentialPolicy>,
     pub(super) redirects: RedirectPolicy,
     pub(super) cookies: Option<std::sync::Arc<CookieJar>>,
+    tls: TlsOptions,
 }
 
 impl Client {
@@ -51,7 +52,14 @@ impl Client {
             credentials: std::sync::Arc::new(opts.credentials),
             redirects: opts.redirects,
             cookies: opts.cookies,
+            tls: opts.tls,
         })
+    }
+
+    /// The connection settings every request of the run uses (TLS, client
+    /// certificate, proxy).
+    pub fn tls(&self) -> &TlsOptions {
+        &self.tls
     }
 
     /// The underlying reqwest client (the profile's TLS settings, no redirects
@@ -88,6 +96,7 @@ impl Client {
         let mut visited = vec![(hop.method.clone(), hop.url.clone())];
         let mut attempts = 0;
         loop {
+            note_proxy(&self.tls, &hop.url);
             let (resp, tries) = self.send_hop(req, auth, &hop).await?;
             attempts += tries;
             self.keep_cookies(&hop.url, resp.headers()).await;
@@ -128,6 +137,14 @@ impl Client {
             && self.credentials.trusts(&hop.url)
         {
             jar.add_to(&mut headers, &hop.url);
+        }
+        if let Some(source) = auth.and_then(|c| c.proof)
+            && hop.profile_creds
+            && let Some((name, proof)) = source.proof(hop.method.as_str(), &hop.url)
+            && let Ok(mut value) = reqwest::header::HeaderValue::from_str(proof.expose())
+        {
+            value.set_sensitive(true);
+            headers.insert(name, value);
         }
         let mut url = url;
         if let Some(signer) = auth.and_then(|c| c.signer)
@@ -182,6 +199,15 @@ impl Client {
                 url.origin().ascii_serialization()
             );
         }
+    }
+}
+
+/// Says at `-v` which proxy a request to `url` goes through.
+pub fn note_proxy(tls: &TlsOptions, url: &url::Url) {
+    if tracing::enabled!(tracing::Level::INFO)
+        && let Some(proxy) = tls.proxy.describe(url)
+    {
+        tracing::info!("via proxy {proxy}: {}", url.origin().ascii_serialization());
     }
 }
 

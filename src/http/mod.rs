@@ -13,6 +13,7 @@ mod cookie_file;
 pub mod form;
 pub mod header;
 mod origin;
+pub mod proxy;
 mod redirect;
 mod retry;
 pub mod sigv4;
@@ -23,13 +24,16 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 
 pub use self::body::{Incoming, StreamError};
-pub use self::client::{Client, ClientOptions};
+pub use self::client::{Client, ClientOptions, note_proxy};
 pub use self::cookie::CookieJar;
 pub use self::cookie_file::JarFile;
-pub use self::origin::{Credential, CredentialPolicy, is_loopback, is_sensitive_header};
+pub use self::origin::{
+    Credential, CredentialPolicy, ProofSource, is_loopback, is_sensitive_header,
+};
+pub use self::proxy::ProxySetting;
 pub use self::redirect::{DEFAULT_MAX_REDIRECTS, RedirectPolicy};
 pub use self::retry::{backoff, is_idempotent};
-pub use self::tls::TlsOptions;
+pub use self::tls::{ClientIdentity, TlsOptions};
 
 /// Default cap on a response body (SPEC: `http.max_body`, 256 MB).
 pub const DEFAULT_MAX_BODY: u64 = 256 * 1024 * 1024;

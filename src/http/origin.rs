@@ -18,6 +18,9 @@ pub struct Credential<'a> {
     /// AWS SigV4: the hop is signed (after its headers and body are known) rather than
     /// given `value`.
     pub signer: Option<&'a super::sigv4::Signer>,
+    /// A sender-constrained token (DPoP): each hop that carries the credential also
+    /// carries a proof made for it.
+    pub proof: Option<&'a dyn ProofSource>,
 }
 
 impl<'a> Credential<'a> {
@@ -27,7 +30,23 @@ impl<'a> Credential<'a> {
             value,
             in_query: false,
             signer: None,
+            proof: None,
         }
+    }
+}
+
+/// Proofs of possession sent beside a token (RFC 9449's `DPoP` header), made per hop.
+pub trait ProofSource: Sync {
+    /// The header name and a proof for `method` `url`.
+    fn proof(&self, method: &str, url: &url::Url) -> Option<(&'static str, Secret)>;
+    /// Reads what a server answered (a nonce); true when the hop should be sent once
+    /// more with a new proof (a 401 asking for a nonce it now has).
+    fn answered(&self, url: &url::Url, status: u16, headers: &HeaderMap) -> bool;
+}
+
+impl std::fmt::Debug for dyn ProofSource + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProofSource")
     }
 }
 

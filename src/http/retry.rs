@@ -17,9 +17,21 @@ impl Client {
         hop: &Hop,
     ) -> Result<(reqwest::Response, u32), HttpError> {
         let mut attempt = 0u32;
+        let mut nonce_retried = false;
         loop {
             attempt += 1;
             let outcome = self.send_once(req, auth, hop).await;
+            // A DPoP server that asks for a nonce gets the request once more with it.
+            if let (Ok(resp), Some(proof)) = (&outcome, auth.and_then(|c| c.proof))
+                && hop.profile_creds
+                && proof.answered(&hop.url, resp.status().as_u16(), resp.headers())
+                && !nonce_retried
+            {
+                nonce_retried = true;
+                attempt -= 1;
+                tracing::info!("the server asked for a DPoP nonce: sending again with it");
+                continue;
+            }
             let retry_after = match &outcome {
                 Ok(resp) if is_retryable_status(resp.status()) => {
                     // 429 says the request was not processed: safe for any method.

@@ -169,7 +169,13 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
     use crate::project::model::profile::Cookies;
     let cookies = loaded.profile.http.cookies;
     if cookies == Cookies::Persist && !loaded.profile.sandbox {
-        let env = Env::from_profile(project.clone(), name.to_string(), loaded, None).await?;
+        let env = Env::from_profile(
+            project.clone(),
+            name.to_string(),
+            loaded,
+            &Default::default(),
+        )
+        .await?;
         let file = env
             .cookie_file
             .as_ref()
@@ -203,7 +209,13 @@ async fn profile_line(project: &Project, name: &str) -> Result<String, Error> {
     {
         return Ok(kind.to_string());
     }
-    let env = Env::from_profile(project.clone(), name.to_string(), loaded, None).await?;
+    let env = Env::from_profile(
+        project.clone(),
+        name.to_string(),
+        loaded,
+        &Default::default(),
+    )
+    .await?;
     let session = env.session()?;
     let state = match session.cached()? {
         Some(t) => describe(&t),

@@ -15,6 +15,7 @@ use super::headers::add_profile_headers;
 use super::refusal::{Refusal, foreign_origin, userinfo};
 use super::{Credential, Gateway, KEY_HEADER};
 use crate::auth::Answer;
+use crate::http::ProofSource;
 use crate::secret::Secret;
 
 /// Headers that belong to one connection, never forwarded either way (RFC 9110 §7.6.1).
@@ -64,7 +65,7 @@ impl Gateway {
                 .client
                 .request(method.clone(), url.clone())
                 .headers(headers.clone());
-            let rb = self.with_credential(rb, token)?;
+            let rb = self.with_credential(rb, token, method, &url)?;
             Ok::<_, Refusal>(match body.take() {
                 Some(b) => rb.body(reqwest::Body::wrap_stream(b.into_data_stream())),
                 None => rb,
@@ -81,8 +82,25 @@ impl Gateway {
         let answer = session
             .send_authorized(|token: &Secret| {
                 let rb = request(Some(token));
+                let token = token.clone();
+                let headers = &headers;
                 async move {
-                    let resp = self.send(rb?, method, url).await?;
+                    let mut resp = self.send(rb?, method, url).await?;
+                    // A DPoP server asking for a nonce gets the request once more with it.
+                    if replayable
+                        && resp.status() == StatusCode::UNAUTHORIZED
+                        && session.proofs(&token).is_some_and(|p| {
+                            p.answered(url, resp.status().as_u16(), resp.headers())
+                        })
+                    {
+                        tracing::info!("the server asked for a DPoP nonce: sending again with it");
+                        let rb = self
+                            .client
+                            .request(method.clone(), url.clone())
+                            .headers(headers.clone());
+                        let rb = self.with_credential(rb, Some(&token), method, url)?;
+                        resp = self.send(rb, method, url).await?;
+                    }
                     Ok::<_, Refusal>(if replayable && resp.status() == StatusCode::UNAUTHORIZED {
                         Answer::Unauthorized(resp)
                     } else {
@@ -101,11 +119,38 @@ impl Gateway {
         &self,
         rb: reqwest::RequestBuilder,
         token: Option<&Secret>,
+        method: &Method,
+        url: &url::Url,
     ) -> Result<reqwest::RequestBuilder, Refusal> {
         Ok(match (&self.credential, token) {
             (Credential::Static(name, value), _) => rb.header(name, value),
-            (Credential::OAuth { header, name, .. }, Some(t)) => {
-                let mut value = HeaderValue::from_str(header.value(t).expose()).map_err(|_| {
+            (
+                Credential::OAuth {
+                    header,
+                    name,
+                    session,
+                },
+                Some(t),
+            ) => {
+                let rb = match session
+                    .proofs(t)
+                    .and_then(|p| p.proof(method.as_str(), url))
+                {
+                    Some((dpop_name, proof)) => {
+                        let mut v = HeaderValue::from_str(proof.expose()).map_err(|_| {
+                            Refusal::new(
+                                StatusCode::BAD_GATEWAY,
+                                "token_error",
+                                "the DPoP proof cannot go in a header",
+                            )
+                        })?;
+                        v.set_sensitive(true);
+                        rb.header(dpop_name, v)
+                    }
+                    None => rb,
+                };
+                let value = session.header_value(header, t);
+                let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
                     Refusal::new(
                         StatusCode::BAD_GATEWAY,
                         "token_error",

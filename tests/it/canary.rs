@@ -15,6 +15,7 @@ mod import;
 mod mcp;
 mod paging;
 mod secret_sources;
+mod sender;
 mod serve;
 mod session;
 mod signed;

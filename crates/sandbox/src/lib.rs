@@ -59,7 +59,7 @@ impl Sandbox {
     /// without sleeping.
     pub async fn start_with_clock(opts: SandboxOptions, clock: Clock) -> std::io::Result<Sandbox> {
         let tls = if opts.tls {
-            Some(tls::generate()?)
+            Some(tls::generate(opts.client_ca.as_deref())?)
         } else {
             None
         };

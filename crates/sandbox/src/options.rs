@@ -33,6 +33,11 @@ pub struct SandboxOptions {
     pub auto_approve: bool,
     /// Device-code lifetime in seconds.
     pub device_ttl: u64,
+    /// With `tls`: client certificates are required, signed by one of these PEM
+    /// authorities (mutual TLS).
+    pub client_ca: Option<String>,
+    /// DPoP proofs must carry the server's nonce (`DPoP-Nonce`, RFC 9449 §8 and §9).
+    pub dpop_nonce: bool,
 }
 
 impl Default for SandboxOptions {
@@ -51,6 +56,8 @@ impl Default for SandboxOptions {
             tls: false,
             auto_approve: false,
             device_ttl: 600,
+            client_ca: None,
+            dpop_nonce: false,
         }
     }
 }

@@ -24,7 +24,7 @@ fn io_err(e: impl std::fmt::Display) -> std::io::Error {
 }
 
 /// Generates the authority and the server certificate.
-pub fn generate() -> std::io::Result<TlsMaterial> {
+pub fn generate(client_ca: Option<&str>) -> std::io::Result<TlsMaterial> {
     let ca_key = rcgen::KeyPair::generate().map_err(io_err)?;
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(io_err)?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -40,8 +40,12 @@ pub fn generate() -> std::io::Result<TlsMaterial> {
     let cert = params.signed_by(&key, &ca).map_err(io_err)?;
 
     let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let mut config = ServerConfig::builder()
-        .with_no_client_auth()
+    let builder = ServerConfig::builder();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(pem) => builder.with_client_cert_verifier(client_verifier(pem)?),
+    };
+    let mut config = builder
         .with_single_cert(vec![cert.der().clone(), ca.der().clone()], key_der)
         .map_err(io_err)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -49,6 +53,21 @@ pub fn generate() -> std::io::Result<TlsMaterial> {
         ca_pem: ca.pem(),
         config: Arc::new(config),
     })
+}
+
+/// Requires client certificates signed by the authorities in `pem` (mutual TLS).
+fn client_verifier(
+    pem: &str,
+) -> std::io::Result<Arc<dyn tokio_rustls::rustls::server::danger::ClientCertVerifier>> {
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        roots.add(cert.map_err(io_err)?).map_err(io_err)?;
+    }
+    tokio_rustls::rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+        .build()
+        .map_err(io_err)
 }
 
 /// Serves `app` over TLS on `listener` until `stop` fires (or its sender is dropped).

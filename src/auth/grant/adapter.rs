@@ -9,6 +9,7 @@ use oauth2::RequestTokenError;
 use super::response::{check_token_response, server_text};
 use super::{Fields, Granted, MAX_RESPONSE, RunnerTokenResponse, TokenEndpoint};
 use crate::auth::AuthError;
+use crate::auth::dpop::Dpop;
 use crate::project::model::profile::TokenRequest;
 
 /// Why the adapter gives the oauth2 crate no response to parse.
@@ -134,9 +135,11 @@ impl TokenEndpoint {
             let http = http.clone();
             // A new assertion for each request: each has its own `jti`.
             let signed = config.assertion_params();
+            let tls = config.tls.clone();
+            let dpop = config.dpop.clone();
             Box::pin(async move {
                 let extra = signed.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
-                send(&http, req, json, extra.unwrap_or_default()).await
+                send(&http, req, json, extra.unwrap_or_default(), &tls, &dpop).await
             })
         }
     }
@@ -148,6 +151,8 @@ pub(super) async fn send(
     req: oauth2::HttpRequest,
     json: bool,
     extra: Vec<(String, String)>,
+    tls: &crate::http::TlsOptions,
+    dpop: &Dpop,
 ) -> Result<oauth2::HttpResponse, AdapterError> {
     let (parts, mut body) = req.into_parts();
     if !extra.is_empty() {
@@ -175,48 +180,87 @@ pub(super) async fn send(
     if let Some(v) = headers.get_mut(http::header::AUTHORIZATION) {
         v.set_sensitive(true);
     }
+    let url = url::Url::parse(&parts.uri.to_string())
+        .map_err(|e| AdapterError::Unreachable(e.to_string()))?;
     crate::secret::log::credential_request(
         "token",
         parts.method.as_str(),
-        &parts.uri.to_string(),
+        url.as_str(),
         headers.contains_key(http::header::AUTHORIZATION),
         &body,
     );
-    let mut resp = http
-        .request(parts.method, parts.uri.to_string())
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_connect() {
-                AdapterError::Unreachable(crate::http::root_cause(&e))
-            } else {
-                AdapterError::NoAnswer(crate::http::root_cause(&e))
-            }
-        })?;
+    crate::http::note_proxy(tls, &url);
+    let mut nonce_retried = false;
+    loop {
+        let mut headers = headers.clone();
+        if let Some(proof) = dpop.proof(parts.method.as_str(), &url, None)
+            && let Ok(mut v) = http::HeaderValue::from_str(proof.expose())
+        {
+            v.set_sensitive(true);
+            headers.insert("DPoP", v);
+        }
+        let request = http
+            .request(parts.method.clone(), url.clone())
+            .headers(headers);
+        let (status, content_type, resp_headers, body) = exchange(request, body.clone()).await?;
+        crate::secret::log::credential_response(
+            "token",
+            status.as_u16(),
+            body.as_deref().unwrap_or_default(),
+        );
+        // RFC 9449 §8: a server that wants a nonce says `use_dpop_nonce` with one.
+        if dpop.active()
+            && dpop.keep_nonce(&url, &resp_headers)
+            && !nonce_retried
+            && status == http::StatusCode::BAD_REQUEST
+            && oauth_error_is(body.as_deref(), "use_dpop_nonce")
+        {
+            nonce_retried = true;
+            tracing::info!("the token endpoint asked for a DPoP nonce: sending again with it");
+            continue;
+        }
+        return classify(status, content_type, body);
+    }
+}
+
+/// Whether `body` is an OAuth2 error answer with `error` `code`.
+fn oauth_error_is(body: Option<&[u8]>, code: &str) -> bool {
+    body.and_then(|b| serde_json::from_slice::<Fields>(b).ok())
+        .is_some_and(|m| m.get("error").and_then(|e| e.as_str()) == Some(code))
+}
+
+/// Sends one token request: the status, content type and headers of the answer, and
+/// its body (`None` when larger than [`MAX_RESPONSE`]).
+async fn exchange(
+    request: reqwest::RequestBuilder,
+    body: Vec<u8>,
+) -> Result<(http::StatusCode, String, http::HeaderMap, Option<Vec<u8>>), AdapterError> {
+    let mut resp = request.body(body).send().await.map_err(|e| {
+        if e.is_connect() {
+            AdapterError::Unreachable(crate::http::root_cause(&e))
+        } else {
+            AdapterError::NoAnswer(crate::http::root_cause(&e))
+        }
+    })?;
     let status = resp.status();
     let content_type = resp
         .headers()
         .get(http::header::CONTENT_TYPE)
         .map(|v| server_text(&String::from_utf8_lossy(v.as_bytes()), 80))
         .unwrap_or_else(|| "no content type".to_string());
+    let headers = resp.headers().clone();
     let mut bytes = Vec::new();
-    let mut complete = true;
     while let Some(chunk) = resp
         .chunk()
         .await
         .map_err(|e| AdapterError::NoAnswer(crate::http::error_chain(&e)))?
     {
         if bytes.len() + chunk.len() > MAX_RESPONSE {
-            complete = false;
-            break;
+            return Ok((status, content_type, headers, None));
         }
         bytes.extend_from_slice(&chunk);
     }
-    crate::secret::log::credential_response("token", status.as_u16(), &bytes);
-    let body = if complete { Some(bytes) } else { None };
-    classify(status, content_type, body)
+    Ok((status, content_type, headers, Some(bytes)))
 }
 
 /// What the oauth2 crate is given to parse: a token response (any 2xx JSON object

@@ -115,7 +115,7 @@ impl TokenEndpoint {
             .body(body.into_bytes())
             .map_err(|e| AuthError::Transport(format!("cannot build the token request: {e}")))?;
         let json = c.token_request == TokenRequest::Json;
-        let answer = send(&self.http, req, json, extra).await;
+        let answer = send(&self.http, req, json, extra, &c.tls, &c.dpop).await;
         self.finish(name, read_answer(answer))
     }
 

@@ -137,6 +137,8 @@ pub struct EndpointConfig {
     pub params: Vec<(String, String)>,
     /// `private_key_jwt` / `client_secret_jwt`: how the client signs its assertions.
     pub assertion: Option<crate::auth::assertion::ClientAssertion>,
+    /// The session's DPoP key: token requests carry a proof once it has one.
+    pub dpop: std::sync::Arc<crate::auth::dpop::Dpop>,
 }
 
 impl EndpointConfig {
@@ -348,6 +350,7 @@ impl TokenEndpoint {
             .finish();
         let basic = matches!((c.client_auth, secret), (ClientAuth::Basic, Some(_)));
         crate::secret::log::credential_request(what, "POST", url.as_str(), basic, form.as_bytes());
+        crate::http::note_proxy(&c.tls, url);
         let mut resp = req
             .form(&params)
             .send()

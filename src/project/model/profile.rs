@@ -116,6 +116,12 @@ pub enum ClientAuth {
     PrivateKeyJwt,
     /// RFC 7523 §2.2: an assertion signed (HS256) with `client_secret`.
     ClientSecretJwt,
+    /// RFC 8705 §2.1.1: the client is known by its PKI certificate (`http.client_cert`);
+    /// `client_id` in the body, no secret.
+    TlsClientAuth,
+    /// RFC 8705 §2.2: the client is known by a self-signed certificate it registered;
+    /// `client_id` in the body, no secret.
+    SelfSignedTlsClientAuth,
 }
 
 impl ClientAuth {
@@ -124,6 +130,14 @@ impl ClientAuth {
         matches!(
             self,
             ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt
+        )
+    }
+
+    /// Mutual TLS client authentication: the certificate is the credential.
+    pub fn is_tls(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::TlsClientAuth | ClientAuth::SelfSignedTlsClientAuth
         )
     }
 }
@@ -278,6 +292,11 @@ pub struct AuthConfig {
     /// also on when the server's metadata requires it.
     #[serde(default)]
     pub par: bool,
+    /// RFC 9449: tokens bound to a key of the session, kept with its tokens (a DPoP
+    /// proof with every token request, and with every API request once the server
+    /// answers `token_type: DPoP`).
+    #[serde(default)]
+    pub dpop: bool,
 }
 
 /// Where OAuth2 tokens are kept between runs (`auth.token_store`, or `token_store:`
@@ -511,6 +530,19 @@ pub struct HttpConfig {
     #[serde(default)]
     #[schemars(with = "CookiesSchema")]
     pub cookies: Cookies,
+    /// A PEM client certificate (chain) for servers that ask for one (mutual TLS),
+    /// relative to the profile's folder; also `--cert FILE`. Needs `client_key`.
+    #[schemars(with = "Option<String>")]
+    pub client_cert: Option<Spanned<String>>,
+    /// The PEM private key of `client_cert`, relative to the profile's folder; also
+    /// `--key FILE`.
+    #[schemars(with = "Option<String>")]
+    pub client_key: Option<Spanned<String>>,
+    /// The proxy of every request (API and OAuth2 endpoints), e.g.
+    /// `http://user:pass@proxy.corp:3128`; `none` ignores `HTTPS_PROXY`, `HTTP_PROXY`
+    /// and `ALL_PROXY`. Unset: those variables, with `NO_PROXY`.
+    #[schemars(with = "Option<String>")]
+    pub proxy: Option<Spanned<String>>,
 }
 
 /// `http.cookies`: whether requests keep cookies, and for how long.

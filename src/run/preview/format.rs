@@ -220,6 +220,28 @@ fn body_args(body: &RenderedBody, args: &mut Vec<String>) {
     }
 }
 
+/// `command` (from [`curl`]) with curl's options for the connection: the client
+/// certificate and key by path (never their text), and the proxy (its credentials
+/// masked by the masking point unless shown).
+pub fn curl_transport(command: String, tls: &crate::http::TlsOptions) -> String {
+    use crate::http::ProxySetting;
+    let mut extra = Vec::new();
+    if let Some(id) = &tls.client_identity {
+        extra.push(format!("--cert {}", quote(&id.cert_file.to_string_lossy())));
+        extra.push(format!("--key {}", quote(&id.key_file.to_string_lossy())));
+    }
+    match &tls.proxy {
+        ProxySetting::Environment => {}
+        ProxySetting::Off => extra.push(format!("--noproxy {}", quote("*"))),
+        ProxySetting::Url(u) => extra.push(format!("--proxy {}", quote(u.as_str()))),
+    }
+    if extra.is_empty() {
+        return command;
+    }
+    let body = command.strip_suffix('\n').unwrap_or(&command);
+    format!("{body} \\\n  {}\n", extra.join(" \\\n  "))
+}
+
 /// `s` single-quoted for a POSIX shell: every byte but `'` stands for itself there.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))

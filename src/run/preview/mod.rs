@@ -79,7 +79,8 @@ fn render_preview(
         None
     };
     if args.curl {
-        format::curl(r, auth, env.client.credentials(), args.show_secrets)
+        let command = format::curl(r, auth, env.client.credentials(), args.show_secrets);
+        format::curl_transport(command, env.client.tls())
     } else {
         format::dry_run(r, auth, env.client.credentials(), args.show_secrets)
     }

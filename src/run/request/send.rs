@@ -5,7 +5,7 @@
 use crate::auth::{Answer, AuthError};
 use crate::env::{Auth, Env};
 use crate::error::Error;
-use crate::http::{Credential, Exchange, HttpError, Incoming, RenderedRequest};
+use crate::http::{Credential, Exchange, HttpError, Incoming, ProofSource, RenderedRequest};
 use crate::run::preview::format;
 use crate::run::{explain, interrupt};
 use crate::secret::Secret;
@@ -73,6 +73,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                 value,
                 in_query: *in_query,
                 signer: None,
+                proof: None,
             };
             within_grace(req, env.client.open(req, Some(credential))).await?
         }
@@ -82,6 +83,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                 value: marker,
                 in_query: false,
                 signer: Some(signer),
+                proof: None,
             };
             within_grace(req, env.client.open(req, Some(credential))).await?
         }
@@ -89,9 +91,12 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
             // Not cut by an interrupt: a refresh in flight must be saved.
             let answer = session
                 .send_authorized(|token: &Secret| {
-                    let value = header.value(token);
+                    let value = session.header_value(header, token);
+                    let token = token.clone();
                     async move {
-                        let credential = Credential::header(&header.name, &value);
+                        let proofs = session.proofs(&token);
+                        let mut credential = Credential::header(&header.name, &value);
+                        credential.proof = proofs.as_ref().map(|p| p as &dyn ProofSource);
                         let incoming =
                             within_grace(req, env.client.open(req, Some(credential))).await?;
                         // A 401 from a host that was not sent the token says nothing of it.

@@ -8,10 +8,16 @@
 //   OIDC_ACCESS_TTL   access-token lifetime, seconds (default 60)
 //   OIDC_DEBUG=1      log every request's method, path and status on stderr
 //   OIDC_KEYS_DIR     the client keys start.sh generated (issue 23: signed assertions)
+//   OIDC_TLS_DIR      issue 23: ca.pem, server.pem/.key for an https listener that asks
+//                     for client certificates (start.sh makes them with openssl)
 //
 // Besides the provider's own endpoints (see /.well-known/openid-configuration):
 //   GET  /api/me       the protected resource: Bearer access token → {sub, client_id,
 //                      scope}, else 401 with WWW-Authenticate: Bearer
+//   GET  /api/dpop     issue 23: runner-dpop's DPoP-bound token with a proof of its key
+//   GET  /api/mtls     issue 23: runner-mtls's certificate-bound token, over the https
+//                      listener with the same client certificate
+//   GET  /_mtls        issue 23: {url} of that https listener (OIDC_TLS_DIR set)
 //   GET  /_stats       counters since start (no auth), for the tests
 //   POST /_stats/reset zero them
 //   GET  /_spent       authorization codes, PKCE verifiers and device codes already
@@ -22,9 +28,9 @@
 // there; it is never run from the repository folder itself.
 
 import * as crypto from 'node:crypto';
-import * as http from 'node:http';
-
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 
 import * as jose from 'jose';
 import Provider from 'oidc-provider';
@@ -142,11 +148,74 @@ const SIGNED_CLIENTS = KEYS_DIR ? [
 ] : [];
 CLIENTS.push(...SIGNED_CLIENTS);
 // ---- end of issue 23a's clients ---------------------------------------------------
+// ---- issue 23, DPoP (RFC 9449) ------------------------------------------------------
+// `runner-dpop`: a client-credentials client whose access tokens must be DPoP-bound
+// (dpop_bound_access_tokens), with the token endpoint's nonce required for it. Its
+// resource, GET /api/dpop, checks the proof (signature, typ, htm, htu, iat, ath), that
+// the proof's key is the token's (cnf.jkt) and, like a resource server that wants
+// nonces, its own nonce (401 use_dpop_nonce with DPoP-Nonce first).
+const DPOP_CLIENT = 'runner-dpop';
+CLIENTS.push({
+  client_id: DPOP_CLIENT,
+  client_secret: 'dpop-secret-1',
+  token_endpoint_auth_method: 'client_secret_post',
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  dpop_bound_access_tokens: true,
+});
+const RS_DPOP_NONCE = crypto.randomBytes(16).toString('base64url');
+// ---- end of issue 23, DPoP ------------------------------------------------------------
+
+// ---- issue 23, mutual TLS (RFC 8705) ---------------------------------------------------
+// With OIDC_TLS_DIR (start.sh makes it), an https listener on another port asks for
+// client certificates (GET /_mtls names it). `runner-mtls` authenticates with its
+// certificate (tls_client_auth, subject CN=runner-mtls-client, signed by the authority
+// in that folder) and gets certificate-bound tokens (cnf.x5t#S256), which GET /api/mtls
+// accepts only over a connection that presents the same certificate.
+const TLS_DIR = process.env.OIDC_TLS_DIR;
+const MTLS_CLIENT = 'runner-mtls';
+CLIENTS.push({
+  client_id: MTLS_CLIENT,
+  token_endpoint_auth_method: 'tls_client_auth',
+  tls_client_auth_subject_dn: 'CN=runner-mtls-client',
+  tls_client_certificate_bound_access_tokens: true,
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+});
+function peerCertificate(ctx) {
+  const raw = ctx.socket?.getPeerCertificate?.()?.raw;
+  return raw ? new crypto.X509Certificate(raw) : undefined;
+}
+const MTLS = {
+  enabled: true,
+  certificateBoundAccessTokens: true,
+  tlsClientAuth: true,
+  getCertificate: (ctx) => peerCertificate(ctx)?.toString(),
+  certificateAuthorized: (ctx) => ctx.socket?.authorized === true,
+  certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
+    && peerCertificate(ctx)?.subject === expected,
+};
+async function mtlsResource(ctx) {
+  const m = /^Bearer ([^\s]+)$/.exec(ctx.get('authorization'));
+  const token = m ? await provider.ClientCredentials.find(m[1]) : undefined;
+  if (!token || !token.isValid) return json(ctx, 401, { error: 'invalid_token' });
+  const cert = peerCertificate(ctx);
+  const x5t = cert && crypto.createHash('sha256').update(cert.raw).digest('base64url');
+  if (!token['x5t#S256'] || token['x5t#S256'] !== x5t) {
+    return json(ctx, 401, { error: 'invalid_token', error_description: 'not the certificate the token is bound to' });
+  }
+  return json(ctx, 200, { client_id: token.clientId, 'x5t#S256': x5t });
+}
+// ---- end of issue 23, mutual TLS ------------------------------------------------------
 
 // What happened since start, for the tests (like the sandbox's /_sandbox/stats).
 function freshStats() {
   return {
     token_requests: { authorization_code: 0, refresh_token: 0, [DEVICE_GRANT]: 0 },
+    // issue 23: tokens issued (200) per client, for the clients tests run side by side.
+    issued_per_client: {},
     token_errors: {},
     // oidc-provider's own reason behind an error (its error_detail, which the client
     // never sees: the response says only "grant request is invalid").
@@ -191,11 +260,22 @@ const provider = new Provider(ISSUER, {
     return { accountId: sub, async claims() { return { sub }; } };
   },
   pkce: { required: () => true },
+  // issue 23, mutual TLS: the certificate methods besides the default ones.
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt',
+    'private_key_jwt', 'none', 'tls_client_auth'],
   features: {
     devInteractions: { enabled: true },
     deviceFlow: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    mTLS: MTLS, // issue 23, mutual TLS
+    // issue 23, DPoP: client credentials for runner-dpop, nonces required for it only.
+    clientCredentials: { enabled: true },
+    dPoP: {
+      enabled: true,
+      nonceSecret: crypto.randomBytes(32),
+      requireNonce: (ctx) => ctx.oidc?.client?.clientId === DPOP_CLIENT,
+    },
   },
   // By default a refresh token comes only with the offline_access scope, which the
   // authorization endpoint drops unless prompt=consent is sent too, and tokens without
@@ -323,6 +403,42 @@ async function protectedResource(ctx) {
   json(ctx, 200, { sub: token.accountId, client_id: token.clientId, scope: token.scope ?? null });
 }
 
+// ---- issue 23, DPoP: the resource that checks the binding ----------------------------
+async function dpopResource(ctx) {
+  const refuse = (error, description) => {
+    ctx.set('WWW-Authenticate', `DPoP algs="ES256", error="${error}", error_description="${description}"`);
+    ctx.set('DPoP-Nonce', RS_DPOP_NONCE);
+    json(ctx, 401, { error, error_description: description });
+  };
+  const m = /^DPoP ([^\s]+)$/.exec(ctx.get('authorization'));
+  if (!m) return refuse('invalid_token', 'a DPoP-bound access token is required');
+  const token = await provider.ClientCredentials.find(m[1]) ?? await provider.AccessToken.find(m[1]);
+  if (!token || !token.isValid) return refuse('invalid_token', 'the access token is invalid or expired');
+  if (!token.jkt) return refuse('invalid_token', 'the access token is not DPoP-bound');
+  let header; let claims;
+  try {
+    const verified = await jose.compactVerify(ctx.get('dpop'), async (h) => {
+      header = h;
+      return jose.importJWK(h.jwk, h.alg);
+    });
+    claims = JSON.parse(new TextDecoder().decode(verified.payload));
+  } catch (e) {
+    return refuse('invalid_dpop_proof', `the proof does not verify (${e.code ?? e.message})`);
+  }
+  const url = `${ISSUER}${ctx.path}`;
+  const ath = crypto.createHash('sha256').update(m[1]).digest('base64url');
+  if (header.typ !== 'dpop+jwt') return refuse('invalid_dpop_proof', 'typ');
+  if (claims.htm !== ctx.method || claims.htu !== url) return refuse('invalid_dpop_proof', 'htm or htu');
+  if (Math.abs(claims.iat - Date.now() / 1000) > 300) return refuse('invalid_dpop_proof', 'iat');
+  if (claims.ath !== ath) return refuse('invalid_dpop_proof', 'ath');
+  if (await jose.calculateJwkThumbprint(header.jwk) !== token.jkt) {
+    return refuse('invalid_dpop_proof', 'the proof key is not the token key');
+  }
+  if (claims.nonce !== RS_DPOP_NONCE) return refuse('use_dpop_nonce', 'Resource server requires nonce in DPoP proof');
+  json(ctx, 200, { client_id: token.clientId, jkt: token.jkt });
+}
+// ---- end of issue 23, DPoP ------------------------------------------------------------
+
 provider.use(async (ctx, next) => {
   if (DEBUG) {
     const t0 = Date.now();
@@ -337,6 +453,17 @@ provider.use(async (ctx, next) => {
 provider.use(async (ctx, next) => {
   if (ctx.path === '/api/me' && ctx.method === 'GET') {
     await protectedResource(ctx);
+    bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
+    return;
+  }
+  if (ctx.path === '/api/mtls' && ctx.method === 'GET') {
+    await mtlsResource(ctx);
+    bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
+    return;
+  }
+  if (ctx.path === '/_mtls' && ctx.method === 'GET') return json(ctx, 200, { url: MTLS_URL });
+  if (ctx.path === '/api/dpop' && ctx.method === 'GET') {
+    await dpopResource(ctx);
     bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
     return;
   }
@@ -358,6 +485,7 @@ provider.use(async (ctx, next) => {
       bump(acc.token_requests, params.grant_type ?? '(none)');
       if (ctx.status !== 200) bump(acc.token_errors, ctx.body?.error ?? String(ctx.status));
     }
+    if (ctx.status === 200 && ctx.oidc?.client) bump(stats.issued_per_client, ctx.oidc.client.clientId);
     if (params.code) spent.codes.push(params.code);
     if (params.code_verifier) spent.code_verifiers.push(params.code_verifier);
     if (params.assertion) spent.assertions.push(params.assertion);
@@ -385,6 +513,17 @@ provider.use(async (ctx, next) => {
 });
 
 server.on('request', provider.callback());
+// issue 23, mutual TLS: the https listener in front, asking for client certificates.
+let MTLS_URL = null;
+if (TLS_DIR) {
+  const read = (f) => fs.readFileSync(`${TLS_DIR}/${f}`);
+  const tlsServer = https.createServer({
+    cert: read('server.pem'), key: read('server.key'), ca: read('ca.pem'),
+    requestCert: true, rejectUnauthorized: false,
+  }, provider.callback());
+  await new Promise((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+  MTLS_URL = `https://127.0.0.1:${tlsServer.address().port}`;
+}
 process.stdout.write(`${ISSUER}\n`);
 
 for (const sig of ['SIGTERM', 'SIGINT']) {

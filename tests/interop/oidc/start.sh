@@ -69,6 +69,27 @@ export OIDC_KEYS_DIR="$KEYS"
 export OIDC_CSJWT_SECRET="${OIDC_CSJWT_SECRET:-jwt & <secret> \"with\" \\ % + / = :, 32 bytes and more}"
 
 # --- start ------------------------------------------------------------------
+# ---- issue 23, mutual TLS: a throwaway authority made here with openssl, the https
+# listener's certificate and a client certificate (CN=runner-mtls-client) it signed.
+TLS="$OIDC_HOME/tls"
+mkdir -p "$TLS"
+command -v openssl >/dev/null 2>&1 || die "openssl not found (the mutual TLS listener needs it)"
+(
+    cd "$TLS"
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${ec[@]}" -subj "/CN=runner interop CA" -keyout ca.key -out ca.pem -days 2 2>/dev/null
+    openssl req "${ec[@]}" -subj "/CN=127.0.0.1" -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile server.ext -out server.pem 2>/dev/null
+    openssl req "${ec[@]}" -subj "/CN=runner-mtls-client" -keyout client.key -out client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile client.ext -out client.pem 2>/dev/null
+) || die "openssl could not make the mutual TLS certificates"
+export OIDC_TLS_DIR="$TLS"
+# ---- end of issue 23, mutual TLS
+
 : >"$LOG"
 : >"$OUT"
 cd "$APP"
@@ -123,6 +144,7 @@ RUNNER_OIDC_CONFIDENTIAL_SECRET=confidential-secret-1
 RUNNER_OIDC_BROWSER=$HERE/browser.mjs
 RUNNER_OIDC_KEYS_DIR=$KEYS
 RUNNER_OIDC_CSJWT_SECRET=$(printf '%q' "$OIDC_CSJWT_SECRET")
+RUNNER_OIDC_TLS_DIR=$TLS
 EOF2
 log "ready at $ISSUER (env: $ENVFILE)"
 echo "$ISSUER"

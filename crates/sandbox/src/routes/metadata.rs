@@ -36,6 +36,7 @@ pub(crate) async fn metadata(State(state): State<AppState>) -> Response {
         // The demo key's (crate::signed): private_key_jwt and the JWT bearer grant.
         "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
         "authorization_response_iss_parameter_supported": true,
+        "dpop_signing_alg_values_supported": ["ES256"],
         // OpenID Connect discovery's own keys: ID tokens are unsigned.
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["none"],

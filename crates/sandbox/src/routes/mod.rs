@@ -6,6 +6,7 @@ mod authorize;
 mod big;
 mod control;
 mod device;
+mod dpop;
 mod faults;
 mod metadata;
 mod oauth;

@@ -47,8 +47,22 @@ pub(crate) async fn token(
     body: Bytes,
 ) -> Response {
     let content_type = content_type(&headers);
+    let jkt = match super::dpop::token_proof(&state, &headers) {
+        Ok(jkt) => jkt,
+        Err(refusal) => return *refusal,
+    };
     let mut response = match grant(&state, &headers, &content_type, &body) {
-        Ok(answer) => (StatusCode::OK, Json(token_body(&answer))).into_response(),
+        Ok(answer) => {
+            let mut body = token_body(&answer);
+            if let Some(jkt) = jkt {
+                // RFC 9449 §5: the access token is bound to the proof's key.
+                lock(&state.dpop)
+                    .bound
+                    .insert(answer.issued.access_token.clone(), jkt);
+                body["token_type"] = Value::String("DPoP".into());
+            }
+            super::dpop::with_nonce(&state, (StatusCode::OK, Json(body)).into_response())
+        }
         Err(err) => {
             lock(&state.stats).token_errors += 1;
             err.into_response()
@@ -416,14 +430,30 @@ fn invalid_grant(description: &str) -> ApiError {
 }
 
 /// Lets a request through only with a live access token (`Authorization: Bearer T`,
-/// scheme case-insensitive); otherwise 401 with `WWW-Authenticate: Bearer`.
+/// scheme case-insensitive; `DPoP T` with a proof for a DPoP-bound one); otherwise 401
+/// with `WWW-Authenticate: Bearer` (or `DPoP`).
 pub(crate) async fn require_bearer(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
     let check = match bearer_token(request.headers()) {
-        Some(token) => lock(&state.tokens).check_access(token, state.clock.now_ms()),
+        Some((scheme, token)) => {
+            let check = lock(&state.tokens).check_access(token, state.clock.now_ms());
+            if check == AccessCheck::Valid
+                && let Err(refusal) = super::dpop::resource_check(
+                    &state,
+                    request.headers(),
+                    scheme,
+                    token,
+                    request.method().as_str(),
+                    request.uri().path(),
+                )
+            {
+                return *refusal;
+            }
+            check
+        }
         None => AccessCheck::Unknown,
     };
     match check {
@@ -433,11 +463,13 @@ pub(crate) async fn require_bearer(
     }
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+/// The scheme (`Bearer` or `DPoP`, any case) and the token of `Authorization`.
+fn bearer_token(headers: &HeaderMap) -> Option<(&str, &str)> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    let known = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop");
+    (known && !token.is_empty()).then_some((scheme, token))
 }
 
 fn unauthorized(description: &'static str) -> Response {

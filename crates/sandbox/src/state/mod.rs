@@ -6,6 +6,7 @@ mod big_documents;
 pub(crate) mod codes;
 pub(crate) mod collection;
 pub(crate) mod devices;
+pub(crate) mod dpop;
 mod locking;
 pub(crate) mod seed;
 mod stats;
@@ -58,6 +59,8 @@ pub(crate) struct Shared {
     pub big: BigDocuments,
     /// Cookie sessions of `/web/login`.
     pub web: Mutex<web::WebSessions>,
+    /// DPoP-bound tokens and the proofs seen.
+    pub dpop: Mutex<dpop::DpopState>,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
             &seed::DOCUMENTS,
             seed::documents(),
         )));
+        let opts_dpop_nonce = opts.dpop_nonce;
         let collections = vec![
             Arc::clone(&assets),
             Arc::new(RwLock::new(Collection::new(&seed::USERS, seed::users()))),
@@ -103,6 +107,10 @@ impl AppState {
             collections,
             big: BigDocuments::default(),
             web: Mutex::new(web::WebSessions::default()),
+            dpop: Mutex::new(dpop::DpopState {
+                nonce: opts_dpop_nonce.then(tokens::random_token),
+                ..Default::default()
+            }),
         }))
     }
 }

@@ -1,0 +1,219 @@
+//! DPoP (RFC 9449): a P-256 key per session, kept with its tokens in the locked cache
+//! so that every process presents the same key, and a proof (`typ: dpop+jwt`) for each
+//! token and API request. The servers' `DPoP-Nonce` values are kept per origin and
+//! put in the next proofs; a `use_dpop_nonce` answer is retried once by the caller.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use super::jws::SigningKey;
+use crate::secret::Secret;
+
+/// The response header that carries a server's nonce.
+pub const NONCE_HEADER: &str = "DPoP-Nonce";
+
+/// A session's DPoP key, once it has one, and the nonces servers gave it.
+#[derive(Default)]
+pub struct Dpop {
+    /// The key, and its PKCS#8 (base64url) as it is stored.
+    key: Mutex<Option<(Arc<SigningKey>, Secret)>>,
+    nonces: Mutex<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for Dpop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dpop(…)")
+    }
+}
+
+impl Dpop {
+    /// Uses the key stored with the session's tokens (base64url PKCS#8), or a new one
+    /// when `stored` is `None` or unreadable; returns what to store.
+    pub fn install(&self, stored: Option<&Secret>) -> Result<Secret, String> {
+        if let Some(s) = stored
+            && let Ok(der) = URL_SAFE_NO_PAD.decode(s.expose())
+            && let Ok(key) = SigningKey::from_pkcs8(&der)
+        {
+            // Registered with the masking point when it was read (Secret::new).
+            self.set(key, s.clone());
+            return Ok(s.clone());
+        }
+        let (key, der) = SigningKey::generate_es256()?;
+        let text = Secret::new(URL_SAFE_NO_PAD.encode(der));
+        self.set(key, text.clone());
+        Ok(text)
+    }
+
+    fn set(&self, key: SigningKey, stored: Secret) {
+        if let Ok(mut k) = self.key.lock() {
+            *k = Some((Arc::new(key), stored));
+        }
+    }
+
+    /// The key as it is stored with the tokens, once there is one.
+    pub fn stored(&self) -> Option<Secret> {
+        self.key.lock().ok()?.as_ref().map(|(_, s)| s.clone())
+    }
+
+    /// Whether the session has a key (proofs are sent).
+    pub fn active(&self) -> bool {
+        self.key.lock().map(|k| k.is_some()).unwrap_or(false)
+    }
+
+    /// A proof for `method` `url` (its query and fragment left out), with `ath` when
+    /// `access_token` is given (resource requests); `None` without a key. The proof is
+    /// registered as a secret.
+    pub fn proof(
+        &self,
+        method: &str,
+        url: &url::Url,
+        access_token: Option<&str>,
+    ) -> Option<Secret> {
+        let key = self.key.lock().ok()?.as_ref()?.0.clone();
+        let jwk = key.public_jwk()?;
+        let mut htu = url.clone();
+        htu.set_query(None);
+        htu.set_fragment(None);
+        let mut claims = json!({
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "htm": method,
+            "htu": htu.as_str(),
+            "iat": crate::clock::now_unix(),
+        });
+        if let Some(token) = access_token {
+            let hash = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+            claims["ath"] = Value::String(URL_SAFE_NO_PAD.encode(hash.as_ref()));
+        }
+        if let Some(nonce) = self.nonce(url) {
+            claims["nonce"] = Value::String(nonce);
+        }
+        let mut header = Map::new();
+        header.insert("typ".into(), Value::String("dpop+jwt".into()));
+        header.insert("jwk".into(), jwk);
+        // Secret::new registers it with the masking point.
+        let proof = Secret::new(key.sign(header, &claims).ok()?);
+        Some(proof)
+    }
+
+    fn nonce(&self, url: &url::Url) -> Option<String> {
+        let origin = url.origin().ascii_serialization();
+        self.nonces.lock().ok()?.get(&origin).cloned()
+    }
+
+    /// Keeps the `DPoP-Nonce` a response from `url` carries; true when it is new.
+    pub fn keep_nonce(&self, url: &url::Url, headers: &http::HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(NONCE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 1024)
+        else {
+            return false;
+        };
+        let origin = url.origin().ascii_serialization();
+        let Ok(mut nonces) = self.nonces.lock() else {
+            return false;
+        };
+        nonces.insert(origin, value.to_string()).as_deref() != Some(value)
+    }
+}
+
+/// The proofs of one access token's requests: `ath` binds each to the token.
+pub struct Binding<'a> {
+    pub dpop: &'a Dpop,
+    pub token: &'a Secret,
+}
+
+impl crate::http::ProofSource for Binding<'_> {
+    fn proof(&self, method: &str, url: &url::Url) -> Option<(&'static str, Secret)> {
+        self.dpop
+            .proof(method, url, Some(self.token.expose()))
+            .map(|p| ("DPoP", p))
+    }
+
+    fn answered(&self, url: &url::Url, status: u16, headers: &http::HeaderMap) -> bool {
+        let new = self.dpop.keep_nonce(url, headers);
+        new && status == 401 && asks_for_nonce(headers)
+    }
+}
+
+/// Whether a resource server's 401 asks for a nonce (RFC 9449 §9):
+/// `WWW-Authenticate: DPoP error="use_dpop_nonce"`.
+pub fn asks_for_nonce(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.trim_start().to_ascii_lowercase().starts_with("dpop") && v.contains("use_dpop_nonce")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(jwt: &str, i: usize) -> Value {
+        let b = URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(i).unwrap())
+            .unwrap();
+        serde_json::from_slice(&b).unwrap()
+    }
+
+    #[test]
+    fn proofs_carry_the_claims_rfc_9449_asks_for() {
+        let dpop = Dpop::default();
+        let url = url::Url::parse("https://api.example/v1/things?page=2#x").unwrap();
+        assert!(dpop.proof("GET", &url, None).is_none(), "no key, no proof");
+        let stored = dpop.install(None).unwrap();
+        let mut h = http::HeaderMap::new();
+        h.insert(NONCE_HEADER, "n-1".parse().unwrap());
+        assert!(dpop.keep_nonce(&url, &h));
+        assert!(
+            !dpop.keep_nonce(&url, &h),
+            "the same nonce again is not new"
+        );
+        let proof = dpop.proof("GET", &url, Some("tok en")).unwrap();
+        let (header, claims) = (part(proof.expose(), 0), part(proof.expose(), 1));
+        assert_eq!(header["typ"], "dpop+jwt");
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["jwk"]["kty"], "EC");
+        assert!(header["jwk"].get("d").is_none(), "no private part");
+        assert_eq!(claims["htm"], "GET");
+        assert_eq!(claims["htu"], "https://api.example/v1/things");
+        assert_eq!(claims["nonce"], "n-1");
+        // base64url(SHA-256("tok en")), as Python's hashlib computes it.
+        assert_eq!(claims["ath"], "PkBfbeBYj_hzFEtst4PdXXweknkzfQqUSOjjqcmBl14");
+        let other = dpop.proof("GET", &url, None).unwrap();
+        assert_ne!(
+            part(other.expose(), 1)["jti"],
+            claims["jti"],
+            "jti is unique"
+        );
+        // The stored key comes back as the same key.
+        let again = Dpop::default();
+        again.install(Some(&stored)).unwrap();
+        let p2 = again.proof("POST", &url, None).unwrap();
+        assert_eq!(part(p2.expose(), 0)["jwk"], header["jwk"]);
+    }
+
+    #[test]
+    fn only_a_dpop_challenge_with_use_dpop_nonce_asks_for_a_nonce() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::WWW_AUTHENTICATE,
+            r#"DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof""#
+                .parse()
+                .unwrap(),
+        );
+        assert!(asks_for_nonce(&h));
+        h.insert(
+            http::header::WWW_AUTHENTICATE,
+            r#"Bearer error="invalid_token""#.parse().unwrap(),
+        );
+        assert!(!asks_for_nonce(&h));
+    }
+}

@@ -1,0 +1,100 @@
+//! Issue 23: a session that proves a DPoP key, presents a client certificate and goes
+//! through a proxy with credentials, at `-vv` and in previews: the DPoP key, its
+//! proofs, the client key's text and the proxy password never show.
+
+use super::{Planted, Sweep, userinfo};
+use crate::proxy::Proxy;
+use crate::sender::client_certificate;
+use crate::support::{Project, SandboxProc};
+
+const PROXY_PASSWORD: &str = "pr0xy C4naryProxy&<v>\"q'\\%+/=: é";
+
+#[test]
+fn dpop_client_certificates_and_proxy_credentials_show_nowhere() {
+    let certs = tempfile::tempdir().unwrap();
+    client_certificate(certs.path());
+    let sb_ca = certs.path().join("sandbox-ca.pem");
+    let sb = SandboxProc::start(&[
+        "--tls",
+        "--dpop-nonce",
+        "--ca-out",
+        sb_ca.to_str().unwrap(),
+        "--client-ca",
+        certs.path().join("ca.pem").to_str().unwrap(),
+    ]);
+    let proxy = Proxy::start();
+    let p = Project::new();
+    for f in ["client.pem", "client.key"] {
+        std::fs::copy(certs.path().join(f), p.path(&format!("profiles/{f}"))).unwrap();
+    }
+    let proxy_url = proxy.url.replacen(
+        "://",
+        &format!("://proxy-user:{}@", userinfo(PROXY_PASSWORD)),
+        1,
+    );
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: {url}/api/v1\nauth:\n  type: oauth2_password\n  token_url: {url}/oauth/v2/token\n  revocation_url: {url}/oauth/v2/revoke\n  client_id: sandbox\n  client_secret: sandbox-secret\n  username: demo\n  password: demo\n  dpop: true\nhttp:\n  ca_cert: {ca}\n  client_cert: client.pem\n  client_key: client.key\n  proxy: \"{proxy_url}\"\n",
+            url = sb.url,
+            ca = sb_ca.display()
+        ),
+    );
+    p.write("requests/list.yaml", "url: /assets\nquery: {limit: 1}\n");
+    let mut sweep = Sweep::new();
+    sweep.plant(Planted::new("PROXY_PASSWORD", PROXY_PASSWORD));
+    let key_text = std::fs::read_to_string(certs.path().join("client.key")).unwrap();
+    for (i, line) in key_text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .enumerate()
+    {
+        sweep.plant(Planted::new(&format!("client key line {i}"), line));
+    }
+    // How every DPoP proof begins: base64url of `{"typ":"dpop+jwt"`.
+    sweep.plant(Planted::new("a DPoP proof", "eyJ0eXAiOiJkcG9wK2p3dCI"));
+    let r = sweep.runner(&p, &["login", "-vv"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let key = p.cache()["dpop_key"].as_str().unwrap().to_string();
+    sweep.plant(Planted::new("DPOP_KEY", &key));
+    let data = "the assets are response data";
+    for args in [
+        &["exec", "-vv", "requests/list.yaml"][..],
+        &["exec", "--curl", "requests/list.yaml"],
+        &["exec", "--dry-run", "requests/list.yaml"],
+    ] {
+        let r = sweep.runner_stderr(&p, args, data);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        if args.contains(&"--curl") || args.contains(&"--dry-run") {
+            sweep.text(&format!("`runner {}` stdout", args.join(" ")), &r.stdout);
+        }
+    }
+    p.expire_access_tokens();
+    let r = sweep.runner_stderr(&p, &["exec", "-vv", "requests/list.yaml"], data);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let why = "runner token prints the access token on stdout by design";
+    let t = sweep.runner_stderr(&p, &["token", "-vv"], why);
+    assert_eq!(t.code, 0, "{}", t.stderr);
+    for cmd in ["profiles", "check"] {
+        sweep.runner(&p, &[cmd, "-vv"], &[]);
+    }
+    let r = sweep.runner(&p, &["logout", "-vv"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The canaries are live: the proxy got its password with every tunnel, and the
+    // cache held a key.
+    assert!(
+        proxy.lines().iter().any(|l| l.starts_with("CONNECT ")),
+        "{:?}",
+        proxy.lines()
+    );
+    let want = format!("proxy-user:{PROXY_PASSWORD}");
+    assert!(
+        proxy
+            .credentials()
+            .iter()
+            .all(|c| c.as_deref() == Some(want.as_str())),
+        "{:?}",
+        proxy.credentials()
+    );
+    sweep.finish();
+}

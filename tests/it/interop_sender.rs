@@ -1,0 +1,166 @@
+//! Issue 23 against oidc-provider 9.13.3 (see interop_oidc.rs for how it is started):
+//! DPoP with the token endpoint's nonce required (client `runner-dpop`, whose tokens
+//! must be bound), and a resource route that checks the proof, `ath` and the token's
+//! `cnf.jkt`, and asks for its own nonce.
+
+use crate::support::{Project, http_json, http_text};
+
+fn issuer() -> Option<String> {
+    match std::env::var("RUNNER_OIDC_ISSUER") {
+        Ok(u) if !u.is_empty() => Some(u.trim_end_matches('/').to_string()),
+        _ => {
+            assert!(
+                std::env::var("RUNNER_REQUIRE_INTEROP").as_deref() != Ok("1"),
+                "RUNNER_REQUIRE_INTEROP=1 but RUNNER_OIDC_ISSUER is not set"
+            );
+            eprintln!("SKIPPED oidc-provider DPoP interop test: RUNNER_OIDC_ISSUER is not set");
+            None
+        }
+    }
+}
+
+/// The tokens the server has issued to `client` (its answers 200 at /token).
+fn grants(issuer: &str, client: &str) -> u64 {
+    let (_, v) = http_json("GET", &format!("{issuer}/_stats"), None);
+    v["issued_per_client"][client].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn oidc_provider_binds_tokens_to_runners_dpop_key_across_processes() {
+    let Some(iss) = issuer() else { return };
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: {iss}\nauth:\n  type: oauth2_client_credentials\n  token_url: {iss}/token\n  revocation_url: {iss}/token/revocation\n  client_id: runner-dpop\n  client_secret: dpop-secret-1\n  dpop: true\n"
+        ),
+    );
+    p.write(
+        "requests/me.yaml",
+        "url: /api/dpop\nextract: {client: $.client_id, jkt: $.jkt}\n",
+    );
+    let before = grants(&iss, "runner-dpop");
+    let r = p.run(&["-v", "exec", "requests/me.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for asked in [
+        "the token endpoint asked for a DPoP nonce: sending again with it",
+        "the server asked for a DPoP nonce: sending again with it",
+    ] {
+        assert!(r.stderr.contains(asked), "{asked}: {}", r.stderr);
+    }
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["client"], "runner-dpop");
+    let cache = p.assert_cache_intact();
+    assert_eq!(cache["token_type"], "DPoP");
+    // The key the server bound the token to (cnf.jkt), as its resource reports it.
+    let jkt = out["jkt"].as_str().unwrap().to_string();
+    let token = cache["access_token"].as_str().unwrap().to_string();
+    assert_eq!(grants(&iss, "runner-dpop") - before, 1);
+    // Bound: without a proof the resource refuses the token.
+    let (status, body) = http_text(
+        "GET",
+        &format!("{iss}/api/dpop"),
+        None,
+        &[("Authorization", &format!("DPoP {token}"))],
+    );
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("invalid_dpop_proof"), "{body}");
+    // Across an expiry, 8 processes at once: one new token, the same key.
+    p.expire_access_tokens();
+    for r in p.run_at_once(8, &["exec", "requests/me.yaml"], &[]) {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(
+            v["jkt"],
+            jkt.as_str(),
+            "every process proves the session's key"
+        );
+    }
+    assert_eq!(
+        grants(&iss, "runner-dpop") - before,
+        2,
+        "one grant for the 8 processes"
+    );
+    assert_ne!(p.cache()["access_token"], token.as_str());
+    let out = p.run(&["logout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(p.cache_files().is_empty());
+}
+
+/// The https listener of the server, which asks for client certificates, and the
+/// folder of its authority and client certificate (start.sh made them).
+fn mtls(issuer: &str) -> (String, std::path::PathBuf) {
+    let (_, v) = http_json("GET", &format!("{issuer}/_mtls"), None);
+    let url = v["url"]
+        .as_str()
+        .expect("the server has an https listener")
+        .to_string();
+    let dir = std::env::var("RUNNER_OIDC_TLS_DIR").expect("RUNNER_OIDC_TLS_DIR (start.sh's env)");
+    (url, dir.into())
+}
+
+#[test]
+fn oidc_provider_knows_runner_by_its_certificate_and_binds_tokens_to_it() {
+    let Some(iss) = issuer() else { return };
+    let (url, tls) = mtls(&iss);
+    let p = Project::new();
+    for f in ["client.pem", "client.key", "ca.pem"] {
+        std::fs::copy(tls.join(f), p.path(&format!("profiles/{f}"))).unwrap();
+    }
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: {url}\nauth:\n  type: oauth2_client_credentials\n  token_url: {url}/token\n  revocation_url: {url}/token/revocation\n  client_id: runner-mtls\n  client_auth: tls_client_auth\nhttp:\n  ca_cert: profiles/ca.pem\n  client_cert: client.pem\n  client_key: client.key\n"
+        ),
+    );
+    p.write(
+        "requests/me.yaml",
+        "url: /api/mtls\nextract: {client: $.client_id, x5t: \"$['x5t#S256']\"}\n",
+    );
+    let before = grants(&iss, "runner-mtls");
+    let r = p.run(&["exec", "requests/me.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["client"], "runner-mtls");
+    let x5t = out["x5t"].as_str().unwrap().to_string();
+    let token = p.assert_cache_intact()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Another certificate (not from the server's authority): the cached token is
+    // refused by the resource, and the token endpoint does not know the client.
+    let other = tempfile::tempdir().unwrap();
+    crate::sender::client_certificate(other.path());
+    let (c, k) = (
+        other.path().join("client.pem"),
+        other.path().join("client.key"),
+    );
+    let r = p.run(&[
+        "--cert",
+        c.to_str().unwrap(),
+        "--key",
+        k.to_str().unwrap(),
+        "exec",
+        "requests/me.yaml",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
+    // Across an expiry, 8 processes at once, each over its own connection.
+    p.expire_access_tokens();
+    for r in p.run_at_once(8, &["exec", "requests/me.yaml"], &[]) {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["x5t"], x5t.as_str());
+    }
+    assert_ne!(p.assert_cache_intact()["access_token"], token.as_str());
+    assert_eq!(
+        grants(&iss, "runner-mtls") - before,
+        2,
+        "one grant for the 8 processes"
+    );
+    // Revocation authenticates the client by its certificate too.
+    let out = p.run(&["-v", "logout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    assert!(p.cache_files().is_empty());
+}
