@@ -16,7 +16,7 @@ B10_NEWMAN=${B10_NEWMAN:-newman@6.2.2}
 mkdir -p "$NPM_DIR"
 if [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
   log "npm install $B10_BRU $B10_HTTPYAC $B10_NEWMAN into $NPM_DIR (minutes)"
-  (cd "$NPM_DIR" && npm install --no-audit --no-fund --prefix . "$B10_BRU" "$B10_HTTPYAC" "$B10_NEWMAN" >"$WORK/npm-install.log" 2>&1) \
+  (cd "$NPM_DIR" && npm install --no-audit --no-fund --maxsockets 4 --prefix . "$B10_BRU" "$B10_HTTPYAC" "$B10_NEWMAN" >"$WORK/npm-install.log" 2>&1) \
     || warn "npm install failed, see $WORK/npm-install.log"
 fi
 NPM_BIN=$NPM_DIR/node_modules/.bin
@@ -249,6 +249,14 @@ for peer in bru httpyac newman; do
     row B10 "$what, runner sequential" "$(median_ms "b10-$id" "runner-$([ "$id" = suite ] && echo j1 || echo c1)")" ms "$peer" "$pv"
     row B10 "$what, runner defaults (4 at once)" "$(median_ms "b10-$id" runner)" ms "$peer" "$pv"
   done
+done
+for id in suite bulk; do
+  r=$(median_ms "b10-$id" runner) line=""
+  for peer in bru httpyac newman; do
+    pv=$(median_ms "b10-$id" "$peer")
+    [ -n "$pv" ] && line="$line $peer $(awk -v a="$pv" -v b="$r" 'BEGIN { printf "%.0f×", a / b }');"
+  done
+  note "- B10 $id, how many times faster runner (defaults) was:${line% ;}"
 done
 note "- B10: $B10_BRU, $B10_HTTPYAC, $B10_NEWMAN (npm, node $(node --version)); each run does the password grant (runner's token cache emptied by --prepare). Commands: \`runner test tests --jobs 1\` / \`runner exec create.yaml --data rows.csv --concurrency 1 -o none\`; \`bru run\` / \`bru run create.bru --csv-file-path rows.csv\`; \`httpyac send suite.http --all\` / \`httpyac send bulk.http --all\` (# @loop over the CSV); \`newman run suite.json\` / \`newman run bulk.json -d rows.csv\`."
 stop_sandbox suite
