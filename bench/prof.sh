@@ -1,7 +1,8 @@
 # Profiles of runner (not a benchmark): perf stat and perf record (DWARF call graphs)
 # of the B1, B3, B4 and B5 commands, top entries by self and by inclusive time, for
 # whoever optimises. `bench/run.sh prof`; needs `perf` (Debian: linux-perf). Build with
-# CARGO_PROFILE_RELEASE_DEBUG=line-tables-only for file:line in the reports.
+# CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only for
+# symbols and file:line in the reports (the release profile strips them).
 # Sourced by run.sh.
 if ! command -v perf >/dev/null; then
   note "- prof: perf not installed, skipped."

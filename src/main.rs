@@ -21,6 +21,11 @@ fn main() -> ExitCode {
             format_args!("error: internal error (a bug in runner; please report it): {msg}{place}"),
             true,
         );
+        // The release profile aborts on panic (no unwinding tables to ship): exit with
+        // the code an unwinding panic has always had instead of SIGABRT's 134.
+        if cfg!(panic = "abort") {
+            std::process::exit(101);
+        }
     }));
     let cli = runner::cli::Cli::parse();
     let color = match cli.global.color {
