@@ -25,13 +25,12 @@ impl FileBody {
 
 /// The SHA-256 (hex) of an upload's bytes, read in chunks as they will be sent.
 pub(super) async fn file_sha256(file: &FileBody) -> std::io::Result<String> {
-    use sha2::Digest;
     use tokio::io::AsyncReadExt;
     if let Some(bytes) = &file.held {
         return Ok(super::sigv4::sha256_hex(bytes));
     }
     let mut f = tokio::fs::File::open(&file.path).await?;
-    let mut hasher = sha2::Sha256::new();
+    let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
     let mut buf = vec![0u8; UPLOAD_CHUNK];
     loop {
         let n = f.read(&mut buf).await?;
@@ -40,11 +39,7 @@ pub(super) async fn file_sha256(file: &FileBody) -> std::io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(super::sigv4::digest_hex(hasher.finish()))
 }
 
 /// Most of a body a response's `Content-Length` may reserve before the bytes arrive.

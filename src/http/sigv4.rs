@@ -2,15 +2,13 @@
 //! profile's credentials is signed for its own method, URL, headers and body; a hop
 //! the origin rule keeps them from is not signed at all.
 //!
-//! Hand-written on `hmac` and `sha2` (both small; `sha2` was already built for
-//! `oauth2`), and checked against botocore's signer in `tests/aws/`. Signed headers:
+//! Hand-written on `ring` (the one crypto provider: TLS, JWS and this), and checked
+//! against botocore's signer in `tests/aws/`. Signed headers:
 //! `host`, `x-amz-content-sha256`, `x-amz-date` and, with a session token,
 //! `x-amz-security-token`. The query is sent in its canonical form (sorted, each name
 //! and value encoded as SigV4 says), so what is signed is what goes on the wire.
 
-use hmac::{Hmac, Mac};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use sha2::{Digest, Sha256};
 
 use super::RenderedBody;
 use crate::secret::Secret;
@@ -33,14 +31,17 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+/// Lower-case hex of a finished digest.
+pub(super) fn digest_hex(digest: ring::digest::Digest) -> String {
+    hex(digest.as_ref())
 }
 
 fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    // HMAC takes a key of any length: `new_from_slice` cannot fail for it.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(data.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    ring::hmac::sign(&key, data.as_bytes()).as_ref().to_vec()
 }
 
 /// SigV4's URI encoding: every byte but `A-Za-z0-9-_.~` as `%XX` (upper-case hex),
