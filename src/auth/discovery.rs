@@ -134,7 +134,16 @@ async fn fetch(http: &reqwest::Client, issuer: &url::Url) -> Result<(Metadata, u
     let mut tried = Vec::new();
     for url in document_urls(issuer) {
         tracing::info!("discovery: GET {url}");
-        crate::secret::log::credential_request("discovery", "GET", url.as_str(), false, b"");
+        crate::secret::log::credential_request(
+            "discovery",
+            "GET",
+            url.as_str(),
+            crate::secret::log::Beside {
+                basic: false,
+                certificate: false,
+            },
+            b"",
+        );
         let resp = match http
             .get(url.clone())
             .timeout(Duration::from_secs(30))

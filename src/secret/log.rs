@@ -116,9 +116,20 @@ pub fn masked_body(body: &[u8]) -> String {
     text.into_owned()
 }
 
+/// How a request to the identity provider carries the client's credentials beside
+/// its body (which shows a secret or an assertion by itself).
+#[derive(Debug, Clone, Copy)]
+pub struct Beside {
+    /// An `Authorization: Basic` header.
+    pub basic: bool,
+    /// A client certificate on the connection (mutual TLS).
+    pub certificate: bool,
+}
+
 /// `-vv`: a request to the identity provider (`what`: token, device, revocation,
 /// discovery), with the grant and how the client authenticated, its body masked.
-pub fn credential_request(what: &str, method: &str, url: &str, basic: bool, body: &[u8]) {
+pub fn credential_request(what: &str, method: &str, url: &str, beside: Beside, body: &[u8]) {
+    let Beside { basic, certificate } = beside;
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
@@ -141,6 +152,8 @@ pub fn credential_request(what: &str, method: &str, url: &str, basic: bool, body
         "body"
     } else if has("client_assertion") {
         "client_assertion"
+    } else if certificate {
+        "client certificate"
     } else {
         "none"
     };

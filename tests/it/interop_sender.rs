@@ -158,9 +158,16 @@ fn oidc_provider_knows_runner_by_its_certificate_and_binds_tokens_to_it() {
         2,
         "one grant for the 8 processes"
     );
-    // Revocation authenticates the client by its certificate too.
-    let out = p.run(&["-v", "logout"]);
+    // Revocation authenticates the client by its certificate too, and -vv says so.
+    let out = p.run(&["-vv", "logout"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "revocation request: POST {url}/token/revocation (client authentication: client certificate)"
+        )),
+        "{}",
+        out.stderr
+    );
     assert!(p.cache_files().is_empty());
 }

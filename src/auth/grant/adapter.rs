@@ -186,7 +186,10 @@ pub(super) async fn send(
         "token",
         parts.method.as_str(),
         url.as_str(),
-        headers.contains_key(http::header::AUTHORIZATION),
+        crate::secret::log::Beside {
+            basic: headers.contains_key(http::header::AUTHORIZATION),
+            certificate: tls.client_identity.is_some(),
+        },
         &body,
     );
     crate::http::note_proxy(tls, &url);

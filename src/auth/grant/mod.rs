@@ -349,7 +349,11 @@ impl TokenEndpoint {
             .extend_pairs(&params)
             .finish();
         let basic = matches!((c.client_auth, secret), (ClientAuth::Basic, Some(_)));
-        crate::secret::log::credential_request(what, "POST", url.as_str(), basic, form.as_bytes());
+        let beside = crate::secret::log::Beside {
+            basic,
+            certificate: c.tls.client_identity.is_some(),
+        };
+        crate::secret::log::credential_request(what, "POST", url.as_str(), beside, form.as_bytes());
         crate::http::note_proxy(&c.tls, url);
         let mut resp = req
             .form(&params)
