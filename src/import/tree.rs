@@ -182,6 +182,24 @@ pub fn body_path(expr: &str) -> Option<String> {
     (ok && (rest.is_empty() || rest.starts_with(['.', '[']))).then(|| format!("${rest}"))
 }
 
+/// `v[k]` as text, `""` when absent or not a string (Insomnia's and Bruno's YAML).
+pub fn text<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// `v[k]` as a list, empty when absent or not a list.
+pub fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
+    v.get(k)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// An entry its tool marks `disabled: true`.
+pub fn disabled(v: &Value) -> bool {
+    v.get("disabled").and_then(Value::as_bool) == Some(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use super::adapter::{AdapterError, send};
 use super::{Fields, Granted, RunnerTokenResponse, TokenEndpoint, server_refusal};
 use crate::auth::AuthError;
 use crate::auth::assertion::{JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
-use crate::project::model::profile::{ClientAuth, TokenRequest};
+use crate::project::model::profile::TokenRequest;
 use crate::secret::Secret;
 
 /// What a token exchange asks for (RFC 8693 §2.1).
@@ -88,24 +88,10 @@ impl TokenEndpoint {
                 "application/x-www-form-urlencoded",
             )
             .header(http::header::ACCEPT, "application/json");
-        match (c.client_auth, c.plain_secret()) {
-            (ClientAuth::Basic, Some(secret)) => {
-                use base64::Engine as _;
-                let enc = |s: &str| -> String {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-                };
-                let pair = format!("{}:{}", enc(&c.client_id), enc(secret.expose()));
-                let value = base64::engine::general_purpose::STANDARD.encode(pair);
-                builder = builder.header(http::header::AUTHORIZATION, format!("Basic {value}"));
-            }
-            (_, secret) => {
-                if !c.client_id.is_empty() {
-                    params.push(("client_id".to_string(), c.client_id.clone()));
-                }
-                if let Some(secret) = secret {
-                    params.push(("client_secret".to_string(), secret.expose().to_string()));
-                }
-            }
+        if let Some((user, pass)) = c.authenticate_form(&mut params) {
+            use base64::Engine as _;
+            let value = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            builder = builder.header(http::header::AUTHORIZATION, format!("Basic {value}"));
         }
         let extra = c.assertion_params()?.unwrap_or_default();
         let body = url::form_urlencoded::Serializer::new(String::new())

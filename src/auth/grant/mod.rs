@@ -151,6 +151,25 @@ impl EndpointConfig {
         }
     }
 
+    /// How a form request to the server carries the client's secret (RFC 6749
+    /// §2.3.1): the Basic pair to send, each part form-encoded, or `client_id` and
+    /// `client_secret` added to `params` (`None`).
+    fn authenticate_form(&self, params: &mut Vec<(String, String)>) -> Option<(String, String)> {
+        let enc =
+            |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+        let secret = self.plain_secret();
+        if let (ClientAuth::Basic, Some(secret)) = (self.client_auth, secret) {
+            return Some((enc(&self.client_id), enc(secret.expose())));
+        }
+        if !self.client_id.is_empty() && !params.iter().any(|(k, _)| k == "client_id") {
+            params.push(("client_id".to_string(), self.client_id.clone()));
+        }
+        if let Some(secret) = secret {
+            params.push(("client_secret".to_string(), secret.expose().to_string()));
+        }
+        None
+    }
+
     /// The client-assertion parameters, new for each request (`None`: the client
     /// does not sign).
     fn assertion_params(&self) -> Result<Option<Vec<(String, String)>>, AuthError> {
@@ -319,23 +338,9 @@ impl TokenEndpoint {
         let c = &self.config;
         let secret = c.plain_secret();
         let mut req = self.http.post(url.clone());
-        match (c.client_auth, secret) {
-            (ClientAuth::Basic, Some(secret)) => {
-                // RFC 6749 §2.3.1: each part form-encoded before the base64.
-                let enc = |s: &str| {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
-                };
-                req = req.basic_auth(enc(&c.client_id), Some(enc(secret.expose())));
-            }
-            (_, secret) => {
-                if !params.iter().any(|(k, _)| k == "client_id") {
-                    params.push(("client_id".to_string(), c.client_id.clone()));
-                }
-                if let Some(secret) = secret {
-                    params.push(("client_secret".to_string(), secret.expose().to_string()));
-                }
-                params.extend(c.assertion_params()?.unwrap_or_default());
-            }
+        match c.authenticate_form(&mut params) {
+            Some((user, pass)) => req = req.basic_auth(user, Some(pass)),
+            None => params.extend(c.assertion_params()?.unwrap_or_default()),
         }
         let transport = |e: String| AuthError::Transport(format!("request to {url} failed: {e}"));
         let what = if params.iter().any(|(k, _)| k == "token") {

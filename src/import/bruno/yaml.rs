@@ -10,7 +10,8 @@ use super::read_text;
 use crate::error::{Error, InputError};
 use crate::import::text::{one_line, plain_text};
 use crate::import::tree::{
-    Auth, Body, Collection, Env, OAuth2, Part, Req, body_path, predicate, reference,
+    Auth, Body, Collection, Env, OAuth2, Part, Req, body_path, disabled, list, predicate,
+    reference, text,
 };
 
 fn load(p: &Path) -> Result<Value, String> {
@@ -22,21 +23,6 @@ fn load(p: &Path) -> Result<Value, String> {
     } else {
         Err(format!("{}: not a YAML map", p.display()))
     }
-}
-
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or_default()
-}
-
-fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
-    v.get(k)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-}
-
-fn off(v: &Value) -> bool {
-    v.get("disabled").and_then(Value::as_bool) == Some(true)
 }
 
 /// A value as text (`value: 5` and `value: {data: …}` too).
@@ -66,7 +52,7 @@ pub(super) fn root(
     .find(|p| p.is_file())
     .unwrap_or_default();
     let v = load(&path).map_err(InputError::usage)?;
-    c.name = s(v.get("info").unwrap_or(&Value::Null), "name").to_string();
+    c.name = text(v.get("info").unwrap_or(&Value::Null), "name").to_string();
     let mut auth = Auth::Inherit;
     settings(v.get("request"), "collection", c, headers, &mut auth);
     c.auth = auth;
@@ -82,14 +68,14 @@ fn settings(
     auth: &mut Auth,
 ) {
     let Some(r) = r else { return };
-    for h in list(r, "headers").iter().filter(|h| !off(h)) {
-        let k = s(h, "name");
+    for h in list(r, "headers").iter().filter(|h| !disabled(h)) {
+        let k = text(h, "name");
         headers.retain(|(o, _)| !o.eq_ignore_ascii_case(k));
         headers.push((k.to_string(), value_text(h.get("value"))));
     }
-    for v in list(r, "variables").iter().filter(|v| !off(v)) {
+    for v in list(r, "variables").iter().filter(|v| !disabled(v)) {
         c.vars.push((
-            s(v, "name").to_string(),
+            text(v, "name").to_string(),
             Value::String(value_text(v.get("value"))),
         ));
     }
@@ -122,7 +108,7 @@ pub(super) fn folder(
     };
     let info = v.get("info").unwrap_or(&Value::Null);
     settings(v.get("request"), here, c, headers, auth);
-    let name = Some(s(info, "name").to_string()).filter(|n| !n.is_empty());
+    let name = Some(text(info, "name").to_string()).filter(|n| !n.is_empty());
     Some((
         name,
         info.get("seq").and_then(Value::as_u64).unwrap_or(u64::MAX),
@@ -134,7 +120,7 @@ fn scripts(v: &Value) -> Vec<(String, String)> {
         .get("runtime")
         .map_or_else(|| list(v, "scripts"), |r| list(r, "scripts"));
     from.iter()
-        .map(|sc| (s(sc, "type").to_string(), s(sc, "code").to_string()))
+        .map(|sc| (text(sc, "type").to_string(), text(sc, "code").to_string()))
         .filter(|(_, code)| !code.trim().is_empty())
         .collect()
 }
@@ -149,22 +135,22 @@ fn read_auth(a: Option<&Value>) -> Auth {
             Auth::Inherit
         };
     }
-    match s(a, "type") {
+    match text(a, "type") {
         "" | "inherit" => Auth::Inherit,
         "none" => Auth::None,
-        "bearer" => Auth::Bearer(reference(s(a, "token"))),
-        "basic" => Auth::Basic(reference(s(a, "password"))),
+        "bearer" => Auth::Bearer(reference(text(a, "token"))),
+        "basic" => Auth::Basic(reference(text(a, "password"))),
         "apikey" => Auth::ApiKey {
-            name: s(a, "key").to_string(),
-            query: s(a, "placement") == "query",
-            value: reference(s(a, "value")),
+            name: text(a, "key").to_string(),
+            query: text(a, "placement") == "query",
+            value: reference(text(a, "value")),
         },
         "oauth2" => Auth::OAuth2(OAuth2 {
-            grant: s(a, "flow").to_string(),
-            token_url: s(a, "accessTokenUrl").to_string(),
-            authorization_url: s(a, "authorizationUrl").to_string(),
-            scope: s(a, "scope").to_string(),
-            pkce: a.get("pkce").is_some_and(|p| !off(p)),
+            grant: text(a, "flow").to_string(),
+            token_url: text(a, "accessTokenUrl").to_string(),
+            authorization_url: text(a, "authorizationUrl").to_string(),
+            scope: text(a, "scope").to_string(),
+            pkce: a.get("pkce").is_some_and(|p| !disabled(p)),
         }),
         other => Auth::Other(other.to_string()),
     }
@@ -179,7 +165,7 @@ pub(super) fn request(
 ) -> Result<(u64, Req), String> {
     let v = load(p)?;
     let info = v.get("info").unwrap_or(&Value::Null);
-    let kind = s(info, "type");
+    let kind = text(info, "type");
     let Some(h) = v.get("http").or_else(|| v.get("graphql")) else {
         return Err(format!(
             "a `{}` request (runner sends HTTP requests only)",
@@ -187,11 +173,11 @@ pub(super) fn request(
         ));
     };
     let mut r = Req {
-        name: Some(s(info, "name"))
+        name: Some(text(info, "name"))
             .filter(|n| !n.is_empty())
             .unwrap_or(file)
             .to_string(),
-        method: Some(s(h, "method"))
+        method: Some(text(h, "method"))
             .filter(|m| !m.is_empty())
             .unwrap_or(if v.get("graphql").is_some() {
                 "POST"
@@ -199,7 +185,7 @@ pub(super) fn request(
                 "GET"
             })
             .to_string(),
-        url: s(h, "url").to_string(),
+        url: text(h, "url").to_string(),
         description: Some(plain_text(&value_text(info.get("description")), 200))
             .filter(|d| !d.is_empty()),
         headers: headers.to_vec(),
@@ -207,8 +193,8 @@ pub(super) fn request(
         ..Req::default()
     };
     for hd in list(h, "headers") {
-        let k = s(hd, "name");
-        if off(hd) {
+        let k = text(hd, "name");
+        if disabled(hd) {
             r.notes
                 .push(format!("disabled header: {}", one_line(k, 100)));
             continue;
@@ -217,11 +203,11 @@ pub(super) fn request(
         r.headers.push((k.to_string(), value_text(hd.get("value"))));
     }
     for pm in list(h, "params") {
-        let pair = (s(pm, "name").to_string(), value_text(pm.get("value")));
-        if off(pm) {
+        let pair = (text(pm, "name").to_string(), value_text(pm.get("value")));
+        if disabled(pm) {
             r.notes
                 .push(format!("disabled parameter: {}", one_line(&pair.0, 100)));
-        } else if s(pm, "type") == "path" {
+        } else if text(pm, "type") == "path" {
             r.path_params.push(pair);
         } else {
             r.query.push(pair);
@@ -229,7 +215,7 @@ pub(super) fn request(
     }
     r.body = match v.get("graphql").and_then(|g| g.get("body")) {
         Some(b) => Body::Graphql {
-            query: s(b, "query").to_string(),
+            query: text(b, "query").to_string(),
             variables: value_text(b.get("variables")),
         },
         None => body(h.get("body"), &mut r.notes),
@@ -247,15 +233,15 @@ pub(super) fn request(
 
 fn body(b: Option<&Value>, notes: &mut Vec<String>) -> Body {
     let Some(b) = b else { return Body::None };
-    let mode = Some(s(b, "type"))
+    let mode = Some(text(b, "type"))
         .filter(|t| !t.is_empty())
-        .unwrap_or(s(b, "mode"));
+        .unwrap_or(text(b, "mode"));
     // `data`, or (an older shape) the text under the mode's own key.
     let data = b.get("data").or_else(|| b.get(mode));
     let raw = || value_text(data);
     let entries = || -> Vec<&Value> {
         data.and_then(Value::as_array)
-            .map(|a| a.iter().filter(|e| !off(e)).collect())
+            .map(|a| a.iter().filter(|e| !disabled(e)).collect())
             .unwrap_or_default()
     };
     match mode {
@@ -266,15 +252,15 @@ fn body(b: Option<&Value>, notes: &mut Vec<String>) -> Body {
         "form-urlencoded" | "formUrlEncoded" => Body::Form(
             entries()
                 .into_iter()
-                .map(|e| (s(e, "name").to_string(), value_text(e.get("value"))))
+                .map(|e| (text(e, "name").to_string(), value_text(e.get("value"))))
                 .collect(),
         ),
         "multipart-form" | "multipartForm" => Body::Multipart(
             entries()
                 .into_iter()
                 .map(|e| {
-                    let name = s(e, "name").to_string();
-                    if s(e, "type") == "file" {
+                    let name = text(e, "name").to_string();
+                    if text(e, "type") == "file" {
                         let path = match e.get("value") {
                             Some(Value::Array(a)) => a.first().and_then(Value::as_str),
                             Some(Value::String(p)) => Some(p.as_str()),
@@ -290,7 +276,7 @@ fn body(b: Option<&Value>, notes: &mut Vec<String>) -> Body {
         "file" => entries()
             .into_iter()
             .find(|e| e.get("selected").and_then(Value::as_bool) != Some(false))
-            .map_or(Body::None, |e| Body::File(s(e, "filePath").to_string())),
+            .map_or(Body::None, |e| Body::File(text(e, "filePath").to_string())),
         "" | "none" => Body::None,
         other => {
             notes.push(format!("body type `{}` not imported", one_line(other, 40)));
@@ -303,11 +289,11 @@ fn body(b: Option<&Value>, notes: &mut Vec<String>) -> Body {
 /// actions noted.
 fn runtime(rt: &Value, r: &mut Req) {
     for a in list(rt, "assertions") {
-        let expr = s(a, "expression");
-        let op = s(a, "operator");
+        let expr = text(a, "expression");
+        let op = text(a, "operator");
         let val = value_text(a.get("value"));
         let shown = one_line(&format!("{expr}: {op} {val}"), 200);
-        if off(a) {
+        if disabled(a) {
             r.notes.push(format!("disabled assert: {shown}"));
             continue;
         }
@@ -328,8 +314,8 @@ fn runtime(rt: &Value, r: &mut Req) {
     }
     let vars: Vec<(String, String)> = list(rt, "variables")
         .iter()
-        .filter(|v| !off(v))
-        .map(|v| (s(v, "name").to_string(), value_text(v.get("value"))))
+        .filter(|v| !disabled(v))
+        .map(|v| (text(v, "name").to_string(), value_text(v.get("value"))))
         .collect();
     super::read::inline_vars(r, &vars);
     if !list(rt, "actions").is_empty() {
@@ -344,14 +330,14 @@ fn runtime(rt: &Value, r: &mut Req) {
 pub(super) fn environment(p: &Path, stem: &str) -> Result<Env, Error> {
     let v = load(p).map_err(InputError::usage)?;
     let mut e = Env {
-        name: Some(s(&v, "name"))
+        name: Some(text(&v, "name"))
             .filter(|n| !n.is_empty())
             .unwrap_or(stem)
             .to_string(),
         ..Env::default()
     };
-    for var in list(&v, "variables").iter().filter(|v| !off(v)) {
-        let name = s(var, "name").to_string();
+    for var in list(&v, "variables").iter().filter(|v| !disabled(v)) {
+        let name = text(var, "name").to_string();
         if var.get("secret").and_then(Value::as_bool) == Some(true) {
             e.secret.push(name);
         } else {

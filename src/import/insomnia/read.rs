@@ -6,22 +6,9 @@ use serde_json::Value;
 
 use crate::import::credential::is_secret_name;
 use crate::import::text::one_line;
-use crate::import::tree::{Auth, Body, Collection, Env, Item, OAuth2, Part, Req, reference};
-
-fn text<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or_default()
-}
-
-fn list<'a>(v: &'a Value, k: &str) -> &'a [Value] {
-    v.get(k)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-}
-
-fn disabled(v: &Value) -> bool {
-    v.get("disabled").and_then(Value::as_bool) == Some(true)
-}
+use crate::import::tree::{
+    Auth, Body, Collection, Env, Item, OAuth2, Part, Req, disabled, list, reference, text,
+};
 
 /// The whole export.
 pub(super) fn collection(doc: &Value) -> Collection {
