@@ -1,10 +1,13 @@
 //! `token_store: keyring`: a session's tokens kept in the OS keyring (the Secret
-//! Service on Linux, Keychain on macOS, Credential Manager on Windows) through the
-//! `keyring` crate, as the same JSON the file store writes. The lock file and the
+//! Service on Linux, Keychain on macOS, Credential Manager on Windows) through
+//! `keyring-core` and each platform's store crate, as the same JSON the file store
+//! writes. The lock file and the
 //! save-before-use rule stay with [`super::store::TokenStore`]; a keyring that is
 //! locked or absent is an error that names `token_store: file`, never a fallback.
 
-use keyring::Error as KeyringError;
+use std::sync::OnceLock;
+
+use keyring_core::Error as KeyringError;
 
 use super::AuthError;
 
@@ -30,8 +33,15 @@ impl KeyringEntry {
         )
     }
 
-    fn entry(&self) -> Result<keyring::Entry, AuthError> {
-        keyring::Entry::new(SERVICE, &self.account).map_err(|e| self.unusable(&e))
+    fn entry(&self) -> Result<keyring_core::Entry, AuthError> {
+        self.entry_named(&self.account)
+    }
+
+    fn entry_named(&self, account: &str) -> Result<keyring_core::Entry, AuthError> {
+        if let Err(e) = platform_store() {
+            return Err(self.unusable(e));
+        }
+        keyring_core::Entry::new(SERVICE, account).map_err(|e| self.unusable(&e))
     }
 
     /// The stored bytes, or `None` when there is no entry.
@@ -61,8 +71,7 @@ impl KeyringEntry {
     /// Whether an entry can be written now (a locked keyring may still be read):
     /// a probe entry beside this one, written and removed.
     pub fn probe(&self) -> Result<(), AuthError> {
-        let probe = keyring::Entry::new(SERVICE, &format!("{}.probe", self.account))
-            .map_err(|e| self.unusable(&e))?;
+        let probe = self.entry_named(&format!("{}.probe", self.account))?;
         probe.set_secret(b"probe").map_err(|e| self.unusable(&e))?;
         match probe.delete_credential() {
             Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
@@ -86,4 +95,29 @@ impl KeyringEntry {
             self.describe()
         ))
     }
+}
+
+/// Makes the platform's store keyring-core's default, once per process (the first
+/// use connects to it); the outcome is kept, so a missing service is reported the
+/// same way by every later use.
+fn platform_store() -> &'static Result<(), KeyringError> {
+    static STORE: OnceLock<Result<(), KeyringError>> = OnceLock::new();
+    STORE.get_or_init(|| {
+        #[cfg(target_os = "macos")]
+        let store = apple_native_keyring_store::keychain::Store::new()?;
+        #[cfg(target_os = "windows")]
+        let store = windows_native_keyring_store::Store::new()?;
+        #[cfg(all(
+            unix,
+            not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+        ))]
+        let store = dbus_secret_service_keyring_store::Store::new()?;
+        #[cfg(all(any(unix, windows), not(any(target_os = "ios", target_os = "android"))))]
+        {
+            keyring_core::set_default_store(store);
+            Ok(())
+        }
+        #[cfg(not(all(any(unix, windows), not(any(target_os = "ios", target_os = "android")))))]
+        Err(KeyringError::NoDefaultStore)
+    })
 }
