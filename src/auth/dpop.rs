@@ -4,6 +4,7 @@
 //! put in the next proofs; a `use_dpop_nonce` answer is retried once by the caller.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -22,6 +23,8 @@ pub struct Dpop {
     /// The key, and its PKCS#8 (base64url) as it is stored.
     key: Mutex<Option<(Arc<SigningKey>, Secret)>>,
     nonces: Mutex<HashMap<String, String>>,
+    /// The issuer's metadata lists `dpop_signing_alg_values_supported`.
+    advertised: AtomicBool,
 }
 
 impl std::fmt::Debug for Dpop {
@@ -52,6 +55,18 @@ impl Dpop {
         if let Ok(mut k) = self.key.lock() {
             *k = Some((Arc::new(key), stored));
         }
+    }
+
+    /// Drops the key (a proof that did not help is not kept for later requests).
+    pub fn clear(&self) {
+        if let Ok(mut k) = self.key.lock() {
+            *k = None;
+        }
+    }
+
+    /// Notes whether the issuer's metadata says the server supports DPoP.
+    pub fn advertise(&self, yes: bool) {
+        self.advertised.store(yes, Ordering::Relaxed);
     }
 
     /// The key as it is stored with the tokens, once there is one.
@@ -118,6 +133,63 @@ impl Dpop {
             return false;
         };
         nonces.insert(origin, value.to_string()).as_deref() != Some(value)
+    }
+}
+
+/// The grants whose request spends nothing when refused (no code, no refresh token, no
+/// password attempt against a lockout counter): an ambiguous refusal of one of them may
+/// be tried once more with a proof.
+const SPENDS_NOTHING: [&str; 3] = [
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+];
+
+impl Dpop {
+    /// Why a token endpoint's refusal of a request sent without a proof means "send a
+    /// DPoP proof" (`None`: it does not). Said outright: `invalid_dpop_proof` (Okta,
+    /// Keycloak), `use_dpop_nonce`, a `WWW-Authenticate: DPoP` challenge or an
+    /// `error_description` naming DPoP. Said ambiguously, as oidc-provider does for a
+    /// client registered with `dpop_bound_access_tokens` (`invalid_grant`, "grant
+    /// request is invalid"): only when the issuer's metadata lists
+    /// `dpop_signing_alg_values_supported` and the grant spends nothing when refused.
+    pub fn refusal_wants_proof(
+        &self,
+        headers: &http::HeaderMap,
+        body: Option<&[u8]>,
+        grant_type: Option<&str>,
+    ) -> Option<String> {
+        let fields = body.and_then(|b| serde_json::from_slice::<Map<String, Value>>(b).ok());
+        let text = |k: &str| {
+            fields
+                .as_ref()
+                .and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (error, description) = (text("error"), text("error_description"));
+        let challenge = headers
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.trim_start().to_ascii_lowercase().starts_with("dpop"));
+        let named = matches!(error.as_str(), "invalid_dpop_proof" | "use_dpop_nonce")
+            || description.to_ascii_lowercase().contains("dpop");
+        if named || challenge {
+            let said = if error.is_empty() {
+                "WWW-Authenticate: DPoP"
+            } else {
+                &error
+            };
+            return Some(format!("the token endpoint wants a DPoP proof ({said})"));
+        }
+        let grant = grant_type.filter(|g| SPENDS_NOTHING.contains(g))?;
+        (error == "invalid_grant" && self.advertised.load(Ordering::Relaxed)).then(|| {
+            format!(
+                "the token endpoint refused the {grant} grant (invalid_grant) and its issuer supports DPoP"
+            )
+        })
     }
 }
 
@@ -198,6 +270,50 @@ mod tests {
         again.install(Some(&stored)).unwrap();
         let p2 = again.proof("POST", &url, None).unwrap();
         assert_eq!(part(p2.expose(), 0)["jwk"], header["jwk"]);
+    }
+
+    #[test]
+    fn a_refusal_switches_dpop_on_only_when_it_says_so_or_the_retry_spends_nothing() {
+        let dpop = Dpop::default();
+        let none = http::HeaderMap::new();
+        let wants = |h: &http::HeaderMap, body: &str, grant: &str| {
+            dpop.refusal_wants_proof(h, Some(body.as_bytes()), Some(grant))
+        };
+        // Okta and Keycloak say it outright, whatever the grant.
+        let okta = r#"{"error":"invalid_dpop_proof","error_description":"The DPoP proof JWT header is missing."}"#;
+        assert_eq!(
+            wants(&none, okta, "authorization_code").as_deref(),
+            Some("the token endpoint wants a DPoP proof (invalid_dpop_proof)")
+        );
+        let described =
+            r#"{"error":"invalid_request","error_description":"DPoP proof is required"}"#;
+        assert!(wants(&none, described, "password").is_some());
+        let mut challenge = http::HeaderMap::new();
+        challenge.insert(
+            http::header::WWW_AUTHENTICATE,
+            "DPoP algs=\"ES256\"".parse().unwrap(),
+        );
+        assert_eq!(
+            wants(&challenge, "", "refresh_token").as_deref(),
+            Some("the token endpoint wants a DPoP proof (WWW-Authenticate: DPoP)")
+        );
+        // oidc-provider's ambiguous answer: only with the issuer's word, only for a
+        // grant whose retry spends nothing.
+        let vague = r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#;
+        assert!(wants(&none, vague, "client_credentials").is_none());
+        dpop.advertise(true);
+        assert_eq!(
+            wants(&none, vague, "client_credentials").as_deref(),
+            Some(
+                "the token endpoint refused the client_credentials grant (invalid_grant) and its issuer supports DPoP"
+            )
+        );
+        for spends in ["authorization_code", "refresh_token", "password"] {
+            assert!(wants(&none, vague, spends).is_none(), "{spends}");
+        }
+        let other = r#"{"error":"invalid_client"}"#;
+        assert!(wants(&none, other, "client_credentials").is_none());
+        assert!(wants(&none, "not json", "client_credentials").is_none());
     }
 
     #[test]

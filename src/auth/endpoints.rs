@@ -30,6 +30,15 @@ impl Session {
                     config.token_url =
                         self.discovered(m.token_endpoint.as_deref(), CredentialUrl::Token)?;
                 }
+                // Whether an ambiguous refusal may mean "send a DPoP proof" (dpop.rs):
+                // only an issuer that says it supports DPoP, when one is named.
+                if self.settings.endpoints.issuer.is_some()
+                    && let Ok(m) = self.metadata("token endpoint", "token_url").await
+                {
+                    config
+                        .dpop
+                        .advertise(m.dpop_signing_alg_values_supported.is_some());
+                }
                 TokenEndpoint::new(config)
             })
             .await

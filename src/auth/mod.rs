@@ -74,7 +74,12 @@ pub enum AuthError {
         cause: String,
     },
     #[error(
-        "the token endpoint {url} issued a `{token_type}` token, which profile `{profile}` would send as Bearer: set `auth.scheme` to the scheme the API expects"
+        "the token endpoint {url} issued a `{token_type}` token, which profile `{profile}` would send as Bearer: {}",
+        if token_type.eq_ignore_ascii_case("dpop") {
+            "a DPoP token answers a request that carried a DPoP proof, and this one carried none (set `auth.dpop: true`)"
+        } else {
+            "set `auth.scheme` to the scheme the API expects"
+        }
     )]
     TokenType {
         profile: String,

@@ -164,6 +164,9 @@ pub(super) async fn send(
         body.extend_from_slice(form.finish().as_bytes());
     }
     let mut headers = parts.headers;
+    let grant_type = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.into_owned());
     let body = if json {
         let mut map = serde_json::Map::new();
         for (k, v) in url::form_urlencoded::parse(&body) {
@@ -194,6 +197,8 @@ pub(super) async fn send(
     );
     crate::http::note_proxy(tls, &url);
     let mut nonce_retried = false;
+    // DPoP switched on by the server's refusal of a request without a proof.
+    let mut switched = false;
     loop {
         let mut headers = headers.clone();
         if let Some(proof) = dpop.proof(parts.method.as_str(), &url, None)
@@ -221,6 +226,22 @@ pub(super) async fn send(
             nonce_retried = true;
             tracing::info!("the token endpoint asked for a DPoP nonce: sending again with it");
             continue;
+        }
+        if !dpop.active()
+            && !switched
+            && status.is_client_error()
+            && let Some(why) =
+                dpop.refusal_wants_proof(&resp_headers, body.as_deref(), grant_type.as_deref())
+        {
+            dpop.install(None).map_err(AdapterError::Unreachable)?;
+            dpop.keep_nonce(&url, &resp_headers);
+            switched = true;
+            tracing::info!("{why}: DPoP is on for this session, sending again with a proof");
+            continue;
+        }
+        if switched && !status.is_success() {
+            // The proof did not help: later requests go without one again.
+            dpop.clear();
         }
         return classify(status, content_type, body);
     }
