@@ -119,19 +119,20 @@ impl Session {
         Ok(url)
     }
 
-    /// Whether the authorization request is pushed first (RFC 9126): `auth.par`, or
-    /// the issuer's metadata requires it.
-    pub(super) async fn wants_par(&self) -> Result<bool, AuthError> {
+    /// Why the authorization request is pushed first (RFC 9126), if it is: `auth.par`,
+    /// or the issuer's metadata requires it (`require_pushed_authorization_requests`).
+    pub(super) async fn wants_par(&self) -> Result<Option<&'static str>, AuthError> {
         if self.settings.par {
-            return Ok(true);
+            return Ok(Some("auth.par"));
         }
         if self.settings.endpoints.issuer.is_none() {
-            return Ok(false);
+            return Ok(None);
         }
         let m = self
             .metadata("authorization endpoint", "authorization_url")
             .await?;
-        Ok(m.require_pushed_authorization_requests)
+        Ok(m.require_pushed_authorization_requests
+            .then_some("the issuer's metadata requires it"))
     }
 
     /// An endpoint a grant cannot do without.
