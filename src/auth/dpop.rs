@@ -52,6 +52,15 @@ impl Dpop {
     }
 
     fn set(&self, key: SigningKey, stored: Secret) {
+        // Every proof of this key starts with the same protected header: masking that
+        // prefix (and what follows it) masks them all with one entry of the masking
+        // list, so proofs are not registered one by one (a bulk run makes thousands).
+        if let Some(jwk) = key.public_jwk()
+            && let Ok(sample) = key.sign(proof_header(jwk), &json!({}))
+            && let Some(head) = sample.split('.').next()
+        {
+            crate::secret::register_prefix(&format!("{head}."));
+        }
         if let Ok(mut k) = self.key.lock() {
             *k = Some((Arc::new(key), stored));
         }
@@ -81,7 +90,7 @@ impl Dpop {
 
     /// A proof for `method` `url` (its query and fragment left out), with `ath` when
     /// `access_token` is given (resource requests); `None` without a key. The proof is
-    /// registered as a secret.
+    /// masked in every output by its key's prefix (registered once, in `set`).
     pub fn proof(
         &self,
         method: &str,
@@ -106,11 +115,8 @@ impl Dpop {
         if let Some(nonce) = self.nonce(url) {
             claims["nonce"] = Value::String(nonce);
         }
-        let mut header = Map::new();
-        header.insert("typ".into(), Value::String("dpop+jwt".into()));
-        header.insert("jwk".into(), jwk);
-        // Secret::new registers it with the masking point.
-        let proof = Secret::new(key.sign(header, &claims).ok()?);
+        // Masked by the prefix its key registered (set): not registered one by one.
+        let proof = Secret::under_prefix(key.sign(proof_header(jwk), &claims).ok()?);
         Some(proof)
     }
 
@@ -134,6 +140,14 @@ impl Dpop {
         };
         nonces.insert(origin, value.to_string()).as_deref() != Some(value)
     }
+}
+
+/// A proof's protected header (the signer adds `alg`): the same for every proof of a key.
+fn proof_header(jwk: Value) -> Map<String, Value> {
+    let mut header = Map::new();
+    header.insert("typ".into(), Value::String("dpop+jwt".into()));
+    header.insert("jwk".into(), jwk);
+    header
 }
 
 /// The grants whose request spends nothing when refused (no code, no refresh token, no
@@ -270,6 +284,34 @@ mod tests {
         again.install(Some(&stored)).unwrap();
         let p2 = again.proof("POST", &url, None).unwrap();
         assert_eq!(part(p2.expose(), 0)["jwk"], header["jwk"]);
+    }
+
+    #[test]
+    fn proofs_are_masked_by_their_keys_prefix_and_the_masking_list_does_not_grow() {
+        use crate::secret::{redact, registered_count};
+        let dpop = Dpop::default();
+        dpop.install(None).unwrap();
+        let url = url::Url::parse("https://api.example/v1/things").unwrap();
+        let before = registered_count();
+        let proofs: Vec<Secret> = (0..2000)
+            .map(|_| dpop.proof("GET", &url, Some("t0ken")).unwrap())
+            .collect();
+        // Tests running beside this one register their own few secrets meanwhile.
+        let grown = registered_count().saturating_sub(before);
+        assert!(grown < 100, "2000 proofs grew the masking list by {grown}");
+        for p in proofs.iter().step_by(97) {
+            let p = p.expose();
+            assert_eq!(redact(&format!("DPoP: {p}\n")), "DPoP: ***\n");
+            assert_eq!(redact(&format!(r#"{{"dpop":"{p}"}}"#)), r#"{"dpop":"***"}"#);
+            assert_eq!(redact(&format!("<td>{p}</td>")), "<td>***</td>");
+            // Cut short (a truncated header value): still nothing of it.
+            assert_eq!(redact(&format!("{}…", &p[..p.len() - 30])), "***…");
+        }
+        // Another key's proofs have another prefix, registered when it is installed.
+        let other = Dpop::default();
+        other.install(None).unwrap();
+        let q = other.proof("POST", &url, None).unwrap();
+        assert_eq!(redact(q.expose()), "***");
     }
 
     #[test]
