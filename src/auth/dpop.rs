@@ -199,6 +199,7 @@ impl Dpop {
             return Some(format!("the token endpoint wants a DPoP proof ({said})"));
         }
         let grant = grant_type.filter(|g| SPENDS_NOTHING.contains(g))?;
+        let grant = grant.trim_start_matches("urn:ietf:params:oauth:grant-type:");
         (error == "invalid_grant" && self.advertised.load(Ordering::Relaxed)).then(|| {
             format!(
                 "the token endpoint refused the {grant} grant (invalid_grant) and its issuer supports DPoP"
