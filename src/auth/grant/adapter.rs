@@ -154,32 +154,9 @@ pub(super) async fn send(
     tls: &crate::http::TlsOptions,
     dpop: &Dpop,
 ) -> Result<oauth2::HttpResponse, AdapterError> {
-    let (parts, mut body) = req.into_parts();
-    if !extra.is_empty() {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.extend_pairs(&extra);
-        if !body.is_empty() {
-            body.push(b'&');
-        }
-        body.extend_from_slice(form.finish().as_bytes());
-    }
+    let (parts, body) = req.into_parts();
     let mut headers = parts.headers;
-    let grant_type = url::form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "grant_type")
-        .map(|(_, v)| v.into_owned());
-    let body = if json {
-        let mut map = serde_json::Map::new();
-        for (k, v) in url::form_urlencoded::parse(&body) {
-            map.insert(k.into_owned(), serde_json::Value::String(v.into_owned()));
-        }
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        serde_json::to_vec(&map).map_err(|e| AdapterError::Unreachable(e.to_string()))?
-    } else {
-        body
-    };
+    let (body, grant_type) = final_body(body, extra, json, &mut headers)?;
     if let Some(v) = headers.get_mut(http::header::AUTHORIZATION) {
         v.set_sensitive(true);
     }
@@ -245,6 +222,40 @@ pub(super) async fn send(
         }
         return classify(status, content_type, body);
     }
+}
+
+/// The form `body` with `extra` added, as JSON when `json` (the content type set to
+/// match), and the `grant_type` it carries.
+fn final_body(
+    mut body: Vec<u8>,
+    extra: Vec<(String, String)>,
+    json: bool,
+    headers: &mut http::HeaderMap,
+) -> Result<(Vec<u8>, Option<String>), AdapterError> {
+    if !extra.is_empty() {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(&extra);
+        if !body.is_empty() {
+            body.push(b'&');
+        }
+        body.extend_from_slice(form.finish().as_bytes());
+    }
+    let grant_type = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.into_owned());
+    if !json {
+        return Ok((body, grant_type));
+    }
+    let mut map = serde_json::Map::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        map.insert(k.into_owned(), serde_json::Value::String(v.into_owned()));
+    }
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::to_vec(&map).map_err(|e| AdapterError::Unreachable(e.to_string()))?;
+    Ok((body, grant_type))
 }
 
 /// Whether `body` is an OAuth2 error answer with `error` `code`.
