@@ -166,6 +166,20 @@ CLIENTS.push({
   redirect_uris: [],
   dpop_bound_access_tokens: true,
 });
+// `runner-dpop-pkjwt`: the same, the client authenticated with a private_key_jwt
+// assertion, which oidc-provider takes once (jti): each attempt needs a new one.
+const DPOP_PKJWT_CLIENT = 'runner-dpop-pkjwt';
+if (KEYS_DIR) {
+  CLIENTS.push({
+    client_id: DPOP_PKJWT_CLIENT,
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [publicJwk('client-rs256.pem', 'client-key-1', 'RS256')] },
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    dpop_bound_access_tokens: true,
+  });
+}
 const RS_DPOP_NONCE = crypto.randomBytes(16).toString('base64url');
 // ---- end of issue 23, DPoP ------------------------------------------------------------
 
@@ -276,7 +290,7 @@ const provider = new Provider(ISSUER, {
     dPoP: {
       enabled: true,
       nonceSecret: crypto.randomBytes(32),
-      requireNonce: (ctx) => ctx.oidc?.client?.clientId === DPOP_CLIENT,
+      requireNonce: (ctx) => [DPOP_CLIENT, DPOP_PKJWT_CLIENT].includes(ctx.oidc?.client?.clientId),
     },
   },
   // By default a refresh token comes only with the offline_access scope, which the
