@@ -351,6 +351,17 @@ mod tests {
                 "the token endpoint refused the client_credentials grant (invalid_grant) and its issuer supports DPoP"
             )
         );
+        assert_eq!(
+            wants(
+                &none,
+                vague,
+                "urn:ietf:params:oauth:grant-type:token-exchange"
+            )
+            .as_deref(),
+            Some(
+                "the token endpoint refused the token-exchange grant (invalid_grant) and its issuer supports DPoP"
+            )
+        );
         for spends in ["authorization_code", "refresh_token", "password"] {
             assert!(wants(&none, vague, spends).is_none(), "{spends}");
         }
