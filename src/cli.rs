@@ -497,6 +497,10 @@ pub struct SandboxArgs {
     /// retry with it (use_dpop_nonce)
     #[arg(long)]
     pub dpop_nonce: bool,
+    /// The token endpoint refuses a request without a DPoP proof (invalid_dpop_proof),
+    /// as a server does for a client that must use DPoP
+    #[arg(long)]
+    pub dpop_required: bool,
     /// Approve every authorization request at once (no login form) and every device
     /// code at its first poll
     #[arg(long)]

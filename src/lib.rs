@@ -141,6 +141,7 @@ async fn sandbox_forever(a: &cli::SandboxArgs) -> Result<u8, Error> {
             None => None,
         },
         dpop_nonce: a.dpop_nonce,
+        dpop_required: a.dpop_required,
     };
     sandbox::serve_forever(opts, a.ca_out.as_deref())
         .await

@@ -32,6 +32,9 @@ pub struct Metadata {
     pub pushed_authorization_request_endpoint: Option<String>,
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.1: the server supports DPoP.
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// A document as cached: when it was fetched and for how long it holds.

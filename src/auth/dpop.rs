@@ -4,6 +4,7 @@
 //! put in the next proofs; a `use_dpop_nonce` answer is retried once by the caller.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -22,6 +23,8 @@ pub struct Dpop {
     /// The key, and its PKCS#8 (base64url) as it is stored.
     key: Mutex<Option<(Arc<SigningKey>, Secret)>>,
     nonces: Mutex<HashMap<String, String>>,
+    /// The issuer's metadata lists `dpop_signing_alg_values_supported`.
+    advertised: AtomicBool,
 }
 
 impl std::fmt::Debug for Dpop {
@@ -49,9 +52,30 @@ impl Dpop {
     }
 
     fn set(&self, key: SigningKey, stored: Secret) {
+        // Every proof of this key starts with the same protected header: masking that
+        // prefix (and what follows it) masks them all with one entry of the masking
+        // list, so proofs are not registered one by one (a bulk run makes thousands).
+        if let Some(jwk) = key.public_jwk()
+            && let Ok(sample) = key.sign(proof_header(jwk), &json!({}))
+            && let Some(head) = sample.split('.').next()
+        {
+            crate::secret::register_prefix(&format!("{head}."));
+        }
         if let Ok(mut k) = self.key.lock() {
             *k = Some((Arc::new(key), stored));
         }
+    }
+
+    /// Drops the key (a proof that did not help is not kept for later requests).
+    pub fn clear(&self) {
+        if let Ok(mut k) = self.key.lock() {
+            *k = None;
+        }
+    }
+
+    /// Notes whether the issuer's metadata says the server supports DPoP.
+    pub fn advertise(&self, yes: bool) {
+        self.advertised.store(yes, Ordering::Relaxed);
     }
 
     /// The key as it is stored with the tokens, once there is one.
@@ -66,7 +90,7 @@ impl Dpop {
 
     /// A proof for `method` `url` (its query and fragment left out), with `ath` when
     /// `access_token` is given (resource requests); `None` without a key. The proof is
-    /// registered as a secret.
+    /// masked in every output by its key's prefix (registered once, in `set`).
     pub fn proof(
         &self,
         method: &str,
@@ -91,11 +115,8 @@ impl Dpop {
         if let Some(nonce) = self.nonce(url) {
             claims["nonce"] = Value::String(nonce);
         }
-        let mut header = Map::new();
-        header.insert("typ".into(), Value::String("dpop+jwt".into()));
-        header.insert("jwk".into(), jwk);
-        // Secret::new registers it with the masking point.
-        let proof = Secret::new(key.sign(header, &claims).ok()?);
+        // Masked by the prefix its key registered (set): not registered one by one.
+        let proof = Secret::under_prefix(key.sign(proof_header(jwk), &claims).ok()?);
         Some(proof)
     }
 
@@ -118,6 +139,72 @@ impl Dpop {
             return false;
         };
         nonces.insert(origin, value.to_string()).as_deref() != Some(value)
+    }
+}
+
+/// A proof's protected header (the signer adds `alg`): the same for every proof of a key.
+fn proof_header(jwk: Value) -> Map<String, Value> {
+    let mut header = Map::new();
+    header.insert("typ".into(), Value::String("dpop+jwt".into()));
+    header.insert("jwk".into(), jwk);
+    header
+}
+
+/// The grants whose request spends nothing when refused (no code, no refresh token, no
+/// password attempt against a lockout counter): an ambiguous refusal of one of them may
+/// be tried once more with a proof.
+const SPENDS_NOTHING: [&str; 3] = [
+    "client_credentials",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+];
+
+impl Dpop {
+    /// Why a token endpoint's refusal of a request sent without a proof means "send a
+    /// DPoP proof" (`None`: it does not). Said outright: `invalid_dpop_proof` (Okta,
+    /// Keycloak), `use_dpop_nonce`, a `WWW-Authenticate: DPoP` challenge or an
+    /// `error_description` naming DPoP. Said ambiguously, as oidc-provider does for a
+    /// client registered with `dpop_bound_access_tokens` (`invalid_grant`, "grant
+    /// request is invalid"): only when the issuer's metadata lists
+    /// `dpop_signing_alg_values_supported` and the grant spends nothing when refused.
+    pub fn refusal_wants_proof(
+        &self,
+        headers: &http::HeaderMap,
+        body: Option<&[u8]>,
+        grant_type: Option<&str>,
+    ) -> Option<String> {
+        let fields = body.and_then(|b| serde_json::from_slice::<Map<String, Value>>(b).ok());
+        let text = |k: &str| {
+            fields
+                .as_ref()
+                .and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (error, description) = (text("error"), text("error_description"));
+        let challenge = headers
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.trim_start().to_ascii_lowercase().starts_with("dpop"));
+        let named = matches!(error.as_str(), "invalid_dpop_proof" | "use_dpop_nonce")
+            || description.to_ascii_lowercase().contains("dpop");
+        if named || challenge {
+            let said = if error.is_empty() {
+                "WWW-Authenticate: DPoP"
+            } else {
+                &error
+            };
+            return Some(format!("the token endpoint wants a DPoP proof ({said})"));
+        }
+        let grant = grant_type.filter(|g| SPENDS_NOTHING.contains(g))?;
+        let grant = grant.trim_start_matches("urn:ietf:params:oauth:grant-type:");
+        (error == "invalid_grant" && self.advertised.load(Ordering::Relaxed)).then(|| {
+            format!(
+                "the token endpoint refused the {grant} grant (invalid_grant) and its issuer supports DPoP"
+            )
+        })
     }
 }
 
@@ -198,6 +285,89 @@ mod tests {
         again.install(Some(&stored)).unwrap();
         let p2 = again.proof("POST", &url, None).unwrap();
         assert_eq!(part(p2.expose(), 0)["jwk"], header["jwk"]);
+    }
+
+    #[test]
+    fn proofs_are_masked_by_their_keys_prefix_and_the_masking_list_does_not_grow() {
+        use crate::secret::{redact, registered_count};
+        let dpop = Dpop::default();
+        dpop.install(None).unwrap();
+        let url = url::Url::parse("https://api.example/v1/things").unwrap();
+        let before = registered_count();
+        let proofs: Vec<Secret> = (0..2000)
+            .map(|_| dpop.proof("GET", &url, Some("t0ken")).unwrap())
+            .collect();
+        // Tests running beside this one register their own few secrets meanwhile.
+        let grown = registered_count().saturating_sub(before);
+        assert!(grown < 100, "2000 proofs grew the masking list by {grown}");
+        for p in proofs.iter().step_by(97) {
+            let p = p.expose();
+            assert_eq!(redact(&format!("DPoP: {p}\n")), "DPoP: ***\n");
+            assert_eq!(redact(&format!(r#"{{"dpop":"{p}"}}"#)), r#"{"dpop":"***"}"#);
+            assert_eq!(redact(&format!("<td>{p}</td>")), "<td>***</td>");
+            // Cut short (a truncated header value): still nothing of it.
+            assert_eq!(redact(&format!("{}…", &p[..p.len() - 30])), "***…");
+        }
+        // Another key's proofs have another prefix, registered when it is installed.
+        let other = Dpop::default();
+        other.install(None).unwrap();
+        let q = other.proof("POST", &url, None).unwrap();
+        assert_eq!(redact(q.expose()), "***");
+    }
+
+    #[test]
+    fn a_refusal_switches_dpop_on_only_when_it_says_so_or_the_retry_spends_nothing() {
+        let dpop = Dpop::default();
+        let none = http::HeaderMap::new();
+        let wants = |h: &http::HeaderMap, body: &str, grant: &str| {
+            dpop.refusal_wants_proof(h, Some(body.as_bytes()), Some(grant))
+        };
+        // Okta and Keycloak say it outright, whatever the grant.
+        let okta = r#"{"error":"invalid_dpop_proof","error_description":"The DPoP proof JWT header is missing."}"#;
+        assert_eq!(
+            wants(&none, okta, "authorization_code").as_deref(),
+            Some("the token endpoint wants a DPoP proof (invalid_dpop_proof)")
+        );
+        let described =
+            r#"{"error":"invalid_request","error_description":"DPoP proof is required"}"#;
+        assert!(wants(&none, described, "password").is_some());
+        let mut challenge = http::HeaderMap::new();
+        challenge.insert(
+            http::header::WWW_AUTHENTICATE,
+            "DPoP algs=\"ES256\"".parse().unwrap(),
+        );
+        assert_eq!(
+            wants(&challenge, "", "refresh_token").as_deref(),
+            Some("the token endpoint wants a DPoP proof (WWW-Authenticate: DPoP)")
+        );
+        // oidc-provider's ambiguous answer: only with the issuer's word, only for a
+        // grant whose retry spends nothing.
+        let vague = r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#;
+        assert!(wants(&none, vague, "client_credentials").is_none());
+        dpop.advertise(true);
+        assert_eq!(
+            wants(&none, vague, "client_credentials").as_deref(),
+            Some(
+                "the token endpoint refused the client_credentials grant (invalid_grant) and its issuer supports DPoP"
+            )
+        );
+        assert_eq!(
+            wants(
+                &none,
+                vague,
+                "urn:ietf:params:oauth:grant-type:token-exchange"
+            )
+            .as_deref(),
+            Some(
+                "the token endpoint refused the token-exchange grant (invalid_grant) and its issuer supports DPoP"
+            )
+        );
+        for spends in ["authorization_code", "refresh_token", "password"] {
+            assert!(wants(&none, vague, spends).is_none(), "{spends}");
+        }
+        let other = r#"{"error":"invalid_client"}"#;
+        assert!(wants(&none, other, "client_credentials").is_none());
+        assert!(wants(&none, "not json", "client_credentials").is_none());
     }
 
     #[test]

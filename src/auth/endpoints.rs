@@ -30,6 +30,15 @@ impl Session {
                     config.token_url =
                         self.discovered(m.token_endpoint.as_deref(), CredentialUrl::Token)?;
                 }
+                // Whether an ambiguous refusal may mean "send a DPoP proof" (dpop.rs):
+                // only an issuer that says it supports DPoP, when one is named.
+                if self.settings.endpoints.issuer.is_some()
+                    && let Ok(m) = self.metadata("token endpoint", "token_url").await
+                {
+                    config
+                        .dpop
+                        .advertise(m.dpop_signing_alg_values_supported.is_some());
+                }
                 TokenEndpoint::new(config)
             })
             .await
@@ -110,19 +119,20 @@ impl Session {
         Ok(url)
     }
 
-    /// Whether the authorization request is pushed first (RFC 9126): `auth.par`, or
-    /// the issuer's metadata requires it.
-    pub(super) async fn wants_par(&self) -> Result<bool, AuthError> {
+    /// Why the authorization request is pushed first (RFC 9126), if it is: `auth.par`,
+    /// or the issuer's metadata requires it (`require_pushed_authorization_requests`).
+    pub(super) async fn wants_par(&self) -> Result<Option<&'static str>, AuthError> {
         if self.settings.par {
-            return Ok(true);
+            return Ok(Some("auth.par"));
         }
         if self.settings.endpoints.issuer.is_none() {
-            return Ok(false);
+            return Ok(None);
         }
         let m = self
             .metadata("authorization endpoint", "authorization_url")
             .await?;
-        Ok(m.require_pushed_authorization_requests)
+        Ok(m.require_pushed_authorization_requests
+            .then_some("the issuer's metadata requires it"))
     }
 
     /// An endpoint a grant cannot do without.

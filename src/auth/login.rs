@@ -140,8 +140,8 @@ impl Session {
             request = request.add_extra_param(k.clone(), v.clone());
         }
         let (url, _) = request.url();
-        let url = if self.wants_par().await? {
-            self.pushed(endpoint, &auth_url, &url).await?
+        let url = if let Some(why) = self.wants_par().await? {
+            self.pushed(endpoint, &auth_url, &url, why).await?
         } else {
             url
         };
@@ -191,13 +191,14 @@ impl Session {
         endpoint: &TokenEndpoint,
         auth_url: &url::Url,
         full: &url::Url,
+        why: &str,
     ) -> Result<url::Url, AuthError> {
         let par = self.required_url(Which::PushedAuthorization).await?;
         let params: Vec<(String, String)> = full
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        tracing::info!("pushing the authorization request to {par}");
+        tracing::info!("pushing the authorization request to {par} ({why})");
         let request_uri = endpoint.push_authorization(&par, params).await?;
         let mut url = auth_url.clone();
         url.query_pairs_mut()

@@ -45,7 +45,8 @@ const LOCK_WAIT: Duration = Duration::from_secs(30);
 pub enum AuthError {
     #[error("not logged in for profile `{profile}`: run `runner login -p {profile}`")]
     LoginRequired { profile: String },
-    #[error("the token endpoint {url} refused the {grant} grant: {error}{}{hint}",
+    #[error("{}: {error}{}{hint}",
+        refuser(grant, url),
         description.as_ref().map(|d| format!(": {d}")).unwrap_or_default(),
         hint = server_hint(error))]
     Server {
@@ -74,7 +75,12 @@ pub enum AuthError {
         cause: String,
     },
     #[error(
-        "the token endpoint {url} issued a `{token_type}` token, which profile `{profile}` would send as Bearer: set `auth.scheme` to the scheme the API expects"
+        "the token endpoint {url} issued a `{token_type}` token, which profile `{profile}` would send as Bearer: {}",
+        if token_type.eq_ignore_ascii_case("dpop") {
+            "a DPoP token answers a request that carried a DPoP proof, and this one carried none (set `auth.dpop: true`)"
+        } else {
+            "set `auth.scheme` to the scheme the API expects"
+        }
     )]
     TokenType {
         profile: String,
@@ -152,6 +158,16 @@ fn server_hint(error: &str) -> &'static str {
         "invalid_grant" => " (wrong username or password, or an expired refresh token)",
         "unsupported_grant_type" => " (the server does not allow this grant for the client)",
         _ => "",
+    }
+}
+
+/// Who refused what: the token endpoint a grant, or another endpoint its request.
+fn refuser(grant: &str, url: &str) -> String {
+    match grant {
+        "pushed authorization" | "revocation" | "device authorization" => {
+            format!("the {grant} endpoint {url} refused the request")
+        }
+        _ => format!("the token endpoint {url} refused the {grant} grant"),
     }
 }
 

@@ -33,6 +33,13 @@ impl Secret {
         Secret(value)
     }
 
+    /// Wraps `value` without registering it: for a value a registered prefix
+    /// ([`register_prefix`]) already masks, made too often to register one by one (a
+    /// DPoP proof per request would grow the list without bound).
+    pub fn under_prefix(value: String) -> Self {
+        Secret(value)
+    }
+
     /// The secret value, for the wire or the token store only.
     pub fn expose(&self) -> &str {
         &self.0
@@ -71,6 +78,8 @@ impl<'de> serde::Deserialize<'de> for Secret {
 /// all its forms (compiling lazily keeps the cost off runs that print no message).
 struct Entry {
     value: String,
+    /// [`register_prefix`]: the value and the token characters that follow it.
+    prefix: bool,
     pattern: OnceLock<Option<regex::Regex>>,
 }
 
@@ -99,12 +108,41 @@ pub fn register(value: &str) {
         if !list.iter().any(|e| e.value == form) {
             list.push(Entry {
                 value: form,
+                prefix: false,
                 pattern: OnceLock::new(),
             });
         }
     }
     // Longest first, so a secret that contains another is masked whole.
     list.sort_by_key(|e| std::cmp::Reverse(e.value.len()));
+}
+
+/// Masks `prefix` and the run of JWS characters (base64url and `.`) that follows it:
+/// every compact JWS whose first part is `prefix` (each DPoP proof of one key starts
+/// with the same protected header). One entry for all of them, however many are made.
+/// `prefix` must be made of JWS characters (no escaper changes them, so the raw form
+/// is the only form).
+pub fn register_prefix(prefix: &str) {
+    if prefix.len() < 16 {
+        return;
+    }
+    let Ok(mut list) = registry().lock() else {
+        return;
+    };
+    if list.iter().any(|e| e.prefix && e.value == prefix) {
+        return;
+    }
+    list.push(Entry {
+        value: prefix.to_string(),
+        prefix: true,
+        pattern: OnceLock::new(),
+    });
+    list.sort_by_key(|e| std::cmp::Reverse(e.value.len()));
+}
+
+/// How many entries the masking list holds (for the tests that bound it).
+pub fn registered_count() -> usize {
+    registry().lock().map(|l| l.len()).unwrap_or(0)
 }
 
 /// The texts a preview shows in place of a value it does not have (`<unset: NAME>`):
@@ -254,7 +292,12 @@ pub fn redact(text: &str) -> String {
     };
     let mut out = std::borrow::Cow::Borrowed(text);
     for entry in list.iter() {
-        let pattern = entry.pattern.get_or_init(|| pattern::forms(&entry.value));
+        let pattern = entry.pattern.get_or_init(|| match entry.prefix {
+            true => {
+                regex::Regex::new(&format!("{}[A-Za-z0-9_.-]*", regex::escape(&entry.value))).ok()
+            }
+            false => pattern::forms(&entry.value),
+        });
         match pattern {
             Some(re) => {
                 if let std::borrow::Cow::Owned(s) = re.replace_all(&out, "***") {

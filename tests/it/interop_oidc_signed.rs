@@ -176,6 +176,65 @@ fn oidc_provider_par_required_login_pushes_then_exec_refresh_by_8_logout() {
     assert_eq!(keys, ["client_id", "request_uri"], "{printed}");
 }
 
+/// A second oidc-provider whose discovery says `require_pushed_authorization_requests:
+/// true` (GET /_par on the main issuer names it): a profile with `issuer` and no
+/// `auth.par` pushes the login's parameters, the browser is sent only client_id and
+/// request_uri, and the session works (exec, refresh across an expiry).
+#[test]
+fn oidc_provider_metadata_requiring_par_makes_the_login_push_without_auth_par() {
+    let Some(main) = issuer() else { return };
+    let par = |k: &str| http_json("GET", &format!("{main}/_par"), None).1[k].clone();
+    let issuer = par("issuer").as_str().unwrap().to_string();
+    let (pushed, with, without) = (
+        par("pushed").as_u64().unwrap(),
+        par("authorizations_with_request_uri").as_u64().unwrap(),
+        par("authorizations_without").as_u64().unwrap(),
+    );
+    let text = profile(&issuer, Grant::AuthorizationCode, "");
+    assert!(!text.contains("par:"), "{text}");
+    let mut s = Session::new(&issuer, "parmeta", &text, "parmeta");
+    let r = s.run(&["login", "-v"]);
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let line = format!(
+        "pushing the authorization request to {issuer}/request (the issuer's metadata requires it)"
+    );
+    assert!(r.stderr.contains(&line), "{}", r.stderr);
+    assert_eq!(
+        s.browser_steps().unwrap(),
+        Grant::AuthorizationCode.browser_steps()
+    );
+    assert_eq!(par("pushed").as_u64().unwrap(), pushed + 1);
+    assert_eq!(
+        par("authorizations_with_request_uri").as_u64().unwrap(),
+        with + 1
+    );
+    assert_eq!(
+        par("authorizations_without").as_u64().unwrap(),
+        without,
+        "the browser never carried the parameters themselves"
+    );
+    let printed = r
+        .stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{issuer}/auth?")))
+        .expect("the authorize URL is printed");
+    let url = url::Url::parse(printed.trim()).unwrap();
+    let keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(keys, ["client_id", "request_uri"], "{printed}");
+    s.exec_me("runner-public");
+    let rt0 = s.cached("refresh_token");
+    s.edit_cache(|c| set_u64(c, "expires_at", now().saturating_sub(1)));
+    s.exec_me("runner-public");
+    assert_ne!(
+        s.cached("refresh_token"),
+        rt0,
+        "refreshed across the expiry"
+    );
+    let r = s.run(&["logout"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(s.token_caches().is_empty());
+}
+
 /// A Google-format service-account key file (client_email, private_key_id,
 /// private_key as SEC1 PEM, token_uri) for `runner-service`, with `subject` naming
 /// the account.

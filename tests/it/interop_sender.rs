@@ -87,6 +87,125 @@ fn oidc_provider_binds_tokens_to_runners_dpop_key_across_processes() {
     assert!(p.cache_files().is_empty());
 }
 
+/// A profile that says nothing of DPoP, for a client oidc-provider registered with
+/// `dpop_bound_access_tokens`: the server refuses the grant without a proof (it says
+/// only `invalid_grant`, "grant request is invalid"; its metadata lists
+/// `dpop_signing_alg_values_supported`), so runner makes a session key, sends again
+/// with a proof (and the server's nonce), keeps the key with the DPoP-bound tokens and
+/// proves it on API requests; later processes use the cached key without asking again.
+#[test]
+fn oidc_provider_requiring_dpop_switches_it_on_for_a_profile_without_auth_dpop() {
+    let Some(iss) = issuer() else { return };
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: {iss}\nauth:\n  type: oauth2_client_credentials\n  issuer: {iss}\n  client_id: runner-dpop\n  client_secret: dpop-secret-1\n"
+        ),
+    );
+    p.write(
+        "requests/me.yaml",
+        "url: /api/dpop\nextract: {client: $.client_id, jkt: $.jkt}\n",
+    );
+    let before = grants(&iss, "runner-dpop");
+    let r = p.run(&["-v", "exec", "requests/me.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let switched = "the token endpoint refused the client_credentials grant (invalid_grant) and its issuer supports DPoP: DPoP is on for this session, sending again with a proof";
+    assert_eq!(r.stderr.matches(switched).count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the token endpoint asked for a DPoP nonce: sending again with it"),
+        "{}",
+        r.stderr
+    );
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["client"], "runner-dpop");
+    let jkt = out["jkt"].as_str().unwrap().to_string();
+    let cache = p.assert_cache_intact();
+    assert_eq!(cache["token_type"], "DPoP");
+    assert!(
+        cache["dpop_key"].is_string(),
+        "the key is kept with the tokens"
+    );
+    assert_eq!(grants(&iss, "runner-dpop") - before, 1);
+
+    // Another process: the cached token and key, no token request, no switch.
+    let r = p.run(&["-v", "exec", "requests/me.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("DPoP is on"), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["jkt"], jkt.as_str());
+
+    // Across an expiry, 8 processes: one new grant, proved with the cached key from
+    // the first request on (no refusal to switch on again).
+    p.expire_access_tokens();
+    for r in p.run_at_once(8, &["-v", "exec", "requests/me.yaml"], &[]) {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stderr.contains("DPoP is on"), "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(
+            v["jkt"],
+            jkt.as_str(),
+            "every process proves the session's key"
+        );
+    }
+    assert_eq!(grants(&iss, "runner-dpop") - before, 2);
+    let out = p.run(&["logout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(p.cache_files().is_empty());
+}
+
+/// As above, for a client that signs a private_key_jwt assertion, which oidc-provider
+/// takes only once (its `jti`): the refusal, the retry with a proof and the retry with
+/// the nonce each carry a new assertion.
+#[test]
+fn a_switch_to_dpop_and_the_nonce_retry_each_sign_a_new_client_assertion() {
+    let Some(iss) = issuer() else { return };
+    let keys = std::env::var("RUNNER_OIDC_KEYS_DIR").expect("RUNNER_OIDC_KEYS_DIR");
+    let p = Project::new();
+    p.write(
+        "keys/client.pem",
+        &std::fs::read_to_string(format!("{keys}/client-rs256.pem")).unwrap(),
+    );
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: {iss}\nauth:\n  type: oauth2_client_credentials\n  issuer: {iss}\n  client_id: runner-dpop-pkjwt\n  client_auth: private_key_jwt\n  private_key: \"{{{{ file('../keys/client.pem') }}}}\"\n  key_id: client-key-1\n"
+        ),
+    );
+    p.write(
+        "requests/me.yaml",
+        "url: /api/dpop\nextract: {client: $.client_id}\n",
+    );
+    let spent = || {
+        let (_, v) = http_json("GET", &format!("{iss}/_spent"), None);
+        v["assertions"].as_array().unwrap().clone()
+    };
+    let before = spent().len();
+    let r = p.run(&["-v", "exec", "requests/me.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "{\"client\":\"runner-dpop-pkjwt\"}\n");
+    for line in [
+        "the token endpoint refused the client_credentials grant (invalid_grant) and its issuer supports DPoP: DPoP is on for this session, sending again with a proof",
+        "the token endpoint asked for a DPoP nonce: sending again with it",
+    ] {
+        assert_eq!(r.stderr.matches(line).count(), 1, "{line}: {}", r.stderr);
+    }
+    let presented: Vec<_> = spent().split_off(before);
+    assert_eq!(
+        presented.len(),
+        3,
+        "refused, proof without nonce, proof with it"
+    );
+    let distinct: std::collections::BTreeSet<_> =
+        presented.iter().filter_map(|a| a.as_str()).collect();
+    assert_eq!(distinct.len(), 3, "each attempt signed a new assertion");
+    assert_eq!(p.cache()["token_type"], "DPoP");
+    for a in &presented {
+        assert!(!r.stderr.contains(a.as_str().unwrap()));
+    }
+}
+
 /// The https listener of the server, which asks for client certificates, and the
 /// folder of its authority and client certificate (start.sh made them).
 fn mtls(issuer: &str) -> (String, std::path::PathBuf) {

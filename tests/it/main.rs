@@ -12,6 +12,7 @@ mod cookies;
 mod core;
 mod cts;
 mod diagnostics;
+mod exchange;
 mod expect;
 mod gateway_hardening;
 mod grants;

@@ -90,6 +90,55 @@ fn dpop_binds_the_session_to_one_key_that_every_process_proves() {
     assert!(p.cache_files().is_empty());
 }
 
+/// A profile that says nothing of DPoP, at a token endpoint that requires it
+/// (`--dpop-required`: `invalid_dpop_proof` without a proof, as Okta answers): runner
+/// makes a session key, sends again with a proof (with the nonce the refusal gave), keeps the key
+/// with the bound tokens, and the API requests carry proofs. A refusal the proof does
+/// not cure (a wrong password) leaves nothing behind.
+#[test]
+fn a_token_endpoint_that_requires_dpop_switches_it_on_by_itself() {
+    let sb = SandboxProc::start(&["--dpop-required", "--dpop-nonce"]);
+    let p = project(&sb, "");
+    let first = p.run(&["-v", "exec", "requests/list.yaml"]);
+    ok(&first);
+    let switched = "the token endpoint wants a DPoP proof (invalid_dpop_proof): DPoP is on for this session, sending again with a proof";
+    assert_eq!(
+        first.stderr.matches(switched).count(),
+        1,
+        "{}",
+        first.stderr
+    );
+    // The refusal brought the server's nonce: the proof sent again already carries it.
+    assert!(!first.stderr.contains("nonce"), "{}", first.stderr);
+    let cache = p.assert_cache_intact();
+    assert_eq!(cache["token_type"], "DPoP");
+    let key = cache["dpop_key"]
+        .as_str()
+        .expect("the key is cached")
+        .to_string();
+    // The next process proves the cached key from its first request on.
+    p.expire_access_tokens();
+    let again = p.run(&["-v", "exec", "requests/list.yaml"]);
+    ok(&again);
+    assert!(!again.stderr.contains("DPoP is on"), "{}", again.stderr);
+    assert_eq!(sb.token_requests("refresh_token"), 1);
+    assert_eq!(p.cache()["dpop_key"], key.as_str());
+    let out = p.run(&["logout"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let wrong = Project::new();
+    wrong.write("profiles/default.yaml", &sandbox_profile(&sb.url, ""));
+    wrong.write("requests/list.yaml", LIST);
+    let r = wrong.run_env(
+        &["-v", "exec", "requests/list.yaml"],
+        &[("SB_PASSWORD", "n0t & it")],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.stderr.matches(switched).count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("invalid_grant"), "{}", r.stderr);
+    assert!(wrong.cache_files().is_empty(), "nothing cached");
+}
+
 #[test]
 fn a_dpop_key_is_kept_only_in_the_private_cache() {
     let sb = SandboxProc::start(&[]);

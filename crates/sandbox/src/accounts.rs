@@ -34,13 +34,14 @@ pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_c
 
 /// Every `grant_type` the token endpoint knows, with the name `/_sandbox/stats` counts
 /// it under.
-pub(crate) const GRANTS: [(&str, &str); 6] = [
+pub(crate) const GRANTS: [(&str, &str); 7] = [
     ("password", "password"),
     ("refresh_token", "refresh_token"),
     ("client_credentials", "client_credentials"),
     ("authorization_code", "authorization_code"),
     (DEVICE_GRANT, "device_code"),
     (crate::signed::JWT_BEARER_GRANT, "jwt_bearer"),
+    (crate::routes::exchange::TOKEN_EXCHANGE, "token_exchange"),
 ];
 
 /// A client the sandbox knows, once it has proved who it is.

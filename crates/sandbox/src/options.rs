@@ -38,6 +38,9 @@ pub struct SandboxOptions {
     pub client_ca: Option<String>,
     /// DPoP proofs must carry the server's nonce (`DPoP-Nonce`, RFC 9449 §8 and §9).
     pub dpop_nonce: bool,
+    /// The token endpoint refuses a request without a DPoP proof (`invalid_dpop_proof`,
+    /// as Okta answers for an application that requires DPoP).
+    pub dpop_required: bool,
 }
 
 impl Default for SandboxOptions {
@@ -58,6 +61,7 @@ impl Default for SandboxOptions {
             device_ttl: 600,
             client_ca: None,
             dpop_nonce: false,
+            dpop_required: false,
         }
     }
 }

@@ -7,9 +7,8 @@
 use oauth2::RequestTokenError;
 
 use super::response::{check_token_response, server_text};
-use super::{Fields, Granted, MAX_RESPONSE, RunnerTokenResponse, TokenEndpoint};
+use super::{EndpointConfig, Fields, Granted, MAX_RESPONSE, RunnerTokenResponse, TokenEndpoint};
 use crate::auth::AuthError;
-use crate::auth::dpop::Dpop;
 use crate::project::model::profile::TokenRequest;
 
 /// Why the adapter gives the oauth2 crate no response to parse.
@@ -129,54 +128,36 @@ impl TokenEndpoint {
         Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, AdapterError>> + Send>,
     > {
         let http = self.http.clone();
-        let json = self.config.token_request == TokenRequest::Json;
         let config = self.config.clone();
         move |req: oauth2::HttpRequest| {
             let http = http.clone();
-            // A new assertion for each request: each has its own `jti`.
-            let signed = config.assertion_params();
-            let tls = config.tls.clone();
-            let dpop = config.dpop.clone();
-            Box::pin(async move {
-                let extra = signed.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
-                send(&http, req, json, extra.unwrap_or_default(), &tls, &dpop).await
-            })
+            let config = config.clone();
+            Box::pin(async move { send(&http, req, &config).await })
         }
     }
 }
 
-/// Sends one token request; `extra` is added to its form (the client assertion).
+/// Sends one token request, as JSON where the profile asks, with a new client assertion
+/// (its own `jti`) for each attempt, and a DPoP proof once the session has a key.
 pub(super) async fn send(
     http: &reqwest::Client,
     req: oauth2::HttpRequest,
-    json: bool,
-    extra: Vec<(String, String)>,
-    tls: &crate::http::TlsOptions,
-    dpop: &Dpop,
+    config: &EndpointConfig,
 ) -> Result<oauth2::HttpResponse, AdapterError> {
-    let (parts, mut body) = req.into_parts();
-    if !extra.is_empty() {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.extend_pairs(&extra);
-        if !body.is_empty() {
-            body.push(b'&');
-        }
-        body.extend_from_slice(form.finish().as_bytes());
-    }
+    let (json, tls, dpop) = (
+        config.token_request == TokenRequest::Json,
+        &config.tls,
+        &*config.dpop,
+    );
+    let (parts, form) = req.into_parts();
     let mut headers = parts.headers;
-    let body = if json {
-        let mut map = serde_json::Map::new();
-        for (k, v) in url::form_urlencoded::parse(&body) {
-            map.insert(k.into_owned(), serde_json::Value::String(v.into_owned()));
-        }
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-        serde_json::to_vec(&map).map_err(|e| AdapterError::Unreachable(e.to_string()))?
-    } else {
-        body
+    let attempt = |headers: &mut http::HeaderMap| {
+        let extra = config
+            .assertion_params()
+            .map_err(|e| AdapterError::Unreachable(e.to_string()))?;
+        final_body(form.clone(), extra.unwrap_or_default(), json, headers)
     };
+    let (mut sent, grant_type) = attempt(&mut headers)?;
     if let Some(v) = headers.get_mut(http::header::AUTHORIZATION) {
         v.set_sensitive(true);
     }
@@ -190,22 +171,15 @@ pub(super) async fn send(
             basic: headers.contains_key(http::header::AUTHORIZATION),
             certificate: tls.client_identity.is_some(),
         },
-        &body,
+        &sent,
     );
     crate::http::note_proxy(tls, &url);
     let mut nonce_retried = false;
+    // DPoP switched on by the server's refusal of a request without a proof.
+    let mut switched = false;
     loop {
-        let mut headers = headers.clone();
-        if let Some(proof) = dpop.proof(parts.method.as_str(), &url, None)
-            && let Ok(mut v) = http::HeaderValue::from_str(proof.expose())
-        {
-            v.set_sensitive(true);
-            headers.insert("DPoP", v);
-        }
-        let request = http
-            .request(parts.method.clone(), url.clone())
-            .headers(headers);
-        let (status, content_type, resp_headers, body) = exchange(request, body.clone()).await?;
+        let request = with_proof(http, &parts.method, &url, headers.clone(), dpop);
+        let (status, content_type, resp_headers, body) = exchange(request, sent.clone()).await?;
         crate::secret::log::credential_response(
             "token",
             status.as_u16(),
@@ -220,10 +194,79 @@ pub(super) async fn send(
         {
             nonce_retried = true;
             tracing::info!("the token endpoint asked for a DPoP nonce: sending again with it");
+            sent = attempt(&mut headers)?.0;
             continue;
+        }
+        if !dpop.active()
+            && !switched
+            && status.is_client_error()
+            && let Some(why) =
+                dpop.refusal_wants_proof(&resp_headers, body.as_deref(), grant_type.as_deref())
+        {
+            dpop.install(None).map_err(AdapterError::Unreachable)?;
+            dpop.keep_nonce(&url, &resp_headers);
+            switched = true;
+            tracing::info!("{why}: DPoP is on for this session, sending again with a proof");
+            sent = attempt(&mut headers)?.0;
+            continue;
+        }
+        if switched && !status.is_success() {
+            // The proof did not help: later requests go without one again.
+            dpop.clear();
         }
         return classify(status, content_type, body);
     }
+}
+
+/// A token request with the session's DPoP proof, once it has a key.
+fn with_proof(
+    http: &reqwest::Client,
+    method: &http::Method,
+    url: &url::Url,
+    mut headers: http::HeaderMap,
+    dpop: &crate::auth::dpop::Dpop,
+) -> reqwest::RequestBuilder {
+    if let Some(proof) = dpop.proof(method.as_str(), url, None)
+        && let Ok(mut v) = http::HeaderValue::from_str(proof.expose())
+    {
+        v.set_sensitive(true);
+        headers.insert("DPoP", v);
+    }
+    http.request(method.clone(), url.clone()).headers(headers)
+}
+
+/// The form `body` with `extra` added, as JSON when `json` (the content type set to
+/// match), and the `grant_type` it carries.
+fn final_body(
+    mut body: Vec<u8>,
+    extra: Vec<(String, String)>,
+    json: bool,
+    headers: &mut http::HeaderMap,
+) -> Result<(Vec<u8>, Option<String>), AdapterError> {
+    if !extra.is_empty() {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(&extra);
+        if !body.is_empty() {
+            body.push(b'&');
+        }
+        body.extend_from_slice(form.finish().as_bytes());
+    }
+    let grant_type = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.into_owned());
+    if !json {
+        return Ok((body, grant_type));
+    }
+    let mut map = serde_json::Map::new();
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        map.insert(k.into_owned(), serde_json::Value::String(v.into_owned()));
+    }
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::to_vec(&map).map_err(|e| AdapterError::Unreachable(e.to_string()))?;
+    Ok((body, grant_type))
 }
 
 /// Whether `body` is an OAuth2 error answer with `error` `code`.

@@ -10,7 +10,6 @@ use super::adapter::{AdapterError, send};
 use super::{Fields, Granted, RunnerTokenResponse, TokenEndpoint, server_refusal};
 use crate::auth::AuthError;
 use crate::auth::assertion::{JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT};
-use crate::project::model::profile::TokenRequest;
 use crate::secret::Secret;
 
 /// What a token exchange asks for (RFC 8693 §2.1).
@@ -93,15 +92,13 @@ impl TokenEndpoint {
             let value = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
             builder = builder.header(http::header::AUTHORIZATION, format!("Basic {value}"));
         }
-        let extra = c.assertion_params()?.unwrap_or_default();
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&params)
             .finish();
         let req = builder
             .body(body.into_bytes())
             .map_err(|e| AuthError::Transport(format!("cannot build the token request: {e}")))?;
-        let json = c.token_request == TokenRequest::Json;
-        let answer = send(&self.http, req, json, extra, &c.tls, &c.dpop).await;
+        let answer = send(&self.http, req, c).await;
         self.finish(name, read_answer(answer))
     }
 

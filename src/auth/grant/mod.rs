@@ -278,7 +278,7 @@ impl TokenEndpoint {
             ))
         })?;
         if !status.is_success() {
-            return Err(server_refusal("device_code", url, &json, status));
+            return Err(server_refusal("device authorization", url, &json, status));
         }
         let mut json = json;
         clamp_interval(&mut json);

@@ -95,6 +95,10 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                     let token = token.clone();
                     async move {
                         let proofs = session.proofs(&token);
+                        if proofs.is_some() {
+                            // A proof per hop, never shown: only this fixed line.
+                            tracing::debug!("> DPoP: ***");
+                        }
                         let mut credential = Credential::header(&header.name, &value);
                         credential.proof = proofs.as_ref().map(|p| p as &dyn ProofSource);
                         let incoming =

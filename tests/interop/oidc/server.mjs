@@ -18,6 +18,8 @@
 //   GET  /api/mtls     issue 23: runner-mtls's certificate-bound token, over the https
 //                      listener with the same client certificate
 //   GET  /_mtls        issue 23: {url} of that https listener (OIDC_TLS_DIR set)
+//   GET  /_par         issue 23: {issuer, pushed, …} of a second provider whose
+//                      metadata requires pushed authorization requests
 //   GET  /_stats       counters since start (no auth), for the tests
 //   POST /_stats/reset zero them
 //   GET  /_spent       authorization codes, PKCE verifiers and device codes already
@@ -164,6 +166,20 @@ CLIENTS.push({
   redirect_uris: [],
   dpop_bound_access_tokens: true,
 });
+// `runner-dpop-pkjwt`: the same, the client authenticated with a private_key_jwt
+// assertion, which oidc-provider takes once (jti): each attempt needs a new one.
+const DPOP_PKJWT_CLIENT = 'runner-dpop-pkjwt';
+if (KEYS_DIR) {
+  CLIENTS.push({
+    client_id: DPOP_PKJWT_CLIENT,
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [publicJwk('client-rs256.pem', 'client-key-1', 'RS256')] },
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    dpop_bound_access_tokens: true,
+  });
+}
 const RS_DPOP_NONCE = crypto.randomBytes(16).toString('base64url');
 // ---- end of issue 23, DPoP ------------------------------------------------------------
 
@@ -274,7 +290,7 @@ const provider = new Provider(ISSUER, {
     dPoP: {
       enabled: true,
       nonceSecret: crypto.randomBytes(32),
-      requireNonce: (ctx) => ctx.oidc?.client?.clientId === DPOP_CLIENT,
+      requireNonce: (ctx) => [DPOP_CLIENT, DPOP_PKJWT_CLIENT].includes(ctx.oidc?.client?.clientId),
     },
   },
   // By default a refresh token comes only with the offline_access scope, which the
@@ -462,6 +478,7 @@ provider.use(async (ctx, next) => {
     return;
   }
   if (ctx.path === '/_mtls' && ctx.method === 'GET') return json(ctx, 200, { url: MTLS_URL });
+  if (ctx.path === '/_par' && ctx.method === 'GET') return json(ctx, 200, parStats);
   if (ctx.path === '/api/dpop' && ctx.method === 'GET') {
     await dpopResource(ctx);
     bump(stats.api_requests, `${ctx.path} ${ctx.status}`);
@@ -513,6 +530,56 @@ provider.use(async (ctx, next) => {
 });
 
 server.on('request', provider.callback());
+
+// ---- issue 23, PAR required by the metadata (RFC 9126 §5) ----------------------------
+// A second provider on its own port, whose discovery says
+// require_pushed_authorization_requests: true for every client (the `runner-par` client
+// above requires it only in its registration, which a client cannot read). One public
+// client, runner-public; GET /api/me as on the main issuer. The main issuer's GET /_par
+// names it and counts what it saw.
+const parStats = { issuer: null, pushed: 0, authorizations_with_request_uri: 0, authorizations_without: 0 };
+const parServer = http.createServer();
+await new Promise((resolve) => parServer.listen(0, '127.0.0.1', resolve));
+parStats.issuer = `http://127.0.0.1:${parServer.address().port}`;
+const parProvider = new Provider(parStats.issuer, {
+  clients: [{ ...CLIENTS[0], grant_types: ['authorization_code', 'refresh_token'] }],
+  jwks: { keys: [signingKey()] },
+  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+  async findAccount(_ctx, sub) {
+    return { accountId: sub, async claims() { return { sub }; } };
+  },
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: true },
+    revocation: { enabled: true },
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: true },
+  },
+  async issueRefreshToken(_ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
+  async expiresWithSession() {
+    return false;
+  },
+  rotateRefreshToken: true,
+  ttl: { AccessToken: ACCESS_TTL, AuthorizationCode: 60, IdToken: 3600, Interaction: 600,
+    RefreshToken: 14 * 24 * 3600, Grant: 14 * 24 * 3600, Session: 14 * 24 * 3600 },
+});
+parProvider.use(async (ctx, next) => {
+  if (ctx.path === '/api/me' && ctx.method === 'GET') {
+    const m = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization'));
+    const token = m ? await parProvider.AccessToken.find(m[1]) : undefined;
+    if (!token || !token.isValid) return json(ctx, 401, { error: 'invalid_token' });
+    return json(ctx, 200, { sub: token.accountId, client_id: token.clientId, scope: token.scope ?? null });
+  }
+  if (ctx.path === '/auth' && ctx.method === 'GET') {
+    if (ctx.query.request_uri) parStats.authorizations_with_request_uri += 1;
+    else parStats.authorizations_without += 1;
+  }
+  await next();
+  if (ctx.path === '/request' && ctx.method === 'POST' && ctx.status === 201) parStats.pushed += 1;
+});
+parServer.on('request', parProvider.callback());
+// ---- end of issue 23, PAR required by the metadata -----------------------------------
 // issue 23, mutual TLS: the https listener in front, asking for client certificates.
 let MTLS_URL = null;
 if (TLS_DIR) {

@@ -98,3 +98,66 @@ fn dpop_client_certificates_and_proxy_credentials_show_nowhere() {
     );
     sweep.finish();
 }
+
+/// A bulk run of a DPoP session (switched on by the token endpoint's refusal): each
+/// of its 300 requests carries a new proof to `/_sandbox/echo`, which answers it back
+/// in the body, so the proofs reach -vv's response lines, the failure messages and the
+/// reports. None shows: they are masked by their key's prefix, one entry however many
+/// proofs are made (the masking list does not grow per request).
+#[test]
+fn a_bulk_runs_dpop_proofs_show_nowhere() {
+    let sb = SandboxProc::start(&["--dpop-required"]);
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: {url}/api/v1\nauth:\n  type: oauth2_password\n  token_url: {url}/oauth/v2/token\n  client_id: sandbox\n  client_secret: sandbox-secret\n  username: demo\n  password: demo\n",
+            url = sb.url
+        ),
+    );
+    // Same origin as the API, so the token and a proof go with each request; the
+    // expectation fails so that every row's answer is in the failure and the reports.
+    p.write(
+        "requests/echo.yaml",
+        &format!(
+            "url: {}/_sandbox/echo/row/{{{{ n }}}}\nexpect:\n  status: 201\n",
+            sb.url
+        ),
+    );
+    let rows: String = (0..300).map(|n| format!("{n}\n")).collect();
+    p.write("data/rows.csv", &format!("n\n{rows}"));
+    let mut sweep = Sweep::new();
+    // How every DPoP proof begins: base64url of `{"typ":"dpop+jwt"`.
+    sweep.plant(Planted::new("a DPoP proof", "eyJ0eXAiOiJkcG9wK2p3dCI"));
+    let (junit, json, html) = (p.path("r.xml"), p.path("r.json"), p.path("r.html"));
+    let args = [
+        "exec",
+        "-vv",
+        "requests/echo.yaml",
+        "--data",
+        "data/rows.csv",
+        "--report",
+        &format!("junit:{}", junit.display()),
+        "--report",
+        &format!("json:{}", json.display()),
+        "--report",
+        &format!("html:{}", html.display()),
+    ];
+    let r = sweep.runner_stderr(&p, &args, "each row's answer is response data");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    // The canary is live: the server got proofs, and -vv shows where they went.
+    assert_eq!(p.cache()["token_type"], "DPoP");
+    assert_eq!(
+        r.stderr.matches("> DPoP: ***").count(),
+        300,
+        "one line per request"
+    );
+    assert!(
+        r.stderr.contains(r#""dpop": "***""#),
+        "the echoed proof, masked"
+    );
+    for (name, path) in [("junit", &junit), ("json", &json), ("html", &html)] {
+        sweep.file(&format!("the {name} report"), path);
+    }
+    sweep.finish();
+}

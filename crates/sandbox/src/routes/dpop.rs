@@ -1,7 +1,8 @@
 //! DPoP at the sandbox's endpoints: the token endpoint binds the tokens of a request
 //! that carries a proof (`token_type: DPoP`), and `/api/v1` asks a bound token for a
 //! proof of the same key on every request (RFC 9449 §4.3, §7). With `--dpop-nonce`
-//! proofs must carry the server's nonce: a `use_dpop_nonce` answer gives it.
+//! proofs must carry the server's nonce: a `use_dpop_nonce` answer gives it; with
+//! `--dpop-required` a token request without a proof is refused (`invalid_dpop_proof`).
 
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -48,6 +49,12 @@ pub(crate) fn token_proof(
     };
     let proof = match proof_header(headers) {
         Ok(Some(p)) => p,
+        Ok(None) if lock(&state.dpop).required => {
+            return Err(refuse(
+                "invalid_dpop_proof",
+                "The DPoP proof JWT header is missing.",
+            ));
+        }
         Ok(None) => return Ok(None),
         Err(why) => return Err(refuse("invalid_dpop_proof", why)),
     };

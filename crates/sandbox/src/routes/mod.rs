@@ -7,6 +7,7 @@ mod big;
 mod control;
 mod device;
 mod dpop;
+pub(crate) mod exchange;
 mod faults;
 mod metadata;
 mod oauth;

@@ -29,6 +29,8 @@ use crate::state::{AppState, lock};
 struct Answer {
     issued: Issued,
     id_token: Option<String>,
+    /// Token exchange: `issued_token_type` goes in the answer (RFC 8693 §2.2.1).
+    issued_token_type: Option<&'static str>,
 }
 
 impl From<Issued> for Answer {
@@ -36,6 +38,7 @@ impl From<Issued> for Answer {
         Answer {
             issued,
             id_token: None,
+            issued_token_type: None,
         }
     }
 }
@@ -89,6 +92,9 @@ fn token_body(answer: &Answer) -> Value {
         if let Some(id_token) = &answer.id_token {
             map.insert("id_token".into(), Value::String(id_token.clone()));
         }
+        if let Some(kind) = answer.issued_token_type {
+            map.insert("issued_token_type".into(), Value::String(kind.into()));
+        }
     }
     body
 }
@@ -117,6 +123,14 @@ fn grant(
         return jwt_bearer_grant(state, headers, &params, scope, now);
     }
     let client = client_for(state, headers, &params, &grant_type)?;
+    if grant_type == super::exchange::TOKEN_EXCHANGE {
+        let issued = super::exchange::exchange(state, client, &params, scope, now)?;
+        return Ok(Answer {
+            issued,
+            id_token: None,
+            issued_token_type: Some(super::exchange::ACCESS_TOKEN_TYPE),
+        });
+    }
     match grant_type.as_str() {
         "password" => password_grant(state, client, &params, scope, now),
         "refresh_token" => refresh_grant(state, client, &params, scope, now),
@@ -322,6 +336,7 @@ fn code_grant(
     let issued = lock(&state.tokens).issue(now, grant, true);
     codes.record_family(exchange.code, issued.family);
     Ok(Answer {
+        issued_token_type: None,
         id_token: Some(id_token(
             state,
             client.id(),
@@ -369,6 +384,7 @@ fn device_grant(
             };
             let issued = lock(&state.tokens).issue(now, grant, true);
             Ok(Answer {
+                issued_token_type: None,
                 id_token: Some(id_token(state, client.id(), &username, None, now)),
                 issued,
             })

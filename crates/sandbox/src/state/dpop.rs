@@ -19,6 +19,8 @@ pub(crate) struct DpopState {
     pub jtis: HashSet<String>,
     /// The nonce proofs must carry (`--dpop-nonce`), else none.
     pub nonce: Option<String>,
+    /// A token request must carry a proof (`--dpop-required`).
+    pub required: bool,
 }
 
 /// What is wrong with a proof.

@@ -77,7 +77,7 @@ impl AppState {
             &seed::DOCUMENTS,
             seed::documents(),
         )));
-        let opts_dpop_nonce = opts.dpop_nonce;
+        let (opts_dpop_nonce, opts_dpop_required) = (opts.dpop_nonce, opts.dpop_required);
         let collections = vec![
             Arc::clone(&assets),
             Arc::new(RwLock::new(Collection::new(&seed::USERS, seed::users()))),
@@ -109,6 +109,7 @@ impl AppState {
             web: Mutex::new(web::WebSessions::default()),
             dpop: Mutex::new(dpop::DpopState {
                 nonce: opts_dpop_nonce.then(tokens::random_token),
+                required: opts_dpop_required,
                 ..Default::default()
             }),
         }))

@@ -41,6 +41,8 @@ pub(crate) struct Stats {
     pub requests: BTreeMap<String, u64>,
     /// `/api/v1` responses with status 401.
     pub status_401: u64,
+    /// Token exchanges answered, per `audience` (or `resource`; `(none)`).
+    pub token_exchanges: BTreeMap<String, u64>,
 }
 
 impl Default for Stats {
@@ -68,6 +70,7 @@ impl Default for Stats {
             assets_deleted: 0,
             reports_created: 0,
             documents_uploaded: 0,
+            token_exchanges: BTreeMap::new(),
             requests: BTreeMap::new(),
             status_401: 0,
         }

@@ -24,6 +24,9 @@ impl Family {
 struct AccessToken {
     expires_at_ms: u64,
     client_id: String,
+    /// The user it speaks for (none for a client's own token).
+    username: Option<String>,
+    scope: Option<String>,
     family: Family,
 }
 
@@ -128,6 +131,8 @@ impl TokenStore {
             AccessToken {
                 expires_at_ms: now_ms.saturating_add(self.access_ttl_ms),
                 client_id: grant.client_id.clone(),
+                username: grant.username.clone(),
+                scope: grant.scope.clone(),
                 family,
             },
         );
@@ -175,6 +180,19 @@ impl TokenStore {
         }
         stored.spent = true;
         Ok((stored.grant.clone(), stored.family))
+    }
+
+    /// Who a live access token speaks for: its grant (token exchange's subject).
+    pub(crate) fn live_grant(&self, token: &str, now_ms: u64) -> Option<Grant> {
+        let t = self
+            .access
+            .get(token)
+            .filter(|t| now_ms < t.expires_at_ms)?;
+        Some(Grant {
+            client_id: t.client_id.clone(),
+            username: t.username.clone(),
+            scope: t.scope.clone(),
+        })
     }
 
     pub(crate) fn check_access(&self, token: &str, now_ms: u64) -> AccessCheck {

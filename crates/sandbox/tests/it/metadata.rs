@@ -46,7 +46,8 @@ async fn metadata_names_every_endpoint_under_the_printed_root() {
             "client_credentials",
             "authorization_code",
             "urn:ietf:params:oauth:grant-type:device_code",
-            "urn:ietf:params:oauth:grant-type:jwt-bearer"
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     assert_eq!(

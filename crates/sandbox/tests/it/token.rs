@@ -31,7 +31,8 @@ async fn password_grant_with_a_json_body() {
     assert_eq!(
         stats["token_requests"],
         json!({"password": 1, "refresh_token": 0, "client_credentials": 0,
-               "authorization_code": 0, "device_code": 0, "jwt_bearer": 0})
+               "authorization_code": 0, "device_code": 0, "jwt_bearer": 0,
+               "token_exchange": 0})
     );
     assert_eq!(stats["token_content_types"], json!({"application/json": 1}));
     assert_eq!(
@@ -288,4 +289,55 @@ async fn access_tokens_expire_after_access_ttl() {
         body,
         json!({"error": "invalid_grant", "error_description": "The access token provided has expired."})
     );
+}
+
+/// Token exchange (RFC 8693): a live access token of the sandbox for a new one (no
+/// refresh token, `issued_token_type`), which the API takes; refusals are
+/// `invalid_request` (§2.2.2) with what was wrong.
+#[tokio::test]
+async fn token_exchange_trades_a_live_access_token_for_a_new_one() {
+    let h = Harness::start(SandboxOptions::default()).await;
+    let (access, _) = h.login().await;
+    const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    const AT: &str = "urn:ietf:params:oauth:token-type:access_token";
+    let ask = |extra: Value| {
+        let mut body = json!({"grant_type": EXCHANGE, "client_id": "sandbox",
+            "client_secret": "sandbox-secret", "subject_token_type": AT,
+            "subject_token": access, "audience": "api-b"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let (status, body) = h.token_json(ask(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["issued_token_type"], AT);
+    assert_eq!(body["token_type"], "bearer");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    let exchanged = str_of(&body["access_token"]);
+    assert_ne!(exchanged, access);
+    let (status, _) = h.get("/api/v1/assets?limit=1", &exchanged).await;
+    assert_eq!(status, StatusCode::OK);
+    for (extra, description) in [
+        (
+            json!({"subject_token": "n0t a token"}),
+            "The subject_token is not a live access token of this server",
+        ),
+        (
+            json!({"subject_token_type": "urn:ietf:params:oauth:token-type:id_token"}),
+            "subject_token_type urn:ietf:params:oauth:token-type:id_token is not supported: only urn:ietf:params:oauth:token-type:access_token",
+        ),
+        (
+            json!({"requested_token_type": "urn:ietf:params:oauth:token-type:refresh_token"}),
+            "requested_token_type urn:ietf:params:oauth:token-type:refresh_token is not supported: only urn:ietf:params:oauth:token-type:access_token",
+        ),
+    ] {
+        let (status, body) = h.token_json(ask(extra)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"], "invalid_request");
+        assert_eq!(body["error_description"], description);
+    }
+    let stats = h.stats().await;
+    assert_eq!(stats["token_exchanges"], json!({"api-b": 1}));
+    assert_eq!(stats["token_requests"]["token_exchange"], 4);
 }
