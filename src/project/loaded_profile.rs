@@ -43,6 +43,9 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
     for v in profile.http.headers.values() {
         check(v);
     }
+    if let Some(p) = &profile.http.client_pkcs12_password {
+        check(p);
+    }
     if let Some(auth) = &profile.auth {
         let a = &auth.value;
         for s in [

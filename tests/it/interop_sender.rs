@@ -144,7 +144,13 @@ fn oidc_provider_knows_runner_by_its_certificate_and_binds_tokens_to_it() {
         "requests/me.yaml",
     ]);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            ": invalid_client: client authentication failed (the client authenticated with client_auth: tls_client_auth: check client_id and the client certificate (its authority and subject, as the server registered them), or whether the server wants another client_auth: body, basic, none, private_key_jwt, client_secret_jwt, self_signed_tls_client_auth)\n"
+        ),
+        "{}",
+        r.stderr
+    );
     // Across an expiry, 8 processes at once, each over its own connection.
     p.expire_access_tokens();
     for r in p.run_at_once(8, &["exec", "requests/me.yaml"], &[]) {

@@ -118,7 +118,7 @@ fn a_dpop_key_is_kept_only_in_the_private_cache() {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
+pub fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new("openssl")
         .args(args)
         .current_dir(dir)
