@@ -227,7 +227,7 @@ fn token_endpoint_errors_show_the_servers_words_and_exit_3() {
     // The hint names the method in use and the others a server may want.
     assert!(
         r.stderr.contains(
-            ": invalid_client: Invalid client credentials (the client authenticated with client_auth: body: check client_id and client_secret, or whether the server wants another client_auth: basic, none, private_key_jwt, client_secret_jwt, tls_client_auth, self_signed_tls_client_auth)\n"
+            ": invalid_client: The client credentials are invalid (the client authenticated with client_auth: body: check client_id and client_secret, or whether the server wants another client_auth: basic, none, private_key_jwt, client_secret_jwt, tls_client_auth, self_signed_tls_client_auth)\n"
         ),
         "{}",
         r.stderr
