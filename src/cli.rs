@@ -50,7 +50,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
     /// Present this PEM client certificate to servers that ask for one (mutual TLS),
-    /// instead of the profile's http.client_cert; needs --key
+    /// instead of the profile's http.client_cert or http.client_pkcs12 (a PKCS#12
+    /// file is named in the profile); needs --key
     #[arg(long, global = true, value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,
     /// The PEM private key of --cert

@@ -48,12 +48,14 @@ pub enum AuthError {
     #[error("{}: {error}{}{hint}",
         refuser(grant, url),
         description.as_ref().map(|d| format!(": {d}")).unwrap_or_default(),
-        hint = server_hint(error))]
+        hint = server_hint(error, *client_auth))]
     Server {
         grant: String,
         url: String,
         error: String,
         description: Option<String>,
+        /// How the client authenticated (named in the hint of `invalid_client`).
+        client_auth: crate::project::model::profile::ClientAuth,
     },
     #[error("{0}")]
     Transport(String),
@@ -152,12 +154,41 @@ pub enum AuthError {
     },
 }
 
-fn server_hint(error: &str) -> &'static str {
+fn server_hint(error: &str, client_auth: crate::project::model::profile::ClientAuth) -> String {
+    use crate::project::model::profile::ClientAuth;
     match error {
-        "invalid_client" => " (check client_id and client_secret, and client_auth: body|basic)",
-        "invalid_grant" => " (wrong username or password, or an expired refresh token)",
-        "unsupported_grant_type" => " (the server does not allow this grant for the client)",
-        _ => "",
+        "invalid_client" => {
+            let check = match client_auth {
+                ClientAuth::Body | ClientAuth::Basic | ClientAuth::ClientSecretJwt => {
+                    "client_id and client_secret"
+                }
+                ClientAuth::None => "client_id (a public client sends no secret)",
+                ClientAuth::PrivateKeyJwt => {
+                    "client_id, private_key and key_id against the keys the server registered"
+                }
+                ClientAuth::TlsClientAuth => {
+                    "client_id and the client certificate (its authority and subject, as the server registered them)"
+                }
+                ClientAuth::SelfSignedTlsClientAuth => {
+                    "client_id and the client certificate (the one in the client's registered JWKS)"
+                }
+            };
+            let others: Vec<&str> = ClientAuth::ALL
+                .iter()
+                .filter(|m| **m != client_auth)
+                .map(|m| m.name())
+                .collect();
+            format!(
+                " (the client authenticated with client_auth: {}: check {check}, or whether the server wants another client_auth: {})",
+                client_auth.name(),
+                others.join(", ")
+            )
+        }
+        "invalid_grant" => " (wrong username or password, or an expired refresh token)".to_string(),
+        "unsupported_grant_type" => {
+            " (the server does not allow this grant for the client)".to_string()
+        }
+        _ => String::new(),
     }
 }
 

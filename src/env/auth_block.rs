@@ -34,6 +34,7 @@ fn basic_value(username: &str, password: &Secret) -> Secret {
 #[path = "auth_jwt.rs"]
 mod jwt;
 pub use jwt::key_problems;
+pub(super) use jwt::register_pem;
 #[path = "auth_subject.rs"]
 mod subject;
 
@@ -324,18 +325,15 @@ impl AuthRender<'_> {
 
     /// The mutual TLS methods need the certificate that is their credential.
     fn certificate_present(&self, profile_name: &str, tls: &http::TlsOptions) -> Result<(), Error> {
-        let method = match self.auth.value.client_auth {
-            ClientAuth::TlsClientAuth => "tls_client_auth",
-            ClientAuth::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
-            _ => return Ok(()),
-        };
-        if tls.client_identity.is_some() {
+        let method = self.auth.value.client_auth;
+        if !method.is_tls() || tls.client_identity.is_some() {
             return Ok(());
         }
+        let method = method.name();
         Err(InputError::at(
             self.profile.source.place(self.auth),
             format!(
-                "profile `{profile_name}`: auth.client_auth {method} needs a client certificate: set http.client_cert and http.client_key, or pass --cert FILE --key FILE"
+                "profile `{profile_name}`: auth.client_auth {method} needs a client certificate: set http.client_cert and http.client_key (or http.client_pkcs12), or pass --cert FILE --key FILE"
             ),
         )
         .into())

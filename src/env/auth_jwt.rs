@@ -21,7 +21,7 @@ use crate::secret::Secret;
 const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 
 /// Registers a PEM key with the masking point: whole, and each line of its body.
-pub(super) fn register_pem(pem: &str) {
+pub(crate) fn register_pem(pem: &str) {
     crate::secret::register(pem);
     crate::secret::register(pem.trim());
     for line in pem.lines().map(str::trim) {

@@ -103,7 +103,7 @@ impl Env {
         let base_url = base_url(renderer, &mut vars, &profile, sandbox.as_ref())?;
         let numbers = profile.http;
         let mut tls = tls_options(&project, &profile, &profile_name, flags.cacert.as_deref())?;
-        tls.client_identity = transport::client_identity(&profile, flags)?;
+        tls.client_identity = transport::client_identity(renderer, &vars, &profile, flags)?;
         tls.proxy = transport::proxy(renderer, &vars, &profile)?;
         let credentials =
             credential_policy(renderer, &vars, &profile, &profile_name, base_url.as_ref())?;

@@ -13,6 +13,7 @@ mod cookie_file;
 pub mod form;
 pub mod header;
 mod origin;
+pub mod pkcs12;
 pub mod proxy;
 mod redirect;
 mod retry;
@@ -33,7 +34,7 @@ pub use self::origin::{
 pub use self::proxy::ProxySetting;
 pub use self::redirect::{DEFAULT_MAX_REDIRECTS, RedirectPolicy};
 pub use self::retry::{backoff, is_idempotent};
-pub use self::tls::{ClientIdentity, TlsOptions};
+pub use self::tls::{ClientIdentity, IdentitySource, TlsOptions};
 
 /// Default cap on a response body (SPEC: `http.max_body`, 256 MB).
 pub const DEFAULT_MAX_BODY: u64 = 256 * 1024 * 1024;

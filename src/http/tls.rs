@@ -30,8 +30,22 @@ pub struct ClientIdentity {
     pub cert_pem: Vec<u8>,
     pub key_pem: crate::secret::Secret,
     /// Where they were read from (what `--curl` shows).
-    pub cert_file: std::path::PathBuf,
-    pub key_file: std::path::PathBuf,
+    pub source: IdentitySource,
+}
+
+/// The files a client certificate came from.
+#[derive(Clone)]
+pub enum IdentitySource {
+    /// A PEM certificate (chain) and a PEM key.
+    Pem {
+        cert_file: std::path::PathBuf,
+        key_file: std::path::PathBuf,
+    },
+    /// A PKCS#12 file and its password (empty: none).
+    Pkcs12 {
+        file: std::path::PathBuf,
+        password: crate::secret::Secret,
+    },
 }
 
 impl std::fmt::Debug for ClientIdentity {

@@ -37,11 +37,13 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
             problems.push(InputError::at(e.place, e.message));
         }
     };
-    if let Some(b) = &profile.base_url {
-        check(b);
-    }
-    for v in profile.http.headers.values() {
-        check(v);
+    let h = &profile.http;
+    for s in [&profile.base_url, &h.client_pkcs12_password]
+        .into_iter()
+        .flatten()
+        .chain(h.headers.values())
+    {
+        check(s);
     }
     if let Some(auth) = &profile.auth {
         let a = &auth.value;
@@ -72,11 +74,9 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
         ]
         .into_iter()
         .flatten()
+        .chain(&a.origins)
         {
             check(s);
-        }
-        for o in &a.origins {
-            check(o);
         }
         for p in a.shape_problems(profile.sandbox) {
             problems.push(InputError::at(source.place(auth), p));
@@ -87,7 +87,6 @@ pub fn parse_profile(source: SourceFile) -> Result<LoadedProfile, Vec<InputError
             problems.push(InputError::at(e.place, e.message));
         }
     }
-    let h = &profile.http;
     let http = HttpNumbers::check(h, &source, &mut problems);
     let auth_numbers = profile
         .auth

@@ -1,7 +1,7 @@
 //! The pattern of every form a secret can take on its way to an output: raw,
 //! percent-encoded (upper- or lower-case hex, a space as `%20` or `+`), JSON-escaped
 //! (`\"`, `\\`, `\/`, `\uXXXX`), HTML/XML-escaped (named and numeric entities), and
-//! JSON-escaped then HTML-escaped. Each character of the secret matches any of its
+//! JSON-escaped then HTML-escaped, YAML single-quoted (`''`). Each character of the secret matches any of its
 //! forms, so one pattern finds the secret however a writer encoded it.
 
 use std::fmt::Write as _;
@@ -49,6 +49,11 @@ fn char_forms(c: char) -> Vec<String> {
     alts.extend(percent_forms(c));
     if c == ' ' {
         alts.push("+".to_string());
+    }
+    // A YAML single-quoted scalar doubles it: an error's snippet of a profile line
+    // shows a written secret in that form.
+    if c == '\'' {
+        alts.push("''".to_string());
     }
     alts.sort_by_key(|a| std::cmp::Reverse(a.len()));
     alts.dedup();

@@ -1,7 +1,10 @@
 //! Issue 23 against oidc-provider 9.13.3 (see interop_oidc.rs for how it is started):
 //! DPoP with the token endpoint's nonce required (client `runner-dpop`, whose tokens
 //! must be bound), and a resource route that checks the proof, `ath` and the token's
-//! `cnf.jkt`, and asks for its own nonce.
+//! `cnf.jkt`, and asks for its own nonce. Mutual TLS (RFC 8705): `runner-mtls`
+//! (tls_client_auth, a certificate from the server's authority) and `runner-mtls-self`
+//! (self_signed_tls_client_auth, a certificate registered in its JWKS), over the
+//! server's https listener, with PEM files and with PKCS#12 files made by openssl.
 
 use crate::support::{Project, http_json, http_text};
 
@@ -263,7 +266,13 @@ fn oidc_provider_knows_runner_by_its_certificate_and_binds_tokens_to_it() {
         "requests/me.yaml",
     ]);
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            ": invalid_client: client authentication failed (the client authenticated with client_auth: tls_client_auth: check client_id and the client certificate (its authority and subject, as the server registered them), or whether the server wants another client_auth: body, basic, none, private_key_jwt, client_secret_jwt, self_signed_tls_client_auth)\n"
+        ),
+        "{}",
+        r.stderr
+    );
     // Across an expiry, 8 processes at once, each over its own connection.
     p.expire_access_tokens();
     for r in p.run_at_once(8, &["exec", "requests/me.yaml"], &[]) {
@@ -289,4 +298,111 @@ fn oidc_provider_knows_runner_by_its_certificate_and_binds_tokens_to_it() {
         out.stderr
     );
     assert!(p.cache_files().is_empty());
+}
+
+/// The self-signed certificate start.sh registered for `runner-mtls-self` (x5c of
+/// its JWKS), as a PKCS#12 file made by openssl, through the whole session; then the
+/// `runner-mtls` certificate as a `-legacy` PKCS#12 file with tls_client_auth.
+#[test]
+fn oidc_provider_knows_runner_by_a_self_signed_certificate_from_a_pkcs12_file() {
+    let Some(iss) = issuer() else { return };
+    let (url, tls) = mtls(&iss);
+    let p = Project::new();
+    let pw = crate::pkcs12::PASSWORD;
+    let work = tempfile::tempdir().unwrap();
+    for (from, to) in [
+        ("self.pem", "client.pem"),
+        ("self.key", "client.key"),
+        ("self.pem", "ca.pem"),
+    ] {
+        std::fs::copy(tls.join(from), work.path().join(to)).unwrap();
+    }
+    crate::pkcs12::export(work.path(), &p.path("profiles/self.p12"), pw, &[]);
+    std::fs::copy(tls.join("ca.pem"), p.path("profiles/ca.pem")).unwrap();
+    let profile = |client: &str, method: &str, file: &str| {
+        format!(
+            "base_url: {url}\nauth:\n  type: oauth2_client_credentials\n  token_url: {url}/token\n  revocation_url: {url}/token/revocation\n  client_id: {client}\n  client_auth: {method}\nhttp:\n  ca_cert: profiles/ca.pem\n  client_pkcs12: {file}\n  client_pkcs12_password: \"{{{{ env('P12_PASSWORD') }}}}\"\n"
+        )
+    };
+    p.write(
+        "profiles/default.yaml",
+        &profile(
+            "runner-mtls-self",
+            "self_signed_tls_client_auth",
+            "self.p12",
+        ),
+    );
+    p.write(
+        "requests/me.yaml",
+        "url: /api/mtls\nextract: {client: $.client_id, x5t: \"$['x5t#S256']\"}\n",
+    );
+    let env = [("P12_PASSWORD", pw)];
+    let before = grants(&iss, "runner-mtls-self");
+    let r = p.run_env(&["exec", "requests/me.yaml"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["client"], "runner-mtls-self");
+    // Bound to the self-signed certificate: its SHA-256 thumbprint, computed here.
+    assert_eq!(out["x5t"], thumbprint(work.path()).as_str());
+    assert_eq!(grants(&iss, "runner-mtls-self") - before, 1);
+    assert_no_password(&r, pw);
+    // Across an expiry, 8 processes at once: one grant.
+    p.expire_access_tokens();
+    for r in p.run_at_once(8, &["exec", "requests/me.yaml"], &env) {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["x5t"], out["x5t"]);
+    }
+    assert_eq!(grants(&iss, "runner-mtls-self") - before, 2);
+    let bye = p.run_env(&["-vv", "logout"], &env);
+    assert_eq!(bye.code, 0, "{}", bye.stderr);
+    assert!(bye.stderr.contains("revoked"), "{}", bye.stderr);
+    assert_no_password(&bye, pw);
+    // The other client's certificate is not in this client's JWKS.
+    for f in ["client.pem", "client.key"] {
+        std::fs::copy(tls.join(f), work.path().join(f)).unwrap();
+    }
+    std::fs::copy(tls.join("ca.pem"), work.path().join("ca.pem")).unwrap();
+    crate::pkcs12::export(work.path(), &p.path("profiles/mtls.p12"), pw, &["-legacy"]);
+    p.write(
+        "profiles/default.yaml",
+        &profile(
+            "runner-mtls-self",
+            "self_signed_tls_client_auth",
+            "mtls.p12",
+        ),
+    );
+    let r = p.run_env(&["exec", "requests/me.yaml"], &env);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(": invalid_client: client authentication failed (the client authenticated with client_auth: self_signed_tls_client_auth: check client_id and the client certificate (the one in the client's registered JWKS), or whether the server wants another client_auth: body, basic, none, private_key_jwt, client_secret_jwt, tls_client_auth)\n"),
+        "{}",
+        r.stderr
+    );
+    // That certificate, from the legacy PKCS#12 file, is runner-mtls's identity.
+    p.write(
+        "profiles/default.yaml",
+        &profile("runner-mtls", "tls_client_auth", "mtls.p12"),
+    );
+    let r = p.run_env(&["exec", "requests/me.yaml"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["client"], "runner-mtls");
+    assert_eq!(v["x5t"], thumbprint(work.path()).as_str());
+    let out = p.run_env(&["logout"], &env);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(p.cache_files().is_empty());
+}
+
+/// RFC 8705 §3.1's `x5t#S256` of `dir`'s client.pem: base64url of the SHA-256 of its DER.
+fn thumbprint(dir: &std::path::Path) -> String {
+    use base64::Engine as _;
+    let der = crate::sender::openssl(dir, &["x509", "-in", "client.pem", "-outform", "DER"]).stdout;
+    let digest = ring::digest::digest(&ring::digest::SHA256, &der);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+fn assert_no_password(r: &crate::support::Run, pw: &str) {
+    crate::support::assert_no_secret(&r.stderr, &[pw]);
+    crate::support::assert_no_secret(&r.stdout, &[pw]);
 }

@@ -43,6 +43,7 @@ mod mcp_flows;
 mod oauth;
 mod origins;
 mod paging;
+mod pkcs12;
 mod proxy;
 mod report_html;
 mod secrets;

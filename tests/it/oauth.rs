@@ -224,7 +224,14 @@ fn token_endpoint_errors_show_the_servers_words_and_exit_3() {
 
     let r = p.run_env(&["login"], &[("SB_SECRET", "not-the-secret-42")]);
     assert_eq!(r.code, 3);
-    assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
+    // The hint names the method in use and the others a server may want.
+    assert!(
+        r.stderr.contains(
+            ": invalid_client: The client credentials are invalid (the client authenticated with client_auth: body: check client_id and client_secret, or whether the server wants another client_auth: basic, none, private_key_jwt, client_secret_jwt, tls_client_auth, self_signed_tls_client_auth)\n"
+        ),
+        "{}",
+        r.stderr
+    );
     assert_no_secret(&r.stderr, &["not-the-secret-42"]);
 }
 

@@ -167,7 +167,7 @@ fn a_dpop_key_is_kept_only_in_the_private_cache() {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
+pub fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -399,7 +399,7 @@ fn tls_client_auth_without_a_certificate_is_an_input_error_at_the_auth_block() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.starts_with(
-            "error: profile `default`: auth.client_auth tls_client_auth needs a client certificate: set http.client_cert and http.client_key, or pass --cert FILE --key FILE\n  --> profiles/default.yaml:5:3\n"
+            "error: profile `default`: auth.client_auth tls_client_auth needs a client certificate: set http.client_cert and http.client_key (or http.client_pkcs12), or pass --cert FILE --key FILE\n  --> profiles/default.yaml:5:3\n"
         ),
         "{}",
         r.stderr

@@ -58,7 +58,7 @@ fn private_key_jwt_and_the_jwt_bearer_grant_sign_in_at_the_sandbox() {
     assert_eq!(
         r.stderr,
         format!(
-            "error: the token endpoint {url}/oauth/v2/token refused the client_credentials grant: invalid_client: the assertion's signature does not verify (check client_id and client_secret, and client_auth: body|basic)\n"
+            "error: the token endpoint {url}/oauth/v2/token refused the client_credentials grant: invalid_client: the assertion's signature does not verify (the client authenticated with client_auth: private_key_jwt: check client_id, private_key and key_id against the keys the server registered, or whether the server wants another client_auth: body, basic, none, client_secret_jwt, tls_client_auth, self_signed_tls_client_auth)\n"
         )
     );
     let r = p.run(&["login", "-p", "bearer"]);

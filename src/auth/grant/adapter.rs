@@ -72,6 +72,7 @@ impl TokenEndpoint {
                 url,
                 error: r.error().as_ref().to_string(),
                 description: r.error_description().cloned(),
+                client_auth: self.config.client_auth,
             }),
             Err(RequestTokenError::Request(AdapterError::Unreachable(e))) => {
                 let hint = if e.contains("certificate") {

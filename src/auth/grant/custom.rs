@@ -116,7 +116,13 @@ impl TokenEndpoint {
             ))
         })?;
         if !status.is_success() {
-            return Err(server_refusal("pushed authorization", url, &json, status));
+            return Err(server_refusal(
+                "pushed authorization",
+                url,
+                &json,
+                status,
+                self.config.client_auth,
+            ));
         }
         match json.get("request_uri").and_then(|v| v.as_str()) {
             Some(uri) if !uri.is_empty() => Ok(uri.to_string()),

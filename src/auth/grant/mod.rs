@@ -65,6 +65,7 @@ fn server_refusal(
     url: &url::Url,
     json: &Fields,
     status: http::StatusCode,
+    client_auth: ClientAuth,
 ) -> AuthError {
     let text = |k: &str| {
         json.get(k)
@@ -77,6 +78,7 @@ fn server_refusal(
             url: url.to_string(),
             error,
             description: text("error_description"),
+            client_auth,
         },
         None if status.is_server_error() => AuthError::Transport(format!("{url} failed: {status}")),
         None => {
@@ -278,7 +280,13 @@ impl TokenEndpoint {
             ))
         })?;
         if !status.is_success() {
-            return Err(server_refusal("device authorization", url, &json, status));
+            return Err(server_refusal(
+                "device authorization",
+                url,
+                &json,
+                status,
+                self.config.client_auth,
+            ));
         }
         let mut json = json;
         clamp_interval(&mut json);
@@ -325,7 +333,13 @@ impl TokenEndpoint {
             return Ok(());
         }
         let json: Fields = serde_json::from_slice(&body).unwrap_or_default();
-        Err(server_refusal("revocation", url, &json, status))
+        Err(server_refusal(
+            "revocation",
+            url,
+            &json,
+            status,
+            self.config.client_auth,
+        ))
     }
 
     /// A form POST to `url` with the client's authentication, and the answer (at most

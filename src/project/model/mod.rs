@@ -3,6 +3,7 @@
 //! place they came from (`Spanned`) so later errors can point at them.
 
 mod auth_jwt;
+mod cookies;
 pub mod flow;
 pub mod profile;
 pub mod request;

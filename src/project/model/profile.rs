@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub use super::cookies::Cookies;
+use super::cookies::CookiesSchema;
 use super::{Number, Spanned};
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -125,6 +127,30 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
+    /// Every method, in the order the documentation lists them.
+    pub const ALL: [ClientAuth; 7] = [
+        ClientAuth::Body,
+        ClientAuth::Basic,
+        ClientAuth::None,
+        ClientAuth::PrivateKeyJwt,
+        ClientAuth::ClientSecretJwt,
+        ClientAuth::TlsClientAuth,
+        ClientAuth::SelfSignedTlsClientAuth,
+    ];
+
+    /// The method as a profile writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientAuth::Body => "body",
+            ClientAuth::Basic => "basic",
+            ClientAuth::None => "none",
+            ClientAuth::PrivateKeyJwt => "private_key_jwt",
+            ClientAuth::ClientSecretJwt => "client_secret_jwt",
+            ClientAuth::TlsClientAuth => "tls_client_auth",
+            ClientAuth::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+        }
+    }
+
     /// The client proves itself with a signed assertion.
     pub fn is_jwt(self) -> bool {
         matches!(
@@ -538,58 +564,17 @@ pub struct HttpConfig {
     /// `--key FILE`.
     #[schemars(with = "Option<String>")]
     pub client_key: Option<Spanned<String>>,
+    /// A PKCS#12 file (`.p12`/`.pfx`: the certificate chain and its key), relative to
+    /// the profile's folder, instead of `client_cert` and `client_key`.
+    #[schemars(with = "Option<String>")]
+    pub client_pkcs12: Option<Spanned<String>>,
+    /// The password of `client_pkcs12`, e.g. `"{{ env('P12_PASSWORD') }}"` or
+    /// `"{{ secret('NAME') }}"`; unset: an empty password.
+    #[schemars(with = "Option<String>")]
+    pub client_pkcs12_password: Option<Spanned<String>>,
     /// The proxy of every request (API and OAuth2 endpoints), e.g.
     /// `http://user:pass@proxy.corp:3128`; `none` ignores `HTTPS_PROXY`, `HTTP_PROXY`
     /// and `ALL_PROXY`. Unset: those variables, with `NO_PROXY`.
     #[schemars(with = "Option<String>")]
     pub proxy: Option<Spanned<String>>,
-}
-
-/// `http.cookies`: whether requests keep cookies, and for how long.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Cookies {
-    #[default]
-    Off,
-    /// `true`: for the run.
-    Run,
-    /// `persist`: in the state folder, between runs.
-    Persist,
-}
-
-impl<'de> Deserialize<'de> for Cookies {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Cookies;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("true, false or persist")
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Cookies, E> {
-                Ok(if v { Cookies::Run } else { Cookies::Off })
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Cookies, E> {
-                match v {
-                    "persist" => Ok(Cookies::Persist),
-                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// The schema of `http.cookies`: a boolean or `persist`.
-#[derive(JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum CookiesSchema {
-    Enabled(bool),
-    Mode(CookiesMode),
-}
-
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-enum CookiesMode {
-    Persist,
 }

@@ -223,12 +223,15 @@ fn body_args(body: &RenderedBody, args: &mut Vec<String>) {
 /// `command` (from [`curl`]) with curl's options for the connection: the client
 /// certificate and key by path (never their text), and the proxy (its credentials
 /// masked by the masking point unless shown).
-pub fn curl_transport(command: String, tls: &crate::http::TlsOptions) -> String {
+pub fn curl_transport(
+    command: String,
+    tls: &crate::http::TlsOptions,
+    show_secrets: bool,
+) -> String {
     use crate::http::ProxySetting;
     let mut extra = Vec::new();
     if let Some(id) = &tls.client_identity {
-        extra.push(format!("--cert {}", quote(&id.cert_file.to_string_lossy())));
-        extra.push(format!("--key {}", quote(&id.key_file.to_string_lossy())));
+        extra.extend(curl_identity(&id.source, show_secrets));
     }
     match &tls.proxy {
         ProxySetting::Environment => {}
@@ -240,6 +243,37 @@ pub fn curl_transport(command: String, tls: &crate::http::TlsOptions) -> String 
     }
     let body = command.strip_suffix('\n').unwrap_or(&command);
     format!("{body} \\\n  {}\n", extra.join(" \\\n  "))
+}
+
+/// curl's options for a client certificate. A PKCS#12 file's password follows its
+/// path (`--cert FILE:PASSWORD`, curl's form) only with `--show-secrets`; else `***`.
+fn curl_identity(source: &crate::http::IdentitySource, show_secrets: bool) -> Vec<String> {
+    use crate::http::IdentitySource;
+    match source {
+        IdentitySource::Pem {
+            cert_file,
+            key_file,
+        } => vec![
+            format!("--cert {}", quote(&cert_file.to_string_lossy())),
+            format!("--key {}", quote(&key_file.to_string_lossy())),
+        ],
+        IdentitySource::Pkcs12 { file, password } => {
+            // curl reads `:` as the end of the file name unless escaped.
+            let mut arg = file.to_string_lossy().replace(':', "\\:");
+            if !password.is_empty() {
+                arg.push(':');
+                arg.push_str(if show_secrets {
+                    password.expose()
+                } else {
+                    "***"
+                });
+            }
+            vec![
+                "--cert-type P12".to_string(),
+                format!("--cert {}", quote(&arg)),
+            ]
+        }
+    }
 }
 
 /// `s` single-quoted for a POSIX shell: every byte but `'` stands for itself there.

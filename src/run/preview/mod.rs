@@ -80,7 +80,7 @@ fn render_preview(
     };
     if args.curl {
         let command = format::curl(r, auth, env.client.credentials(), args.show_secrets);
-        format::curl_transport(command, env.client.tls())
+        format::curl_transport(command, env.client.tls(), args.show_secrets)
     } else {
         format::dry_run(r, auth, env.client.credentials(), args.show_secrets)
     }

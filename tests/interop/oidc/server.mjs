@@ -15,7 +15,7 @@
 //   GET  /api/me       the protected resource: Bearer access token → {sub, client_id,
 //                      scope}, else 401 with WWW-Authenticate: Bearer
 //   GET  /api/dpop     issue 23: runner-dpop's DPoP-bound token with a proof of its key
-//   GET  /api/mtls     issue 23: runner-mtls's certificate-bound token, over the https
+//   GET  /api/mtls     issue 23: runner-mtls's (or runner-mtls-self's) certificate-bound token, over the https
 //                      listener with the same client certificate
 //   GET  /_mtls        issue 23: {url} of that https listener (OIDC_TLS_DIR set)
 //   GET  /_par         issue 23: {issuer, pushed, …} of a second provider whose
@@ -200,6 +200,21 @@ CLIENTS.push({
   response_types: [],
   redirect_uris: [],
 });
+// `runner-mtls-self` authenticates with a self-signed certificate
+// (self_signed_tls_client_auth, RFC 8705 §2.2): registered as the x5c of its JWKS.
+const SELF_SIGNED_CLIENT = 'runner-mtls-self';
+if (TLS_DIR) {
+  const self = new crypto.X509Certificate(fs.readFileSync(`${TLS_DIR}/self.pem`));
+  CLIENTS.push({
+    client_id: SELF_SIGNED_CLIENT,
+    token_endpoint_auth_method: 'self_signed_tls_client_auth',
+    jwks: { keys: [{ ...self.publicKey.export({ format: 'jwk' }), x5c: [self.raw.toString('base64')] }] },
+    tls_client_certificate_bound_access_tokens: true,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+  });
+}
 function peerCertificate(ctx) {
   const raw = ctx.socket?.getPeerCertificate?.()?.raw;
   return raw ? new crypto.X509Certificate(raw) : undefined;
@@ -208,6 +223,7 @@ const MTLS = {
   enabled: true,
   certificateBoundAccessTokens: true,
   tlsClientAuth: true,
+  selfSignedTlsClientAuth: true,
   getCertificate: (ctx) => peerCertificate(ctx)?.toString(),
   certificateAuthorized: (ctx) => ctx.socket?.authorized === true,
   certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
@@ -278,7 +294,7 @@ const provider = new Provider(ISSUER, {
   pkce: { required: () => true },
   // issue 23, mutual TLS: the certificate methods besides the default ones.
   clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt',
-    'private_key_jwt', 'none', 'tls_client_auth'],
+    'private_key_jwt', 'none', 'tls_client_auth', 'self_signed_tls_client_auth'],
   features: {
     devInteractions: { enabled: true },
     deviceFlow: { enabled: true },

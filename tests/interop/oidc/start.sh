@@ -70,7 +70,8 @@ export OIDC_CSJWT_SECRET="${OIDC_CSJWT_SECRET:-jwt & <secret> \"with\" \\ % + / 
 
 # --- start ------------------------------------------------------------------
 # ---- issue 23, mutual TLS: a throwaway authority made here with openssl, the https
-# listener's certificate and a client certificate (CN=runner-mtls-client) it signed.
+# listener's certificate, a client certificate (CN=runner-mtls-client) it signed, and
+# a self-signed one.
 TLS="$OIDC_HOME/tls"
 mkdir -p "$TLS"
 command -v openssl >/dev/null 2>&1 || die "openssl not found (the mutual TLS listener needs it)"
@@ -86,6 +87,10 @@ command -v openssl >/dev/null 2>&1 || die "openssl not found (the mutual TLS lis
     printf 'extendedKeyUsage=clientAuth\n' >client.ext
     openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
         -extfile client.ext -out client.pem 2>/dev/null
+    # A self-signed client certificate (self_signed_tls_client_auth: the server knows
+    # it from the client's registered JWKS, x5c).
+    openssl req -x509 "${ec[@]}" -subj "/CN=runner-self-signed" -keyout self.key -out self.pem \
+        -days 2 2>/dev/null
 ) || die "openssl could not make the mutual TLS certificates"
 export OIDC_TLS_DIR="$TLS"
 # ---- end of issue 23, mutual TLS

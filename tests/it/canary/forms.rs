@@ -188,6 +188,7 @@ pub fn forms(secret: &str) -> Vec<(String, String)> {
         ));
     }
     all.push(("shell single-quoted".into(), secret.replace('\'', "'\\''")));
+    all.push(("YAML single-quoted".into(), secret.replace('\'', "''")));
     if let Some(f) = fragment(secret) {
         all.push(("fragment".into(), f));
     }

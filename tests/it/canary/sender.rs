@@ -161,3 +161,93 @@ fn a_bulk_runs_dpop_proofs_show_nowhere() {
     }
     sweep.finish();
 }
+
+const P12_PASSWORD: &str = "p12 C4naryPkcs12&<v>\"q'\\%+/=: é";
+
+/// A PKCS#12 client certificate whose password comes from the environment: at `-vv`,
+/// in previews, in `check`, in the error of a wrong password and with the password
+/// written in the profile, neither the password nor the key inside shows.
+#[test]
+fn a_pkcs12_password_and_the_key_inside_show_nowhere() {
+    let certs = tempfile::tempdir().unwrap();
+    client_certificate(certs.path());
+    let sb_ca = certs.path().join("sandbox-ca.pem");
+    let sb = SandboxProc::start(&[
+        "--tls",
+        "--ca-out",
+        sb_ca.to_str().unwrap(),
+        "--client-ca",
+        certs.path().join("ca.pem").to_str().unwrap(),
+    ]);
+    let p = Project::new();
+    crate::pkcs12::export(
+        certs.path(),
+        &p.path("profiles/client.p12"),
+        P12_PASSWORD,
+        &[],
+    );
+    let profile = |password: &str| {
+        format!(
+            "base_url: {url}/api/v1\nauth:\n  type: oauth2_password\n  token_url: {url}/oauth/v2/token\n  revocation_url: {url}/oauth/v2/revoke\n  client_id: sandbox\n  client_secret: sandbox-secret\n  username: demo\n  password: demo\nhttp:\n  ca_cert: {ca}\n  client_pkcs12: client.p12\n  client_pkcs12_password: {password}\n",
+            url = sb.url,
+            ca = sb_ca.display()
+        )
+    };
+    p.write(
+        "profiles/default.yaml",
+        &profile("\"{{ env('CANARY_P12') }}\""),
+    );
+    p.write("requests/list.yaml", "url: /assets\nquery: {limit: 1}\n");
+    let mut sweep = Sweep::new();
+    sweep.plant(Planted::new("P12_PASSWORD", P12_PASSWORD));
+    let key_text = std::fs::read_to_string(certs.path().join("client.key")).unwrap();
+    for (i, line) in key_text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .enumerate()
+    {
+        sweep.plant(Planted::new(&format!("client key line {i}"), line));
+    }
+    let env = [("CANARY_P12", P12_PASSWORD)];
+    let r = sweep.runner(&p, &["login", "-vv"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for args in [
+        &["exec", "-vv", "requests/list.yaml"][..],
+        &["exec", "--curl", "requests/list.yaml"],
+        &["exec", "--dry-run", "requests/list.yaml"],
+    ] {
+        // The body `exec` prints is response data: stdout is searched for previews only.
+        let r = sweep.quiet(&p, args, &env);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        let name = format!("`runner {}`", args.join(" "));
+        sweep.text(&format!("{name} stderr"), &r.stderr);
+        if args.contains(&"--curl") || args.contains(&"--dry-run") {
+            sweep.text(&format!("{name} stdout"), &r.stdout);
+        }
+    }
+    for cmd in ["profiles", "check"] {
+        sweep.runner(&p, &[cmd, "-vv"], &env);
+    }
+    // A wrong password, from the environment and then written in the profile.
+    let wrong = [("CANARY_P12", "C4nary wrong")];
+    let r = sweep.runner(&p, &["exec", "-vv", "requests/list.yaml"], &wrong);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let written = format!("'{}'", P12_PASSWORD.replace('\'', "''"));
+    p.write("profiles/default.yaml", &profile(&written));
+    for args in [&["check"][..], &["exec", "--curl", "requests/list.yaml"]] {
+        let r = sweep.runner(&p, args, &[]);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    }
+    let wrong_written = format!("'x{}'", P12_PASSWORD.replace('\'', "''"));
+    p.write("profiles/default.yaml", &profile(&wrong_written));
+    let r = sweep.runner(&p, &["check"], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("wrong password"), "{}", r.stderr);
+    p.write(
+        "profiles/default.yaml",
+        &profile("\"{{ env('CANARY_P12') }}\""),
+    );
+    let r = sweep.runner(&p, &["logout", "-vv"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    sweep.finish();
+}
