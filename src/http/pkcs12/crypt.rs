@@ -231,7 +231,7 @@ fn cbc<C: BlockCipher + BlockDecryptMut>(
     let mut dec = cbc::Decryptor::<C>::inner_iv_slice_init(cipher, iv)
         .map_err(|_| malformed("an IV of the wrong length"))?;
     let size = iv.len();
-    if data.is_empty() || data.len() % size != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(size) {
         return Err(malformed("encrypted data that is not whole blocks"));
     }
     let mut out = data.to_vec();
