@@ -246,3 +246,60 @@ fn cbc<C: BlockCipher + BlockDecryptMut>(
     out.truncate(out.len() - pad);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use aes::cipher::BlockEncryptMut;
+
+    use super::*;
+
+    /// `plain` (whole blocks, its padding as given) encrypted with AES-128-CBC.
+    fn encrypt(key: &[u8; 16], iv: &[u8; 16], plain: &[u8]) -> Vec<u8> {
+        let cipher = aes::Aes128::new_from_slice(key).unwrap();
+        let mut enc = cbc::Encryptor::<aes::Aes128>::inner_iv_slice_init(cipher, iv).unwrap();
+        let mut out = plain.to_vec();
+        for block in out.chunks_mut(16) {
+            enc.encrypt_block_mut(GenericArray::from_mut_slice(block));
+        }
+        out
+    }
+
+    #[test]
+    fn the_pkcs7_padding_is_checked_and_taken_off() {
+        let (key, iv) = ([7u8; 16], [9u8; 16]);
+        let run =
+            |plain: &[u8]| run_cipher(&Cipher::Aes(128), &key, &iv, &encrypt(&key, &iv, plain));
+        let mut text = b"sixteen bytes!!!".to_vec();
+        text.extend([
+            b'x', b'y', 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14,
+        ]);
+        assert_eq!(run(&text).unwrap(), b"sixteen bytes!!!xy");
+        assert_eq!(run(&[16u8; 16]).unwrap(), b"");
+        for last in [
+            [0u8; 16],
+            [17u8; 16],
+            [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2],
+            [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 3, 3],
+        ] {
+            assert_eq!(run(&last), Err(Pkcs12Error::WrongPassword), "{last:?}");
+        }
+        // Not whole blocks, an IV of the wrong length, nothing at all.
+        let cut = &encrypt(&key, &iv, &[16u8; 16])[..15];
+        assert!(matches!(
+            run_cipher(&Cipher::Aes(128), &key, &iv, cut),
+            Err(Pkcs12Error::NotPkcs12(_))
+        ));
+        assert!(matches!(
+            run_cipher(&Cipher::Aes(128), &key, &iv[..8], &[0; 16]),
+            Err(Pkcs12Error::NotPkcs12(_))
+        ));
+        assert!(matches!(
+            run_cipher(&Cipher::Aes(128), &key, &iv, &[]),
+            Err(Pkcs12Error::NotPkcs12(_))
+        ));
+        assert!(matches!(
+            run_cipher(&Cipher::TripleDes, &key, &iv[..8], &[0; 8]),
+            Err(Pkcs12Error::NotPkcs12(_))
+        ));
+    }
+}
