@@ -116,6 +116,14 @@ pub fn numbers(bytes: &[u8]) {
     number_on_the_command_line(text);
 }
 
+/// `bytes` as a PKCS#12 file (`http.client_pkcs12`), opened with a password and
+/// looked at without one: an error or the key and chain, never a panic. Seeds:
+/// `openssl pkcs12 -export` files (README of `fuzz/`).
+pub fn pkcs12(bytes: &[u8]) {
+    let _ = crate::http::pkcs12::open(bytes, "pw");
+    let _ = crate::http::pkcs12::looks_like_pkcs12(bytes);
+}
+
 /// `yaml` loaded as a request file: the request, or `None` (its errors rendered).
 fn loaded_request(yaml: String) -> Option<Box<PreparedRequest>> {
     match project::parse_document(source(&yaml)) {

@@ -654,5 +654,6 @@ fn fuzz_entry_points_survive_the_committed_corpus() {
         runner::fuzzing::template(&text);
         runner::fuzzing::extract(&text);
         runner::fuzzing::page(&bytes);
+        runner::fuzzing::pkcs12(&bytes);
     }
 }
