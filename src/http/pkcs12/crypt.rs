@@ -74,7 +74,17 @@ fn malformed(why: impl std::fmt::Display) -> Pkcs12Error {
     Pkcs12Error::NotPkcs12(why.to_string())
 }
 
+/// The most iterations a file may ask for: far above what any tool writes (OpenSSL
+/// 2048, Java 10,000, OWASP's PBKDF2 advice 600,000), low enough that a damaged or
+/// hostile count cannot keep runner busy for minutes.
+const MAX_ROUNDS: u64 = 10_000_000;
+
 fn rounds(n: u64) -> Result<NonZeroU32, Pkcs12Error> {
+    if n > MAX_ROUNDS {
+        return unsupported(format!(
+            "{n} iterations of its key derivation (at most {MAX_ROUNDS} are tried)"
+        ));
+    }
     u32::try_from(n)
         .ok()
         .and_then(NonZeroU32::new)
