@@ -216,7 +216,7 @@ fn check_finds_pkcs12_files_that_cannot_be_used() {
     .unwrap();
     problem(
         "  client_pkcs12: client.pem\n  client_pkcs12_password: \"{{ env('P12_PASSWORD') }}\"\n",
-        "error: http.client_pkcs12 profiles/client.pem: not a PKCS#12 file (",
+        "error: http.client_pkcs12 profiles/client.pem: not a PKCS#12 file (a PEM file: a PEM certificate and key go in http.client_cert and http.client_key)\n  --> profiles/default.yaml:3:18\n",
     );
     // Both forms at once.
     problem(

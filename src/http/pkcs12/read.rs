@@ -29,6 +29,12 @@ pub struct Pfx<'a> {
 }
 
 pub fn pfx(bytes: &[u8]) -> Result<Pfx<'_>, Pkcs12Error> {
+    if bytes.trim_ascii_start().starts_with(b"-----BEGIN ") {
+        return Err(Pkcs12Error::NotPkcs12(
+            "a PEM file: a PEM certificate and key go in http.client_cert and http.client_key"
+                .into(),
+        ));
+    }
     let mut top = Der::new(bytes).sequence("a PFX")?;
     let version = top.small_uint("the version")?;
     if version != 3 {

@@ -272,6 +272,14 @@ fn what_is_not_a_container_says_so() {
             .map(|e| e.to_string()),
         Some("not a PKCS#12 file (version 2, not 3)".to_string())
     );
+    assert_eq!(
+        looks_like_pkcs12(b"\n-----BEGIN CERTIFICATE-----\nMII").map_err(|e| e.to_string()),
+        Err("not a PKCS#12 file (a PEM file: a PEM certificate and key go in http.client_cert and http.client_key)".to_string())
+    );
+    assert_eq!(
+        open(b"hello", "pw").err().map(|e| e.to_string()),
+        Some("not a PKCS#12 file (a PFX expected, found tag 0x68)".to_string())
+    );
     // Garbage that starts like a PFX: a pseudo-random tail, many times.
     let mut seed: u32 = 0x1234_5678;
     for len in 0..2000usize {
