@@ -199,6 +199,22 @@ fn openssl_files_of_every_form_open_to_the_key_and_its_chain() {
 }
 
 #[test]
+fn a_cipher_not_known_here_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    identity(dir.path());
+    let p12 = export(dir.path(), &["-keypbe", "CAMELLIA-256-CBC"]);
+    assert_eq!(
+        open(&p12, PW).err().map(|e| e.to_string()),
+        Some(
+            "cannot open this PKCS#12 file: PBES2 with cipher 1.2.392.200011.61.1.1.1.4"
+                .to_string()
+        )
+    );
+    // The integrity check comes first: a wrong password is still named as such.
+    assert_eq!(open(&p12, "x").err(), Some(Pkcs12Error::WrongPassword));
+}
+
+#[test]
 fn an_empty_password_opens_a_file_exported_with_one() {
     let dir = tempfile::tempdir().unwrap();
     let (key, _) = identity(dir.path());
