@@ -169,6 +169,9 @@ pub struct Session {
     dpop: std::sync::Arc<dpop::Dpop>,
     /// Whether the tokens in use are DPoP-bound (`token_type: DPoP`).
     dpop_bound: std::sync::atomic::AtomicBool,
+    /// The last auth header value made, with the token, binding and scheme it was
+    /// made for: a bulk run sends thousands of requests with one token.
+    last_header: std::sync::Mutex<Option<(Secret, bool, String, Secret)>>,
 }
 
 impl Session {
@@ -190,6 +193,7 @@ impl Session {
             current: Mutex::new(None),
             dpop,
             dpop_bound: std::sync::atomic::AtomicBool::new(false),
+            last_header: std::sync::Mutex::new(None),
         })
     }
 
@@ -203,10 +207,22 @@ impl Session {
 
     /// The auth header's value for `token`: `DPoP <token>` for a DPoP-bound token.
     pub fn header_value(&self, header: &AuthHeader, token: &Secret) -> Secret {
-        match self.dpop_bound() {
-            Some(_) => Secret::new(format!("DPoP {}", token.expose())),
-            None => header.value(token),
+        let bound = self.dpop_bound().is_some();
+        let mut last = self.last_header.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, b, scheme, value)) = last.as_ref()
+            && t == token
+            && *b == bound
+            && *scheme == header.scheme
+        {
+            return value.clone();
         }
+        let value = if bound {
+            Secret::new(format!("DPoP {}", token.expose()))
+        } else {
+            header.value(token)
+        };
+        *last = Some((token.clone(), bound, header.scheme.clone(), value.clone()));
+        value
     }
 
     /// What proves possession of `token`'s key on each request, when it is bound.

@@ -318,7 +318,7 @@ impl Summary {
 /// signal no row starts: those not started are counted, not run, and never reach
 /// `on_result`; those in flight finish and do.
 pub async fn run<'a, F, Fut>(
-    rows: &'a [Row],
+    rows: &[&'a Row],
     concurrency: usize,
     show_progress: bool,
     each: F,
@@ -332,9 +332,11 @@ where
     let bar = progress_bar(rows.len(), show_progress);
     let mut failed = 0;
     let mut not_run = 0;
-    let mut results = futures_util::stream::iter(rows.iter())
+    let mut results = futures_util::stream::iter(rows.iter().copied())
         .map(|r| {
-            let fut = each(r);
+            // Boxed: the row's future is kilobytes, and the stream moves it several
+            // times (into its task, among others) where a box moves a pointer.
+            let fut = Box::pin(each(r));
             async move {
                 // A row that had not started when the signal came never will.
                 if crate::run::interrupt::requested().is_some() {
