@@ -291,7 +291,8 @@ impl Session {
         let Some(store) = &self.store else {
             // Memory only: nothing to share with other processes.
             let previous = current.take();
-            let fresh = self.renew(previous.as_ref()).await?;
+            // Boxed: a rare path, whose future would otherwise make every request's larger.
+            let fresh = Box::pin(self.renew(previous.as_ref())).await?;
             self.adopt(&fresh);
             let token = fresh.access_token.clone();
             *current = Some(fresh);
@@ -316,7 +317,7 @@ impl Session {
             *current = on_disk;
             return Ok((token, false));
         }
-        let fresh = self.renew(on_disk.as_ref()).await?;
+        let fresh = Box::pin(self.renew(on_disk.as_ref())).await?;
         self.adopt(&fresh);
         let token = fresh.access_token.clone();
         *current = Some(fresh);

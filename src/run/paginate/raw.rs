@@ -52,7 +52,12 @@ impl RawChains {
 /// A page's next link and items, read raw in one pass; `None` when the page is not
 /// of the shape that allows it (then it is parsed whole, with the same result).
 fn raw_page<'b>(chains: &RawChains, bytes: &'b [u8]) -> Option<(Option<String>, PageItems<'b>)> {
-    let text = std::str::from_utf8(bytes).ok()?;
+    raw_page_text(chains, std::str::from_utf8(bytes).ok()?)
+}
+
+/// [`raw_page`] of a page known to be text.
+fn raw_page_text<'b>(chains: &RawChains, text: &'b str) -> Option<(Option<String>, PageItems<'b>)> {
+    let bytes = text.as_bytes();
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_str(text);
     Walk {
@@ -212,7 +217,11 @@ pub(super) fn page_items<'b>(
     items: &extract::Path,
     bytes: &'b [u8],
 ) -> PageItems<'b> {
-    match raw_page(chains, bytes) {
+    let raw = match std::str::from_utf8(bytes) {
+        Ok(text) => raw_page_text(chains, text),
+        Err(_) => None,
+    };
+    match raw {
         Some((_, items)) => items,
         None => {
             let body: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);

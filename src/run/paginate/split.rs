@@ -18,11 +18,10 @@ use crate::expect::extract;
 /// held at once.
 pub(super) const IN_FLIGHT: usize = 8;
 
-/// A page's items as the splitting thread found them: the page's text and where each
-/// item lies in it, or the items parsed (a page not of the shape read raw).
+/// A page's items as the splitting thread found them: where each item's text lies in
+/// the page, or the items parsed (a page not of the shape read raw).
 enum Split {
     Raw {
-        text: String,
         items: Vec<Range<usize>>,
         one_line: bool,
     },
@@ -32,7 +31,7 @@ enum Split {
 /// The splitting thread: pages in, their items out, in order.
 pub(super) struct Splitter {
     pages: Option<std::sync::mpsc::Sender<Bytes>>,
-    split: tokio::sync::mpsc::UnboundedReceiver<Split>,
+    split: tokio::sync::mpsc::UnboundedReceiver<(Bytes, Split)>,
     /// Pages sent and not yet received back.
     pub(super) pending: usize,
 }
@@ -46,7 +45,8 @@ impl Splitter {
             .name("pages".into())
             .spawn(move || {
                 for body in inbox {
-                    if outbox.send(split_page(&chains, &items, body)).is_err() {
+                    let split = split_page(&chains, &items, &body);
+                    if outbox.send((body, split)).is_err() {
                         break;
                     }
                 }
@@ -71,16 +71,17 @@ impl Splitter {
 
     /// The next page's items, in the order the pages were sent, given to `sink`.
     pub(super) async fn deliver(&mut self, sink: &mut super::Sink<'_>) -> Result<(), Error> {
-        let split = self.split.recv().await.ok_or_else(gone)?;
+        let (body, split) = self.split.recv().await.ok_or_else(gone)?;
         self.pending -= 1;
         match split {
             Split::Values(values) => sink(PageItems::Values(values)),
-            Split::Raw {
-                text,
-                items,
-                one_line,
-            } => sink(PageItems::Raw(RawItems {
-                items: items.into_iter().filter_map(|r| text.get(r)).collect(),
+            // Each item's bytes are checked as text here, on this thread, which has
+            // less to do than the splitting one: no `unsafe`, and the work is shared.
+            Split::Raw { items, one_line } => sink(PageItems::Raw(RawItems {
+                items: items
+                    .into_iter()
+                    .filter_map(|r| std::str::from_utf8(body.get(r)?).ok())
+                    .collect(),
                 one_line,
             })),
         }
@@ -103,39 +104,23 @@ fn gone() -> Error {
     )
 }
 
-fn split_page(chains: &RawChains, items: &extract::Path, body: Bytes) -> Split {
-    // Text the main thread can slice without checking it again.
-    let text = match String::from_utf8(Vec::from(body)) {
-        Ok(text) => text,
-        Err(e) => {
-            return match page_items(chains, items, e.as_bytes()) {
-                PageItems::Values(values) => Split::Values(values),
-                PageItems::Raw(_) => Split::Values(Vec::new()),
-            };
-        }
-    };
-    let found = match page_items(chains, items, text.as_bytes()) {
+fn split_page(chains: &RawChains, items: &extract::Path, body: &[u8]) -> Split {
+    match page_items(chains, items, body) {
         PageItems::Raw(raw) => {
-            let start = text.as_ptr() as usize;
-            let ranges = raw
-                .items
-                .iter()
-                .map(|item| {
-                    let at = item.as_ptr() as usize - start;
-                    at..at + item.len()
-                })
-                .collect();
-            Ok((ranges, raw.one_line))
+            let start = body.as_ptr() as usize;
+            Split::Raw {
+                items: raw
+                    .items
+                    .iter()
+                    .map(|item| {
+                        let at = item.as_ptr() as usize - start;
+                        at..at + item.len()
+                    })
+                    .collect(),
+                one_line: raw.one_line,
+            }
         }
-        PageItems::Values(values) => Err(values),
-    };
-    match found {
-        Ok((items, one_line)) => Split::Raw {
-            text,
-            items,
-            one_line,
-        },
-        Err(values) => Split::Values(values),
+        PageItems::Values(values) => Split::Values(values),
     }
 }
 
