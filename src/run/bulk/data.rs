@@ -172,16 +172,22 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
             "a CSV data file needs a header row naming its columns",
         ));
     }
+    // Only a file with a `_row` column (a --failed file) numbers its own rows.
+    let numbered = headers.iter().any(|h| h == ROW_FIELD);
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.map_err(csv_err)?;
         let fields: Vec<String> = rec.iter().map(str::to_string).collect();
-        let mut vars = serde_json::Map::new();
+        let mut vars = serde_json::Map::with_capacity(headers.len());
         for (h, v) in headers.iter().zip(&fields) {
             vars.insert(h.clone(), Value::String(v.clone()));
         }
-        let line = rec.position().map(|p| p.line() as u32).unwrap_or(0);
-        let number = row_number(&mut vars, i + 1, Place::new(shown, line, 1))?;
+        let number = if numbered {
+            let line = rec.position().map(|p| p.line() as u32).unwrap_or(0);
+            row_number(&mut vars, i + 1, Place::new(shown, line, 1))?
+        } else {
+            i + 1
+        };
         rows.push(Row {
             number,
             vars,
