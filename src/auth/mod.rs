@@ -216,6 +216,9 @@ pub struct Session {
     dpop: std::sync::Arc<dpop::Dpop>,
     /// Whether the tokens in use are DPoP-bound (`token_type: DPoP`).
     dpop_bound: std::sync::atomic::AtomicBool,
+    /// The last auth header value made, with the token, binding and scheme it was
+    /// made for: a bulk run sends thousands of requests with one token.
+    last_header: std::sync::Mutex<Option<(Secret, bool, String, Secret)>>,
 }
 
 impl Session {
@@ -237,6 +240,7 @@ impl Session {
             current: Mutex::new(None),
             dpop,
             dpop_bound: std::sync::atomic::AtomicBool::new(false),
+            last_header: std::sync::Mutex::new(None),
         })
     }
 
@@ -250,10 +254,22 @@ impl Session {
 
     /// The auth header's value for `token`: `DPoP <token>` for a DPoP-bound token.
     pub fn header_value(&self, header: &AuthHeader, token: &Secret) -> Secret {
-        match self.dpop_bound() {
-            Some(_) => Secret::new(format!("DPoP {}", token.expose())),
-            None => header.value(token),
+        let bound = self.dpop_bound().is_some();
+        let mut last = self.last_header.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, b, scheme, value)) = last.as_ref()
+            && t == token
+            && *b == bound
+            && *scheme == header.scheme
+        {
+            return value.clone();
         }
+        let value = if bound {
+            Secret::new(format!("DPoP {}", token.expose()))
+        } else {
+            header.value(token)
+        };
+        *last = Some((token.clone(), bound, header.scheme.clone(), value.clone()));
+        value
     }
 
     /// What proves possession of `token`'s key on each request, when it is bound.
@@ -322,7 +338,8 @@ impl Session {
         let Some(store) = &self.store else {
             // Memory only: nothing to share with other processes.
             let previous = current.take();
-            let fresh = self.renew(previous.as_ref()).await?;
+            // Boxed: a rare path, whose future would otherwise make every request's larger.
+            let fresh = Box::pin(self.renew(previous.as_ref())).await?;
             self.adopt(&fresh);
             let token = fresh.access_token.clone();
             *current = Some(fresh);
@@ -347,7 +364,7 @@ impl Session {
             *current = on_disk;
             return Ok((token, false));
         }
-        let fresh = self.renew(on_disk.as_ref()).await?;
+        let fresh = Box::pin(self.renew(on_disk.as_ref())).await?;
         self.adopt(&fresh);
         let token = fresh.access_token.clone();
         *current = Some(fresh);

@@ -77,10 +77,12 @@ impl Incoming {
             .headers()
             .iter()
             .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
+                // Visible ASCII (nearly every header) is checked faster than UTF-8.
+                let value = match v.to_str() {
+                    Ok(text) => text.to_string(),
+                    Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                };
+                (k.as_str().to_string(), value)
             })
             .collect();
         let head = Exchange {

@@ -93,14 +93,16 @@ impl Client {
         let started = Instant::now();
         let mut hop = Hop::first(req, &self.credentials);
         self.credentials.note_withheld(req, auth, &hop, None);
-        let mut visited = vec![(hop.method.clone(), hop.url.clone())];
+        // The hops so far, kept once there is a redirect to follow.
+        let mut visited = Vec::new();
         let mut attempts = 0;
         loop {
             note_proxy(&self.tls, &hop.url);
             let (resp, tries) = self.send_hop(req, auth, &hop).await?;
             attempts += tries;
             self.keep_cookies(&hop.url, resp.headers()).await;
-            let Some(next) = self.next_hop(req, &hop, &resp, visited.len() as u32)? else {
+            let hops = visited.len().max(1) as u32;
+            let Some(next) = self.next_hop(req, &hop, &resp, hops)? else {
                 let auth_sent = auth.is_some() && hop.profile_creds;
                 return Ok(Incoming::new(
                     resp,
@@ -112,6 +114,9 @@ impl Client {
                     req.timeout,
                 ));
             };
+            if visited.is_empty() {
+                visited.push((hop.method.clone(), hop.url.clone()));
+            }
             if visited.contains(&(next.method.clone(), next.url.clone())) {
                 return Err(HttpError::Protocol {
                     url: req.url.to_string(),

@@ -60,16 +60,45 @@ pub fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
+/// `url.origin() == *origin`, without building `url`'s origin (asked for every
+/// request of a run).
+pub fn same_origin(url: &url::Url, origin: &url::Origin) -> bool {
+    if !matches!(url.scheme(), "http" | "https") {
+        return url.origin() == *origin;
+    }
+    let url::Origin::Tuple(scheme, host, port) = origin else {
+        return false;
+    };
+    let same_host = match (host, url.host()) {
+        (url::Host::Domain(a), Some(url::Host::Domain(b))) => a == b,
+        (url::Host::Ipv4(a), Some(url::Host::Ipv4(b))) => *a == b,
+        (url::Host::Ipv6(a), Some(url::Host::Ipv6(b))) => *a == b,
+        _ => false,
+    };
+    same_host && scheme == url.scheme() && url.port_or_known_default() == Some(*port)
+}
+
 /// Headers whose values are credentials, whatever a profile calls its own.
 pub fn is_sensitive_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || n.contains("token")
-        || n.contains("api-key")
-        || n.contains("apikey")
-        || n.contains("secret")
+    [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    ]
+    .iter()
+    .any(|n| name.eq_ignore_ascii_case(n))
+        || ["token", "api-key", "apikey", "secret"]
+            .iter()
+            .any(|part| contains_ignore_ascii_case(name, part))
+}
+
+/// Whether `text` contains `part` (ASCII, any case), without allocating: asked for
+/// every header of every request.
+fn contains_ignore_ascii_case(text: &str, part: &str) -> bool {
+    text.as_bytes()
+        .windows(part.len())
+        .any(|w| w.eq_ignore_ascii_case(part.as_bytes()))
 }
 
 /// Where credentials may go (SPEC §4): the auth header and the profile's sensitive
@@ -91,8 +120,7 @@ impl CredentialPolicy {
 
     /// Whether `url`'s origin is one the credentials may go to.
     pub fn trusts(&self, url: &url::Url) -> bool {
-        let origin = url.origin();
-        self.origins.contains(&origin)
+        self.origins.iter().any(|o| same_origin(url, o))
     }
 }
 
@@ -108,7 +136,8 @@ impl CredentialPolicy {
     ) -> (HeaderMap, url::Url) {
         let mut headers = reqwest::header::HeaderMap::new();
         for h in &req.headers {
-            let allowed = if !self.is_sensitive(&h.name) {
+            let sensitive = self.is_sensitive(&h.name);
+            let allowed = if !sensitive {
                 true
             } else if h.from_profile {
                 hop.profile_creds
@@ -127,7 +156,7 @@ impl CredentialPolicy {
                 HeaderName::from_bytes(h.name.as_bytes()),
                 HeaderValue::from_bytes(h.value.as_bytes()),
             ) {
-                value.set_sensitive(self.is_sensitive(&h.name));
+                value.set_sensitive(sensitive);
                 headers.insert(name, value);
             }
         }
@@ -183,6 +212,43 @@ impl CredentialPolicy {
             tracing::info!(
                 "credentials not sent to {origin}: not an origin of the profile (base_url, auth.origins)"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_origin_agrees_with_comparing_origins() {
+        let urls = [
+            "http://127.0.0.1:8080/a",
+            "http://127.0.0.1:8081/a",
+            "https://127.0.0.1:8080/a",
+            "http://localhost:8080/b?x=1",
+            "http://LOCALHOST:8080/",
+            "https://api.example/v1",
+            "https://api.example:443/v2",
+            "http://api.example:443/",
+            "https://API.example./",
+            "http://[::1]:8080/",
+            "http://[::1]/",
+            "http://[0:0:0:0:0:0:0:1]:80/",
+            "ftp://api.example/",
+            "file:///tmp/x",
+            "data:text/plain,hi",
+        ];
+        for a in urls {
+            let a = url::Url::parse(a).unwrap();
+            for b in urls {
+                let b = url::Url::parse(b).unwrap();
+                assert_eq!(
+                    same_origin(&a, &b.origin()),
+                    a.origin() == b.origin(),
+                    "{a} and {b}"
+                );
+            }
         }
     }
 }

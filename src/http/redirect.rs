@@ -48,7 +48,7 @@ impl Hop {
             url: req.url.clone(),
             with_body: true,
             profile_creds: policy.trusts(&req.url),
-            file_creds: req.url.origin() == req.file_origin,
+            file_creds: super::origin::same_origin(&req.url, &req.file_origin),
         }
     }
 }
@@ -114,7 +114,9 @@ impl Client {
             with_body: hop.with_body && !to_get,
             // Once withheld, credentials stay withheld for the rest of the chain.
             profile_creds: hop.profile_creds && !downgrade && self.credentials.trusts(&url),
-            file_creds: hop.file_creds && !downgrade && url.origin() == req.file_origin,
+            file_creds: hop.file_creds
+                && !downgrade
+                && super::origin::same_origin(&url, &req.file_origin),
             url,
         }))
     }

@@ -357,8 +357,19 @@ impl Renderer {
 }
 
 fn is_function(name: &str) -> bool {
-    let functions = "env file secret uuid now timestamp random_int range dict namespace";
-    functions.split(' ').any(|f| f == name)
+    matches!(
+        name,
+        "env"
+            | "file"
+            | "secret"
+            | "uuid"
+            | "now"
+            | "timestamp"
+            | "random_int"
+            | "range"
+            | "dict"
+            | "namespace"
+    )
 }
 
 /// Whether `s` holds template markup: `{{`, `{%` or `{#`.

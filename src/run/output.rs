@@ -85,8 +85,7 @@ impl Output {
                 }
             }
             crate::run::paginate::PageItems::Raw(raw) => {
-                for item in raw.items {
-                    let text = item.get();
+                for text in raw.items {
                     let spans_lines =
                         !raw.one_line && memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some();
                     if spans_lines {

@@ -172,16 +172,22 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
             "a CSV data file needs a header row naming its columns",
         ));
     }
+    // Only a file with a `_row` column (a --failed file) numbers its own rows.
+    let numbered = headers.iter().any(|h| h == ROW_FIELD);
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.map_err(csv_err)?;
         let fields: Vec<String> = rec.iter().map(str::to_string).collect();
-        let mut vars = serde_json::Map::new();
+        let mut vars = serde_json::Map::with_capacity(headers.len());
         for (h, v) in headers.iter().zip(&fields) {
             vars.insert(h.clone(), Value::String(v.clone()));
         }
-        let line = rec.position().map(|p| p.line() as u32).unwrap_or(0);
-        let number = row_number(&mut vars, i + 1, Place::new(shown, line, 1))?;
+        let number = if numbered {
+            let line = rec.position().map(|p| p.line() as u32).unwrap_or(0);
+            row_number(&mut vars, i + 1, Place::new(shown, line, 1))?
+        } else {
+            i + 1
+        };
         rows.push(Row {
             number,
             vars,
@@ -318,7 +324,7 @@ impl Summary {
 /// signal no row starts: those not started are counted, not run, and never reach
 /// `on_result`; those in flight finish and do.
 pub async fn run<'a, F, Fut>(
-    rows: &'a [Row],
+    rows: &[&'a Row],
     concurrency: usize,
     show_progress: bool,
     each: F,
@@ -332,9 +338,11 @@ where
     let bar = progress_bar(rows.len(), show_progress);
     let mut failed = 0;
     let mut not_run = 0;
-    let mut results = futures_util::stream::iter(rows.iter())
+    let mut results = futures_util::stream::iter(rows.iter().copied())
         .map(|r| {
-            let fut = each(r);
+            // Boxed: the row's future is kilobytes, and the stream moves it several
+            // times (into its task, among others) where a box moves a pointer.
+            let fut = Box::pin(each(r));
             async move {
                 // A row that had not started when the signal came never will.
                 if crate::run::interrupt::requested().is_some() {

@@ -11,8 +11,6 @@ use serde_json::Value;
 pub struct RowResult {
     /// The row's number in the original input (kept through `--failed` retries).
     pub row: usize,
-    /// The row's fields, as read.
-    pub input: serde_json::Map<String, Value>,
     pub status: Option<u16>,
     pub ok: bool,
     pub extract: Option<Value>,
@@ -25,13 +23,13 @@ pub struct RowResult {
 }
 
 impl RowResult {
-    /// The JSON line printed for this row.
-    pub fn to_json(&self) -> Value {
+    /// The JSON line printed for this row, whose fields (as read) are `input`.
+    pub fn to_json(&self, input: &serde_json::Map<String, Value>) -> Value {
         let mut m = serde_json::Map::new();
         m.insert("row".into(), Value::from(self.row));
         // The row's fields are the user's data, but a secret may be among them (a
         // password column): masked like a message.
-        let mut input = Value::Object(self.input.clone());
+        let mut input = Value::Object(input.clone());
         crate::secret::redact_json(&mut input);
         m.insert("input".into(), input);
         m.insert(

@@ -78,7 +78,7 @@ pub(super) async fn exec_bulk(
             if args.output == OutputMode::None {
                 return Ok(());
             }
-            write_or_pipe(out.json_line(&result.to_json()))?;
+            write_or_pipe(out.json_line(&result.to_json(&row.vars)))?;
             write_or_pipe(out.flush())
         },
     )
@@ -94,11 +94,11 @@ pub(super) async fn exec_bulk(
 
 /// The rows this run owns (its `--shard` of the whole input), less those an earlier
 /// run finished (`--resume`).
-fn rows_to_run(
+fn rows_to_run<'d>(
     args: &ExecArgs,
     global: &GlobalArgs,
-    data: &DataSet,
-) -> Result<Vec<data::Row>, Error> {
+    data: &'d DataSet,
+) -> Result<Vec<&'d data::Row>, Error> {
     let done_before = match &args.resume {
         Some(path) => resumed_rows(path)?,
         None => Default::default(),
@@ -112,10 +112,9 @@ fn rows_to_run(
     if let (Some(shard), false) = (args.shard, global.quiet) {
         eprintln!("shard {shard}: {} of {} rows", share.len(), data.rows.len());
     }
-    let rows: Vec<data::Row> = share
+    let rows: Vec<&data::Row> = share
         .iter()
         .filter(|r| !done_before.contains(&r.number))
-        .cloned()
         .collect();
     if !global.quiet && args.resume.is_some() {
         eprintln!(
@@ -131,12 +130,13 @@ fn rows_to_run(
 fn write_failed(
     path: &Path,
     data: &DataSet,
-    rows: &[data::Row],
+    rows: &[&data::Row],
     succeeded: &HashSet<usize>,
     quiet: bool,
 ) -> Result<(), Error> {
     let left: Vec<&data::Row> = rows
         .iter()
+        .copied()
         .filter(|r| !succeeded.contains(&r.number))
         .collect();
     data.write_rows(path, &left)
@@ -204,7 +204,6 @@ async fn run_row(
     };
     let mut result = data::RowResult {
         row: row.number,
-        input: row.vars.clone(),
         status: None,
         ok: false,
         extract: None,

@@ -5,13 +5,13 @@
 
 mod next;
 mod raw;
+mod split;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::StreamExt;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::error::Error;
 use crate::expect::extract;
@@ -39,9 +39,9 @@ pub enum PageItems<'a> {
     Raw(RawItems<'a>),
 }
 
-/// Items as the server sent them.
+/// Items as the server sent them: each one's JSON text.
 pub struct RawItems<'a> {
-    pub items: Vec<&'a RawValue>,
+    pub items: Vec<&'a str>,
     /// No line break anywhere in the page: every item is one line as it is.
     pub one_line: bool,
 }
@@ -218,6 +218,15 @@ async fn numbered(
     sink: &mut Sink<'_>,
 ) -> Result<Paged, Error> {
     let last_page = total.min(u64::from(paging.max_pages)) as u32;
+    if let Some(chains) = chains
+        && last_page > split::IN_FLIGHT as u32
+    {
+        let splitter = split::Splitter::start(chains, &paging.paths.items)?;
+        return numbered_split(
+            paging, splitter, first_req, first, last_page, send, check, sink,
+        )
+        .await;
+    }
     let mut results = futures_util::stream::iter(2..=last_page)
         .map(|n| {
             send(page_request(
@@ -241,6 +250,70 @@ async fn numbered(
         }
         sink(read_body_page(paging.paths, chains, &ex.body).1)?;
         last = ex;
+    }
+    Ok(Paged {
+        last,
+        pages,
+        failure: None,
+    })
+}
+
+/// [`numbered`] with the pages split into items on a thread of their own, while this
+/// one receives the next pages.
+#[allow(clippy::too_many_arguments)]
+async fn numbered_split(
+    paging: &Paging<'_>,
+    mut splitter: split::Splitter,
+    first_req: &RenderedRequest,
+    first: Exchange,
+    last_page: u32,
+    send: &SendPage<'_>,
+    check: &dyn Fn(&Exchange) -> Option<String>,
+    sink: &mut Sink<'_>,
+) -> Result<Paged, Error> {
+    let mut results = futures_util::stream::iter(2..=last_page)
+        .map(|n| {
+            send(page_request(
+                first_req,
+                page_url(&first_req.url, paging.page_param, n),
+                true,
+            ))
+        })
+        .buffered(paging.concurrency.max(1));
+    let mut last = first;
+    let mut pages = 1;
+    let mut received_all = false;
+    while !received_all || splitter.pending > 0 {
+        // Pages are received while fewer than IN_FLIGHT wait to be split.
+        let receive = !received_all && splitter.pending < split::IN_FLIGHT;
+        tokio::select! {
+            biased;
+            delivered = splitter.deliver(sink), if splitter.pending > 0 => delivered?,
+            ex = results.next(), if receive => match ex {
+                None => received_all = true,
+                Some(ex) => {
+                    // The pages before a failure reach the sink first, as inline.
+                    let ex = match ex {
+                        Ok(ex) => ex,
+                        Err(e) => {
+                            splitter.finish(sink).await?;
+                            return Err(e);
+                        }
+                    };
+                    pages += 1;
+                    if let Some(f) = check(&ex) {
+                        splitter.finish(sink).await?;
+                        return Ok(Paged {
+                            last: ex,
+                            pages,
+                            failure: Some(f),
+                        });
+                    }
+                    splitter.send(ex.body.clone())?;
+                    last = ex;
+                }
+            },
+        }
     }
     Ok(Paged {
         last,

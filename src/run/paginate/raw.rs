@@ -24,6 +24,7 @@ fn member_chain(path: &extract::Path) -> Option<Vec<String>> {
 }
 
 /// The member chains of a page read raw: items, and the next link if paging by links.
+#[derive(Debug, Clone)]
 pub(super) struct RawChains {
     items: Vec<String>,
     next: Option<Vec<String>>,
@@ -51,7 +52,12 @@ impl RawChains {
 /// A page's next link and items, read raw in one pass; `None` when the page is not
 /// of the shape that allows it (then it is parsed whole, with the same result).
 fn raw_page<'b>(chains: &RawChains, bytes: &'b [u8]) -> Option<(Option<String>, PageItems<'b>)> {
-    let text = std::str::from_utf8(bytes).ok()?;
+    raw_page_text(chains, std::str::from_utf8(bytes).ok()?)
+}
+
+/// [`raw_page`] of a page known to be text.
+fn raw_page_text<'b>(chains: &RawChains, text: &'b str) -> Option<(Option<String>, PageItems<'b>)> {
+    let bytes = text.as_bytes();
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_str(text);
     Walk {
@@ -70,7 +76,12 @@ fn raw_page<'b>(chains: &RawChains, bytes: &'b [u8]) -> Option<(Option<String>, 
         _ => None,
     };
     let items = RawItems {
-        items: found.items.unwrap_or_default(),
+        items: found
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(RawValue::get)
+            .collect(),
         one_line: memchr::memchr2(b'\n', b'\r', bytes).is_none(),
     };
     Some((next, PageItems::Raw(items)))
@@ -190,13 +201,33 @@ pub(crate) fn check_raw_page(items: &str, next: &str, bytes: &[u8]) {
         PageItems::Raw(r) => r
             .items
             .iter()
-            .map(|x| serde_json::from_str(x.get()).unwrap_or(Value::Null))
+            .map(|x| serde_json::from_str(x).unwrap_or(Value::Null))
             .collect(),
     };
     let (raw_next, raw_items) = read_body_page(&paths, Some(&chains), bytes);
     let (next_link, parsed_items) = read_body_page(&paths, None, bytes);
     assert_eq!(raw_next, next_link, "next link");
     assert_eq!(values(raw_items), values(parsed_items), "items");
+}
+
+/// A numbered page's items (its links are not followed), as [`read_body_page`] gives
+/// them, from what a thread of its own can own: the chains and the items path.
+pub(super) fn page_items<'b>(
+    chains: &RawChains,
+    items: &extract::Path,
+    bytes: &'b [u8],
+) -> PageItems<'b> {
+    let raw = match std::str::from_utf8(bytes) {
+        Ok(text) => raw_page_text(chains, text),
+        Err(_) => None,
+    };
+    match raw {
+        Some((_, items)) => items,
+        None => {
+            let body: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            PageItems::Values(take_items(items, body))
+        }
+    }
 }
 
 /// A page's next link and items.
@@ -253,7 +284,7 @@ mod tests {
                 PageItems::Raw(r) => r
                     .items
                     .iter()
-                    .map(|x| serde_json::from_str(x.get()).unwrap())
+                    .map(|x| serde_json::from_str(x).unwrap())
                     .collect(),
             };
             assert_eq!(as_values(raw_items), as_values(items), "{page}");

@@ -174,7 +174,9 @@ async fn pass_through(
     out: Option<(&mut Output, bool)>,
 ) -> Result<Outcome, Error> {
     let incoming = open(env, rendered, use_auth).await?;
-    let head = incoming.head.clone();
+    // What a reader that went away (`| head`) leaves as the exchange; nothing is
+    // written without a sink, so nothing to keep then (a bulk row).
+    let head = out.as_ref().map(|_| incoming.head.clone());
     let streamed = out.is_some();
     // The start of the body, kept for a failure to show (the rest is never held).
     let mut start = Vec::new();
@@ -218,7 +220,10 @@ async fn pass_through(
     let mut exchange = match result {
         Ok(ex) => ex,
         // The reader went away (`| head`): what it wanted is written.
-        Err(StreamError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => head,
+        Err(StreamError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => match head {
+            Some(head) => head,
+            None => return Err(Error::io("cannot write to stdout", e)),
+        },
         Err(StreamError::Write(e)) => return Err(Error::io("cannot write to stdout", e)),
         Err(StreamError::Http(e)) => return Err(e.into()),
     };
