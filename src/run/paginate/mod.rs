@@ -227,15 +227,7 @@ async fn numbered(
         )
         .await;
     }
-    let mut results = futures_util::stream::iter(2..=last_page)
-        .map(|n| {
-            send(page_request(
-                first_req,
-                page_url(&first_req.url, paging.page_param, n),
-                true,
-            ))
-        })
-        .buffered(paging.concurrency.max(1));
+    let mut results = later_pages(paging, first_req, last_page, send);
     let mut last = first;
     let mut pages = 1;
     while let Some(ex) = results.next().await {
@@ -258,6 +250,24 @@ async fn numbered(
     })
 }
 
+/// Pages 2 to `last_page`, sent `paging.concurrency` at a time, answered in order.
+fn later_pages<'a, 's: 'a>(
+    paging: &'a Paging<'_>,
+    first_req: &'a RenderedRequest,
+    last_page: u32,
+    send: &'a SendPage<'s>,
+) -> impl futures_util::Stream<Item = Result<Exchange, Error>> + 'a {
+    futures_util::stream::iter(2..=last_page)
+        .map(move |n| {
+            send(page_request(
+                first_req,
+                page_url(&first_req.url, paging.page_param, n),
+                true,
+            ))
+        })
+        .buffered(paging.concurrency.max(1))
+}
+
 /// [`numbered`] with the pages split into items on a thread of their own, while this
 /// one receives the next pages.
 #[allow(clippy::too_many_arguments)]
@@ -271,15 +281,7 @@ async fn numbered_split(
     check: &dyn Fn(&Exchange) -> Option<String>,
     sink: &mut Sink<'_>,
 ) -> Result<Paged, Error> {
-    let mut results = futures_util::stream::iter(2..=last_page)
-        .map(|n| {
-            send(page_request(
-                first_req,
-                page_url(&first_req.url, paging.page_param, n),
-                true,
-            ))
-        })
-        .buffered(paging.concurrency.max(1));
+    let mut results = later_pages(paging, first_req, last_page, send);
     let mut last = first;
     let mut pages = 1;
     let mut received_all = false;
