@@ -199,6 +199,7 @@ fn snippet(path: &Path, line: u32, column: u32) -> Option<String> {
     let src = text.lines().nth(line as usize - 1)?;
     // Long lines are cut: a snippet is for reading, not for dumping data.
     let src: String = src.chars().take(200).collect();
+    let src = hide_written_secrets(&src);
     let width = line.to_string().len();
     let mut s = String::new();
     let _ = writeln!(s, "{:width$} |", "");
@@ -214,9 +215,54 @@ fn snippet(path: &Path, line: u32, column: u32) -> Option<String> {
     Some(s)
 }
 
+/// A snippet's line with the values of credential keys (`password: …`,
+/// `client_secret: …`, `token: …`) written as `***`: a file that does not parse never
+/// gets as far as registering its secrets with the masking point, so its snippet hides
+/// them by their keys. Templates (`"{{ env('X') }}"`) are names, not secrets, and stay.
+fn hide_written_secrets(line: &str) -> String {
+    static KEY_VALUE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = KEY_VALUE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)([A-Za-z0-9_-]*(?:password|secret|token|private_key|passphrase|api_key|apikey|assertion|cookie|credential)[A-Za-z0-9_-]*["']?\s*:[ \t]+)("(?:[^"\\]|\\.)*"?|'(?:[^']|'')*'?|\S.*)"#,
+        )
+        .ok()
+    }) else {
+        return line.to_string();
+    };
+    re.replace_all(line, |c: &regex::Captures| {
+        let value = &c[2];
+        if value.contains("{{") {
+            c[0].to_string()
+        } else {
+            format!("{}***", &c[1])
+        }
+    })
+    .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snippet_hides_the_values_of_credential_keys_but_not_templates() {
+        for (line, want) in [
+            ("  password: p@ss: word & <x>", "  password: ***"),
+            (
+                "auth: {client_secret: 's''q', username: u}",
+                "auth: {client_secret: ***, username: u}",
+            ),
+            (r#"  token: "a\"b" # note"#, "  token: *** # note"),
+            ("  private_key: '-----BEGIN", "  private_key: ***"),
+            (
+                "  client_pkcs12_password: \"{{ env('P') }}\"",
+                "  client_pkcs12_password: \"{{ env('P') }}\"",
+            ),
+            ("  username: demo", "  username: demo"),
+        ] {
+            assert_eq!(hide_written_secrets(line), want, "{line}");
+        }
+    }
 
     #[test]
     fn input_errors_render_with_snippet_and_caret() {

@@ -285,3 +285,43 @@ fn previews_with_an_unset_env_show_its_placeholder_and_mask_the_rest() {
     }
     sweep.finish();
 }
+
+/// A profile that does not parse never registers its secrets, yet its error shows the
+/// failing line: a password written on that line is hidden by its key, in `check`,
+/// `exec` and `profiles` alike, in every form the canary knows.
+#[test]
+fn a_written_password_on_a_line_that_does_not_parse_shows_nowhere() {
+    const WRITTEN: &str = "Wr1tten-C4nary&<v>\"q\\%+/=: é";
+    let p = Project::new();
+    p.write("requests/list.yaml", "url: /assets\n");
+    // `password: a: b` is YAML's "mapping values are not allowed here" on that line.
+    p.write(
+        "profiles/default.yaml",
+        &format!(
+            "base_url: http://127.0.0.1:9/api\nauth:\n  type: oauth2_password\n  token_url: http://127.0.0.1:9/token\n  client_id: c\n  username: u\n  password: {WRITTEN}\n"
+        ),
+    );
+    let mut sweep = Sweep::new();
+    sweep.plant(super::Planted::new(
+        "a password written in a broken profile",
+        WRITTEN,
+    ));
+    for args in [&["check"][..], &["exec", "requests/list.yaml"]] {
+        let r = sweep.runner(&p, args, &[]);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("  password: ***\n"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    // `profiles` names the error without the line.
+    let r = sweep.runner(&p, &["profiles"], &[]);
+    assert!(
+        r.stdout
+            .contains("default  invalid: mapping values are not allowed in this context"),
+        "{}",
+        r.stdout
+    );
+    sweep.finish();
+}
