@@ -194,7 +194,21 @@ fn a_switch_to_dpop_and_the_nonce_retry_each_sign_a_new_client_assertion() {
     ] {
         assert_eq!(r.stderr.matches(line).count(), 1, "{line}: {}", r.stderr);
     }
-    let presented: Vec<_> = spent().split_off(before);
+    // Other tests sign assertions for other clients at the same time: count this
+    // client's (its `iss`) among those presented since.
+    let ours = |a: &serde_json::Value| {
+        use base64::Engine as _;
+        a.as_str()
+            .and_then(|jwt| jwt.split('.').nth(1))
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .ok()
+            })
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .is_some_and(|c| c["iss"] == "runner-dpop-pkjwt")
+    };
+    let presented: Vec<_> = spent().split_off(before).into_iter().filter(ours).collect();
     assert_eq!(
         presented.len(),
         3,
