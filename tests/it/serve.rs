@@ -316,7 +316,8 @@ fn ten_megabytes_stream_both_ways_in_bounded_memory() {
     );
     // Holding either body whole would add 10 MiB to the peak.
     eprintln!("peak before {before} KiB, after {} KiB", gw.peak_kib());
-    let grown = gw.peak_kib() - before;
+    // VmHWM is kept from per-CPU counters and can read a little lower later.
+    let grown = gw.peak_kib().saturating_sub(before);
     assert!(grown < 4 * 1024, "the peak grew by {grown} KiB");
 }
 
