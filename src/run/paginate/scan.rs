@@ -54,9 +54,21 @@ struct Scanner<'b> {
     one_line: bool,
 }
 
+/// The index after an escape whose `\` is before `i`.
+fn escape(s: &[u8], i: usize) -> Option<usize> {
+    match s.get(i)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(i + 1),
+        b'u' => {
+            let hex = s.get(i + 1..i + 5)?;
+            hex.iter().all(u8::is_ascii_hexdigit).then_some(i + 5)
+        }
+        _ => None,
+    }
+}
+
 impl Scanner<'_> {
     /// Skips whitespace; the byte after it, not consumed.
-    #[inline]
+    #[inline(always)]
     fn ws(&mut self) -> Option<u8> {
         while let Some(&b) = self.s.get(self.i) {
             match b {
@@ -70,7 +82,7 @@ impl Scanner<'_> {
     }
 
     /// Consumes `b` after whitespace.
-    #[inline]
+    #[inline(always)]
     fn eat(&mut self, b: u8) -> Option<()> {
         (self.ws()? == b).then(|| self.i += 1)
     }
@@ -205,7 +217,7 @@ impl Scanner<'_> {
     }
 
     /// How far from here the next `"`, `\` or control character is.
-    #[inline]
+    #[inline(always)]
     fn to_special(&self) -> Option<usize> {
         let rest = self.s.get(self.i..)?;
         let mut at = 0;
@@ -233,6 +245,7 @@ impl Scanner<'_> {
     }
 
     /// The rest of a string whose `"` is consumed, escapes and all.
+    #[inline(always)]
     fn string(&mut self) -> Option<()> {
         loop {
             self.i += self.to_special()?;
@@ -241,31 +254,14 @@ impl Scanner<'_> {
                     self.i += 1;
                     return Some(());
                 }
-                b'\\' => {
-                    self.i += 1;
-                    self.escape()?;
-                }
+                b'\\' => self.i = escape(self.s, self.i + 1)?,
                 _ => return None,
             }
         }
     }
 
-    /// An escape whose `\` is consumed.
-    fn escape(&mut self) -> Option<()> {
-        let b = *self.s.get(self.i)?;
-        self.i += 1;
-        match b {
-            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(()),
-            b'u' => {
-                let hex = self.s.get(self.i..self.i + 4)?;
-                self.i += 4;
-                hex.iter().all(u8::is_ascii_hexdigit).then_some(())
-            }
-            _ => None,
-        }
-    }
-
     /// A number, as serde_json's `ignore_integer` reads one.
+    #[inline(always)]
     fn number(&mut self) -> Option<()> {
         if self.s.get(self.i) == Some(&b'-') {
             self.i += 1;
@@ -311,12 +307,14 @@ impl Scanner<'_> {
     }
 
     /// `word` here.
+    #[inline(always)]
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         let end = self.i + word.len();
         (self.s.get(self.i..end)? == word).then(|| self.i = end)
     }
 
     /// The key of an object's member and its `:`.
+    #[inline(always)]
     fn key(&mut self) -> Option<()> {
         self.eat(b'"')?;
         self.string()?;
@@ -325,6 +323,16 @@ impl Scanner<'_> {
 
     /// One value, checked and skipped, as serde_json's `ignore_value` does.
     fn value(&mut self) -> Option<()> {
+        // On a copy, whose fields the compiler keeps in registers.
+        let mut sc = Scanner { ..*self };
+        let found = sc.skip_value();
+        (self.i, self.one_line) = (sc.i, sc.one_line);
+        found
+    }
+
+    /// [`Scanner::value`]'s loop.
+    #[inline(always)]
+    fn skip_value(&mut self) -> Option<()> {
         // The open containers, one bit each: set for an object.
         let (mut objects, mut depth) = (0u64, 0u32);
         loop {
