@@ -3,8 +3,8 @@
 //! item boundaries as serde_json's reading (`raw.rs`); whatever it is not sure of (an
 //! escape in a key or on the way to the items, a number where the chains lead, the
 //! chains meeting, nesting deeper than 64, an invalid page) it leaves to that reading
-//! by answering `None`. serde_json checked each item at about 12 instructions a byte;
-//! this scanner checks it once, at a few.
+//! by answering `None`. On B3's 26 MB of items serde_json's reading took 268 M
+//! instructions, this one 162 M (BENCHMARKS.md, seventh session).
 
 use std::ops::Range;
 
