@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A/B of two runner binaries on B1 (one authenticated GET, whole process) and, if
-# given, B4 (bulk POSTs): instructions per run (valgrind's callgrind count, which the
+# given, B4 (bulk POSTs) and B3 (1,000 pages to 100,000 JSON lines, c16; per thread,
+# md5 of the output, and oha's wall time beside): instructions per run (valgrind's callgrind count, which the
 # machine's load does not move; the VM has no perf counters) and wall time with hyperfine,
 # both binaries in the same minutes, plus curl's wall time as the yardstick.
-#   bench/ab.sh OLD_BINARY NEW_BINARY [b4]
+#   bench/ab.sh OLD_BINARY NEW_BINARY [b4] [b3]
 # Environment: RUNS (default 60). Not run by CI.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-[ $# -ge 2 ] || { echo "usage: bench/ab.sh OLD_BINARY NEW_BINARY [b4]" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: bench/ab.sh OLD_BINARY NEW_BINARY [b4] [b3]" >&2; exit 2; }
 OLD=$(realpath "$1") NEW=$(realpath "$2")
 RUNS=${RUNS:-60}
 WORK=$(mktemp -d /tmp/runner-ab.XXXXXX)
@@ -45,7 +46,12 @@ for n in old new curl; do
   printf -- '- B1 wall %s: %s ms median\n' "$n" "$(jq -r --arg n $n '.results[] | select(.command == $n) | .median * 1000' "$WORK_JSON")"
 done
 jq -r '[.results[] | {(.command): .median}] | add | "- B1 ratio to curl: old \(.old / .curl * 100 | round / 100), new \(.new / .curl * 100 | round / 100)"' "$WORK_JSON"
-if [ "${3:-}" = b4 ]; then
+want() { # want WORKLOAD ARGS...: whether WORKLOAD is among the arguments after the binaries
+  local w=$1; shift 3
+  case " $* " in *" $w "*) return 0 ;; esac; return 1
+}
+ALL_ARGS=("$@")
+if want b4 "${ALL_ARGS[@]}"; then
   start_sandbox bulk --assets 250
   { echo "name,family_id"; for i in $(seq -w 1 10000); do echo "Asset $i,00000000-0000-4000-8100-000000000001"; done; } >"$WORK/rows.csv"
   printf 'method: POST\nurl: /assets\nbody:\n  json: {name: "{{ name }}", family_id: "{{ family_id }}", status: active}\nexpect: {status: 201}\n' >"$PROJECT/requests/b4.yaml"
@@ -60,4 +66,5 @@ if [ "${3:-}" = b4 ]; then
     printf -- '- B4 wall %s: %s ms median\n' "$n" "$(jq -r --arg n $n '.results[] | select(.command == $n) | .median * 1000' "$WORK/b4.json")"
   done
 fi
+. "$BENCH_DIR/ab_b3.sh"
 echo "- load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -87,12 +87,13 @@ impl Output {
             crate::run::paginate::PageItems::Raw(raw) => {
                 for text in raw.items {
                     let spans_lines =
-                        !raw.one_line && memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some();
+                        !raw.one_line && memchr::memchr2(b'\n', b'\r', text).is_some();
                     if spans_lines {
-                        let v: Value = serde_json::from_str(text).map_err(std::io::Error::other)?;
+                        let v: Value =
+                            serde_json::from_slice(text).map_err(std::io::Error::other)?;
                         self.json_line(&v)?;
                     } else {
-                        self.out.write_all(text.as_bytes())?;
+                        self.out.write_all(text)?;
                         self.out.write_all(b"\n")?;
                     }
                 }

@@ -5,6 +5,7 @@
 
 mod next;
 mod raw;
+mod scan;
 mod split;
 
 use std::future::Future;
@@ -39,9 +40,9 @@ pub enum PageItems<'a> {
     Raw(RawItems<'a>),
 }
 
-/// Items as the server sent them: each one's JSON text.
+/// Items as the server sent them: each one's JSON text (UTF-8, checked with its page).
 pub struct RawItems<'a> {
-    pub items: Vec<&'a str>,
+    pub items: Vec<&'a [u8]>,
     /// No line break anywhere in the page: every item is one line as it is.
     pub one_line: bool,
 }

@@ -26,8 +26,8 @@ fn member_chain(path: &extract::Path) -> Option<Vec<String>> {
 /// The member chains of a page read raw: items, and the next link if paging by links.
 #[derive(Debug, Clone)]
 pub(super) struct RawChains {
-    items: Vec<String>,
-    next: Option<Vec<String>>,
+    pub(super) items: Vec<String>,
+    pub(super) next: Option<Vec<String>>,
 }
 
 impl RawChains {
@@ -55,8 +55,35 @@ fn raw_page<'b>(chains: &RawChains, bytes: &'b [u8]) -> Option<(Option<String>, 
     raw_page_text(chains, std::str::from_utf8(bytes).ok()?)
 }
 
-/// [`raw_page`] of a page known to be text.
+/// [`raw_page`] of a page known to be text: the quick scanner's reading, or (when it
+/// is not sure) serde_json's.
 fn raw_page_text<'b>(chains: &RawChains, text: &'b str) -> Option<(Option<String>, PageItems<'b>)> {
+    match super::scan::scan_page(&chains.items, chains.next.as_deref(), text) {
+        Some(found) => Some(scanned(text, found)),
+        None => serde_page_text(chains, text),
+    }
+}
+
+/// What the scanner found, as a page's next link and items.
+fn scanned<'b>(text: &'b str, found: super::scan::Scanned) -> (Option<String>, PageItems<'b>) {
+    let bytes = text.as_bytes();
+    let next = found.next.and_then(|r| text.get(r)).map(str::to_string);
+    let items = RawItems {
+        items: found
+            .items
+            .into_iter()
+            .filter_map(|r| bytes.get(r))
+            .collect(),
+        one_line: found.one_line,
+    };
+    (next, PageItems::Raw(items))
+}
+
+/// [`raw_page_text`] as serde_json reads it.
+fn serde_page_text<'b>(
+    chains: &RawChains,
+    text: &'b str,
+) -> Option<(Option<String>, PageItems<'b>)> {
     let bytes = text.as_bytes();
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_str(text);
@@ -80,7 +107,7 @@ fn raw_page_text<'b>(chains: &RawChains, text: &'b str) -> Option<(Option<String
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(RawValue::get)
+            .map(|v| v.get().as_bytes())
             .collect(),
         one_line: memchr::memchr2(b'\n', b'\r', bytes).is_none(),
     };
@@ -201,13 +228,36 @@ pub(crate) fn check_raw_page(items: &str, next: &str, bytes: &[u8]) {
         PageItems::Raw(r) => r
             .items
             .iter()
-            .map(|x| serde_json::from_str(x).unwrap_or(Value::Null))
+            .map(|x| serde_json::from_slice(x).unwrap_or(Value::Null))
             .collect(),
     };
+    same_as_serde(&chains, bytes);
     let (raw_next, raw_items) = read_body_page(&paths, Some(&chains), bytes);
     let (next_link, parsed_items) = read_body_page(&paths, None, bytes);
     assert_eq!(raw_next, next_link, "next link");
     assert_eq!(values(raw_items), values(parsed_items), "items");
+}
+
+/// A page the quick scanner reads must read the same with serde_json: the same next
+/// link, the same items to the byte, the same line breaks. Panics when not.
+pub(super) fn same_as_serde(chains: &RawChains, bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let Some(found) = super::scan::scan_page(&chains.items, chains.next.as_deref(), text) else {
+        return;
+    };
+    let (next, items) = scanned(text, found);
+    let (serde_next, serde_items) = serde_page_text(chains, text)
+        .unwrap_or_else(|| panic!("scanned, not read by serde_json: {text:?}"));
+    assert_eq!(next, serde_next, "next link of {text:?}");
+    match (items, serde_items) {
+        (PageItems::Raw(a), PageItems::Raw(b)) => {
+            assert_eq!(a.items, b.items, "items of {text:?}");
+            assert_eq!(a.one_line, b.one_line, "line breaks of {text:?}");
+        }
+        _ => panic!("items not raw: {text:?}"),
+    }
 }
 
 /// A numbered page's items (its links are not followed), as [`read_body_page`] gives
@@ -284,7 +334,7 @@ mod tests {
                 PageItems::Raw(r) => r
                     .items
                     .iter()
-                    .map(|x| serde_json::from_str(x).unwrap())
+                    .map(|x| serde_json::from_slice(x).unwrap())
                     .collect(),
             };
             assert_eq!(as_values(raw_items), as_values(items), "{page}");

@@ -155,7 +155,7 @@ impl Collected<'_> {
             (None, paginate::PageItems::Raw(raw_items)) => {
                 for raw in raw_items.items {
                     self.kept
-                        .push(serde_json::from_str(raw).unwrap_or(Value::Null));
+                        .push(serde_json::from_slice(raw).unwrap_or(Value::Null));
                 }
                 Ok(())
             }

@@ -1,0 +1,522 @@
+//! A page's items (and next link) found by a hand-written scanner: the quick reading
+//! of a page read raw. It accepts only what serde_json accepts, and gives the same
+//! item boundaries as serde_json's reading (`raw.rs`); whatever it is not sure of (an
+//! escape in a key or on the way to the items, a number where the chains lead, the
+//! chains meeting, nesting deeper than 64, an invalid page) it leaves to that reading
+//! by answering `None`. On B3's 26 MB of items serde_json's reading took 268 M
+//! instructions, this one 162 M (BENCHMARKS.md, seventh session).
+
+use std::ops::Range;
+
+/// What the scan found: each item's place in the page, the next link (a string
+/// without escapes, or `None` for anything that is not a non-empty string), and
+/// whether the page has no line break.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Scanned {
+    pub(super) items: Vec<Range<usize>>,
+    pub(super) next: Option<Range<usize>>,
+    pub(super) one_line: bool,
+}
+
+/// Scans `text` for the items at `items` and the next link at `next` (member names).
+pub(super) fn scan_page(items: &[String], next: Option<&[String]>, text: &str) -> Option<Scanned> {
+    let mut sc = Scanner {
+        s: text.as_bytes(),
+        i: 0,
+        one_line: true,
+    };
+    let mut found = Found::default();
+    sc.walk(Some(items), next, &mut found)?;
+    // Only whitespace may follow the page.
+    if sc.ws().is_some() {
+        return None;
+    }
+    Some(Scanned {
+        items: found.items.unwrap_or_default(),
+        next: found.next.filter(|r| !r.is_empty()),
+        one_line: sc.one_line,
+    })
+}
+
+#[derive(Default)]
+struct Found {
+    items: Option<Vec<Range<usize>>>,
+    /// A string's text, without its quotes.
+    next: Option<Range<usize>>,
+}
+
+/// Nesting deeper than this is left to serde_json.
+const MAX_DEPTH: u32 = 64;
+
+struct Scanner<'b> {
+    s: &'b [u8],
+    i: usize,
+    one_line: bool,
+}
+
+/// The index after an escape whose `\` is before `i`.
+fn escape(s: &[u8], i: usize) -> Option<usize> {
+    match s.get(i)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(i + 1),
+        b'u' => {
+            let hex = s.get(i + 1..i + 5)?;
+            hex.iter().all(u8::is_ascii_hexdigit).then_some(i + 5)
+        }
+        _ => None,
+    }
+}
+
+impl Scanner<'_> {
+    /// Skips whitespace; the byte after it, not consumed.
+    #[inline(always)]
+    fn ws(&mut self) -> Option<u8> {
+        loop {
+            let b = *self.s.get(self.i)?;
+            // Above the space: not whitespace (what compact JSON always has here).
+            if b > b' ' {
+                return Some(b);
+            }
+            match b {
+                b' ' | b'\t' => {}
+                b'\n' | b'\r' => self.one_line = false,
+                _ => return Some(b),
+            }
+            self.i += 1;
+        }
+    }
+
+    /// Consumes `b` after whitespace.
+    #[inline(always)]
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.ws()? == b).then(|| self.i += 1)
+    }
+
+    /// Follows the member chains down one value, as `raw::Walk` does.
+    fn walk<'c>(
+        &mut self,
+        items: Option<&'c [String]>,
+        next: Option<&'c [String]>,
+        found: &mut Found,
+    ) -> Option<()> {
+        match (items, next) {
+            // (serde_json's reading takes the items there whatever the next chain.)
+            (Some([]), None | Some([_, ..])) => {
+                found.items = Some(self.array()?);
+                Some(())
+            }
+            (None, Some([])) => {
+                found.next = self.link()?;
+                Some(())
+            }
+            // The chains meet, or the items lie below the next link.
+            (Some(_), Some([])) => None,
+            _ => match self.ws()? {
+                b'{' => {
+                    self.i += 1;
+                    self.members(items, next, found)
+                }
+                b'[' => self.value(),
+                // A scalar on the way: nothing is there (serde_json reads it whole;
+                // only the ones read the same way are taken).
+                b'n' | b't' | b'f' => self.value(),
+                b'"' => {
+                    self.i += 1;
+                    self.plain_string().map(drop)
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// The members of an object whose `{` is consumed, following the chains.
+    fn members<'c>(
+        &mut self,
+        items: Option<&'c [String]>,
+        next: Option<&'c [String]>,
+        found: &mut Found,
+    ) -> Option<()> {
+        if self.ws()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.eat(b'"')?;
+            let key = self.plain_string()?;
+            let key = &self.s[key];
+            self.eat(b':')?;
+            let below = |chain: Option<&'c [String]>| match chain {
+                Some([first, rest @ ..]) if first.as_bytes() == key => Some(rest),
+                _ => None,
+            };
+            let (items_below, next_below) = (below(items), below(next));
+            if items_below.is_none() && next_below.is_none() {
+                self.value()?;
+            } else {
+                // A later duplicate key replaces all that was found below the first.
+                if items_below.is_some() {
+                    found.items = None;
+                }
+                if next_below.is_some() {
+                    found.next = None;
+                }
+                let (items, next) = (items_below, next_below);
+                self.walk(items, next, found)?;
+            }
+            match self.ws()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The items: an array's elements, each one's place; `null` (parsed whole by
+    /// serde_json) and anything else are left to it.
+    fn array(&mut self) -> Option<Vec<Range<usize>>> {
+        self.eat(b'[')?;
+        let mut items = Vec::new();
+        if self.ws()? == b']' {
+            self.i += 1;
+            return Some(items);
+        }
+        loop {
+            self.ws()?;
+            let start = self.i;
+            self.value()?;
+            items.push(start..self.i);
+            match self.ws()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(items);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next link: a string without escapes (its text), or a literal (none).
+    fn link(&mut self) -> Option<Option<Range<usize>>> {
+        match self.ws()? {
+            b'"' => {
+                self.i += 1;
+                self.plain_string().map(Some)
+            }
+            b'n' | b't' | b'f' => self.value().map(|()| None),
+            _ => None,
+        }
+    }
+
+    /// The rest of a string whose `"` is consumed, if it has no escape: its text.
+    fn plain_string(&mut self) -> Option<Range<usize>> {
+        let start = self.i;
+        let end = self.to_special()?;
+        (self.s[end] == b'"').then(|| {
+            self.i = end + 1;
+            start..end
+        })
+    }
+
+    /// Where the next `"`, `\` or control character is, from here on.
+    #[inline(always)]
+    fn to_special(&self) -> Option<usize> {
+        const ONES: u64 = u64::MAX / 255;
+        const HIGH: u64 = ONES << 7;
+        let (s, mut i) = (self.s, self.i);
+        // Eight bytes at a time, as serde_json's `skip_to_escape` does.
+        while let Some(chunk) = s.get(i..i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().ok()?);
+            let ctrl = w.wrapping_sub(ONES * 0x20);
+            let q = w ^ (ONES * u64::from(b'"'));
+            let b = w ^ (ONES * u64::from(b'\\'));
+            let hit = (ctrl | q.wrapping_sub(ONES) | b.wrapping_sub(ONES)) & !w & HIGH;
+            if hit != 0 {
+                return Some(i + (hit.trailing_zeros() / 8) as usize);
+            }
+            i += 8;
+        }
+        while let Some(&b) = s.get(i) {
+            if b == b'"' || b == b'\\' || b < 0x20 {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// The rest of a string whose `"` is consumed, escapes and all.
+    #[inline(always)]
+    fn string(&mut self) -> Option<()> {
+        loop {
+            self.i = self.to_special()?;
+            match self.s[self.i] {
+                b'"' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                b'\\' => self.i = escape(self.s, self.i + 1)?,
+                _ => return None,
+            }
+        }
+    }
+
+    /// A number, as serde_json's `ignore_integer` reads one.
+    #[inline(always)]
+    fn number(&mut self) -> Option<()> {
+        if self.s.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match self.s.get(self.i)? {
+            b'0' => {
+                self.i += 1;
+                if self.s.get(self.i).is_some_and(u8::is_ascii_digit) {
+                    return None;
+                }
+            }
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.s.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.s.get(self.i) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Consumes digits; how many.
+    #[inline]
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.s.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// `word` here.
+    #[inline(always)]
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.i + word.len();
+        (self.s.get(self.i..end)? == word).then(|| self.i = end)
+    }
+
+    /// The key of an object's member and its `:`.
+    #[inline(always)]
+    fn key(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        self.string()?;
+        self.eat(b':')
+    }
+
+    /// One value, checked and skipped, as serde_json's `ignore_value` does.
+    fn value(&mut self) -> Option<()> {
+        // On a copy, whose fields the compiler keeps in registers.
+        let mut sc = Scanner { ..*self };
+        let found = sc.skip_value();
+        (self.i, self.one_line) = (sc.i, sc.one_line);
+        found
+    }
+
+    /// [`Scanner::value`]'s loop.
+    #[inline(always)]
+    fn skip_value(&mut self) -> Option<()> {
+        // The open containers, one bit each: set for an object.
+        let (mut objects, mut depth) = (0u64, 0u32);
+        loop {
+            // A value.
+            match self.ws()? {
+                b'"' => {
+                    self.i += 1;
+                    self.string()?;
+                }
+                open @ (b'{' | b'[') => {
+                    self.i += 1;
+                    if depth == MAX_DEPTH {
+                        return None;
+                    }
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.ws()? == close {
+                        self.i += 1;
+                    } else {
+                        objects = objects << 1 | u64::from(open == b'{');
+                        depth += 1;
+                        if open == b'{' {
+                            self.key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'-' | b'0'..=b'9' => self.number()?,
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => return None,
+            }
+            // What follows a value: a comma, or the ends of containers.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                let in_object = objects & 1 == 1;
+                match self.ws()? {
+                    b',' => {
+                        self.i += 1;
+                        if in_object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    b'}' if in_object => {}
+                    b']' if !in_object => {}
+                    _ => return None,
+                }
+                self.i += 1;
+                objects >>= 1;
+                depth -= 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::raw::{RawChains, same_as_serde};
+    use super::*;
+
+    fn chains(items: &str, next: Option<&str>) -> RawChains {
+        let names = |s: &str| s.split('.').map(str::to_string).collect::<Vec<_>>();
+        RawChains {
+            items: names(items),
+            next: next.map(names),
+        }
+    }
+
+    fn texts<'t>(text: &'t str, found: &Scanned) -> Vec<&'t str> {
+        found.items.iter().map(|r| &text[r.clone()]).collect()
+    }
+
+    #[test]
+    fn the_scanner_reads_pages_as_serde_json_does() {
+        let asset = r#"{"id":"00000000-0000-4000-8000-000000000001","name":"Asset 0001","n":-12.5e+3,"ok":true,"x":null,"l":[],"o":{},"e":"a\"\\\/\b\f\n\r\t\u00e9\ud800 é"}"#;
+        let page = format!(
+            r#"{{"items":[{asset}, {asset} ,[1,[2,{{"a":[]}}]], 0, -0.0, "s"],"total_pages":1000}}"#
+        );
+        let c = chains("items", None);
+        let found = scan_page(&c.items, None, &page).expect("a plain page is scanned");
+        assert_eq!(texts(&page, &found)[..2], [asset, asset]);
+        assert_eq!(
+            texts(&page, &found)[2..],
+            [r#"[1,[2,{"a":[]}]]"#, "0", "-0.0", r#""s""#]
+        );
+        assert!(found.one_line && found.next.is_none());
+        same_as_serde(&c, page.as_bytes());
+
+        let c = chains("data.items", Some("links.next"));
+        let page = "{\"links\": {\"next\": \"/p2\"},\r\n \"data\": {\"items\": [1 ,\n2]}}";
+        let found = scan_page(&c.items, c.next.as_deref(), page).unwrap();
+        assert_eq!(texts(page, &found), ["1", "2"]);
+        assert_eq!(&page[found.next.clone().unwrap()], "/p2");
+        assert!(!found.one_line);
+        same_as_serde(&c, page.as_bytes());
+
+        // What serde_json refuses, and what the scanner leaves to it.
+        let refused = [
+            r#"{"items":[01]}"#,
+            r#"{"items":[1.]}"#,
+            r#"{"items":[1e]}"#,
+            r#"{"items":[-]}"#,
+            r#"{"items":[1,]}"#,
+            r#"{"items":[{"a":1,}]}"#,
+            r#"{"items":[{1:1}]}"#,
+            r#"{"items":["\x"]}"#,
+            r#"{"items":["\u12g4"]}"#,
+            "{\"items\":[\"a\tb\"]}",
+            r#"{"items":[tru]}"#,
+            r#"{"items":[1]} x"#,
+            r#"{"items":[1],}"#,
+            r#"{"items":[[1}]}"#,
+            r#"{"items":null}"#,
+            r#"{"items":{}}"#,
+            r#"{"it\u0065ms":[1]}"#,
+            r#"{"items":[1]"#,
+        ];
+        let c = chains("items", None);
+        for page in refused {
+            assert_eq!(scan_page(&c.items, None, page), None, "{page}");
+        }
+        // A number where a chain leads: serde_json reads it (1e400 fails), not skips.
+        let a = chains("a.items", None);
+        assert_eq!(scan_page(&a.items, None, r#"{"a":1e400}"#), None);
+        let page = r#"{"a":1e400,"items":[1]}"#;
+        assert!(scan_page(&c.items, None, page).is_some());
+        same_as_serde(&c, page.as_bytes());
+        let deep = format!(r#"{{"items":[{}{}]}}"#, "[".repeat(65), "]".repeat(65));
+        assert_eq!(scan_page(&c.items, None, &deep), None);
+        let page = format!(r#"{{"items":[{}{}]}}"#, "[".repeat(64), "]".repeat(64));
+        assert!(scan_page(&c.items, None, &page).is_some());
+    }
+
+    /// Pages changed a byte at a time, as a fuzzer would: whatever the scanner reads
+    /// serde_json reads the same.
+    #[test]
+    fn mutated_pages_read_as_serde_json_reads_them() {
+        let seeds = [
+            r#"{"total_pages":3,"items":[{"id":"a-1","n":12,"f":-1.5e3,"t":true,"z":null,"s":"\u00e9\n"},[],{}],"next":"/p"}"#,
+            r#"{"data":{"items":[1,"x",[2,{"k":[false]}]]},"links":{"next":"/q","x":0}}"#,
+            r#"{"a":{"items":[ {"a" : 1} , 2 ]},"a":{"items":[3]}}"#,
+            // Strings longer than the scanner's eight-byte steps.
+            r#"{"items":[{"a long key, longer":"0123456789abcdef\"0123456789 é\\ abcdefgh"}]}"#,
+        ];
+        let configs = [
+            chains("items", Some("next")),
+            chains("data.items", Some("links.next")),
+            chains("a.items", Some("a")),
+            chains("items", None),
+        ];
+        let alphabet = b"{}[]\",:\\ \n0123456789-+.eEtrufalsnxu\t";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut scanned = 0;
+        for round in 0..30_000 {
+            let mut page = seeds[round % seeds.len()].as_bytes().to_vec();
+            for _ in 0..1 + rand(3) {
+                let at = rand(page.len());
+                let b = alphabet[rand(alphabet.len())];
+                match rand(3) {
+                    0 => page[at] = b,
+                    1 => page.insert(at, b),
+                    _ => drop(page.remove(at)),
+                }
+            }
+            for c in &configs {
+                same_as_serde(c, &page);
+                if let Ok(text) = std::str::from_utf8(&page) {
+                    scanned += usize::from(scan_page(&c.items, c.next.as_deref(), text).is_some());
+                }
+            }
+        }
+        // The mutations left many pages readable: the comparison was made.
+        assert!(scanned > 10_000, "{scanned}");
+    }
+}
