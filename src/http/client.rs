@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::body::multipart_form;
 use super::cookie::{CookieJar, response_cookies};
 use super::redirect::Hop;
-use super::wire::{SendError, Wire};
+use super::wire::{Resp, SendError, Wire};
 use super::{
     Credential, CredentialPolicy, Exchange, HttpError, Incoming, RedirectPolicy, RenderedBody,
     RenderedRequest, TlsOptions,
@@ -140,7 +140,7 @@ impl Client {
         req: &RenderedRequest,
         auth: Option<Credential<'_>>,
         hop: &Hop,
-    ) -> Result<reqwest::Response, SendError> {
+    ) -> Result<Resp, SendError> {
         let (mut headers, url) = self.credentials.hop_headers(req, auth, hop);
         if let Some(jar) = &self.cookies
             && self.credentials.trusts(&hop.url)
@@ -195,7 +195,11 @@ impl Client {
         };
         // Headers last, so the user's Content-Type wins over the body's default.
         builder = builder.headers(headers);
-        builder.send().await.map_err(SendError::Reqwest)
+        builder
+            .send()
+            .await
+            .map(Resp::Reqwest)
+            .map_err(SendError::Reqwest)
     }
 }
 

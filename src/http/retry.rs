@@ -15,7 +15,7 @@ impl Client {
         req: &RenderedRequest,
         auth: Option<Credential<'_>>,
         hop: &Hop,
-    ) -> Result<(reqwest::Response, u32), HttpError> {
+    ) -> Result<(super::wire::Resp, u32), HttpError> {
         let mut attempt = 0u32;
         let mut nonce_retried = false;
         loop {

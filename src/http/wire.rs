@@ -5,11 +5,10 @@
 //! retry and redirect layers, which runner does itself (`retry.rs`, `redirect.rs`).
 //! Everything else (https, HTTP/2, proxies, files, multipart, a URL's userinfo) goes
 //! through reqwest.
-//! The answer is handed back as a `reqwest::Response`, so that what reads it is the
-//! same either way, and failures read as reqwest's do.
+//! What reads the answer takes either kind ([`Resp`]), and failures read as
+//! reqwest's do.
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -113,7 +112,7 @@ impl Wire {
         mut headers: HeaderMap,
         body: Option<&RenderedBody>,
         timeout: Duration,
-    ) -> Result<reqwest::Response, SendError> {
+    ) -> Result<Resp, SendError> {
         let (bytes, content_type) = body_bytes(body);
         if let Some(ct) = content_type
             && !headers.contains_key(CONTENT_TYPE)
@@ -140,14 +139,97 @@ impl Wire {
             r = self.client.request(request) => r.map_err(wire_error)?,
             () = deadline.as_mut() => return Err(SendError::Timeout),
         };
-        let (parts, body) = response.into_parts();
-        let body = reqwest::Body::wrap(Deadline {
-            inner: body,
-            deadline,
-        });
-        Ok(reqwest::Response::from(http::Response::from_parts(
-            parts, body,
-        )))
+        Ok(Resp::Wire { response, deadline })
+    }
+}
+
+/// An answer whose head has arrived: from reqwest, or from the fast path with the
+/// rest of its timeout.
+pub(super) enum Resp {
+    Reqwest(reqwest::Response),
+    Wire {
+        response: http::Response<hyper::body::Incoming>,
+        deadline: Pin<Box<tokio::time::Sleep>>,
+    },
+}
+
+impl Resp {
+    pub(super) fn status(&self) -> reqwest::StatusCode {
+        match self {
+            Resp::Reqwest(r) => r.status(),
+            Resp::Wire { response, .. } => response.status(),
+        }
+    }
+
+    pub(super) fn version(&self) -> reqwest::Version {
+        match self {
+            Resp::Reqwest(r) => r.version(),
+            Resp::Wire { response, .. } => response.version(),
+        }
+    }
+
+    pub(super) fn headers(&self) -> &HeaderMap {
+        match self {
+            Resp::Reqwest(r) => r.headers(),
+            Resp::Wire { response, .. } => response.headers(),
+        }
+    }
+
+    /// The body's length, when the head says it.
+    pub(super) fn content_length(&self) -> Option<u64> {
+        match self {
+            Resp::Reqwest(r) => r.content_length(),
+            Resp::Wire { response, .. } => http_body::Body::size_hint(response.body()).exact(),
+        }
+    }
+
+    /// The next piece of the body, `None` at its end. A failure is said as reqwest
+    /// says it: a timeout, else the body was cut ([`HttpError::BodyCut`]).
+    pub(super) async fn chunk(
+        &mut self,
+        url: &url::Url,
+        timeout: Duration,
+    ) -> Result<Option<Bytes>, HttpError> {
+        let cut = |detail: String| HttpError::BodyCut {
+            url: url.to_string(),
+            detail,
+        };
+        match self {
+            Resp::Reqwest(r) => r
+                .chunk()
+                .await
+                .map_err(|e| match classify(e, url, timeout) {
+                    HttpError::Other { detail, .. } => cut(detail),
+                    other => other,
+                }),
+            Resp::Wire { response, deadline } => loop {
+                use http_body_util::BodyExt;
+                let frame = tokio::select! {
+                    biased;
+                    f = response.body_mut().frame() => f,
+                    () = deadline.as_mut() => {
+                        return Err(HttpError::Timeout {
+                            url: url.to_string(),
+                            secs: timeout.as_secs_f64(),
+                        });
+                    }
+                };
+                match frame {
+                    None => return Ok(None),
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Ok(Some(data));
+                        }
+                    }
+                    Some(Err(e)) => {
+                        return Err(cut(format!(
+                            "error decoding response body: request or response body error: {}",
+                            error_chain(&e)
+                        )));
+                    }
+                }
+            },
+        }
     }
 }
 
@@ -164,56 +246,5 @@ fn body_bytes(body: Option<&RenderedBody>) -> (Bytes, Option<&'static str>) {
         ),
         Some(RenderedBody::Text(t)) => (Bytes::from(t.clone()), None),
         _ => (Bytes::new(), None),
-    }
-}
-
-/// A failure reading a body, said as reqwest says it (its source follows).
-#[derive(Debug)]
-struct BodyError(Box<dyn std::error::Error + Send + Sync>);
-
-impl std::fmt::Display for BodyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("request or response body error")
-    }
-}
-
-impl std::error::Error for BodyError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
-    }
-}
-
-/// A response body cut at the request's timeout, as reqwest cuts its own: the error
-/// is an `io::Error` of kind `TimedOut`, which reqwest's `is_timeout` recognises.
-struct Deadline {
-    inner: hyper::body::Incoming,
-    deadline: Pin<Box<tokio::time::Sleep>>,
-}
-
-impl http_body::Body for Deadline {
-    type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        use std::future::Future;
-        if self.deadline.as_mut().poll(cx).is_ready() {
-            let timed_out =
-                std::io::Error::new(std::io::ErrorKind::TimedOut, "operation timed out");
-            return Poll::Ready(Some(Err(Box::new(BodyError(Box::new(timed_out))))));
-        }
-        Pin::new(&mut self.inner)
-            .poll_frame(cx)
-            .map_err(|e| Box::new(BodyError(Box::new(e))) as Self::Error)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
