@@ -74,11 +74,17 @@ impl SendError {
 }
 
 impl Wire {
-    /// The client as reqwest configures its own: no delay on the socket, idle
+    /// The client as reqwest configures its own: no delay on the socket, TCP
+    /// keepalive (15 s, every 15 s, 3 probes) and a 30 s user timeout, idle
     /// connections kept 90 s, the tokio timer.
     pub(super) fn new() -> Wire {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
+        connector.set_keepalive(Some(Duration::from_secs(15)));
+        connector.set_keepalive_interval(Some(Duration::from_secs(15)));
+        connector.set_keepalive_retries(Some(3));
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        connector.set_tcp_user_timeout(Some(Duration::from_secs(30)));
         let client = Client::builder(hyper_util::rt::TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_timer(hyper_util::rt::TokioTimer::new())
