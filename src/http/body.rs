@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Exchange, FileBody, HttpError, Part, PartValue, classify};
+use super::wire::Resp;
+use super::{Exchange, FileBody, HttpError, Part, PartValue};
 
 /// Bytes read from an upload's file at a time.
 const UPLOAD_CHUNK: usize = 256 * 1024;
@@ -49,7 +50,7 @@ const MAX_PREALLOCATION: u64 = 1024 * 1024;
 pub struct Incoming {
     /// Status, headers and URL; the body is empty until read.
     pub head: Exchange,
-    resp: reqwest::Response,
+    resp: Resp,
     started: Instant,
     max_body: u64,
     timeout: Duration,
@@ -65,7 +66,7 @@ pub enum StreamError {
 
 impl Incoming {
     pub(super) fn new(
-        resp: reqwest::Response,
+        resp: Resp,
         url: url::Url,
         started: Instant,
         attempts: u32,
@@ -105,13 +106,6 @@ impl Incoming {
         }
     }
 
-    fn error(&self, e: reqwest::Error) -> HttpError {
-        match classify(e, &self.head.url, self.timeout) {
-            HttpError::Other { url, detail } => HttpError::BodyCut { url, detail },
-            other => other,
-        }
-    }
-
     /// Reads the whole body, refusing one larger than `http.max_body`.
     pub async fn read(mut self) -> Result<Exchange, HttpError> {
         let too_large = |url: &url::Url| HttpError::TooLarge {
@@ -132,7 +126,7 @@ impl Incoming {
             .min(self.max_body);
         let mut body = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
         loop {
-            match self.resp.chunk().await {
+            match self.resp.chunk(&self.head.url, self.timeout).await {
                 Ok(Some(chunk)) => {
                     if body.len() as u64 + chunk.len() as u64 > self.max_body {
                         return Err(too_large(&self.head.url));
@@ -140,7 +134,7 @@ impl Incoming {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Err(e),
             }
         }
         let mut ex = self.head;
@@ -158,13 +152,13 @@ impl Incoming {
     ) -> Result<Exchange, StreamError> {
         let mut size = 0u64;
         loop {
-            match self.resp.chunk().await {
+            match self.resp.chunk(&self.head.url, self.timeout).await {
                 Ok(Some(chunk)) => {
                     size += chunk.len() as u64;
                     sink(&chunk).map_err(StreamError::Write)?;
                 }
                 Ok(None) => break,
-                Err(e) => return Err(StreamError::Http(self.error(e))),
+                Err(e) => return Err(StreamError::Http(e)),
             }
         }
         let mut ex = self.head;

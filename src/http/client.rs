@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::body::multipart_form;
 use super::cookie::{CookieJar, response_cookies};
 use super::redirect::Hop;
+use super::wire::{Resp, SendError, Wire};
 use super::{
     Credential, CredentialPolicy, Exchange, HttpError, Incoming, RedirectPolicy, RenderedBody,
     RenderedRequest, TlsOptions,
@@ -31,6 +32,8 @@ pub struct Client {
     pub(super) redirects: RedirectPolicy,
     pub(super) cookies: Option<std::sync::Arc<CookieJar>>,
     tls: TlsOptions,
+    /// The plain-http fast path, when no proxy can be in effect for http.
+    wire: Option<Wire>,
 }
 
 impl Client {
@@ -38,7 +41,7 @@ impl Client {
         // Redirects are runner's own (`send`): reqwest would carry custom credential
         // headers to any host a Location names.
         let builder = reqwest::Client::builder()
-            .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
+            .user_agent(super::USER_AGENT)
             .redirect(reqwest::redirect::Policy::none());
         let inner = opts
             .tls
@@ -52,6 +55,7 @@ impl Client {
             credentials: std::sync::Arc::new(opts.credentials),
             redirects: opts.redirects,
             cookies: opts.cookies,
+            wire: no_http_proxy(&opts.tls.proxy).then(Wire::new),
             tls: opts.tls,
         })
     }
@@ -136,7 +140,7 @@ impl Client {
         req: &RenderedRequest,
         auth: Option<Credential<'_>>,
         hop: &Hop,
-    ) -> Result<reqwest::Response, reqwest::Error> {
+    ) -> Result<Resp, SendError> {
         let (mut headers, url) = self.credentials.hop_headers(req, auth, hop);
         if let Some(jar) = &self.cookies
             && self.credentials.trusts(&hop.url)
@@ -159,6 +163,15 @@ impl Client {
             let now = crate::clock::now_unix();
             signer.sign(hop.method.as_str(), &mut url, &mut headers, &hash, now);
         }
+        if let Some(wire) = &self.wire
+            && Wire::takes(&url, &req.body, hop.with_body)
+            && let Ok(uri) = url.as_str().parse::<http::Uri>()
+        {
+            let body = hop.with_body.then_some(&req.body);
+            return wire
+                .send(hop.method.clone(), &url, uri, headers, body, req.timeout)
+                .await;
+        }
         let mut builder = self
             .inner
             .request(hop.method.clone(), url)
@@ -176,11 +189,17 @@ impl Client {
             (RenderedBody::File(file), _) => builder
                 .header(reqwest::header::CONTENT_LENGTH, file.len)
                 .body(file.body()),
-            (RenderedBody::Multipart(parts), _) => builder.multipart(multipart_form(parts)?),
+            (RenderedBody::Multipart(parts), _) => {
+                builder.multipart(multipart_form(parts).map_err(SendError::Reqwest)?)
+            }
         };
         // Headers last, so the user's Content-Type wins over the body's default.
         builder = builder.headers(headers);
-        builder.send().await
+        builder
+            .send()
+            .await
+            .map(Resp::Reqwest)
+            .map_err(SendError::Reqwest)
     }
 }
 
@@ -204,6 +223,19 @@ impl Client {
                 url.origin().ascii_serialization()
             );
         }
+    }
+}
+
+/// Whether no proxy can apply to a plain-http request: `http.proxy: none`, or the
+/// environment names none for http (reqwest's system proxy reads these variables).
+fn no_http_proxy(proxy: &super::proxy::ProxySetting) -> bool {
+    use super::proxy::ProxySetting;
+    match proxy {
+        ProxySetting::Off => true,
+        ProxySetting::Url(_) => false,
+        ProxySetting::Environment => ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+            .iter()
+            .all(|name| std::env::var_os(name).is_none_or(|v| v.is_empty())),
     }
 }
 

@@ -19,6 +19,7 @@ mod redirect;
 mod retry;
 pub mod sigv4;
 pub mod tls;
+mod wire;
 
 use std::time::Duration;
 
@@ -35,6 +36,9 @@ pub use self::proxy::ProxySetting;
 pub use self::redirect::{DEFAULT_MAX_REDIRECTS, RedirectPolicy};
 pub use self::retry::{backoff, is_idempotent};
 pub use self::tls::{ClientIdentity, IdentitySource, TlsOptions};
+
+/// The `User-Agent` runner sends unless a request names its own.
+const USER_AGENT: &str = concat!("runner/", env!("CARGO_PKG_VERSION"));
 
 /// Default cap on a response body (SPEC: `http.max_body`, 256 MB).
 pub const DEFAULT_MAX_BODY: u64 = 256 * 1024 * 1024;

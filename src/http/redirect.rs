@@ -60,7 +60,7 @@ impl Client {
         &self,
         req: &RenderedRequest,
         hop: &Hop,
-        resp: &reqwest::Response,
+        resp: &super::wire::Resp,
         hops: u32,
     ) -> Result<Option<Hop>, HttpError> {
         let status = resp.status().as_u16();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 
 use super::redirect::Hop;
-use super::{Client, Credential, HttpError, RenderedRequest, classify, is_tls};
+use super::{Client, Credential, HttpError, RenderedRequest};
 
 impl Client {
     /// One hop, retried as SPEC §7 allows: the response and how many attempts it took.
@@ -15,7 +15,7 @@ impl Client {
         req: &RenderedRequest,
         auth: Option<Credential<'_>>,
         hop: &Hop,
-    ) -> Result<(reqwest::Response, u32), HttpError> {
+    ) -> Result<(super::wire::Resp, u32), HttpError> {
         let mut attempt = 0u32;
         let mut nonce_retried = false;
         loop {
@@ -46,7 +46,7 @@ impl Client {
                 Ok(_) => None,
                 Err(e) => {
                     let allowed = e.is_connect() || is_idempotent(&hop.method);
-                    if allowed && attempt <= req.retries && !is_tls(e) {
+                    if allowed && attempt <= req.retries && !e.is_tls() {
                         Some(None)
                     } else {
                         None
@@ -68,7 +68,7 @@ impl Client {
             }
             return outcome
                 .map(|resp| (resp, attempt))
-                .map_err(|e| classify(e, &hop.url, req.timeout));
+                .map_err(|e| e.classify(&hop.url, req.timeout));
         }
     }
 }

@@ -272,3 +272,42 @@ fn headers_with_line_breaks_or_bad_names_are_exit_2_at_their_entry() {
     );
     crate::support::assert_no_secret(&r.stderr, &["s3cret"]);
 }
+
+/// Plain http goes through runner's own hyper path (`src/http/wire.rs`), not reqwest:
+/// the headers reqwest adds by default are still sent, with the length of the body,
+/// and the request's own headers still win over them.
+#[test]
+fn plain_http_sends_the_default_headers_and_the_requests_own_win() {
+    let sb = SandboxProc::start(&[]);
+    let p = Project::new();
+    p.write("profiles/default.yaml", &format!("base_url: {}\n", sb.url));
+    p.write(
+        "requests/plain.yaml",
+        "method: POST\nurl: /_sandbox/echo/plain\nbody:\n  json: {a: 1}\n",
+    );
+    p.write(
+        "requests/own.yaml",
+        "method: POST\nurl: /_sandbox/echo/own\nheaders:\n  Accept: text/plain\n  \
+         User-Agent: mine/1\n  Content-Type: application/vnd.x+json\nbody:\n  json: {a: 1}\n",
+    );
+    let echo = |file: &str| -> Value {
+        let r = p.run(&["exec", file, "--retries", "0"]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        serde_json::from_str(&r.stdout).expect("the echo is JSON")
+    };
+    let plain = echo("requests/plain.yaml");
+    let h = &plain["headers"];
+    assert_eq!(
+        h["user-agent"],
+        concat!("runner/", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(h["accept"], "*/*");
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(h["content-length"], "7");
+    assert_eq!(decoded_body(&plain), b"{\"a\":1}");
+    let own = echo("requests/own.yaml");
+    let h = &own["headers"];
+    assert_eq!(h["user-agent"], "mine/1");
+    assert_eq!(h["accept"], "text/plain");
+    assert_eq!(h["content-type"], "application/vnd.x+json");
+}
