@@ -2,7 +2,9 @@
 # of the B1, B3, B4 and B5 commands, top entries by self and by inclusive time, for
 # whoever optimises. `bench/run.sh prof`; needs `perf` (Debian: linux-perf). Build with
 # CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only for
-# symbols and file:line in the reports (the release profile strips them).
+# symbols and file:line in the reports (the release profile strips them), and
+# RUNNER_KEEP_UNWIND_TABLES=1 for DWARF call graphs (build.rs drops the unwinding tables
+# of a release build on x86_64 Linux).
 # Sourced by run.sh.
 if ! command -v perf >/dev/null; then
   note "- prof: perf not installed, skipped."
