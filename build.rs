@@ -27,10 +27,11 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
     if lld_release() && std::env::var_os("RUNNER_KEEP_UNWIND_TABLES").is_none() {
-        let script = std::path::Path::new(&var("OUT_DIR").unwrap_or_default())
-            .join("no-unwind-tables.ld");
+        let script =
+            std::path::Path::new(&var("OUT_DIR").unwrap_or_default()).join("no-unwind-tables.ld");
         // Added to the linker's own layout (INSERT), not replacing it.
-        let text = "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n";
+        let text =
+            "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n";
         if std::fs::write(&script, text).is_ok() {
             println!("cargo:rustc-link-arg-bins=-Wl,--no-eh-frame-hdr");
             println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
