@@ -375,9 +375,7 @@ fn is_function(name: &str) -> bool {
 /// Whether `s` holds template markup: `{{`, `{%` or `{#`.
 pub fn has_markup(s: &str) -> bool {
     let b = s.as_bytes();
-    b.iter()
-        .enumerate()
-        .any(|(i, &c)| c == b'{' && matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')))
+    memchr::memchr_iter(b'{', b).any(|i| matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')))
 }
 
 fn is_identifier(s: &str) -> bool {

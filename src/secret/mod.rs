@@ -80,7 +80,26 @@ struct Entry {
     value: String,
     /// [`register_prefix`]: the value and the token characters that follow it.
     prefix: bool,
+    /// Text every match of the pattern contains verbatim (see [`literal_core`]): a
+    /// message without it cannot hold the secret, and needs no pattern compiled.
+    literal: String,
     pattern: OnceLock<Option<regex::Regex>>,
+}
+
+/// The part of `value` that each of its written forms keeps verbatim: for a prefix
+/// entry the whole prefix (it has one form); otherwise its longest run of ASCII
+/// letters and digits, which no form encodes (`pattern::forms` keeps each such
+/// character as itself, so a run of them stays one run). Empty when `value` has no
+/// such character: then every text is searched with the pattern.
+fn literal_core(value: &str, prefix: bool) -> String {
+    if prefix {
+        return value.to_string();
+    }
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .max_by_key(|run| run.len())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The registered secrets, longest first.
@@ -107,6 +126,7 @@ pub fn register(value: &str) {
     for form in forms {
         if !list.iter().any(|e| e.value == form) {
             list.push(Entry {
+                literal: literal_core(&form, false),
                 value: form,
                 prefix: false,
                 pattern: OnceLock::new(),
@@ -134,6 +154,7 @@ pub fn register_prefix(prefix: &str) {
     }
     list.push(Entry {
         value: prefix.to_string(),
+        literal: literal_core(prefix, true),
         prefix: true,
         pattern: OnceLock::new(),
     });
@@ -292,6 +313,10 @@ pub fn redact(text: &str) -> String {
     };
     let mut out = std::borrow::Cow::Borrowed(text);
     for entry in list.iter() {
+        // Cheap and exact: no match is possible without the literal.
+        if !out.contains(entry.literal.as_str()) {
+            continue;
+        }
         let pattern = entry.pattern.get_or_init(|| match entry.prefix {
             true => {
                 regex::Regex::new(&format!("{}[A-Za-z0-9_.-]*", regex::escape(&entry.value))).ok()

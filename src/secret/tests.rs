@@ -120,3 +120,30 @@ fn a_secret_inside_a_base64_blob_is_masked_at_any_alignment() {
         }
     }
 }
+
+/// A text without a secret's longest run of letters and digits cannot hold any form
+/// of it: the pattern is not compiled for it, and a text with the run is still masked
+/// in every form.
+#[test]
+fn the_pattern_is_compiled_only_for_a_text_that_may_hold_the_secret() {
+    let secret = "lit-core/Run7xQ&more";
+    register(secret);
+    assert_eq!(literal_core(secret, false), "Run7xQ");
+    assert_eq!(
+        redact("nothing to see: lit-core more"),
+        "nothing to see: lit-core more"
+    );
+    let compiled = |v: &str| {
+        let list = registry().lock().unwrap();
+        list.iter()
+            .any(|e| e.value == v && e.pattern.get().is_some())
+    };
+    assert!(!compiled(secret));
+    assert_eq!(redact("a lit-core%2FRun7xQ%26more b"), "a *** b");
+    assert!(compiled(secret));
+    assert_eq!(literal_core("&&//", false), "");
+    assert_eq!(
+        literal_core("eyJhbGciOiJFUzI1NiJ9.x", true),
+        "eyJhbGciOiJFUzI1NiJ9.x"
+    );
+}

@@ -192,3 +192,20 @@ fn unset_env_names_lists_only_unset_variables_without_a_default() {
         ]
     );
 }
+
+#[test]
+fn markup_is_an_opening_brace_followed_by_a_brace_percent_or_hash() {
+    for s in [
+        "{{ x }}",
+        "a {% if y %}",
+        "{# note #}",
+        "{ {{x}}",
+        "}{{",
+        "x{{",
+    ] {
+        assert!(has_markup(s), "{s}");
+    }
+    for s in ["", "{", "plain", "{ x }", "{\"a\": 1}", "x{", "} {", "é{é"] {
+        assert!(!has_markup(s), "{s}");
+    }
+}

@@ -175,8 +175,10 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
     // Only a file with a `_row` column (a --failed file) numbers its own rows.
     let numbered = headers.iter().any(|h| h == ROW_FIELD);
     let mut rows = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(csv_err)?;
+    // One record read into again and again: no record allocated per row.
+    let mut rec = csv::StringRecord::new();
+    let mut i = 0;
+    while reader.read_record(&mut rec).map_err(csv_err)? {
         let fields: Vec<String> = rec.iter().map(str::to_string).collect();
         let mut vars = serde_json::Map::with_capacity(headers.len());
         for (h, v) in headers.iter().zip(&fields) {
@@ -188,6 +190,7 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
         } else {
             i + 1
         };
+        i += 1;
         rows.push(Row {
             number,
             vars,

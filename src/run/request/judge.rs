@@ -120,9 +120,12 @@ pub(super) fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
         })
         .into_iter()
         .collect();
+    // Put together without `format!`: this runs for every request of a bulk run.
+    let mut name = String::from("status ");
+    name.push_str(&wanted_status(req));
     Checked {
         place,
-        name: format!("status {}", wanted_status(req)),
+        name,
         failures,
     }
 }
