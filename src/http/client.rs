@@ -55,7 +55,7 @@ impl Client {
             credentials: std::sync::Arc::new(opts.credentials),
             redirects: opts.redirects,
             cookies: opts.cookies,
-            wire: no_http_proxy(&opts.tls.proxy).then(Wire::new),
+            wire: opts.tls.proxy.never_for_http().then(Wire::new),
             tls: opts.tls,
         })
     }
@@ -222,24 +222,6 @@ impl Client {
                 "cookies set by {} not kept: not an origin of the profile (base_url, auth.origins)",
                 url.origin().ascii_serialization()
             );
-        }
-    }
-}
-
-/// Whether no proxy can apply to a plain-http request: `http.proxy: none`, or the
-/// environment names none for http (reqwest's system proxy reads these variables;
-/// on macOS and Windows it also reads the system's settings, which only reqwest
-/// knows: there every request goes through reqwest unless the proxy is off).
-fn no_http_proxy(proxy: &super::proxy::ProxySetting) -> bool {
-    use super::proxy::ProxySetting;
-    match proxy {
-        ProxySetting::Off => true,
-        ProxySetting::Url(_) => false,
-        ProxySetting::Environment => {
-            cfg!(not(any(target_os = "macos", target_os = "windows")))
-                && ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
-                    .iter()
-                    .all(|name| std::env::var_os(name).is_none_or(|v| v.is_empty()))
         }
     }
 }

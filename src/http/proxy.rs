@@ -49,6 +49,21 @@ impl ProxySetting {
             }
         }
     }
+
+    /// Whether no proxy can apply to any plain-http request: `none`, or no variable
+    /// names one for http (`NO_PROXY` is not weighed: a proxy it may skip counts). On
+    /// macOS and Windows reqwest's system proxy also reads the system's settings,
+    /// which only reqwest knows: there only `none` says so.
+    pub fn never_for_http(&self) -> bool {
+        match self {
+            ProxySetting::Off => true,
+            ProxySetting::Url(_) => false,
+            ProxySetting::Environment => {
+                cfg!(not(any(target_os = "macos", target_os = "windows")))
+                    && env_proxy("http").is_none()
+            }
+        }
+    }
 }
 
 /// A proxy URL with its userinfo kept for the masking point to hide.
