@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -234,6 +234,19 @@ fn start_bulk(p: &Project, extra: &[&str], stdout: Stdio) -> Child {
         .unwrap()
 }
 
+/// How long a whole bulk run of `ROWS` takes on this machine now (in a sandbox of its
+/// own). Signals are timed across it, so that they land mid-run however fast the
+/// build and the machine are: a fixed span let a faster runner finish first.
+fn uninterrupted_run_time() -> Duration {
+    let sb = SandboxProc::start(&[]);
+    let p = bulk_project(&sb);
+    let started = Instant::now();
+    let (code, err) = finish(start_bulk(&p, &["--data", "rows.csv"], Stdio::null()));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(created(&p).len(), ROWS);
+    started.elapsed()
+}
+
 /// Sends `signal` to `child` after `delay` (unless it ended first); its exit code
 /// and stderr.
 fn signal_after(child: Child, delay: Duration, signal: i32) -> (i32, String) {
@@ -262,7 +275,7 @@ fn finish(mut child: Child) -> (i32, String) {
 #[test]
 fn sigint_at_any_moment_then_the_failed_file_creates_every_row_once() {
     let mut interrupted_mid_run = 0;
-    for (i, delay) in delays(0x5eed, 20, Duration::from_millis(1500))
+    for (i, delay) in delays(0x5eed, 20, uninterrupted_run_time())
         .into_iter()
         .enumerate()
     {
@@ -335,7 +348,7 @@ fn sigint_at_any_moment_then_the_failed_file_creates_every_row_once() {
 #[test]
 fn sigkill_at_any_moment_then_resume_misses_nothing() {
     let mut killed_mid_run = 0;
-    for (i, delay) in delays(0xdead, 10, Duration::from_millis(1500))
+    for (i, delay) in delays(0xdead, 10, uninterrupted_run_time())
         .into_iter()
         .enumerate()
     {
