@@ -412,7 +412,7 @@ mod sse2 {
         _mm_set1_epi8,
     };
 
-    /// One bit for each byte of a 16-byte `chunk` that is `"`, `\\` or a control
+    /// One bit for each byte of a 16-byte `chunk` that is `"`, `\` or a control
     /// character (below a space), the first byte's the lowest.
     #[inline(always)]
     pub(super) fn specials(chunk: &[u8]) -> u32 {
