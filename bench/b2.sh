@@ -25,7 +25,9 @@ YAML
   || { warn "runner check failed:"; cat "$WORK/b2-check.err" >&2; }
 hf b2 "$((RUNS * 5))" -N -- \
   help "$RUNNER --help" \
+  curl-version "curl --version" \
   check "$RUNNER --root $PROJECT check $PROJECT/requests/gen"
 row B2 "runner --help (goal < 3 ms)" "$(median_ms b2 help)" ms
+row B2 "runner --help" "$(median_ms b2 help)" ms "curl --version (goal < 0.4)" "$(median_ms b2 curl-version)"
 row B2 "runner check, 1,000 files (goal < 500 ms)" "$(median_ms b2 check)" ms
-note "- B2 command: \`hyperfine -N --warmup 3 --runs $((RUNS * 5)) 'runner --help' 'runner check requests/gen'\` (1,000 generated request files with templates, query, headers, JSON body, extract, expect)"
+note "- B2 command: \`hyperfine -N --warmup 3 --runs $((RUNS * 5)) 'runner --help' 'curl --version' 'runner check requests/gen'\` (1,000 generated request files with templates, query, headers, JSON body, extract, expect)"
