@@ -238,8 +238,8 @@ async fn connect(url: &url::Url) -> Result<Sender, WireError> {
     }
 }
 
-/// A TCP connection to `url`'s host: each of its addresses tried in turn, the first
-/// failure said if all fail.
+/// A TCP connection to `url`'s host: each of its addresses tried in turn (`localhost`
+/// may name `::1` and `127.0.0.1` and a server listen on one only).
 async fn open(url: &url::Url) -> std::io::Result<TcpStream> {
     use std::net::{IpAddr, SocketAddr};
     let port = url.port_or_known_default().unwrap_or(80);
@@ -249,6 +249,11 @@ async fn open(url: &url::Url) -> std::io::Result<TcpStream> {
         Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port)).await?.collect(),
         None => Vec::new(),
     };
+    open_any(addrs).await
+}
+
+/// The first of `addrs` that takes the connection; the first failure if none does.
+async fn open_any(addrs: Vec<std::net::SocketAddr>) -> std::io::Result<TcpStream> {
     let mut first_error = None;
     for addr in addrs {
         match open_one(addr).await {

@@ -4,8 +4,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::support::Project;
 
@@ -15,30 +15,40 @@ struct CountingServer {
     addr: std::net::SocketAddr,
     connections: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    /// The `Host` header of every request, in order.
+    hosts: Arc<Mutex<Vec<String>>>,
 }
 
 impl CountingServer {
     /// `close_after_answer`: each connection is closed right after its first answer
     /// (without `Connection: close`: the client learns it only from the close).
     fn start(close_after_answer: bool) -> CountingServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        CountingServer::on(
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+            close_after_answer,
+        )
+    }
+
+    fn on(listener: TcpListener, close_after_answer: bool) -> CountingServer {
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
-        let (c, r) = (connections.clone(), requests.clone());
+        let hosts = Arc::new(Mutex::new(Vec::new()));
+        let (c, r, h) = (connections.clone(), requests.clone(), hosts.clone());
         // Accepts until the test process ends.
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
                 c.fetch_add(1, Ordering::SeqCst);
-                let r = r.clone();
-                std::thread::spawn(move || serve(conn, &r, close_after_answer));
+                let (r, h) = (r.clone(), h.clone());
+                std::thread::spawn(move || serve(conn, &r, &h, close_after_answer));
             }
         });
         CountingServer {
             addr,
             connections,
             requests,
+            hosts,
         }
     }
 
@@ -51,7 +61,12 @@ impl CountingServer {
 }
 
 /// Requests with a `Content-Length` body, answered in turn until the client closes.
-fn serve(conn: TcpStream, requests: &AtomicUsize, close_after_answer: bool) {
+fn serve(
+    conn: TcpStream,
+    requests: &AtomicUsize,
+    hosts: &Mutex<Vec<String>>,
+    close_after_answer: bool,
+) {
     let mut conn = BufReader::new(conn);
     loop {
         let mut length = 0usize;
@@ -67,6 +82,9 @@ fn serve(conn: TcpStream, requests: &AtomicUsize, close_after_answer: bool) {
             let lower = line.to_ascii_lowercase();
             if let Some(v) = lower.strip_prefix("content-length:") {
                 length = v.trim().parse().unwrap();
+            }
+            if let Some(v) = lower.strip_prefix("host:") {
+                hosts.lock().unwrap().push(v.trim().to_string());
             }
         }
         let mut body = vec![0u8; length];
@@ -166,4 +184,32 @@ fn connections_the_server_closed_after_answering_are_not_reused() {
             r.stderr
         );
     }
+}
+
+#[test]
+fn an_ipv6_literal_host_is_reached_and_named_in_host() {
+    // A machine without IPv6 loopback has nothing to test here.
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback: skipped");
+        return;
+    };
+    let server = CountingServer::on(listener, false);
+    let p = Project::new();
+    p.write(
+        "profiles/default.yaml",
+        &format!("base_url: http://{}\n", server.addr),
+    );
+    p.write(
+        "requests/create.yaml",
+        &format!(
+            "method: POST\nurl: http://{}/things\nbody:\n  json: {{name: x}}\nexpect: {{status: 201}}\n",
+            server.addr
+        ),
+    );
+    let r = p.run(&["exec", "requests/create.yaml", "--retries", "0"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "{\"id\":1}");
+    assert_eq!(server.counts(), (1, 1));
+    let port = server.addr.port();
+    assert_eq!(*server.hosts.lock().unwrap(), [format!("[::1]:{port}")]);
 }
