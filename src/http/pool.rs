@@ -5,9 +5,9 @@
 //! no task or channel per checkout.
 //!
 //! A connection goes back to the pool only once its answer's body has been read to
-//! its end ([`Lease::release`]); one dropped mid-body is closed. An idle connection is
-//! checked with hyper's `ready()` before use and dropped after 90 s idle (when next
-//! looked at). A request that hyper hands back unsent from a reused connection (the
+//! its end and hyper says it can take another request ([`Lease::release`]); one
+//! dropped mid-body is closed. An idle connection is checked with hyper's `ready()`
+//! before use and dropped after 90 s idle (when next looked at). A request that hyper hands back unsent from a reused connection (the
 //! server closed it while it was idle) is sent again on another one; one that may
 //! have been sent is an error, for `retry.rs` to judge.
 
@@ -171,8 +171,7 @@ impl Pool {
                     pop_idle(&mut origins.get_mut(slot)?.idle)?
                 }
             };
-            // Ready at once unless the connection is still finishing its last exchange;
-            // an error says it was closed.
+            // Ready at once (it went back ready); an error says it was closed since.
             if sender.ready().await.is_ok() {
                 return Some(sender);
             }
@@ -200,10 +199,27 @@ fn pop_idle(idle: &mut Vec<(Sender, Instant)>) -> Option<Sender> {
 impl Lease {
     /// Puts the connection back for another request: call once the answer's body
     /// has been read to its end.
-    pub(super) fn release(self) {
+    pub(super) fn release(mut self) {
+        if self.sender.is_ready() {
+            self.put_back();
+            return;
+        }
         if self.sender.is_closed() {
             return;
         }
+        // Still finishing the exchange (the request's body being written): back once
+        // hyper says it can take another, as hyper-util did for every request. Never
+        // made to wait on at checkout. Outside a runtime (one shutting down) it closes.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if self.sender.ready().await.is_ok() {
+                    self.put_back();
+                }
+            });
+        }
+    }
+
+    fn put_back(self) {
         let mut origins = self
             .pool
             .origins
