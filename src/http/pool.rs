@@ -254,8 +254,8 @@ async fn connect(url: &url::Url) -> Result<Sender, WireError> {
     }
 }
 
-/// A TCP connection to `url`'s host: each of its addresses tried in turn (`localhost`
-/// may name `::1` and `127.0.0.1` and a server listen on one only).
+/// A TCP connection to `url`'s host: every address of its name tried (`localhost` may
+/// name `::1` and `127.0.0.1` and a server listen on one only).
 async fn open(url: &url::Url) -> std::io::Result<TcpStream> {
     use std::net::{IpAddr, SocketAddr};
     let port = url.port_or_known_default().unwrap_or(80);
@@ -268,8 +268,44 @@ async fn open(url: &url::Url) -> std::io::Result<TcpStream> {
     open_any(addrs).await
 }
 
-/// The first of `addrs` that takes the connection; the first failure if none does.
+/// The first of `addrs` that takes the connection, as hyper-util's connector chose
+/// it: the addresses of the first one's family in turn and, when the other family has
+/// some, those too, from 300 ms on or as soon as the first family has failed
+/// (RFC 8305's "happy eyeballs"); the last failure said if all fail.
 async fn open_any(addrs: Vec<std::net::SocketAddr>) -> std::io::Result<TcpStream> {
+    let v6_first = addrs.first().is_some_and(std::net::SocketAddr::is_ipv6);
+    let (first, other): (Vec<_>, Vec<_>) = addrs.into_iter().partition(|a| a.is_ipv6() == v6_first);
+    if other.is_empty() {
+        return open_in_turn(first).await;
+    }
+    let mut first = std::pin::pin!(open_in_turn(first));
+    let mut other = std::pin::pin!(open_in_turn(other));
+    tokio::select! {
+        biased;
+        r = &mut first => return match r {
+            Ok(stream) => Ok(stream),
+            Err(_) => other.await,
+        },
+        () = tokio::time::sleep(FALLBACK_DELAY) => {}
+    }
+    tokio::select! {
+        biased;
+        r = &mut first => match r {
+            Ok(stream) => Ok(stream),
+            Err(_) => other.await,
+        },
+        r = &mut other => match r {
+            Ok(stream) => Ok(stream),
+            Err(_) => first.await,
+        },
+    }
+}
+
+/// How long the first family of addresses has before the other is tried beside it.
+const FALLBACK_DELAY: Duration = Duration::from_millis(300);
+
+/// `addrs` one after the other; the first failure said if all fail.
+async fn open_in_turn(addrs: Vec<std::net::SocketAddr>) -> std::io::Result<TcpStream> {
     let mut first_error = None;
     for addr in addrs {
         match open_one(addr).await {

@@ -136,5 +136,17 @@ fn each_address_is_tried_until_one_answers() {
         assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
         let e = open_any(Vec::new()).await.expect_err("no address");
         assert_eq!(e.to_string(), "Network unreachable");
+        // `localhost` as `::1` then `127.0.0.1`, the server on the second only: the
+        // other family is tried too.
+        if let Ok(v6) = TcpListener::bind("[::1]:0") {
+            let refused_v6 = v6.local_addr().expect("addr");
+            drop(v6);
+            let stream = open_any(vec![refused_v6, refused, open]).await.expect("v4");
+            assert_eq!(stream.peer_addr().expect("peer"), open);
+            let e = open_any(vec![refused_v6, refused])
+                .await
+                .expect_err("both refused");
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
     });
 }
