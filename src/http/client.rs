@@ -164,8 +164,8 @@ impl Client {
             signer.sign(hop.method.as_str(), &mut url, &mut headers, &hash, now);
         }
         if let Some(wire) = &self.wire
-            && Wire::takes(&url, &req.body, hop.with_body)
-            && let Ok(uri) = url.as_str().parse::<http::Uri>()
+            && Wire::takes(&hop.method, &url, &req.body, hop.with_body)
+            && let Some(uri) = super::wire::origin_form(&url)
         {
             let body = hop.with_body.then_some(&req.body);
             return wire

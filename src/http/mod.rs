@@ -14,6 +14,7 @@ pub mod form;
 pub mod header;
 mod origin;
 pub mod pkcs12;
+mod pool;
 pub mod proxy;
 mod redirect;
 mod retry;

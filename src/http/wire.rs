@@ -1,10 +1,12 @@
 //! The fast path: a plain-http hop with its body in memory (none, JSON, a form,
-//! text), no proxy in effect, sent through hyper-util's pooled client directly.
-//! reqwest drives the same client underneath, but per request it parses the URL twice
-//! more, clones the header map three times and the client once, and always runs its
-//! retry and redirect layers, which runner does itself (`retry.rs`, `redirect.rs`).
-//! Everything else (https, HTTP/2, proxies, files, multipart, a URL's userinfo) goes
-//! through reqwest.
+//! text), no proxy in effect, sent over HTTP/1.1 connections of runner's own pool
+//! (`pool.rs`, over hyper's connection API). reqwest drives hyper-util's pooled client
+//! underneath, and per request it parses the URL twice more, clones the header map
+//! three times and the client once, and always runs its retry and redirect layers,
+//! which runner does itself (`retry.rs`, `redirect.rs`); hyper-util's pool hashes its
+//! key twice and formats the Host header each time.
+//! Everything else (https, HTTP/2, proxies, files, multipart, a URL's userinfo,
+//! CONNECT) goes through reqwest.
 //! What reads the answer takes either kind ([`Resp`]), and failures read as
 //! reqwest's do.
 
@@ -13,15 +15,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 
+use super::pool::{Lease, Pool, WireError};
 use super::{HttpError, RenderedBody, classify, error_chain, is_tls, root_cause};
 
-/// The pooled plain-http client, made once per [`super::Client`].
+/// The plain-http connection pool, made once per [`super::Client`].
 #[derive(Clone)]
 pub(super) struct Wire {
-    client: Client<HttpConnector, Full<Bytes>>,
+    pool: Pool,
 }
 
 /// Why one attempt failed, from either path.
@@ -30,7 +32,7 @@ pub(super) enum SendError {
     /// The fast path's request failed before the head arrived.
     Wire {
         url: String,
-        error: hyper_util::client::legacy::Error,
+        error: WireError,
     },
     /// The fast path's timeout passed before the head arrived.
     Timeout,
@@ -74,28 +76,23 @@ impl SendError {
 }
 
 impl Wire {
-    /// The client as reqwest configures its own: no delay on the socket, TCP
-    /// keepalive (15 s, every 15 s, 3 probes) and a 30 s user timeout, idle
-    /// connections kept 90 s, the tokio timer.
+    /// An empty pool. Its sockets are set as reqwest sets its own (`pool.rs`).
     pub(super) fn new() -> Wire {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_keepalive(Some(Duration::from_secs(15)));
-        connector.set_keepalive_interval(Some(Duration::from_secs(15)));
-        connector.set_keepalive_retries(Some(3));
-        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
-        connector.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        let client = Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(connector);
-        Wire { client }
+        Wire {
+            pool: Pool::default(),
+        }
     }
 
     /// Whether a hop to `url` with `body` can go this way (a URL's userinfo is left
     /// to reqwest, which sends it as Basic credentials).
-    pub(super) fn takes(url: &url::Url, body: &RenderedBody, with_body: bool) -> bool {
+    pub(super) fn takes(
+        method: &reqwest::Method,
+        url: &url::Url,
+        body: &RenderedBody,
+        with_body: bool,
+    ) -> bool {
         url.scheme() == "http"
+            && method != reqwest::Method::CONNECT
             && url.username().is_empty()
             && url.password().is_none()
             && (!with_body
@@ -140,44 +137,70 @@ impl Wire {
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
         let mut deadline = Box::pin(tokio::time::sleep(timeout));
-        let response = tokio::select! {
+        let (response, lease) = tokio::select! {
             biased;
-            r = self.client.request(request) => r.map_err(wire_error)?,
+            r = self.pool.send(url, request) => r.map_err(wire_error)?,
             () = deadline.as_mut() => return Err(SendError::Timeout),
         };
-        Ok(Resp::Wire { response, deadline })
+        Ok(Resp::Wire(WireResp {
+            response,
+            deadline,
+            lease: Some(lease),
+        }))
     }
 }
 
-/// An answer whose head has arrived: from reqwest, or from the fast path with the
-/// rest of its timeout.
+/// The request line's target for `url` on the fast path: its path and query
+/// (origin-form, as hyper-util sent it); `None` if `http` refuses it.
+pub(super) fn origin_form(url: &url::Url) -> Option<http::Uri> {
+    http::Uri::try_from(&url[url::Position::BeforePath..url::Position::AfterQuery]).ok()
+}
+
+/// A fast-path answer whose head has arrived, the rest of its timeout, and its
+/// connection: back to the pool once the body has been read to its end.
+pub(super) struct WireResp {
+    response: http::Response<hyper::body::Incoming>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    lease: Option<Lease>,
+}
+
+impl Drop for WireResp {
+    fn drop(&mut self) {
+        // An answer with no body left (none, or a Content-Length all read) leaves its
+        // connection free even if nobody asked for the end.
+        if let Some(lease) = self.lease.take()
+            && http_body::Body::is_end_stream(self.response.body())
+        {
+            lease.release();
+        }
+    }
+}
+
+/// An answer whose head has arrived: from reqwest, or from the fast path.
 pub(super) enum Resp {
     Reqwest(reqwest::Response),
-    Wire {
-        response: http::Response<hyper::body::Incoming>,
-        deadline: Pin<Box<tokio::time::Sleep>>,
-    },
+    Wire(WireResp),
 }
 
 impl Resp {
     pub(super) fn status(&self) -> reqwest::StatusCode {
         match self {
             Resp::Reqwest(r) => r.status(),
-            Resp::Wire { response, .. } => response.status(),
+            Resp::Wire(w) => w.response.status(),
         }
     }
 
     pub(super) fn version(&self) -> reqwest::Version {
         match self {
             Resp::Reqwest(r) => r.version(),
-            Resp::Wire { response, .. } => response.version(),
+            Resp::Wire(w) => w.response.version(),
         }
     }
 
     pub(super) fn headers(&self) -> &HeaderMap {
         match self {
             Resp::Reqwest(r) => r.headers(),
-            Resp::Wire { response, .. } => response.headers(),
+            Resp::Wire(w) => w.response.headers(),
         }
     }
 
@@ -185,7 +208,7 @@ impl Resp {
     pub(super) fn content_length(&self) -> Option<u64> {
         match self {
             Resp::Reqwest(r) => r.content_length(),
-            Resp::Wire { response, .. } => http_body::Body::size_hint(response.body()).exact(),
+            Resp::Wire(w) => http_body::Body::size_hint(w.response.body()).exact(),
         }
     }
 
@@ -208,12 +231,12 @@ impl Resp {
                     HttpError::Other { detail, .. } => cut(detail),
                     other => other,
                 }),
-            Resp::Wire { response, deadline } => loop {
+            Resp::Wire(w) => loop {
                 use http_body_util::BodyExt;
                 let frame = tokio::select! {
                     biased;
-                    f = response.body_mut().frame() => f,
-                    () = deadline.as_mut() => {
+                    f = w.response.body_mut().frame() => f,
+                    () = w.deadline.as_mut() => {
                         return Err(HttpError::Timeout {
                             url: url.to_string(),
                             secs: timeout.as_secs_f64(),
@@ -221,7 +244,12 @@ impl Resp {
                     }
                 };
                 match frame {
-                    None => return Ok(None),
+                    None => {
+                        if let Some(lease) = w.lease.take() {
+                            lease.release();
+                        }
+                        return Ok(None);
+                    }
                     Some(Ok(frame)) => {
                         if let Ok(data) = frame.into_data() {
                             return Ok(Some(data));

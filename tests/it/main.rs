@@ -33,6 +33,7 @@ mod interop;
 mod interop_oidc;
 mod interop_oidc_signed;
 mod interop_sender;
+mod keep_alive;
 mod keyring;
 mod lazy_profile;
 mod limits;
