@@ -7,9 +7,10 @@
 //! A connection goes back to the pool only once its answer's body has been read to
 //! its end and hyper says it can take another request ([`Lease::release`]); one
 //! dropped mid-body is closed. An idle connection is checked with hyper's `ready()`
-//! before use and dropped after 90 s idle (when next looked at). A request that hyper hands back unsent from a reused connection (the
-//! server closed it while it was idle) is sent again on another one; one that may
-//! have been sent is an error, for `retry.rs` to judge.
+//! before use and dropped after 90 s idle (when next looked at). A request that hyper
+//! hands back unsent from a reused connection (the server closed it while it was
+//! idle) is sent again on another one; one that may have been sent is an error, for
+//! `retry.rs` to judge.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
