@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -25,7 +26,8 @@ pub enum DataFormat {
 #[derive(Debug, Clone)]
 pub struct Row {
     pub number: usize,
-    pub vars: serde_json::Map<String, Value>,
+    /// Shared with the row's run, which lays them over the run's variables.
+    pub vars: Arc<serde_json::Map<String, Value>>,
     raw: RawRow,
 }
 
@@ -193,7 +195,7 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
         i += 1;
         rows.push(Row {
             number,
-            vars,
+            vars: Arc::new(vars),
             raw: RawRow::Csv(fields),
         });
     }
@@ -206,7 +208,7 @@ fn object_row(number: usize, v: Value, place: Place) -> Result<Row, InputError> 
             let mut vars = map.clone();
             Ok(Row {
                 number: row_number(&mut vars, number, place)?,
-                vars,
+                vars: Arc::new(vars),
                 raw: RawRow::Json(v),
             })
         }
