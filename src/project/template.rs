@@ -199,6 +199,21 @@ impl Renderer {
         rendered
     }
 
+    /// [`Renderer::render_str`], borrowing `source` when it holds no markup.
+    pub fn render_cow<'s>(
+        &self,
+        source: &'s str,
+        vars: &Vars,
+        dir: &Path,
+        origin: Origin<'_>,
+    ) -> Result<std::borrow::Cow<'s, str>, TemplateError> {
+        if !has_markup(source) {
+            return Ok(std::borrow::Cow::Borrowed(source));
+        }
+        self.render_str(source, vars, dir, origin)
+            .map(std::borrow::Cow::Owned)
+    }
+
     /// Renders every string inside `value`; single-expression strings keep their type.
     pub fn render_value(
         &self,
@@ -431,7 +446,11 @@ fn is_identifier(s: &str) -> bool {
 pub fn single_expression(s: &str) -> Option<&str> {
     let t = s.trim();
     let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
-    if has_markup(inner) || inner.contains("}}") {
+    // Byte scans, not `str::contains`, whose searcher costs more to set up than a
+    // short template takes to scan (a bulk run asks this of every value of every row).
+    let b = inner.as_bytes();
+    let closes = memchr::memchr_iter(b'}', b).any(|i| b.get(i + 1) == Some(&b'}'));
+    if closes || has_markup(inner) {
         return None;
     }
     let inner = inner.trim_start_matches('-').trim_end_matches('-');
