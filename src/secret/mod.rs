@@ -21,23 +21,24 @@ use base64::Engine as _;
 
 pub use self::query::{is_credential_param, mask_query};
 
-/// A string that must not be shown. Cloning keeps it registered for redaction.
+/// A string that must not be shown. Cloning keeps it registered for redaction, and
+/// copies nothing (the text is shared: a token goes with every request of a run).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(std::sync::Arc<str>);
 
 impl Secret {
     /// Wraps `value` and registers it for [`redact`].
     pub fn new(value: impl Into<String>) -> Self {
         let value = value.into();
         register(&value);
-        Secret(value)
+        Secret(value.into())
     }
 
     /// Wraps `value` without registering it: for a value a registered prefix
     /// ([`register_prefix`]) already masks, made too often to register one by one (a
     /// DPoP proof per request would grow the list without bound).
     pub fn under_prefix(value: String) -> Self {
-        Secret(value)
+        Secret(value.into())
     }
 
     /// The secret value, for the wire or the token store only.
