@@ -309,8 +309,13 @@ fn percent_decode(text: &str) -> String {
 
 /// `text` with every form of every registered secret replaced by `***`.
 pub fn redact(text: &str) -> String {
+    redact_cow(text).into_owned()
+}
+
+/// [`redact`], borrowing `text` when it holds no secret (nearly always).
+pub fn redact_cow(text: &str) -> std::borrow::Cow<'_, str> {
     let Ok(list) = registry().lock() else {
-        return text.to_string();
+        return std::borrow::Cow::Borrowed(text);
     };
     let mut out = std::borrow::Cow::Borrowed(text);
     for entry in list.iter() {
@@ -338,7 +343,12 @@ pub fn redact(text: &str) -> String {
             }
         }
     }
-    out.into_owned()
+    out
+}
+
+/// Whether [`redact`] changes `text`.
+fn is_masked(text: &str) -> bool {
+    matches!(redact_cow(text), std::borrow::Cow::Owned(_))
 }
 
 /// Every string in `value`, keys included, masked in place: for a JSON document
@@ -347,12 +357,15 @@ pub fn redact_json(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
         Value::String(s) => {
-            let masked = redact(s);
-            if masked != *s {
+            if let std::borrow::Cow::Owned(masked) = redact_cow(s) {
                 *s = masked;
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_json),
+        // The map is rebuilt only when a key holds a secret (its order kept).
+        Value::Object(map) if map.keys().all(|k| !is_masked(k)) => {
+            map.values_mut().for_each(redact_json);
+        }
         Value::Object(map) => {
             let old = std::mem::take(map);
             for (k, mut v) in old {
