@@ -5,14 +5,16 @@
 //! rendered to a string. Errors name the file and the line of the YAML value.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use serde_json::Value as Json;
 
 use crate::project::place::Place;
 
+mod scope;
 mod variables;
+
+pub use scope::Vars;
 
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
@@ -40,91 +42,6 @@ pub struct Origin<'a> {
     pub source: &'a str,
     pub line: u32,
     pub column: u32,
-}
-
-/// The variables a template sees, in SPEC order (later wins).
-///
-/// The run's variables are shared, not copied: a clone is a reference count, and a bulk
-/// row's fields lie over them ([`Vars::over`]) until something changes a variable
-/// (a flow's `extract`), when the two are folded into one map of the row's own.
-#[derive(Debug, Clone, Default)]
-pub struct Vars {
-    map: Arc<serde_json::Map<String, Json>>,
-    /// A bulk row's fields, over `map`: they win over it.
-    row: Option<Arc<serde_json::Map<String, Json>>>,
-    /// The variables as a MiniJinja value, built once for every template rendered with
-    /// the same variables (a bulk row renders several), dropped on every change.
-    as_value: std::cell::OnceCell<Value>,
-}
-
-impl Vars {
-    pub fn new() -> Self {
-        Vars::default()
-    }
-
-    /// `base` with `row`'s fields over it, neither copied.
-    pub fn over(base: &Vars, row: Arc<serde_json::Map<String, Json>>) -> Vars {
-        let mut vars = base.clone();
-        vars.fold();
-        vars.as_value.take();
-        vars.row = Some(row);
-        vars
-    }
-
-    pub fn set(&mut self, key: impl Into<String>, value: Json) {
-        self.as_value.take();
-        self.fold();
-        Arc::make_mut(&mut self.map).insert(key.into(), value);
-    }
-
-    pub fn extend(&mut self, other: &Vars) {
-        self.as_value.take();
-        self.fold();
-        let map = Arc::make_mut(&mut self.map);
-        for (k, v) in other.folded().iter() {
-            map.insert(k.clone(), v.clone());
-        }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&Json> {
-        match self.row.as_ref().and_then(|row| row.get(key)) {
-            Some(v) => Some(v),
-            None => self.map.get(key),
-        }
-    }
-
-    pub fn contains(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    /// The row's fields set in `map` as [`Vars::set`] would: an existing name keeps
-    /// its place and takes the row's value, a new one comes last.
-    fn fold(&mut self) {
-        if let Some(row) = self.row.take() {
-            let map = Arc::make_mut(&mut self.map);
-            for (k, v) in row.iter() {
-                map.insert(k.clone(), v.clone());
-            }
-        }
-    }
-
-    /// Every variable in one map: borrowed when there is no row over the others.
-    fn folded(&self) -> std::borrow::Cow<'_, serde_json::Map<String, Json>> {
-        if self.row.is_none() {
-            return std::borrow::Cow::Borrowed(&*self.map);
-        }
-        let mut whole = self.clone();
-        whole.fold();
-        std::borrow::Cow::Owned(Arc::unwrap_or_clone(whole.map))
-    }
-
-    fn context(&self, dir: &Path) -> Value {
-        let base = self
-            .as_value
-            .get_or_init(|| Value::from(minijinja::value::Serde(&*self.folded())))
-            .clone();
-        minijinja::context! { __runner_dir__ => dir.to_string_lossy(), ..base }
-    }
 }
 
 /// The one MiniJinja environment of a run.

@@ -138,7 +138,11 @@ impl Output {
     pub fn head(&mut self, ex: &Exchange) -> std::io::Result<()> {
         writeln!(self.out, "{}", ex.status_line())?;
         for (k, v) in &ex.headers {
-            writeln!(self.out, "{k}: {}", shown_header(k.as_str(), &header::text(v)))?;
+            writeln!(
+                self.out,
+                "{k}: {}",
+                shown_header(k.as_str(), &header::text(v))
+            )?;
         }
         writeln!(self.out)
     }

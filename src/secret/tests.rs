@@ -167,6 +167,9 @@ fn json_is_masked_in_keys_and_values_its_order_kept() {
         serde_json::to_string(&v).unwrap(),
         r#"{"z":"***","***":2,"a":3}"#
     );
-    assert!(matches!(redact_cow("nothing here"), std::borrow::Cow::Borrowed(_)));
+    assert!(matches!(
+        redact_cow("nothing here"),
+        std::borrow::Cow::Borrowed(_)
+    ));
     drop(s);
 }

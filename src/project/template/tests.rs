@@ -1,5 +1,6 @@
 use super::*;
 use serde_json::json;
+use std::sync::Arc;
 
 fn origin<'a>(source: &'a str) -> Origin<'a> {
     Origin {
