@@ -77,14 +77,9 @@ impl Incoming {
         let headers = resp
             .headers()
             .iter()
-            .map(|(k, v)| {
-                // Visible ASCII (nearly every header) is checked faster than UTF-8.
-                let value = match v.to_str() {
-                    Ok(text) => text.to_string(),
-                    Err(_) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                };
-                (k.as_str().to_string(), value)
-            })
+            // Shared, not copied: a standard name is a constant, any other name and
+            // every value a count on the bytes the head was read into.
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let head = Exchange {
             url,

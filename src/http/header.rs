@@ -2,6 +2,15 @@
 //! without control characters. Checked when files load and when requests render, so
 //! that no header is dropped or split on its way to the wire.
 
+/// A received header's value as text: as is when it is visible ASCII (nearly every
+/// value), else read as UTF-8 with the invalid bytes replaced.
+pub fn text(value: &http::HeaderValue) -> std::borrow::Cow<'_, str> {
+    match value.to_str() {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(value.as_bytes()),
+    }
+}
+
 /// Why `name: value` cannot be sent, if it cannot. The value is never quoted: it may
 /// be a credential.
 pub fn problem(name: &str, value: &str) -> Option<String> {

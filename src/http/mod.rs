@@ -150,7 +150,10 @@ pub struct Exchange {
     pub url: url::Url,
     pub status: u16,
     pub version: &'static str,
-    pub headers: Vec<(String, String)>,
+    /// As received, in the order the server sent them, shared with the bytes the head
+    /// was read into rather than copied; [`header::text`] reads a value as text, and
+    /// [`Exchange::header`] finds one by its name in any case.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub body: bytes::Bytes,
     /// Bytes of body received: `body.len()`, or what was streamed past it.
     pub size: u64,
@@ -162,11 +165,11 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
         self.headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.as_str().eq_ignore_ascii_case(name))
+            .map(|(_, v)| header::text(v))
     }
 
     pub fn is_json(&self) -> bool {

@@ -11,7 +11,10 @@ use serde_json::Value as Json;
 
 use crate::project::place::Place;
 
+mod scope;
 mod variables;
+
+pub use scope::Vars;
 
 /// How much work one template may do before it is stopped (loops, huge ranges).
 const FUEL: u64 = 2_000_000;
@@ -39,49 +42,6 @@ pub struct Origin<'a> {
     pub source: &'a str,
     pub line: u32,
     pub column: u32,
-}
-
-/// The variables a template sees, in SPEC order (later wins).
-#[derive(Debug, Clone, Default)]
-pub struct Vars {
-    map: serde_json::Map<String, Json>,
-    /// The map as a MiniJinja value, built once for every template rendered with
-    /// the same variables (a bulk row renders several), dropped on every change.
-    as_value: std::cell::OnceCell<Value>,
-}
-
-impl Vars {
-    pub fn new() -> Self {
-        Vars::default()
-    }
-
-    pub fn set(&mut self, key: impl Into<String>, value: Json) {
-        self.as_value.take();
-        self.map.insert(key.into(), value);
-    }
-
-    pub fn extend(&mut self, other: &Vars) {
-        self.as_value.take();
-        for (k, v) in &other.map {
-            self.map.insert(k.clone(), v.clone());
-        }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&Json> {
-        self.map.get(key)
-    }
-
-    pub fn contains(&self, key: &str) -> bool {
-        self.map.contains_key(key)
-    }
-
-    fn context(&self, dir: &Path) -> Value {
-        let base = self
-            .as_value
-            .get_or_init(|| Value::from(minijinja::value::Serde(&self.map)))
-            .clone();
-        minijinja::context! { __runner_dir__ => dir.to_string_lossy(), ..base }
-    }
 }
 
 /// The one MiniJinja environment of a run.
@@ -154,6 +114,21 @@ impl Renderer {
             .map_err(|e| self.error(e, source, vars, origin, Some(&tmpl)));
         warn_unset(origin, source);
         rendered
+    }
+
+    /// [`Renderer::render_str`], borrowing `source` when it holds no markup.
+    pub fn render_cow<'s>(
+        &self,
+        source: &'s str,
+        vars: &Vars,
+        dir: &Path,
+        origin: Origin<'_>,
+    ) -> Result<std::borrow::Cow<'s, str>, TemplateError> {
+        if !has_markup(source) {
+            return Ok(std::borrow::Cow::Borrowed(source));
+        }
+        self.render_str(source, vars, dir, origin)
+            .map(std::borrow::Cow::Owned)
     }
 
     /// Renders every string inside `value`; single-expression strings keep their type.
@@ -388,7 +363,11 @@ fn is_identifier(s: &str) -> bool {
 pub fn single_expression(s: &str) -> Option<&str> {
     let t = s.trim();
     let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
-    if has_markup(inner) || inner.contains("}}") {
+    // Byte scans, not `str::contains`, whose searcher costs more to set up than a
+    // short template takes to scan (a bulk run asks this of every value of every row).
+    let b = inner.as_bytes();
+    let closes = memchr::memchr_iter(b'}', b).any(|i| b.get(i + 1) == Some(&b'}'));
+    if closes || has_markup(inner) {
         return None;
     }
     let inner = inner.trim_start_matches('-').trim_end_matches('-');

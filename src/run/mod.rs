@@ -263,10 +263,10 @@ pub fn response_text(ex: &Exchange) -> String {
     let mut s = ex.status_line();
     s.push('\n');
     for (k, v) in &ex.headers {
-        let v = if crate::run::preview::format::is_sensitive_header(k) {
-            "***"
+        let v = if crate::run::preview::format::is_sensitive_header(k.as_str()) {
+            "***".into()
         } else {
-            v
+            crate::http::header::text(v)
         };
         s.push_str(&format!("{k}: {v}\n"));
     }

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
 
-use crate::http::Exchange;
+use crate::http::{Exchange, header};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 /// What `-o` prints on stdout.
@@ -138,7 +138,11 @@ impl Output {
     pub fn head(&mut self, ex: &Exchange) -> std::io::Result<()> {
         writeln!(self.out, "{}", ex.status_line())?;
         for (k, v) in &ex.headers {
-            writeln!(self.out, "{k}: {}", shown_header(k, v))?;
+            writeln!(
+                self.out,
+                "{k}: {}",
+                shown_header(k.as_str(), &header::text(v))
+            )?;
         }
         writeln!(self.out)
     }
@@ -206,7 +210,10 @@ fn shown_header(name: &str, value: &str) -> String {
 pub fn exchange_json(ex: &Exchange, body: Option<&Value>, extracted: Option<&Value>) -> Value {
     let mut headers = serde_json::Map::new();
     for (k, v) in &ex.headers {
-        headers.insert(k.clone(), Value::String(shown_header(k, v)));
+        headers.insert(
+            k.to_string(),
+            Value::String(shown_header(k.as_str(), &header::text(v))),
+        );
     }
     let body = match body {
         Some(v) => v.clone(),

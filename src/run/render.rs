@@ -71,7 +71,7 @@ pub fn render_request(
     let src = &req.source;
     let dir = src.dir();
     let f = &req.file;
-    let raw_url = r.render_str(&f.url.value, vars, dir, src.origin(&f.url))?;
+    let raw_url = r.render_cow(&f.url.value, vars, dir, src.origin(&f.url))?;
     let base = env.base_url.as_ref();
     let mut url =
         req.url_cache
@@ -94,11 +94,11 @@ pub fn render_request(
     let policy = env.client.credentials();
     for (k, v) in &env.profile.profile.http.headers {
         let value = r.render_str(&v.value, vars, profile_src.dir(), profile_src.origin(v))?;
-        headers.push(checked_header(k, value, true, profile_src.place(v))?);
+        headers.push(checked_header(k, value, true, || profile_src.place(v))?);
     }
     for (k, v) in &f.headers {
         let value = r.render_str(&v.value, vars, dir, src.origin(v))?;
-        headers.push(checked_header(k, value, false, src.place(v))?);
+        headers.push(checked_header(k, value, false, || src.place(v))?);
     }
     // A credential is registered with the masking point the moment it exists: every
     // value of a header the profile calls sensitive (`http.sensitive_headers`, the
@@ -132,17 +132,18 @@ pub fn render_request(
     })
 }
 
-/// `(name, value)` when it can be sent as a header; else an error at `place`, the
-/// header's entry in its file (never a header silently dropped or split).
+/// `(name, value)` when it can be sent as a header; else an error at `place()`, the
+/// header's entry in its file (never a header silently dropped or split). The place
+/// is found only for an error: a bulk run renders the headers of every row.
 fn checked_header(
     name: &str,
     value: String,
     from_profile: bool,
-    place: Place,
+    place: impl FnOnce() -> Place,
 ) -> Result<Header, Error> {
     match header::problem(name, &value) {
         None => Ok(Header::new(name, value, from_profile)),
-        Some(p) => Err(InputError::at(place, p).into()),
+        Some(p) => Err(InputError::at(place(), p).into()),
     }
 }
 

@@ -21,23 +21,24 @@ use base64::Engine as _;
 
 pub use self::query::{is_credential_param, mask_query};
 
-/// A string that must not be shown. Cloning keeps it registered for redaction.
+/// A string that must not be shown. Cloning keeps it registered for redaction, and
+/// copies nothing (the text is shared: a token goes with every request of a run).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(std::sync::Arc<str>);
 
 impl Secret {
     /// Wraps `value` and registers it for [`redact`].
     pub fn new(value: impl Into<String>) -> Self {
         let value = value.into();
         register(&value);
-        Secret(value)
+        Secret(value.into())
     }
 
     /// Wraps `value` without registering it: for a value a registered prefix
     /// ([`register_prefix`]) already masks, made too often to register one by one (a
     /// DPoP proof per request would grow the list without bound).
     pub fn under_prefix(value: String) -> Self {
-        Secret(value)
+        Secret(value.into())
     }
 
     /// The secret value, for the wire or the token store only.
@@ -308,8 +309,13 @@ fn percent_decode(text: &str) -> String {
 
 /// `text` with every form of every registered secret replaced by `***`.
 pub fn redact(text: &str) -> String {
+    redact_cow(text).into_owned()
+}
+
+/// [`redact`], borrowing `text` when it holds no secret (nearly always).
+pub fn redact_cow(text: &str) -> std::borrow::Cow<'_, str> {
     let Ok(list) = registry().lock() else {
-        return text.to_string();
+        return std::borrow::Cow::Borrowed(text);
     };
     let mut out = std::borrow::Cow::Borrowed(text);
     for entry in list.iter() {
@@ -337,7 +343,12 @@ pub fn redact(text: &str) -> String {
             }
         }
     }
-    out.into_owned()
+    out
+}
+
+/// Whether [`redact`] changes `text`.
+fn is_masked(text: &str) -> bool {
+    matches!(redact_cow(text), std::borrow::Cow::Owned(_))
 }
 
 /// Every string in `value`, keys included, masked in place: for a JSON document
@@ -346,12 +357,15 @@ pub fn redact_json(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
         Value::String(s) => {
-            let masked = redact(s);
-            if masked != *s {
+            if let std::borrow::Cow::Owned(masked) = redact_cow(s) {
                 *s = masked;
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_json),
+        // The map is rebuilt only when a key holds a secret (its order kept).
+        Value::Object(map) if map.keys().all(|k| !is_masked(k)) => {
+            map.values_mut().for_each(redact_json);
+        }
         Value::Object(map) => {
             let old = std::mem::take(map);
             for (k, mut v) in old {

@@ -147,3 +147,29 @@ fn the_pattern_is_compiled_only_for_a_text_that_may_hold_the_secret() {
         "eyJhbGciOiJFUzI1NiJ9.x"
     );
 }
+
+#[test]
+fn json_is_masked_in_keys_and_values_its_order_kept() {
+    let s = Secret::new("json-secret-Qx81");
+    let mut v = serde_json::json!({
+        "b": "has json-secret-Qx81 in it",
+        "a": ["x", {"k": "json-secret-Qx81"}],
+        "c": 1,
+    });
+    redact_json(&mut v);
+    assert_eq!(
+        serde_json::to_string(&v).unwrap(),
+        r#"{"b":"has *** in it","a":["x",{"k":"***"}],"c":1}"#
+    );
+    let mut v = serde_json::json!({"z": "json-secret-Qx81", "json-secret-Qx81": 2, "a": 3});
+    redact_json(&mut v);
+    assert_eq!(
+        serde_json::to_string(&v).unwrap(),
+        r#"{"z":"***","***":2,"a":3}"#
+    );
+    assert!(matches!(
+        redact_cow("nothing here"),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    drop(s);
+}

@@ -393,3 +393,36 @@ fn help_examples_name_what_a_project_has() {
         }
     }
 }
+
+#[test]
+fn a_bulk_row_that_expects_only_a_status_still_says_what_the_server_said() {
+    // No extract and no jsonpath: the body streams past unparsed, and only a failing
+    // answer's start is kept for its line.
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/status.yaml",
+        "method: POST\nurl: /assets\nbody:\n  json: {name: \"{{ name }}\", family_id: \"7\"}\nexpect: {status: 201}\n",
+    );
+    p.write("rows.csv", "name\nPump\n\"\"\n");
+    let r = p.run(&["exec", "requests/status.yaml", "--data", "rows.csv"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"row": 1, "input": {"name": "Pump"}, "status": 201, "ok": true}),
+            json!({
+                "row": 2,
+                "input": {"name": ""},
+                "status": 400,
+                "ok": false,
+                "error": "requests/status.yaml:5:18: status 400 (expected 201); the server said: invalid_request: \"name\" is required and must be a non-empty string",
+            }),
+        ]
+    );
+}

@@ -77,7 +77,7 @@ impl Expectations {
 
 /// The parts of a response assertions look at.
 pub struct Response<'a> {
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(http::HeaderName, http::HeaderValue)],
     pub body: &'a [u8],
     /// The parsed body; `None` when it is not JSON, or was not parsed (`one_pass`).
     pub json: Option<&'a Value>,
@@ -203,11 +203,15 @@ fn actual(subject: &Subject, r: &Response<'_>) -> Option<(Value, bool)> {
             None => None,
         },
         Subject::Header(name) => {
-            let values: Vec<&str> = r
+            let values: Vec<std::borrow::Cow<'_, str>> = r
                 .headers
                 .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+                .filter(|(k, _)| k.as_str().eq_ignore_ascii_case(name))
+                // As `http::header::text` reads it (expect uses nothing above it).
+                .map(|(_, v)| match v.to_str() {
+                    Ok(text) => std::borrow::Cow::Borrowed(text),
+                    Err(_) => String::from_utf8_lossy(v.as_bytes()),
+                })
                 .collect();
             let present = !values.is_empty();
             let v = if present {

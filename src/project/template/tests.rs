@@ -1,5 +1,6 @@
 use super::*;
 use serde_json::json;
+use std::sync::Arc;
 
 fn origin<'a>(source: &'a str) -> Origin<'a> {
     Origin {
@@ -208,4 +209,55 @@ fn markup_is_an_opening_brace_followed_by_a_brace_percent_or_hash() {
     for s in ["", "{", "plain", "{ x }", "{\"a\": 1}", "x{", "} {", "é{é"] {
         assert!(!has_markup(s), "{s}");
     }
+}
+
+#[test]
+fn a_row_lies_over_the_run_variables_as_if_set_one_by_one() {
+    let r = Renderer::new();
+    let dir = Path::new(".");
+    let o = origin("x");
+    let mut base = vars();
+    base.set("site", json!("north"));
+    let mut row = serde_json::Map::new();
+    row.insert("name".into(), json!("Valve"));
+    row.insert("serial".into(), json!("S-1"));
+    let row = Arc::new(row);
+    // What a row saw before: the run's variables copied, the row's fields set on top.
+    let mut copied = base.clone();
+    for (k, v) in row.iter() {
+        copied.set(k.clone(), v.clone());
+    }
+    let mut over = Vars::over(&base, row.clone());
+    assert_eq!(over.get("name"), Some(&json!("Valve")));
+    assert_eq!(over.get("n"), Some(&json!(5)));
+    assert!(over.contains("serial") && !over.contains("missing"));
+    // A whole template sees the same variables, in the same order.
+    let listing = "{{ n }} {{ name }} {{ site }} {{ serial }}";
+    for v in [&copied, &over] {
+        assert_eq!(
+            r.render_str(listing, v, dir, o).unwrap(),
+            "5 Valve north S-1"
+        );
+        assert_eq!(
+            r.render_value(&json!("{{ name ~ '/' ~ serial }}"), v, dir, o)
+                .unwrap(),
+            json!("Valve/S-1")
+        );
+    }
+    assert_eq!(*over.folded(), *copied.folded());
+    assert_eq!(
+        over.folded().keys().collect::<Vec<_>>(),
+        ["n", "name", "site", "serial"]
+    );
+    // A change (a flow's extract) folds the row in; the base and the row are untouched.
+    over.set("name", json!("Pump 2"));
+    over.set("id", json!(7));
+    assert_eq!(over.get("name"), Some(&json!("Pump 2")));
+    assert_eq!(over.get("serial"), Some(&json!("S-1")));
+    assert_eq!(base.get("name"), Some(&json!("Pump")));
+    assert!(!base.contains("serial"));
+    assert_eq!(row["name"], json!("Valve"));
+    copied.set("name", json!("Pump 2"));
+    copied.set("id", json!(7));
+    assert_eq!(*over.folded(), *copied.folded());
 }

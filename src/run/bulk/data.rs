@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -25,31 +26,41 @@ pub enum DataFormat {
 #[derive(Debug, Clone)]
 pub struct Row {
     pub number: usize,
-    pub vars: serde_json::Map<String, Value>,
+    /// Shared with the row's run, which lays them over the run's variables.
+    pub vars: Arc<serde_json::Map<String, Value>>,
     raw: RawRow,
 }
 
 impl Row {
-    /// A JSON row as `--failed` writes it: as read, with its number in `_row`.
-    fn numbered_json(&self) -> Option<Value> {
-        let RawRow::Json(Value::Object(map)) = &self.raw else {
-            return None;
-        };
-        let mut out = serde_json::Map::new();
+    /// A JSON row as `--failed` writes it: as read, with its number in `_row` (its
+    /// variables are its fields, less the `_row` one it may have had).
+    fn numbered_json(&self) -> Value {
+        let mut out = serde_json::Map::with_capacity(self.vars.len() + 1);
         out.insert(ROW_FIELD.into(), Value::from(self.number));
-        out.extend(
-            map.iter()
-                .filter(|(k, _)| *k != ROW_FIELD)
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        Some(Value::Object(out))
+        out.extend(self.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Value::Object(out)
+    }
+
+    /// A CSV row's fields as read, in the order of `headers`.
+    fn csv_fields<'r>(&'r self, headers: &'r [String]) -> Vec<&'r str> {
+        match &self.raw {
+            RawRow::Fields(fields) => fields.iter().map(String::as_str).collect(),
+            RawRow::Vars => headers
+                .iter()
+                .map(|h| self.vars.get(h).and_then(Value::as_str).unwrap_or(""))
+                .collect(),
+        }
     }
 }
 
+/// What `--failed` writes a row back from.
 #[derive(Debug, Clone)]
 enum RawRow {
-    Csv(Vec<String>),
-    Json(Value),
+    /// The row's variables give its fields back: a JSON row, or a CSV row of a file
+    /// whose columns have distinct names and no `_row` (the fields are not copied twice).
+    Vars,
+    /// A CSV row's fields as read, which its variables cannot give back.
+    Fields(Vec<String>),
 }
 
 /// A loaded data file.
@@ -116,24 +127,20 @@ impl DataSet {
                         .chain(self.headers.iter().map(String::as_str)),
                 )?;
                 for r in rows {
-                    if let RawRow::Csv(fields) = &r.raw {
-                        let number = r.number.to_string();
-                        let first = numbered.then_some(number.as_str());
-                        w.write_record(first.into_iter().chain(fields.iter().map(String::as_str)))?;
-                    }
+                    let number = r.number.to_string();
+                    let first = numbered.then_some(number.as_str());
+                    w.write_record(first.into_iter().chain(r.csv_fields(&self.headers)))?;
                 }
                 w.flush()?;
             }
             DataFormat::JsonLines => {
                 for r in rows {
-                    if let Some(v) = r.numbered_json() {
-                        serde_json::to_writer(&mut data, &v)?;
-                        data.push(b'\n');
-                    }
+                    serde_json::to_writer(&mut data, &r.numbered_json())?;
+                    data.push(b'\n');
                 }
             }
             DataFormat::JsonArray => {
-                let list: Vec<Value> = rows.iter().filter_map(|r| r.numbered_json()).collect();
+                let list: Vec<Value> = rows.iter().map(|r| r.numbered_json()).collect();
                 serde_json::to_writer_pretty(&mut data, &list)?;
                 data.push(b'\n');
             }
@@ -174,16 +181,27 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
     }
     // Only a file with a `_row` column (a --failed file) numbers its own rows.
     let numbered = headers.iter().any(|h| h == ROW_FIELD);
+    // A row's variables give its fields back unless a name repeats (the last field of
+    // that name is the variable) or `_row` is taken out of them.
+    let repeats = {
+        let mut seen = std::collections::HashSet::new();
+        !headers.iter().all(|h| seen.insert(h.as_str()))
+    };
+    let keep_fields = numbered || repeats;
     let mut rows = Vec::new();
     // One record read into again and again: no record allocated per row.
     let mut rec = csv::StringRecord::new();
     let mut i = 0;
     while reader.read_record(&mut rec).map_err(csv_err)? {
-        let fields: Vec<String> = rec.iter().map(str::to_string).collect();
         let mut vars = serde_json::Map::with_capacity(headers.len());
-        for (h, v) in headers.iter().zip(&fields) {
-            vars.insert(h.clone(), Value::String(v.clone()));
+        for (h, v) in headers.iter().zip(rec.iter()) {
+            vars.insert(h.clone(), Value::String(v.to_string()));
         }
+        let raw = if keep_fields {
+            RawRow::Fields(rec.iter().map(str::to_string).collect())
+        } else {
+            RawRow::Vars
+        };
         let number = if numbered {
             let line = rec.position().map(|p| p.line() as u32).unwrap_or(0);
             row_number(&mut vars, i + 1, Place::new(shown, line, 1))?
@@ -193,23 +211,20 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
         i += 1;
         rows.push(Row {
             number,
-            vars,
-            raw: RawRow::Csv(fields),
+            vars: Arc::new(vars),
+            raw,
         });
     }
     Ok((headers, rows))
 }
 
 fn object_row(number: usize, v: Value, place: Place) -> Result<Row, InputError> {
-    match &v {
-        Value::Object(map) => {
-            let mut vars = map.clone();
-            Ok(Row {
-                number: row_number(&mut vars, number, place)?,
-                vars,
-                raw: RawRow::Json(v),
-            })
-        }
+    match v {
+        Value::Object(mut vars) => Ok(Row {
+            number: row_number(&mut vars, number, place)?,
+            vars: Arc::new(vars),
+            raw: RawRow::Vars,
+        }),
         _ => Err(InputError::at(place, "each data row must be a JSON object")),
     }
 }
@@ -490,6 +505,30 @@ mod tests {
             let again = DataSet::load(&out).unwrap();
             assert_eq!(again.rows.len(), 1, "{name}");
             assert_eq!(again.rows[0].vars, set.rows[1].vars, "{name}");
+        }
+    }
+
+    #[test]
+    fn csv_rows_are_written_back_as_read_whatever_their_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, want) in [
+            // Distinct names: the fields come back from the variables.
+            (
+                "name,n\n\"b,c\",2\nd,\n",
+                "_row,name,n\n1,\"b,c\",2\n2,d,\n",
+            ),
+            // A repeated name keeps one variable, but both fields as read.
+            ("a,a,b\n1,2,3\n", "_row,a,a,b\n1,1,2,3\n"),
+            // A `_row` column (a --failed file) is written back as read.
+            ("_row,name\n 7 ,x\n9,y\n", "_row,name\n 7 ,x\n9,y\n"),
+        ] {
+            let p = dir.path().join("in.csv");
+            std::fs::write(&p, text).unwrap();
+            let set = DataSet::load(&p).unwrap();
+            let out = dir.path().join("failed.csv");
+            let all: Vec<&Row> = set.rows.iter().collect();
+            set.write_rows(&out, &all).unwrap();
+            assert_eq!(std::fs::read_to_string(&out).unwrap(), want, "{text}");
         }
     }
 }

@@ -193,10 +193,8 @@ async fn run_row(
     whole: bool,
 ) -> Result<data::RowResult, Error> {
     let started = std::time::Instant::now();
-    let mut vars = vars.clone();
-    for (k, v) in &row.vars {
-        vars.set(k.clone(), v.clone());
-    }
+    // The row's fields over the run's variables, neither copied.
+    let mut vars = Vars::over(vars, row.vars.clone());
     let items = if whole { Items::Keep } else { Items::Discard };
     let outcome = match doc {
         Document::Request(req) => run_request(env, req, &vars, overrides, items).await,

@@ -61,8 +61,8 @@ impl Turn {
     pub(super) fn of_headers(rel: &str, ex: &Exchange) -> Turn {
         ex.headers
             .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
-            .flat_map(|(_, v)| parse_link_header(v))
+            .filter(|(k, _)| k.as_str().eq_ignore_ascii_case("link"))
+            .flat_map(|(_, v)| parse_link_header(&crate::http::header::text(v)))
             .find(|link| link.has_rel(rel))
             .map_or(Turn::End, |link| Turn::Link(link.target))
     }

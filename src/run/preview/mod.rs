@@ -28,11 +28,7 @@ pub(super) async fn preview_all(
     match data {
         Some(d) => {
             for row in &d.rows {
-                let mut v = vars.clone();
-                for (k, val) in &row.vars {
-                    v.set(k.clone(), val.clone());
-                }
-                row_vars.push(v);
+                row_vars.push(Vars::over(vars, row.vars.clone()));
             }
         }
         None => row_vars.push(vars.clone()),

@@ -120,9 +120,10 @@ pub(super) fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
         })
         .into_iter()
         .collect();
-    // Put together without `format!`: this runs for every request of a bulk run.
-    let mut name = String::from("status ");
-    name.push_str(&wanted_status(req));
+    // Put together in one allocation: this runs for every request of a bulk run.
+    let mut name = String::with_capacity(16);
+    name.push_str("status ");
+    write_wanted_status(req, &mut name);
     Checked {
         place,
         name,
@@ -132,6 +133,14 @@ pub(super) fn status_check(req: &PreparedRequest, ex: &Exchange) -> Checked {
 
 /// What the request expects of the status, in words.
 fn wanted_status(req: &PreparedRequest) -> String {
+    let mut words = String::new();
+    write_wanted_status(req, &mut words);
+    words
+}
+
+/// [`wanted_status`], written at the end of `out`.
+fn write_wanted_status(req: &PreparedRequest, out: &mut String) {
+    use std::fmt::Write as _;
     match req
         .file
         .expect
@@ -139,13 +148,18 @@ fn wanted_status(req: &PreparedRequest) -> String {
         .and_then(|e| e.status.as_ref())
         .map(|s| &s.value)
     {
-        Some(StatusSet::One(s)) => s.to_string(),
-        Some(StatusSet::Many(list)) => list
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(" or "),
-        None => "2xx".to_string(),
+        Some(StatusSet::One(s)) => {
+            let _ = write!(out, "{s}");
+        }
+        Some(StatusSet::Many(list)) => {
+            for (i, s) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" or ");
+                }
+                let _ = write!(out, "{s}");
+            }
+        }
+        None => out.push_str("2xx"),
     }
 }
 

@@ -178,11 +178,15 @@ async fn pass_through(
     // written without a sink, so nothing to keep then (a bulk row).
     let head = out.as_ref().map(|_| incoming.head.clone());
     let streamed = out.is_some();
-    // The start of the body, kept for a failure to show (the rest is never held).
+    // The start of the body, kept for a status failure to show (the rest is never
+    // held); the status is known before the body, so a passing answer keeps nothing.
+    let failing = status_failure(req, &incoming.head).is_some();
     let mut start = Vec::new();
     let mut keep = |b: &[u8]| {
-        let room = START_KEPT.saturating_sub(start.len());
-        start.extend_from_slice(&b[..b.len().min(room)]);
+        if failing {
+            let room = START_KEPT.saturating_sub(start.len());
+            start.extend_from_slice(&b[..b.len().min(room)]);
+        }
     };
     let result = match out {
         Some((out, include)) => {

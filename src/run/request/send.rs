@@ -180,10 +180,10 @@ pub(super) fn log_response(ex: &Exchange) {
         }
     );
     for (k, v) in &ex.headers {
-        if format::is_sensitive_header(k) {
+        if format::is_sensitive_header(k.as_str()) {
             tracing::debug!("< {k}: ***");
         } else {
-            tracing::debug!("< {k}: {v}");
+            tracing::debug!("< {k}: {}", crate::http::header::text(v));
         }
     }
     if !ex.body.is_empty() {
