@@ -109,6 +109,14 @@ fn registry() -> &'static Mutex<Vec<Entry>> {
     SECRETS.get_or_init(|| Mutex::new(Vec::new()))
 }
 
+/// The masking list, even after a panic elsewhere held its lock: masking fails closed,
+/// never open (a poisoned lock once let text through unmasked).
+fn entries() -> std::sync::MutexGuard<'static, Vec<Entry>> {
+    registry()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Adds `value` to the values [`redact`] masks, in every form it can take on the way
 /// out. Values shorter than 4 characters are not registered: masking them would
 /// garble ordinary text.
@@ -116,9 +124,7 @@ pub fn register(value: &str) {
     if value.chars().count() < 4 || is_placeholder(value) {
         return;
     }
-    let Ok(mut list) = registry().lock() else {
-        return;
-    };
+    let mut list = entries();
     if list.iter().any(|e| e.value == value) {
         return;
     }
@@ -147,9 +153,7 @@ pub fn register_prefix(prefix: &str) {
     if prefix.len() < 16 {
         return;
     }
-    let Ok(mut list) = registry().lock() else {
-        return;
-    };
+    let mut list = entries();
     if list.iter().any(|e| e.prefix && e.value == prefix) {
         return;
     }
@@ -164,7 +168,7 @@ pub fn register_prefix(prefix: &str) {
 
 /// How many entries the masking list holds (for the tests that bound it).
 pub fn registered_count() -> usize {
-    registry().lock().map(|l| l.len()).unwrap_or(0)
+    entries().len()
 }
 
 /// The texts a preview shows in place of a value it does not have (`<unset: NAME>`):
@@ -314,9 +318,7 @@ pub fn redact(text: &str) -> String {
 
 /// [`redact`], borrowing `text` when it holds no secret (nearly always).
 pub fn redact_cow(text: &str) -> std::borrow::Cow<'_, str> {
-    let Ok(list) = registry().lock() else {
-        return std::borrow::Cow::Borrowed(text);
-    };
+    let list = entries();
     let mut out = std::borrow::Cow::Borrowed(text);
     for entry in list.iter() {
         // Cheap and exact: no match is possible without the literal.

@@ -134,7 +134,7 @@ fn the_pattern_is_compiled_only_for_a_text_that_may_hold_the_secret() {
         "nothing to see: lit-core more"
     );
     let compiled = |v: &str| {
-        let list = registry().lock().unwrap();
+        let list = entries();
         list.iter()
             .any(|e| e.value == v && e.pattern.get().is_some())
     };
@@ -172,4 +172,20 @@ fn json_is_masked_in_keys_and_values_its_order_kept() {
         std::borrow::Cow::Borrowed(_)
     ));
     drop(s);
+}
+
+/// A panic while the masking list was locked (a poisoned lock) does not turn masking
+/// off: what was registered is still masked, and more can be registered.
+#[test]
+fn masking_holds_after_a_panic_poisoned_its_lock() {
+    register("poisoned-lock-secret-1");
+    let poisoner = std::thread::spawn(|| {
+        let _held = registry().lock();
+        panic!("on purpose, with the masking list locked");
+    });
+    assert!(poisoner.join().is_err());
+    assert!(registry().is_poisoned());
+    assert_eq!(redact("a poisoned-lock-secret-1 b"), "a *** b");
+    register("poisoned-lock-secret-2");
+    assert_eq!(redact("c poisoned-lock-secret-2 d"), "c *** d");
 }
