@@ -113,13 +113,19 @@ fn serve(
     }
 }
 
-/// A project whose profile points at `server`, a POST per row of `rows` rows.
-fn bulk_project(server: &CountingServer, rows: usize) -> Project {
+/// A project whose profile points at `server`.
+fn project_for(server: &CountingServer) -> Project {
     let p = Project::new();
     p.write(
         "profiles/default.yaml",
         &format!("base_url: http://{}\n", server.addr),
     );
+    p
+}
+
+/// A project whose profile points at `server`, a POST per row of `rows` rows.
+fn bulk_project(server: &CountingServer, rows: usize) -> Project {
+    let p = project_for(server);
     p.write(
         "requests/create.yaml",
         "method: POST\nurl: /things\nbody:\n  json: {name: \"{{ name }}\"}\nexpect: {status: 201}\n",
@@ -194,11 +200,7 @@ fn an_ipv6_literal_host_is_reached_and_named_in_host() {
         return;
     };
     let server = CountingServer::on(listener, false);
-    let p = Project::new();
-    p.write(
-        "profiles/default.yaml",
-        &format!("base_url: http://{}\n", server.addr),
-    );
+    let p = project_for(&server);
     p.write(
         "requests/create.yaml",
         &format!(
