@@ -119,12 +119,23 @@ impl Incoming {
             .unwrap_or(0)
             .min(MAX_PREALLOCATION)
             .min(self.max_body);
-        let mut body = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+        // A body that came in one piece is kept as it came, not copied.
+        let mut first: Option<bytes::Bytes> = None;
+        let mut body = Vec::new();
         loop {
             match self.resp.chunk(&self.head.url, self.timeout).await {
                 Ok(Some(chunk)) => {
-                    if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                    let held = first.as_ref().map_or(body.len(), bytes::Bytes::len);
+                    if held as u64 + chunk.len() as u64 > self.max_body {
                         return Err(too_large(&self.head.url));
+                    }
+                    if first.is_none() && body.is_empty() {
+                        first = Some(chunk);
+                        continue;
+                    }
+                    if let Some(first) = first.take() {
+                        body.reserve(usize::try_from(reserve).unwrap_or(0).max(first.len()));
+                        body.extend_from_slice(&first);
                     }
                     body.extend_from_slice(&chunk);
                 }
@@ -132,9 +143,10 @@ impl Incoming {
                 Err(e) => return Err(e),
             }
         }
+        let body = first.unwrap_or_else(|| body.into());
         let mut ex = self.head;
         ex.size = body.len() as u64;
-        ex.body = body.into();
+        ex.body = body;
         ex.elapsed = self.started.elapsed();
         Ok(ex)
     }
