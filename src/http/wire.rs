@@ -78,9 +78,7 @@ impl SendError {
 impl Wire {
     /// An empty pool. Its sockets are set as reqwest sets its own (`pool.rs`).
     pub(super) fn new() -> Wire {
-        Wire {
-            pool: Pool::default(),
-        }
+        Wire { pool: Pool::new() }
     }
 
     /// Whether a hop to `url` with `body` can go this way (a URL's userinfo is left
