@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http1::{Builder, SendRequest};
-use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::header::{HOST, HeaderValue};
+use tokio::net::{TcpSocket, TcpStream};
 
 /// How long a connection may sit idle before it is closed rather than reused.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -28,11 +28,9 @@ pub(super) type Body = Full<Bytes>;
 type Sender = SendRequest<Body>;
 
 /// The idle connections of a run, per origin. Cloning shares it.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(super) struct Pool {
     origins: Arc<Mutex<Vec<Origin>>>,
-    /// Makes the TCP connections: hyper-util's, as reqwest configures its own.
-    connector: HttpConnector,
 }
 
 /// One origin's idle connections. Origins are only ever added, so a slot's index
@@ -58,7 +56,7 @@ pub(super) struct Lease {
 pub(super) enum WireError {
     /// No connection could be made (name lookup, socket or TCP connect): the request
     /// was not sent.
-    Connect(Box<dyn std::error::Error + Send + Sync>),
+    Connect(std::io::Error),
     /// The exchange failed on a connection.
     Send(hyper::Error),
     /// hyper handed the request back unsent, on a new connection.
@@ -78,7 +76,7 @@ impl std::fmt::Display for WireError {
 impl std::error::Error for WireError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            WireError::Connect(e) => Some(&**e),
+            WireError::Connect(e) => Some(e),
             WireError::Send(e) | WireError::Canceled(e) => Some(e),
         }
     }
@@ -91,23 +89,6 @@ impl WireError {
 }
 
 impl Pool {
-    /// An empty pool whose sockets are set as reqwest sets its own: no delay, TCP
-    /// keepalive (15 s, every 15 s, 3 probes), a 30 s user timeout on Linux; every
-    /// address of a name tried, the other IP family from 300 ms on.
-    pub(super) fn new() -> Pool {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_keepalive(Some(Duration::from_secs(15)));
-        connector.set_keepalive_interval(Some(Duration::from_secs(15)));
-        connector.set_keepalive_retries(Some(3));
-        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
-        connector.set_tcp_user_timeout(Some(Duration::from_secs(30)));
-        Pool {
-            origins: Arc::default(),
-            connector,
-        }
-    }
-
     /// Sends `request` (origin-form URI) to `url`'s origin on an idle connection or a
     /// new one, up to the head of the answer; the lease holds the connection.
     pub(super) async fn send(
@@ -122,7 +103,7 @@ impl Pool {
         loop {
             let (mut lease, reused) = match self.ready_idle(slot, idle.take()).await {
                 Some(sender) => (self.lease(slot, sender), true),
-                None => (self.lease(slot, self.connect(url).await?), false),
+                None => (self.lease(slot, connect(url).await?), false),
             };
             match lease.sender.try_send_request(request).await {
                 Ok(response) => return Ok((response, lease)),
@@ -251,39 +232,124 @@ impl Lease {
     }
 }
 
-impl Pool {
-    /// A new connection to `url`'s origin, its task spawned on the current runtime,
-    /// ready for a request.
-    async fn connect(&self, url: &url::Url) -> Result<Sender, WireError> {
-        use tower_service::Service;
-        // The origin alone (an IPv6 host in its brackets): what the connector dials.
-        let origin = &url[url::Position::BeforeScheme..url::Position::AfterPort];
-        let uri = http::Uri::try_from(origin).map_err(|e| WireError::Connect(e.into()))?;
-        let mut connector = self.connector.clone();
-        std::future::poll_fn(|cx| connector.poll_ready(cx))
-            .await
-            .map_err(|e| WireError::Connect(e.into()))?;
-        let io = connector
-            .call(uri)
-            .await
-            .map_err(|e| WireError::Connect(e.into()))?;
-        let (mut sender, connection) = Builder::new()
-            .handshake(io)
-            .await
-            .map_err(WireError::Send)?;
-        let (failed, failure) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            if let Err(e) = connection.with_upgrades().await {
-                let _ = failed.send(e);
+/// A new connection to `url`'s origin, its task spawned on the current runtime, ready
+/// for a request.
+async fn connect(url: &url::Url) -> Result<Sender, WireError> {
+    let stream = open(url).await.map_err(WireError::Connect)?;
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, connection) = Builder::new()
+        .handshake(io)
+        .await
+        .map_err(WireError::Send)?;
+    let (failed, failure) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        if let Err(e) = connection.with_upgrades().await {
+            let _ = failed.send(e);
+        }
+    });
+    match sender.ready().await {
+        Ok(()) => Ok(sender),
+        // The connection's own error says more than "closed", when it has one.
+        Err(e) if e.is_closed() => Err(WireError::Send(failure.await.unwrap_or(e))),
+        Err(e) => Err(WireError::Send(e)),
+    }
+}
+
+/// A TCP connection to `url`'s host: every address of its name tried (`localhost` may
+/// name `::1` and `127.0.0.1` and a server listen on one only).
+async fn open(url: &url::Url) -> std::io::Result<TcpStream> {
+    use std::net::{IpAddr, SocketAddr};
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs: Vec<SocketAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port)).await?.collect(),
+        None => Vec::new(),
+    };
+    open_any(addrs).await
+}
+
+/// The first of `addrs` that takes the connection, as hyper-util's connector chose
+/// it: the addresses of the first one's family in turn and, when the other family has
+/// some, those too, from 300 ms on or as soon as the first family has failed
+/// (RFC 8305's "happy eyeballs"); the last failure said if all fail.
+async fn open_any(addrs: Vec<std::net::SocketAddr>) -> std::io::Result<TcpStream> {
+    let v6_first = addrs.first().is_some_and(std::net::SocketAddr::is_ipv6);
+    let (first, other): (Vec<_>, Vec<_>) = addrs.into_iter().partition(|a| a.is_ipv6() == v6_first);
+    if other.is_empty() {
+        return open_in_turn(first).await;
+    }
+    let mut first = std::pin::pin!(open_in_turn(first));
+    let mut other = std::pin::pin!(open_in_turn(other));
+    tokio::select! {
+        biased;
+        r = &mut first => return match r {
+            Ok(stream) => Ok(stream),
+            Err(_) => other.await,
+        },
+        () = tokio::time::sleep(FALLBACK_DELAY) => {}
+    }
+    tokio::select! {
+        biased;
+        r = &mut first => match r {
+            Ok(stream) => Ok(stream),
+            Err(_) => other.await,
+        },
+        r = &mut other => match r {
+            Ok(stream) => Ok(stream),
+            Err(_) => first.await,
+        },
+    }
+}
+
+/// How long the first family of addresses has before the other is tried beside it.
+const FALLBACK_DELAY: Duration = Duration::from_millis(300);
+
+/// `addrs` one after the other; the first failure said if all fail.
+async fn open_in_turn(addrs: Vec<std::net::SocketAddr>) -> std::io::Result<TcpStream> {
+    let mut first_error = None;
+    for addr in addrs {
+        match open_one(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
-        });
-        match sender.ready().await {
-            Ok(()) => Ok(sender),
-            // The connection's own error says more than "closed", when it has one.
-            Err(e) if e.is_closed() => Err(WireError::Send(failure.await.unwrap_or(e))),
-            Err(e) => Err(WireError::Send(e)),
         }
     }
+    Err(first_error.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotConnected, "Network unreachable")
+    }))
+}
+
+/// One address, with the socket settings reqwest gives its own: TCP keepalive (15 s,
+/// every 15 s, 3 probes), a 30 s user timeout on Linux, no delay.
+async fn open_one(addr: std::net::SocketAddr) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    let keepalive = TcpKeepalive::new().with_time(Duration::from_secs(15));
+    #[cfg(any(
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "ios",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "netbsd",
+        target_os = "windows",
+    ))]
+    let keepalive = keepalive
+        .with_interval(Duration::from_secs(15))
+        .with_retries(3);
+    // As hyper-util: a setting the system refuses is not a reason to fail.
+    let _ = socket.set_tcp_keepalive(&keepalive);
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    let _ = socket.set_tcp_user_timeout(Some(Duration::from_secs(30)));
+    let stream = TcpSocket::from_std_stream(socket.into())
+        .connect(addr)
+        .await?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
 }
 
 #[cfg(test)]

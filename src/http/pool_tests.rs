@@ -84,7 +84,7 @@ fn a_request_on_a_connection_closed_while_idle_is_sent_again_on_a_new_one() {
         .event_interval(1)
         .build()
         .expect("runtime");
-    let pool = Pool::new();
+    let pool = Pool::default();
     let client_url = url.clone();
     let client = runtime.spawn(async move {
         let url = client_url;
@@ -113,4 +113,40 @@ fn a_request_on_a_connection_closed_while_idle_is_sent_again_on_a_new_one() {
         assert!(head.starts_with("GET /x?a=1 HTTP/1.1\r\n"), "{head}");
         assert!(head.to_ascii_lowercase().contains(&host), "{head}");
     }
+}
+
+/// Every address a name has is tried in turn: a refused one is passed over.
+#[test]
+fn each_address_is_tried_until_one_answers() {
+    let listening = TcpListener::bind("127.0.0.1:0").expect("bind");
+    // A port nothing listens on: bound, then closed.
+    let refused = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let open = listening.local_addr().expect("addr");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let stream = open_any(vec![refused, open]).await.expect("second address");
+        assert_eq!(stream.peer_addr().expect("peer"), open);
+        let e = open_any(vec![refused]).await.expect_err("refused");
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+        let e = open_any(Vec::new()).await.expect_err("no address");
+        assert_eq!(e.to_string(), "Network unreachable");
+        // `localhost` as `::1` then `127.0.0.1`, the server on the second only: the
+        // other family is tried too.
+        if let Ok(v6) = TcpListener::bind("[::1]:0") {
+            let refused_v6 = v6.local_addr().expect("addr");
+            drop(v6);
+            let stream = open_any(vec![refused_v6, refused, open]).await.expect("v4");
+            assert_eq!(stream.peer_addr().expect("peer"), open);
+            let e = open_any(vec![refused_v6, refused])
+                .await
+                .expect_err("both refused");
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+    });
 }

@@ -78,7 +78,9 @@ impl SendError {
 impl Wire {
     /// An empty pool. Its sockets are set as reqwest sets its own (`pool.rs`).
     pub(super) fn new() -> Wire {
-        Wire { pool: Pool::new() }
+        Wire {
+            pool: Pool::default(),
+        }
     }
 
     /// Whether a hop to `url` with `body` can go this way (a URL's userinfo is left
