@@ -35,6 +35,12 @@ pub fn write_or_pipe(r: std::io::Result<()>) -> Result<(), crate::error::Error> 
     }
 }
 
+/// Whether a page's items are worth a write of their own rather than a copy into the
+/// buffer: 16 KB and more (a system call costs about what copying that much does).
+fn big(items: &[&[u8]]) -> bool {
+    items.iter().map(|i| i.len()).sum::<usize>() >= 16 * 1024
+}
+
 /// Where data goes: stdout, buffered, pretty JSON only on a terminal.
 pub struct Output {
     out: std::io::BufWriter<std::io::Stdout>,
@@ -84,6 +90,9 @@ impl Output {
                     self.json_line(item)?;
                 }
             }
+            crate::run::paginate::PageItems::Raw(raw) if raw.one_line && big(&raw.items) => {
+                self.lines_from_page(&raw.items)?;
+            }
             crate::run::paginate::PageItems::Raw(raw) => {
                 for text in raw.items {
                     let spans_lines =
@@ -97,6 +106,28 @@ impl Output {
                         self.out.write_all(b"\n")?;
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Items that are each one line, written from their page as they lie there: what
+    /// is buffered goes first, then `item`, `\n`, `item`, … in vectored writes, so the
+    /// items are not copied into the buffer (B3 in BENCHMARKS.md: 26 MB a run).
+    fn lines_from_page(&mut self, items: &[&[u8]]) -> std::io::Result<()> {
+        self.out.flush()?;
+        let mut slices = Vec::with_capacity(items.len() * 2);
+        for item in items {
+            slices.push(std::io::IoSlice::new(item));
+            slices.push(std::io::IoSlice::new(b"\n"));
+        }
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            match self.out.get_mut().write_vectored(rest) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => std::io::IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())

@@ -57,6 +57,65 @@ fn both_pagination_modes_and_jsonl_give_every_asset_once_in_order() {
 }
 
 #[test]
+fn json_lines_of_big_pages_are_the_items_as_sent_in_order() {
+    // Pages of 100 assets (about 26 KB: written from the page itself) and a last one
+    // of 50 (13 KB: through the buffer), numbered pages in parallel and links in turn.
+    let sb = SandboxProc::start(&[]);
+    let p = Project::with_sandbox(&sb.url);
+    p.write(
+        "requests/numbers.yaml",
+        "url: /assets\nquery: {limit: 100}\npaginate: {total_pages: $.total_pages, items: $.items}\n",
+    );
+    p.write(
+        "requests/links.yaml",
+        "url: /assets\nquery: {limit: 100}\npaginate: {next_url: $.next_page, items: $.items}\n",
+    );
+    let token = p.run(&["token"]).stdout.trim().to_string();
+    let mut pages = String::new();
+    for page in 1..=3 {
+        let (status, text) = http_text(
+            "GET",
+            &format!("{}/api/v1/assets?limit=100&page={page}", sb.url),
+            None,
+            &[("Authorization", &format!("Bearer {token}"))],
+        );
+        assert_eq!(status, 200);
+        assert!(
+            text.len() > 16 * 1024 || page == 3,
+            "page {page}: {}",
+            text.len()
+        );
+        pages.push_str(&text);
+    }
+    let expected = all_assets_by_hand(&sb, &token);
+    for args in [
+        &[
+            "exec",
+            "requests/numbers.yaml",
+            "-o",
+            "jsonl",
+            "--concurrency",
+            "4",
+        ][..],
+        &["exec", "requests/links.yaml", "-o", "jsonl"],
+    ] {
+        let r = p.run(args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stdout.ends_with("}\n"),
+            "{:?}",
+            &r.stdout[r.stdout.len() - 20..]
+        );
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        assert_eq!(lines.len(), 250);
+        for (line, want) in lines.iter().zip(&expected) {
+            assert!(pages.contains(line), "not as the server sent it: {line}");
+            assert_eq!(&serde_json::from_str::<Value>(line).unwrap(), want);
+        }
+    }
+}
+
+#[test]
 fn max_pages_holds_and_looping_pages_stop_with_an_error() {
     let sb = SandboxProc::start(&[]);
     let p = Project::with_sandbox(&sb.url);
