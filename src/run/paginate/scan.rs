@@ -330,12 +330,28 @@ impl Scanner<'_> {
     fn skip_value(&mut self) -> Option<()> {
         // The open containers, one bit each: set for an object.
         let (mut objects, mut depth) = (0u64, 0u32);
-        loop {
+        'value: loop {
             // A value.
             match self.ws()? {
                 b'"' => {
                     self.i += 1;
                     self.string()?;
+                    // Members written compactly after it (`,"key":"value"`, what most
+                    // APIs send) are crossed here, without the dispatch below: a third
+                    // of the scan's instructions on B3's pages (BENCHMARKS.md).
+                    if objects & 1 == 1 {
+                        while self.s.get(self.i..self.i + 2) == Some(b",\"") {
+                            self.i += 2;
+                            self.string()?;
+                            if self.s.get(self.i..self.i + 2) != Some(b":\"") {
+                                // Another kind of value (or spaces): read by the loop.
+                                self.eat(b':')?;
+                                continue 'value;
+                            }
+                            self.i += 2;
+                            self.string()?;
+                        }
+                    }
                 }
                 open @ (b'{' | b'[') => {
                     self.i += 1;

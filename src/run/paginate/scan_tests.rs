@@ -103,6 +103,8 @@ fn mutated_pages_read_as_serde_json_reads_them() {
         r#"{"total_pages":3,"items":[{"id":"a-1","n":12,"f":-1.5e3,"t":true,"z":null,"s":"\u00e9\n"},[],{}],"next":"/p"}"#,
         r#"{"data":{"items":[1,"x",[2,{"k":[false]}]]},"links":{"next":"/q","x":0}}"#,
         r#"{"a":{"items":[ {"a" : 1} , 2 ]},"a":{"items":[3]}}"#,
+        // Compact string members, with an escaped key, spaces, and other values between.
+        r#"{"items":[{"a":"b","c\"d":"e","f":"g" ,"h":"i","j" :"k","l":1,"m":"n","o":{"p":"q","r":"s"},"t":"u"}]}"#,
         // Strings longer than the scanner's eight-byte steps.
         r#"{"items":[{"a long key, longer":"0123456789abcdef\"0123456789 é\\ abcdefgh"}]}"#,
     ];
