@@ -25,6 +25,8 @@ pub(super) fn scan_page(items: &[String], next: Option<&[String]>, text: &str) -
         s: text.as_bytes(),
         i: 0,
         one_line: true,
+        block_at: NO_BLOCK,
+        block: 0,
     };
     let mut found = Found::default();
     sc.walk(Some(items), next, &mut found)?;
@@ -53,7 +55,15 @@ struct Scanner<'b> {
     s: &'b [u8],
     i: usize,
     one_line: bool,
+    /// Where the 64 bytes that `block` describes begin (with SSE2), or [`NO_BLOCK`].
+    block_at: usize,
+    /// One bit for each of those bytes that is `"`, `\` or a control character, the
+    /// first byte's the lowest: found once for every string that starts there.
+    block: u64,
 }
+
+/// A `block_at` far beyond any page: no block is read yet.
+const NO_BLOCK: usize = usize::MAX / 2;
 
 /// The index after an escape whose `\` is before `i`.
 fn escape(s: &[u8], i: usize) -> Option<usize> {
@@ -223,20 +233,28 @@ impl Scanner<'_> {
 
     /// Where the next `"`, `\` or control character is, from here on.
     #[inline(always)]
-    fn to_special(&self) -> Option<usize> {
+    fn to_special(&mut self) -> Option<usize> {
         #[allow(unused_mut)]
-        let (s, mut i) = (self.s, self.i);
-        // Sixteen bytes at a time where SSE2 is (every x86_64 processor): a quarter of
-        // the instructions per byte of the eight-byte steps below.
+        let mut i = self.i;
+        // Sixty-four bytes at a time where SSE2 is (every x86_64 processor): a block's
+        // bits serve every string that starts in it, so a short string costs a shift
+        // and a count, not a look at its bytes (BENCHMARKS.md, ninth session).
         #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        while let Some(chunk) = s.get(i..i + 16) {
-            let hits = sse2::specials(chunk);
-            if hits != 0 {
-                return Some(i + hits.trailing_zeros() as usize);
+        loop {
+            let into = i.wrapping_sub(self.block_at);
+            if into < 64 {
+                let ahead = self.block >> into;
+                if ahead != 0 {
+                    return Some(i + ahead.trailing_zeros() as usize);
+                }
+                i = self.block_at + 64;
             }
-            i += 16;
+            let Some(bytes) = self.s.get(i..i + 64).and_then(|b| b.try_into().ok()) else {
+                break;
+            };
+            (self.block_at, self.block) = (i, sse2::specials64(bytes));
         }
-        special_after(s, i)
+        special_after(self.s, i)
     }
 
     /// The rest of a string whose `"` is consumed, escapes and all.
@@ -321,7 +339,7 @@ impl Scanner<'_> {
         // On a copy, whose fields the compiler keeps in registers.
         let mut sc = Scanner { ..*self };
         let found = sc.skip_value();
-        (self.i, self.one_line) = (sc.i, sc.one_line);
+        *self = sc;
         found
     }
 
@@ -455,6 +473,13 @@ mod sse2 {
         // SAFETY: this module is compiled only when the whole build has SSE2 (the cfg
         // above; every x86_64 target does), which is all `mask` requires.
         unsafe { mask(half(8), half(0)) }
+    }
+
+    /// [`specials`] of the four 16-byte parts of a 64-byte `block`, in one mask.
+    #[inline(always)]
+    pub(super) fn specials64(block: &[u8; 64]) -> u64 {
+        let part = |at: usize| u64::from(specials(&block[at..at + 16]));
+        part(0) | part(16) << 16 | part(32) << 32 | part(48) << 48
     }
 
     #[target_feature(enable = "sse2")]

@@ -144,3 +144,30 @@ fn mutated_pages_read_as_serde_json_reads_them() {
     // The mutations left many pages readable: the comparison was made.
     assert!(scanned > 10_000, "{scanned}");
 }
+
+/// Pages longer than the scanner's 64-byte blocks, with strings of every length up to
+/// two and a half blocks and an escape (or a raw tab, which serde_json refuses) at
+/// every place in them: read as serde_json reads them, and read at all when valid.
+#[test]
+fn long_pages_read_as_serde_json_reads_them() {
+    let c = chains("items", Some("next"));
+    for odd in ["", r#"\""#, r"\\", r"\u00e9", "é", "\t"] {
+        for len in 0..160 {
+            let mut page = String::from(r#"{"items":["#);
+            for at in 0..=len {
+                let mut text = "x".repeat(len);
+                text.insert_str(at, odd);
+                page.push_str(&format!(r#"{{"k{at}":"{text}","n":{at}}},"#));
+            }
+            page.push_str(&format!(r#""{odd}"],"next":"/p{len}"}}"#));
+            same_as_serde(&c, page.as_bytes());
+            let valid = serde_json::from_str::<serde_json::Value>(&page).is_ok();
+            let found = scan_page(&c.items, c.next.as_deref(), &page);
+            assert_eq!(found.is_some(), valid, "{page}");
+            if let Some(found) = found {
+                assert_eq!(found.items.len(), len + 2);
+                assert_eq!(found.next.map(|r| &page[r]), Some(format!("/p{len}").as_str()));
+            }
+        }
+    }
+}
