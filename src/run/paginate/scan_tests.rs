@@ -166,7 +166,10 @@ fn long_pages_read_as_serde_json_reads_them() {
             assert_eq!(found.is_some(), valid, "{page}");
             if let Some(found) = found {
                 assert_eq!(found.items.len(), len + 2);
-                assert_eq!(found.next.map(|r| &page[r]), Some(format!("/p{len}").as_str()));
+                assert_eq!(
+                    found.next.map(|r| &page[r]),
+                    Some(format!("/p{len}").as_str())
+                );
             }
         }
     }
