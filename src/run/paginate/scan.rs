@@ -224,7 +224,7 @@ impl Scanner<'_> {
     /// The rest of a string whose `"` is consumed, if it has no escape: its text.
     fn plain_string(&mut self) -> Option<Range<usize>> {
         let start = self.i;
-        let end = self.to_special()?;
+        let end = self.next_special()?;
         (self.s[end] == b'"').then(|| {
             self.i = end + 1;
             start..end
@@ -233,7 +233,7 @@ impl Scanner<'_> {
 
     /// Where the next `"`, `\` or control character is, from here on.
     #[inline(always)]
-    fn to_special(&mut self) -> Option<usize> {
+    fn next_special(&mut self) -> Option<usize> {
         #[allow(unused_mut)]
         let mut i = self.i;
         // Sixty-four bytes at a time where SSE2 is (every x86_64 processor): a block's
@@ -261,7 +261,7 @@ impl Scanner<'_> {
     #[inline(always)]
     fn string(&mut self) -> Option<()> {
         loop {
-            self.i = self.to_special()?;
+            self.i = self.next_special()?;
             match self.s[self.i] {
                 b'"' => {
                     self.i += 1;
