@@ -178,7 +178,9 @@ impl Client {
             .timeout(req.timeout);
         builder = match (&req.body, hop.with_body) {
             (_, false) | (RenderedBody::Empty, _) => builder,
-            (RenderedBody::Json(v), _) => builder.json(v),
+            (RenderedBody::Json(json), _) => builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(json.bytes()),
             (RenderedBody::Form(pairs), _) => builder
                 .header(
                     reqwest::header::CONTENT_TYPE,
