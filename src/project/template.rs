@@ -261,22 +261,23 @@ impl Renderer {
     /// for every row). Anything else, a missing variable included (for its error),
     /// goes through MiniJinja.
     fn plain_lookup<'v>(&self, expr: &str, vars: &'v Vars) -> Option<&'v Json> {
+        if !self.is_plain_path(expr) {
+            return None;
+        }
+        lookup_path(expr, vars)
+    }
+
+    /// Whether `expr` is `name` or `name.member…`, its name no literal, function or
+    /// global: what [`Renderer::plain_lookup`] reads itself.
+    fn is_plain_path(&self, expr: &str) -> bool {
         let mut parts = expr.split('.');
-        let first = parts.next()?;
+        let Some(first) = parts.next() else {
+            return false;
+        };
         let reserved = matches!(first, "true" | "false" | "none" | "True" | "False" | "None")
             || is_function(first)
             || self.globals.iter().any(|g| g == first);
-        if !is_identifier(first) || reserved {
-            return None;
-        }
-        let mut value = vars.get(first)?;
-        for member in parts {
-            if !is_identifier(member) {
-                return None;
-            }
-            value = value.as_object()?.get(member)?;
-        }
-        Some(value)
+        is_identifier(first) && !reserved && parts.all(is_identifier)
     }
 
     fn error(
@@ -346,6 +347,16 @@ impl Renderer {
             secret_command,
         }
     }
+}
+
+/// The value at `path` (a [`Renderer::is_plain_path`]) in `vars`, if it is set.
+fn lookup_path<'v>(path: &str, vars: &'v Vars) -> Option<&'v Json> {
+    let mut parts = path.split('.');
+    let mut value = vars.get(parts.next()?)?;
+    for member in parts {
+        value = value.as_object()?.get(member)?;
+    }
+    Some(value)
 }
 
 fn is_function(name: &str) -> bool {

@@ -227,7 +227,7 @@ fn render_json(
         Some(_) => None,
         None => req
             .json_template
-            .get_or_init(|| JsonTemplate::compile(&j.value))
+            .get_or_init(|| JsonTemplate::compile(r, &j.value))
             .as_ref(),
     };
     Ok(match template {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
-use super::{Origin, Renderer, TemplateError, Vars, has_markup, single_expression};
+use super::{Origin, Renderer, TemplateError, Vars, has_markup, lookup_path, single_expression};
 
 /// A JSON value with templates in its strings, compiled (see the module's text).
 #[derive(Debug)]
@@ -24,7 +24,13 @@ enum Piece {
     /// JSON text written as it is.
     Text(String),
     /// A string that is exactly one `{{ expression }}`: its value, whatever its type.
-    Expression { source: String, expr: Range<usize> },
+    /// `plain`: the expression names a variable (or a member of one), looked up
+    /// without MiniJinja, as `Renderer::plain_lookup` would, but checked here once.
+    Expression {
+        source: String,
+        expr: Range<usize>,
+        plain: bool,
+    },
     /// Any other string with markup: rendered to a JSON string.
     Template(String),
 }
@@ -32,8 +38,9 @@ enum Piece {
 impl JsonTemplate {
     /// `value` compiled; `None` when an object key holds markup (two keys may then
     /// render the same, and only the tree's map keeps one of them).
-    pub fn compile(value: &Json) -> Option<JsonTemplate> {
+    pub fn compile(renderer: &Renderer, value: &Json) -> Option<JsonTemplate> {
         let mut compiler = Compiler {
+            renderer,
             pieces: Vec::new(),
             text: String::new(),
         };
@@ -47,13 +54,14 @@ impl JsonTemplate {
     }
 }
 
-struct Compiler {
+struct Compiler<'r> {
+    renderer: &'r Renderer,
     pieces: Vec<Piece>,
     /// Literal text not yet in `pieces`.
     text: String,
 }
 
-impl Compiler {
+impl Compiler<'_> {
     fn value(&mut self, value: &Json) -> Option<()> {
         match value {
             Json::String(s) if has_markup(s) => {
@@ -64,6 +72,7 @@ impl Compiler {
                         Piece::Expression {
                             source: s.clone(),
                             expr: start..start + expr.len(),
+                            plain: self.renderer.is_plain_path(expr),
                         }
                     }
                     None => Piece::Template(s.clone()),
@@ -119,8 +128,17 @@ impl Renderer {
         for piece in &template.pieces {
             match piece {
                 Piece::Text(text) => out.extend_from_slice(text.as_bytes()),
-                Piece::Expression { source, expr } => {
-                    let value = self.eval_cow(&source[expr.clone()], source, vars, dir, origin)?;
+                Piece::Expression {
+                    source,
+                    expr,
+                    plain,
+                } => {
+                    let expr = &source[expr.clone()];
+                    let value = match plain.then(|| lookup_path(expr, vars)).flatten() {
+                        Some(value) => std::borrow::Cow::Borrowed(value),
+                        // MiniJinja's value, or its error (a variable that is not set).
+                        None => self.eval_cow(expr, source, vars, dir, origin)?,
+                    };
                     write_json(&mut out, &*value, source, origin)?;
                 }
                 Piece::Template(source) => {

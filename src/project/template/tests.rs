@@ -281,14 +281,14 @@ fn a_json_template_writes_the_text_of_the_tree_render_value_builds() {
         json!("{{ name }}"),
         json!(7),
     ] {
-        let template = JsonTemplate::compile(&body).expect("literal keys");
+        let template = JsonTemplate::compile(&r, &body).expect("literal keys");
         let text = r.render_json_text(&template, &v, dir, o).unwrap();
         let tree = r.render_value(&body, &v, dir, o).unwrap();
         assert_eq!(text, serde_json::to_vec(&tree).unwrap(), "{body}");
     }
     // The same error, from the same place.
     let body = json!({"ok": "{{ n }}", "bad": "{{ missing }}"});
-    let template = JsonTemplate::compile(&body).unwrap();
+    let template = JsonTemplate::compile(&r, &body).unwrap();
     let text_err = r.render_json_text(&template, &v, dir, o).unwrap_err();
     let tree_err = r.render_value(&body, &v, dir, o).unwrap_err();
     assert_eq!(text_err.message, tree_err.message);
@@ -298,5 +298,5 @@ fn a_json_template_writes_the_text_of_the_tree_render_value_builds() {
         text_err.message
     );
     // A templated key is left to the tree, whose map keeps one of two equal keys.
-    assert!(JsonTemplate::compile(&json!({"{{ name }}": 1, "Pump": 2})).is_none());
+    assert!(JsonTemplate::compile(&r, &json!({"{{ name }}": 1, "Pump": 2})).is_none());
 }
