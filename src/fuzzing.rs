@@ -12,10 +12,7 @@ use crate::project::{self, Document, HttpNumbers, PreparedRequest, SourceFile};
 use crate::run::bulk::data::DataSet;
 
 fn source(text: &str) -> SourceFile {
-    SourceFile {
-        path: PathBuf::from("fuzz.yaml"),
-        text: text.to_string(),
-    }
+    SourceFile::new(PathBuf::from("fuzz.yaml"), text.to_string())
 }
 
 /// Loads `text` as a request or flow file and renders any error.

@@ -141,7 +141,7 @@ impl Client {
         auth: Option<Credential<'_>>,
         hop: &Hop,
     ) -> Result<Resp, SendError> {
-        let (mut headers, url) = self.credentials.hop_headers(req, auth, hop);
+        let (mut headers, mut url) = self.credentials.hop_headers(req, auth, hop);
         if let Some(jar) = &self.cookies
             && self.credentials.trusts(&hop.url)
         {
@@ -155,13 +155,12 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let mut url = url;
         if let Some(signer) = auth.and_then(|c| c.signer)
             && hop.profile_creds
         {
             let hash = payload_hash(signer, &req.body, hop.with_body).await;
             let now = crate::clock::now_unix();
-            signer.sign(hop.method.as_str(), &mut url, &mut headers, &hash, now);
+            signer.sign(hop.method.as_str(), url.to_mut(), &mut headers, &hash, now);
         }
         if let Some(wire) = &self.wire
             && Wire::takes(&hop.method, &url, &req.body, hop.with_body)
@@ -174,11 +173,13 @@ impl Client {
         }
         let mut builder = self
             .inner
-            .request(hop.method.clone(), url)
+            .request(hop.method.clone(), url.into_owned())
             .timeout(req.timeout);
         builder = match (&req.body, hop.with_body) {
             (_, false) | (RenderedBody::Empty, _) => builder,
-            (RenderedBody::Json(v), _) => builder.json(v),
+            (RenderedBody::Json(json), _) => builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(json.bytes()),
             (RenderedBody::Form(pairs), _) => builder
                 .header(
                     reqwest::header::CONTENT_TYPE,

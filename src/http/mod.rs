@@ -12,6 +12,7 @@ mod cookie;
 mod cookie_file;
 pub mod form;
 pub mod header;
+mod json_body;
 mod origin;
 pub mod pkcs12;
 mod pool;
@@ -30,6 +31,7 @@ pub use self::body::{Incoming, StreamError};
 pub use self::client::{Client, ClientOptions, note_proxy};
 pub use self::cookie::CookieJar;
 pub use self::cookie_file::JarFile;
+pub use self::json_body::JsonBody;
 pub use self::origin::{
     Credential, CredentialPolicy, ProofSource, is_loopback, is_sensitive_header,
 };
@@ -107,7 +109,7 @@ impl Header {
 pub enum RenderedBody {
     #[default]
     Empty,
-    Json(serde_json::Value),
+    Json(JsonBody),
     Form(Vec<(String, String)>),
     Text(String),
     /// `body: {file: …}`.

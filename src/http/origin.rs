@@ -1,6 +1,8 @@
 //! The origin rule (SPEC §4): which headers carry credentials, which origins they
 //! may go to, and so which headers go with each hop of a request.
 
+use std::borrow::Cow;
+
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::RenderedRequest;
@@ -127,13 +129,13 @@ impl CredentialPolicy {
 impl CredentialPolicy {
     /// The headers of `req` that go with `hop`, with the profile's credential `auth`
     /// where it may go, and the URL of the hop (with `auth` in its query, for an
-    /// `api_key` with `in: query`).
-    pub(super) fn hop_headers(
+    /// `api_key` with `in: query`: the hop's own URL borrowed otherwise).
+    pub(super) fn hop_headers<'h>(
         &self,
         req: &RenderedRequest,
         auth: Option<Credential<'_>>,
-        hop: &Hop,
-    ) -> (HeaderMap, url::Url) {
+        hop: &'h Hop,
+    ) -> (HeaderMap, Cow<'h, url::Url>) {
         let mut headers = reqwest::header::HeaderMap::new();
         for h in &req.headers {
             let sensitive = self.is_sensitive(&h.name);
@@ -160,11 +162,13 @@ impl CredentialPolicy {
                 headers.insert(name, value);
             }
         }
-        let mut url = hop.url.clone();
+        let mut url = Cow::Borrowed(&hop.url);
         match auth {
             Some(c) if c.signer.is_some() => {}
             Some(c) if hop.profile_creds && c.in_query => {
-                url.query_pairs_mut().append_pair(c.name, c.value.expose());
+                url.to_mut()
+                    .query_pairs_mut()
+                    .append_pair(c.name, c.value.expose());
             }
             Some(c) if hop.profile_creds => {
                 if let (Ok(name), Ok(mut value)) = (

@@ -101,7 +101,7 @@ pub fn body_hash(body: &RenderedBody, with_body: bool) -> Option<String> {
     match body {
         RenderedBody::Empty => Some(sha256_hex(b"")),
         // The bytes reqwest sends for `.json` and `.form`.
-        RenderedBody::Json(v) => serde_json::to_vec(v).ok().map(|b| sha256_hex(&b)),
+        RenderedBody::Json(json) => Some(sha256_hex(&json.bytes())),
         RenderedBody::Form(pairs) => {
             let text = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(pairs)

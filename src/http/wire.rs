@@ -270,10 +270,7 @@ impl Resp {
 /// The bytes of a body held in memory and the `Content-Type` it goes with by default.
 fn body_bytes(body: Option<&RenderedBody>) -> (Bytes, Option<&'static str>) {
     match body {
-        Some(RenderedBody::Json(v)) => (
-            serde_json::to_vec(v).map(Bytes::from).unwrap_or_default(),
-            Some("application/json"),
-        ),
+        Some(RenderedBody::Json(json)) => (json.bytes(), Some("application/json")),
         Some(RenderedBody::Form(pairs)) => (
             Bytes::from(super::form::encode(pairs)),
             Some("application/x-www-form-urlencoded"),

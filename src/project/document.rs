@@ -16,7 +16,7 @@ use crate::http::header;
 use crate::project::model::Spanned;
 use crate::project::model::flow::FlowFile;
 use crate::project::model::request::{Expect, RequestFile};
-use crate::project::template::Renderer;
+use crate::project::template::{JsonTemplate, Renderer};
 
 /// A loaded file: a single request or a flow.
 #[derive(Debug)]
@@ -92,6 +92,9 @@ pub struct PreparedRequest {
     /// The last URL resolved for this request: a bulk run whose URL does not change
     /// from row to row parses it once.
     pub url_cache: UrlCache,
+    /// `body.json` compiled into its text on first render (`None` inside: it cannot be,
+    /// its object keys are templates).
+    pub json_template: std::sync::OnceLock<Option<JsonTemplate>>,
     /// The file `file.expect` comes from when it is not the request file's own (a
     /// flow step's `expect`).
     pub expect_from: Option<std::path::PathBuf>,
@@ -182,6 +185,7 @@ pub fn prepare_request(
             paginate,
             numbers,
             url_cache: UrlCache::default(),
+            json_template: std::sync::OnceLock::new(),
             expect_from: None,
         })
     } else {

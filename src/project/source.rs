@@ -18,9 +18,20 @@ const MAX_ALIAS_REPLAY: usize = 20_000;
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    /// [`SourceFile::dir`], found once: `Path::parent` takes the path apart into its
+    /// components, and a bulk run asks for the directory several times a row.
+    dir: PathBuf,
 }
 
 impl SourceFile {
+    pub fn new(path: PathBuf, text: String) -> SourceFile {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        SourceFile { path, text, dir }
+    }
+
     /// Reads `path` as UTF-8 (at most [`limits::YAML_FILE`]), naming the place of the
     /// first invalid byte.
     pub fn read(path: &Path) -> Result<SourceFile, InputError> {
@@ -34,7 +45,7 @@ impl SourceFile {
             let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
             InputError::at(Place::new(&shown, line, column), "file is not valid UTF-8")
         })?;
-        Ok(SourceFile { path: shown, text })
+        Ok(SourceFile::new(shown, text))
     }
 
     pub fn place<T>(&self, s: &Spanned<T>) -> Place {
@@ -56,10 +67,7 @@ impl SourceFile {
 
     /// The directory relative paths in this file resolve against.
     pub fn dir(&self) -> &Path {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        }
+        &self.dir
     }
 }
 

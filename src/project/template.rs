@@ -11,9 +11,11 @@ use serde_json::Value as Json;
 
 use crate::project::place::Place;
 
+mod json_text;
 mod scope;
 mod variables;
 
+pub use json_text::JsonTemplate;
 pub use scope::Vars;
 
 /// How much work one template may do before it is stopped (loops, huge ranges).
@@ -206,8 +208,21 @@ impl Renderer {
         dir: &Path,
         origin: Origin<'_>,
     ) -> Result<Json, TemplateError> {
+        self.eval_cow(expr, source, vars, dir, origin)
+            .map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`Renderer::eval`], borrowing a variable's value when the expression names one.
+    fn eval_cow<'v>(
+        &self,
+        expr: &str,
+        source: &str,
+        vars: &'v Vars,
+        dir: &Path,
+        origin: Origin<'_>,
+    ) -> Result<std::borrow::Cow<'v, Json>, TemplateError> {
         if let Some(value) = self.plain_lookup(expr, vars) {
-            return Ok(value.clone());
+            return Ok(std::borrow::Cow::Borrowed(value));
         }
         // `{% set %}` keeps the expression's type; the wrapper is cached like any template.
         let wrapper = format!("{{% set {RESULT_VAR} = ({expr}) %}}");
@@ -232,11 +247,13 @@ impl Renderer {
             let err = minijinja::Error::from(ErrorKind::UndefinedError);
             return Err(self.error_with_names(err, source, vars, origin, names()));
         }
-        serde_json::to_value(&value).map_err(|e| TemplateError {
-            place: locate(origin, source, 1),
-            message: format!("template value cannot be used as data: {e}"),
-            secret_command: false,
-        })
+        serde_json::to_value(&value)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| TemplateError {
+                place: locate(origin, source, 1),
+                message: format!("template value cannot be used as data: {e}"),
+                secret_command: false,
+            })
     }
 
     /// The value of `name` or `name.member…` when it names a variable that is set:
@@ -244,22 +261,23 @@ impl Renderer {
     /// for every row). Anything else, a missing variable included (for its error),
     /// goes through MiniJinja.
     fn plain_lookup<'v>(&self, expr: &str, vars: &'v Vars) -> Option<&'v Json> {
+        if !self.is_plain_path(expr) {
+            return None;
+        }
+        lookup_path(expr, vars)
+    }
+
+    /// Whether `expr` is `name` or `name.member…`, its name no literal, function or
+    /// global: what [`Renderer::plain_lookup`] reads itself.
+    fn is_plain_path(&self, expr: &str) -> bool {
         let mut parts = expr.split('.');
-        let first = parts.next()?;
+        let Some(first) = parts.next() else {
+            return false;
+        };
         let reserved = matches!(first, "true" | "false" | "none" | "True" | "False" | "None")
             || is_function(first)
             || self.globals.iter().any(|g| g == first);
-        if !is_identifier(first) || reserved {
-            return None;
-        }
-        let mut value = vars.get(first)?;
-        for member in parts {
-            if !is_identifier(member) {
-                return None;
-            }
-            value = value.as_object()?.get(member)?;
-        }
-        Some(value)
+        is_identifier(first) && !reserved && parts.all(is_identifier)
     }
 
     fn error(
@@ -329,6 +347,16 @@ impl Renderer {
             secret_command,
         }
     }
+}
+
+/// The value at `path` (a [`Renderer::is_plain_path`]) in `vars`, if it is set.
+fn lookup_path<'v>(path: &str, vars: &'v Vars) -> Option<&'v Json> {
+    let mut parts = path.split('.');
+    let mut value = vars.get(parts.next()?)?;
+    for member in parts {
+        value = value.as_object()?.get(member)?;
+    }
+    Some(value)
 }
 
 fn is_function(name: &str) -> bool {

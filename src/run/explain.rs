@@ -111,7 +111,7 @@ pub fn request_body_text(body: &crate::http::RenderedBody) -> Option<String> {
     use crate::http::RenderedBody;
     Some(match body {
         RenderedBody::Empty => return None,
-        RenderedBody::Json(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+        RenderedBody::Json(json) => json.pretty(),
         RenderedBody::Form(pairs) => pairs
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

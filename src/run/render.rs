@@ -8,12 +8,12 @@ use serde_json::Value;
 use crate::env::{Env, parse_url};
 use crate::error::{Error, InputError};
 use crate::http::header;
-use crate::http::{FileBody, Header, Part, PartValue, RenderedBody, RenderedRequest};
+use crate::http::{FileBody, Header, JsonBody, Part, PartValue, RenderedBody, RenderedRequest};
 use crate::project::limits;
 use crate::project::model::Spanned;
-use crate::project::model::request::{Body, EncodeStyle, GraphQl, MultipartField, RequestFile};
+use crate::project::model::request::{Body, EncodeStyle, GraphQl, MultipartField};
 use crate::project::place::Place;
-use crate::project::template::{Renderer, Vars};
+use crate::project::template::{JsonTemplate, Renderer, Vars};
 use crate::project::{self, PreparedRequest, SourceFile};
 use crate::run::encode;
 
@@ -110,7 +110,7 @@ pub fn render_request(
     }
     let body = match &f.body {
         None => RenderedBody::Empty,
-        Some(b) => render_body(r, f, &b.value, vars, src)?,
+        Some(b) => render_body(r, req, &b.value, vars)?,
     };
     if let Some(paths) = &req.paginate {
         crate::run::paginate::first_page_url(paths, &mut url);
@@ -149,19 +149,14 @@ fn checked_header(
 
 fn render_body(
     r: &Renderer,
-    f: &RequestFile,
+    req: &PreparedRequest,
     b: &Body,
     vars: &Vars,
-    src: &SourceFile,
 ) -> Result<RenderedBody, Error> {
+    let (f, src) = (&req.file, &req.source);
     let dir = src.dir();
     if let Some(j) = &b.json {
-        return Ok(RenderedBody::Json(r.render_value(
-            &j.value,
-            vars,
-            dir,
-            src.origin(j),
-        )?));
+        return Ok(RenderedBody::Json(render_json(r, req, j, vars)?));
     }
     if let Some(form) = &b.form {
         let style = f.form_style.unwrap_or(EncodeStyle::Brackets);
@@ -218,6 +213,32 @@ fn render_body(
     Ok(RenderedBody::Empty)
 }
 
+/// `body.json` rendered: written as text from its template, compiled on the first
+/// render, or built as a tree when its pages put a cursor in it (or its object keys
+/// are templates, which the tree's map may fold into one).
+fn render_json(
+    r: &Renderer,
+    req: &PreparedRequest,
+    j: &Spanned<Value>,
+    vars: &Vars,
+) -> Result<JsonBody, Error> {
+    let src = &req.source;
+    let template = match req.paginate {
+        Some(_) => None,
+        None => req
+            .json_template
+            .get_or_init(|| JsonTemplate::compile(r, &j.value))
+            .as_ref(),
+    };
+    Ok(match template {
+        Some(t) => JsonBody::Text(
+            r.render_json_text(t, vars, src.dir(), src.origin(j))?
+                .into(),
+        ),
+        None => JsonBody::Tree(r.render_value(&j.value, vars, src.dir(), src.origin(j))?),
+    })
+}
+
 /// A file to send: a regular file streams from disk (its size read now); anything
 /// else (a pipe, `/dev/stdin`) is held, at most [`limits::BODY_FILE`].
 fn file_body(path: std::path::PathBuf, place: Place) -> Result<FileBody, InputError> {
@@ -271,7 +292,7 @@ fn render_graphql(
     if let Some(op) = &g.value.operation_name {
         body.insert("operationName".into(), Value::String(op.clone()));
     }
-    Ok(RenderedBody::Json(Value::Object(body)))
+    Ok(RenderedBody::Json(JsonBody::Tree(Value::Object(body))))
 }
 
 /// `raw` as an absolute URL: as is when it has a scheme, else appended to `base`.

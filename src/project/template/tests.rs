@@ -261,3 +261,42 @@ fn a_row_lies_over_the_run_variables_as_if_set_one_by_one() {
     copied.set("id", json!(7));
     assert_eq!(*over.folded(), *copied.folded());
 }
+
+#[test]
+fn a_json_template_writes_the_text_of_the_tree_render_value_builds() {
+    let r = Renderer::new();
+    let mut v = vars();
+    v.set(
+        "row",
+        json!({"a": "x \"q\" é", "f": 0.30000000000000004, "l": [1, null]}),
+    );
+    let dir = Path::new(".");
+    let o = origin("x");
+    for body in [
+        json!({"name": "{{ name }}", "n": "{{ n }}", "status": "active"}),
+        json!({"a": "{{ row.a }}", "f": "{{ row.f }}", "l": "{{ row.l }}", "whole": "{{ row }}"}),
+        json!({"sum": "{{ n + 1 }}", "text": "n is {{ n }}", "upper": "{{ name | upper }}"}),
+        json!([1, 2.5, "x", null, true, {}, [], {"deep": [{"k": "{{ n * 2.5 }}"}]}]),
+        json!({"plain": {"nested": ["no markup", "{ not { a template }"]}, "e": ""}),
+        json!("{{ name }}"),
+        json!(7),
+    ] {
+        let template = JsonTemplate::compile(&r, &body).expect("literal keys");
+        let text = r.render_json_text(&template, &v, dir, o).unwrap();
+        let tree = r.render_value(&body, &v, dir, o).unwrap();
+        assert_eq!(text, serde_json::to_vec(&tree).unwrap(), "{body}");
+    }
+    // The same error, from the same place.
+    let body = json!({"ok": "{{ n }}", "bad": "{{ missing }}"});
+    let template = JsonTemplate::compile(&r, &body).unwrap();
+    let text_err = r.render_json_text(&template, &v, dir, o).unwrap_err();
+    let tree_err = r.render_value(&body, &v, dir, o).unwrap_err();
+    assert_eq!(text_err.message, tree_err.message);
+    assert!(
+        text_err.message.contains("`missing`"),
+        "{}",
+        text_err.message
+    );
+    // A templated key is left to the tree, whose map keeps one of two equal keys.
+    assert!(JsonTemplate::compile(&r, &json!({"{{ name }}": 1, "Pump": 2})).is_none());
+}

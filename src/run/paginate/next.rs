@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::http::{Exchange, HttpError, Part, PartValue, RenderedBody, RenderedRequest, form};
+use crate::http::{
+    Exchange, HttpError, JsonBody, Part, PartValue, RenderedBody, RenderedRequest, form,
+};
 use crate::project::{CursorInto, PageStyle, PaginatePaths};
 
 /// What a page says of the next one.
@@ -275,7 +277,7 @@ fn with_cursor(first: &RenderedRequest, into: &CursorInto, cursor: Value) -> Ren
     let mut req = first.clone();
     let text = super::super::encode::scalar_text(&cursor);
     match (into, &mut req.body) {
-        (CursorInto::Variable(name), RenderedBody::Json(Value::Object(body))) => {
+        (CursorInto::Variable(name), RenderedBody::Json(JsonBody::Tree(Value::Object(body)))) => {
             let vars = body
                 .entry("variables")
                 .or_insert_with(|| Value::Object(serde_json::Map::new()));
@@ -295,7 +297,7 @@ fn with_cursor(first: &RenderedRequest, into: &CursorInto, cursor: Value) -> Ren
             pairs.retain(|(k, _)| k != name);
             pairs.push((name.clone(), text));
         }
-        (CursorInto::Param(name), RenderedBody::Json(Value::Object(body))) => {
+        (CursorInto::Param(name), RenderedBody::Json(JsonBody::Tree(Value::Object(body)))) => {
             body.insert(name.clone(), cursor);
         }
         (CursorInto::Param(name), RenderedBody::Multipart(parts)) => {

@@ -98,7 +98,7 @@ pub fn dry_run(
     s.push_str(&dropped_notes(req, &dropped));
     let body = match &req.body {
         RenderedBody::Empty => None,
-        RenderedBody::Json(v) => Some(serde_json::to_string_pretty(v).unwrap_or_default()),
+        RenderedBody::Json(json) => Some(json.pretty()),
         RenderedBody::Form(pairs) => Some(crate::http::form::encode(pairs)),
         RenderedBody::Text(t) => Some(t.clone()),
         RenderedBody::File(f) => Some(format!("<file {} ({} bytes)>", f.path.display(), f.len)),
@@ -176,7 +176,7 @@ pub fn curl(
 fn body_args(body: &RenderedBody, args: &mut Vec<String>) {
     match body {
         RenderedBody::Empty => {}
-        RenderedBody::Json(v) => args.push(format!("--data-raw {}", quote(&v.to_string()))),
+        RenderedBody::Json(json) => args.push(format!("--data-raw {}", quote(&json.compact()))),
         RenderedBody::Form(pairs) => {
             // Encoded here as runner encodes it: curl's --data-urlencode differs
             // (spaces, `~`, `*`) and leaves names as they are.
@@ -303,7 +303,9 @@ mod tests {
                 "application/json",
                 false,
             )],
-            body: RenderedBody::Json(serde_json::json!({"name": "O'Brien"})),
+            body: RenderedBody::Json(crate::http::JsonBody::Tree(
+                serde_json::json!({"name": "O'Brien"}),
+            )),
             timeout: Duration::from_secs(30),
             retries: 0,
             file_origin: url::Url::parse("https://api.example.com/")
