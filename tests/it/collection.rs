@@ -125,11 +125,7 @@ const CASES: &[Case] = &[
         file: "requests/create_asset.yaml",
         args: &["--data", "data/assets.csv"],
         check: |r| {
-            let mut rows: Vec<Value> = r
-                .stdout
-                .lines()
-                .map(|l| serde_json::from_str(l).unwrap())
-                .collect();
+            let mut rows = r.json_lines();
             rows.sort_by_key(|row| row["row"].as_u64());
             assert_eq!(rows.len(), 20, "{}", r.stdout);
             for (i, row) in rows.iter().enumerate() {

@@ -165,11 +165,7 @@ fn bulk_lines_carry_input_the_servers_words_and_the_original_row() {
         "1",
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let lines: Vec<Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = r.json_lines();
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["input"], json!({"name": "Pump", "note": "a"}));
     let failed = json!({
@@ -407,11 +403,7 @@ fn a_bulk_row_that_expects_only_a_status_still_says_what_the_server_said() {
     p.write("rows.csv", "name\nPump\n\"\"\n");
     let r = p.run(&["exec", "requests/status.yaml", "--data", "rows.csv"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let lines: Vec<Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = r.json_lines();
     assert_eq!(
         lines,
         [

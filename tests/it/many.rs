@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::support::{Limits, Project, Run, SandboxProc, http_text};
+use crate::support::{Limits, Project, SandboxProc, http_text};
 
 /// The three pages of 100 of the sandbox's 250 assets, as it sends them.
 fn pages_by_hand(sb: &SandboxProc, token: &str) -> Vec<String> {
@@ -57,11 +57,7 @@ fn both_pagination_modes_and_jsonl_give_every_asset_once_in_order() {
     assert_eq!(sb.stats()["requests"]["GET /api/v1/assets"], 36 * 2 + 3);
 
     let lines = p.run(&["exec", "requests/numbers.yaml", "-o", "jsonl"]);
-    let items: Vec<Value> = lines
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let items = lines.json_lines();
     assert_eq!(Value::Array(items), expected);
 }
 
@@ -216,13 +212,6 @@ fn a_flow_passes_a_created_id_to_the_next_step() {
     );
 }
 
-fn rows_of(r: &Run) -> Vec<Value> {
-    r.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn a_bulk_run_under_faults_accounts_for_every_row_exactly_once() {
     let sb = SandboxProc::start(&[
@@ -254,7 +243,7 @@ fn a_bulk_run_under_faults_accounts_for_every_row_exactly_once() {
         "--failed",
         "failed-1.csv",
     ]);
-    let rows = rows_of(&first);
+    let rows = first.json_lines();
     assert_eq!(
         rows.iter()
             .map(|r| r["row"].as_u64().unwrap())
@@ -338,7 +327,7 @@ fn json_lines_and_json_array_data_with_typed_fields() {
     let r = p.run(&["exec", "requests/create.yaml", "--data", "rows.jsonl"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
-        rows_of(&r),
+        r.json_lines(),
         vec![
             json!({"row": 1, "input": {"name": "A", "family": 1}, "status": 201, "ok": true, "extract": {"family": 1}}),
             json!({"row": 2, "input": {"name": "B", "family": 2}, "status": 201, "ok": true, "extract": {"family": 2}}),
@@ -346,7 +335,7 @@ fn json_lines_and_json_array_data_with_typed_fields() {
     );
     let r = p.run(&["exec", "requests/create.yaml", "--data", "rows.json"]);
     assert_eq!(
-        rows_of(&r),
+        r.json_lines(),
         vec![
             json!({"row": 1, "input": {"name": "C", "family": {"x": 3}}, "status": 201, "ok": true, "extract": {"family": {"x": 3}}})
         ]
@@ -380,7 +369,7 @@ fn a_token_expiring_during_a_bulk_run_is_refreshed_without_reuse() {
         "4",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(rows_of(&r).len(), 250);
+    assert_eq!(r.json_lines().len(), 250);
     let stats = sb.stats();
     assert!(
         stats["token_requests"]["refresh_token"].as_u64().unwrap() >= 1,

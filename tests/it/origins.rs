@@ -55,11 +55,7 @@ fn a_page_link_to_another_origin_gets_no_credentials() {
     );
     let r = exec(&p, "requests/pages.yaml", &["-o", "jsonl", "-v"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let pages: Vec<Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let pages = r.json_lines();
     assert_eq!(pages.len(), 2, "{}", r.stdout);
     assert_eq!(
         pages[0]["x-api-key"], TOKEN,
@@ -375,11 +371,7 @@ fn jsonl_prints_the_items_even_with_an_extract() {
     );
     let r = p.run(&["exec", "requests/all.yaml", "-o", "jsonl"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let items: Vec<Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let items = r.json_lines();
     assert_eq!(items.len(), 23, "{}", r.stdout);
     assert!(
         items
