@@ -70,6 +70,7 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Send request files (or flows), in order
     #[command(
@@ -252,6 +253,7 @@ pub struct LogoutArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImportCommand {
     /// A request file per operation and a profile per server, from OpenAPI 3.0 or 3.1
     #[command(
@@ -338,7 +340,8 @@ pub struct ImportHarArgs {
     pub dry_run: bool,
 }
 
-/// Arguments of the importers that read files or folders.
+// Arguments of the importers that read files or folders (a plain comment: a doc
+// comment would become the about of `import http` in completions).
 #[derive(Debug, Args)]
 pub struct ImportFilesArgs {
     /// The files or folders to import
