@@ -193,31 +193,37 @@ async fn pass_through(
             if include {
                 write_or_pipe(out.head(&incoming.head))?;
             }
-            let result = within_grace(rendered, async {
-                Ok::<_, Error>(
-                    incoming
-                        .stream(&mut |b| {
-                            keep(b);
-                            out.chunk(b)
-                        })
-                        .await,
-                )
-            })
+            let result = within_grace(
+                rendered,
+                std::pin::pin!(async {
+                    Ok::<_, Error>(
+                        incoming
+                            .stream(&mut |b| {
+                                keep(b);
+                                out.chunk(b)
+                            })
+                            .await,
+                    )
+                }),
+            )
             .await?;
             write_or_pipe(out.flush())?;
             result
         }
         None => {
-            within_grace(rendered, async {
-                Ok::<_, Error>(
-                    incoming
-                        .stream(&mut |b| {
-                            keep(b);
-                            Ok(())
-                        })
-                        .await,
-                )
-            })
+            within_grace(
+                rendered,
+                std::pin::pin!(async {
+                    Ok::<_, Error>(
+                        incoming
+                            .stream(&mut |b| {
+                                keep(b);
+                                Ok(())
+                            })
+                            .await,
+                    )
+                }),
+            )
             .await?
         }
     };

@@ -17,7 +17,7 @@ pub async fn send(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<Ex
     let mut cut = 0u32;
     loop {
         let incoming = open(env, req, use_auth).await?;
-        match within_grace(req, incoming.read()).await {
+        match within_grace(req, std::pin::pin!(incoming.read())).await {
             Err(Error::Http(e @ HttpError::BodyCut { .. }))
                 if cut < req.retries && crate::http::is_idempotent(&req.method) =>
             {
@@ -59,7 +59,9 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
     };
     log_request(req, auth_header);
     let incoming = match (&env.auth, use_auth) {
-        (Auth::None, _) | (_, false) => within_grace(req, env.client.open(req, None)).await?,
+        (Auth::None, _) | (_, false) => {
+            within_grace(req, std::pin::pin!(env.client.open(req, None))).await?
+        }
         (
             Auth::Static {
                 header,
@@ -75,7 +77,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                 signer: None,
                 proof: None,
             };
-            within_grace(req, env.client.open(req, Some(credential))).await?
+            within_grace(req, std::pin::pin!(env.client.open(req, Some(credential)))).await?
         }
         (Auth::AwsSigv4 { signer, marker }, true) => {
             let credential = Credential {
@@ -85,7 +87,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                 signer: Some(signer),
                 proof: None,
             };
-            within_grace(req, env.client.open(req, Some(credential))).await?
+            within_grace(req, std::pin::pin!(env.client.open(req, Some(credential)))).await?
         }
         (Auth::OAuth { session, header }, true) => {
             // Not cut by an interrupt: a refresh in flight must be saved.
@@ -101,8 +103,11 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                         }
                         let mut credential = Credential::header(&header.name, &value);
                         credential.proof = proofs.as_ref().map(|p| p as &dyn ProofSource);
-                        let incoming =
-                            within_grace(req, env.client.open(req, Some(credential))).await?;
+                        let incoming = within_grace(
+                            req,
+                            std::pin::pin!(env.client.open(req, Some(credential))),
+                        )
+                        .await?;
                         // A 401 from a host that was not sent the token says nothing of it.
                         Ok::<_, Error>(if incoming.head.status == 401 && incoming.head.auth_sent {
                             Answer::Unauthorized(incoming)
@@ -122,10 +127,17 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
 }
 
 /// `fut`, unless an interrupt's grace period runs out first.
-pub(super) async fn within_grace<T, E: Into<Error>>(
+///
+/// The future is pinned where the caller keeps it (`std::pin::pin!`), not moved in: an
+/// `async fn` keeps its argument and `select!` a second copy, so a request's future
+/// (kilobytes) was held twice and copied along (B4 in BENCHMARKS.md, tenth session).
+pub(super) async fn within_grace<T, E: Into<Error>, F>(
     req: &RenderedRequest,
-    fut: impl std::future::Future<Output = Result<T, E>>,
-) -> Result<T, Error> {
+    fut: std::pin::Pin<&mut F>,
+) -> Result<T, Error>
+where
+    F: std::future::Future<Output = Result<T, E>>,
+{
     tokio::select! {
         biased;
         out = fut => out.map_err(Into::into),
