@@ -356,21 +356,33 @@ where
     let bar = progress_bar(rows.len(), show_progress);
     let mut failed = 0;
     let mut not_run = 0;
+    // Boxes of rows that are done, for the next rows' futures: as many boxes as rows
+    // run at once, not one allocated and freed per row (each is kilobytes).
+    let spare: std::cell::RefCell<Vec<std::pin::Pin<Box<Fut>>>> = Default::default();
     let mut results = futures_util::stream::iter(rows.iter().copied())
         .map(|r| {
             // Boxed: the row's future is kilobytes, and the stream moves it several
             // times (into its task, among others) where a box moves a pointer.
-            let fut = Box::pin(each(r));
+            let reused = spare.borrow_mut().pop();
+            let mut fut = match reused {
+                Some(mut b) => {
+                    b.set(each(r));
+                    b
+                }
+                None => Box::pin(each(r)),
+            };
             async move {
                 // A row that had not started when the signal came never will.
                 if crate::run::interrupt::requested().is_some() {
-                    return (r, None);
+                    return (r, None, fut);
                 }
-                (r, Some(fut.await))
+                let out = fut.as_mut().await;
+                (r, Some(out), fut)
             }
         })
         .buffered(concurrency.max(1));
-    while let Some((row, result)) = results.next().await {
+    while let Some((row, result, done)) = results.next().await {
+        spare.borrow_mut().push(done);
         let result = match result {
             None | Some(Err(Error::Interrupted { cut: false, .. })) => {
                 not_run += 1;
