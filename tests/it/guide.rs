@@ -53,6 +53,45 @@ fn completions_and_help_for_every_command() {
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
+/// A subcommand's arguments are built only when it runs (clap's `defer`, for a fast
+/// start): completions and help, which need the whole tree, still have every one.
+#[test]
+fn completions_and_help_have_every_subcommands_own_options() {
+    let p = Project::new();
+    let own = [
+        "--concurrency",
+        "--jobs",
+        "--no-browser",
+        "--allow-writes",
+        "--environment",
+        "--max-connections",
+        "--auto-approve",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let r = p.run(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        for option in own {
+            // fish spells `--name` as `-l name`.
+            let spelled = match shell {
+                "fish" => format!("-l {}", &option[2..]),
+                _ => option.to_string(),
+            };
+            assert!(r.stdout.contains(&spelled), "{shell} has no {option}");
+        }
+    }
+    // The about of `import http` is its own, not its arguments' type's.
+    let r = p.run(&["completions", "fish"]);
+    assert!(r.stdout.contains("JetBrains"), "{}", r.stdout);
+    let r = p.run(&["help", "exec"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("--concurrency"), "{}", r.stdout);
+    let r = p.run(&["import", "http", "--help"]);
+    assert!(r.stdout.contains("JetBrains"), "{}", r.stdout);
+    // A subcommand's option is parsed after its tree is built on demand.
+    let r = p.run(&["exec", "--concurrency", "0", "requests/none.yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
 /// The fenced blocks of `text` whose info string is exactly `sh`.
 fn shell_blocks(text: &str) -> Vec<String> {
     let mut blocks = Vec::new();
