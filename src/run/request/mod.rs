@@ -188,45 +188,30 @@ async fn pass_through(
             start.extend_from_slice(&b[..b.len().min(room)]);
         }
     };
-    let result = match out {
-        Some((out, include)) => {
-            if include {
-                write_or_pipe(out.head(&incoming.head))?;
-            }
-            let result = within_grace(
-                rendered,
-                std::pin::pin!(async {
-                    Ok::<_, Error>(
-                        incoming
-                            .stream(&mut |b| {
-                                keep(b);
-                                out.chunk(b)
-                            })
-                            .await,
-                    )
-                }),
+    let mut out = out;
+    if let Some((out, true)) = &mut out {
+        write_or_pipe(out.head(&incoming.head))?;
+    }
+    let result = within_grace(
+        rendered,
+        std::pin::pin!(async {
+            Ok::<_, Error>(
+                incoming
+                    .stream(&mut |b| {
+                        keep(b);
+                        match &mut out {
+                            Some((out, _)) => out.chunk(b),
+                            None => Ok(()),
+                        }
+                    })
+                    .await,
             )
-            .await?;
-            write_or_pipe(out.flush())?;
-            result
-        }
-        None => {
-            within_grace(
-                rendered,
-                std::pin::pin!(async {
-                    Ok::<_, Error>(
-                        incoming
-                            .stream(&mut |b| {
-                                keep(b);
-                                Ok(())
-                            })
-                            .await,
-                    )
-                }),
-            )
-            .await?
-        }
-    };
+        }),
+    )
+    .await?;
+    if let Some((out, _)) = &mut out {
+        write_or_pipe(out.flush())?;
+    }
     let mut exchange = match result {
         Ok(ex) => ex,
         // The reader went away (`| head`): what it wanted is written.
