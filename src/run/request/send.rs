@@ -59,9 +59,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
     };
     log_request(req, auth_header);
     let incoming = match (&env.auth, use_auth) {
-        (Auth::None, _) | (_, false) => {
-            within_grace(req, std::pin::pin!(env.client.open(req, None))).await?
-        }
+        (Auth::None, _) | (_, false) => open_within_grace(env, req, None).await?,
         (
             Auth::Static {
                 header,
@@ -77,7 +75,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                 signer: None,
                 proof: None,
             };
-            within_grace(req, std::pin::pin!(env.client.open(req, Some(credential)))).await?
+            open_within_grace(env, req, Some(credential)).await?
         }
         (Auth::AwsSigv4 { signer, marker }, true) => {
             let credential = Credential {
@@ -87,7 +85,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                 signer: Some(signer),
                 proof: None,
             };
-            within_grace(req, std::pin::pin!(env.client.open(req, Some(credential)))).await?
+            open_within_grace(env, req, Some(credential)).await?
         }
         (Auth::OAuth { session, header }, true) => {
             // Not cut by an interrupt: a refresh in flight must be saved.
@@ -103,11 +101,7 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
                         }
                         let mut credential = Credential::header(&header.name, &value);
                         credential.proof = proofs.as_ref().map(|p| p as &dyn ProofSource);
-                        let incoming = within_grace(
-                            req,
-                            std::pin::pin!(env.client.open(req, Some(credential))),
-                        )
-                        .await?;
+                        let incoming = open_within_grace(env, req, Some(credential)).await?;
                         // A 401 from a host that was not sent the token says nothing of it.
                         Ok::<_, Error>(if incoming.head.status == 401 && incoming.head.auth_sent {
                             Answer::Unauthorized(incoming)
@@ -124,6 +118,16 @@ pub async fn open(env: &Env, req: &RenderedRequest, use_auth: bool) -> Result<In
         }
     };
     Ok(incoming)
+}
+
+/// The client's answer to `req` with `credential`, unless an interrupt's grace period
+/// runs out first.
+async fn open_within_grace(
+    env: &Env,
+    req: &RenderedRequest,
+    credential: Option<Credential<'_>>,
+) -> Result<Incoming, Error> {
+    within_grace(req, std::pin::pin!(env.client.open(req, credential))).await
 }
 
 /// `fut`, unless an interrupt's grace period runs out first.
