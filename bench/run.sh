@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks runner against its peers on loopback; see bench/README.md.
 #   bench/run.sh            every workload (the sandbox ceiling, then B1..B6)
-#   bench/run.sh b1 b3      a subset (b10, beside the npm collection runners, only when named)
+#   bench/run.sh b1 b3      a subset (b10, beside the npm collection runners, and pairs,
+#                           B3/B4 and oha taking turns, only when named)
 # Environment: RUNS (default 10) for fast workloads; RUNS_SLOW (default 5) for the
 # seconds-long ones; BENCH_KEEP=1 keeps the temp dir; BENCH_NO_INSTALL=1 skips
 # installing peers; BENCH_NO_BUILD=1 skips the release build; RESULTS_OUT=DIR keeps
@@ -29,7 +30,7 @@ trap cleanup EXIT
 workloads=("$@")
 [ ${#workloads[@]} -gt 0 ] || workloads=(ceiling b1 b2 b3 b4 b5 b6 b7 b8 b9)
 for w in "${workloads[@]}"; do
-  [ -f "$BENCH_DIR/$w.sh" ] || { warn "unknown workload $w (expected ceiling, b1..b10, prof)"; exit 2; }
+  [ -f "$BENCH_DIR/$w.sh" ] || { warn "unknown workload $w (expected ceiling, b1..b10, pairs, prof)"; exit 2; }
 done
 
 install_peers
