@@ -188,15 +188,32 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
         !headers.iter().all(|h| seen.insert(h.as_str()))
     };
     let keep_fields = numbered || repeats;
+    // Every row's variables start as a copy of this one, keys hashed and placed once:
+    // a row only fills the values in (the names are distinct here, the fields as many
+    // as the names).
+    let blank: Option<serde_json::Map<String, Value>> =
+        (!repeats).then(|| headers.iter().map(|h| (h.clone(), Value::Null)).collect());
     let mut rows = Vec::new();
     // One record read into again and again: no record allocated per row.
     let mut rec = csv::StringRecord::new();
     let mut i = 0;
     while reader.read_record(&mut rec).map_err(csv_err)? {
-        let mut vars = serde_json::Map::with_capacity(headers.len());
-        for (h, v) in headers.iter().zip(rec.iter()) {
-            vars.insert(h.clone(), Value::String(v.to_string()));
-        }
+        let mut vars = match &blank {
+            Some(blank) => {
+                let mut vars = blank.clone();
+                for (slot, v) in vars.values_mut().zip(rec.iter()) {
+                    *slot = Value::String(v.to_string());
+                }
+                vars
+            }
+            None => {
+                let mut vars = serde_json::Map::with_capacity(headers.len());
+                for (h, v) in headers.iter().zip(rec.iter()) {
+                    vars.insert(h.clone(), Value::String(v.to_string()));
+                }
+                vars
+            }
+        };
         let raw = if keep_fields {
             RawRow::Fields(rec.iter().map(str::to_string).collect())
         } else {
@@ -486,6 +503,25 @@ mod tests {
         assert_eq!(set.rows.len(), 2);
         assert_eq!(set.rows[1].vars["name"], "Valve, big");
         assert_eq!(set.rows[1].vars["family_id"], "8");
+    }
+
+    #[test]
+    fn csv_variables_keep_the_columns_order_and_a_failed_files_row_number() {
+        // Filled into a copy of the first row's names: the order is the header's, and a
+        // `_row` column is taken out as the row's number.
+        let set = load("f.csv", "_row,zeta,alpha,mid\n7,z1,a1,\n9,z2,a2,m2\n").unwrap();
+        let names: Vec<&str> = set.rows[0].vars.keys().map(String::as_str).collect();
+        assert_eq!(names, ["zeta", "alpha", "mid"]);
+        assert_eq!(
+            set.rows.iter().map(|r| r.number).collect::<Vec<_>>(),
+            [7, 9]
+        );
+        assert_eq!(set.rows[0].vars["mid"], "");
+        assert_eq!(set.rows[1].vars["alpha"], "a2");
+        // A name given twice: the last field of that name is the variable.
+        let set = load("r.csv", "a,b,a\n1,2,3\n").unwrap();
+        assert_eq!(set.rows[0].vars["a"], "3");
+        assert_eq!(set.rows[0].vars.len(), 2);
     }
 
     #[test]

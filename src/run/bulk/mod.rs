@@ -61,7 +61,8 @@ pub(super) async fn exec_bulk(
             )
         },
         |row, result| {
-            if result.ok {
+            // Only --failed reads them.
+            if result.ok && args.failed.is_some() {
                 succeeded.insert(row.number);
             }
             if !args.report.is_empty() {
