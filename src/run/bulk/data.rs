@@ -188,9 +188,7 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
         !headers.iter().all(|h| seen.insert(h.as_str()))
     };
     let keep_fields = numbered || repeats;
-    // Every row's variables start as a copy of this one, keys hashed and placed once:
-    // a row only fills the values in (the names are distinct here, the fields as many
-    // as the names).
+    // The names of every row's variables, hashed and placed once (when distinct).
     let blank: Option<serde_json::Map<String, Value>> =
         (!repeats).then(|| headers.iter().map(|h| (h.clone(), Value::Null)).collect());
     let mut rows = Vec::new();
@@ -198,22 +196,7 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
     let mut rec = csv::StringRecord::new();
     let mut i = 0;
     while reader.read_record(&mut rec).map_err(csv_err)? {
-        let mut vars = match &blank {
-            Some(blank) => {
-                let mut vars = blank.clone();
-                for (slot, v) in vars.values_mut().zip(rec.iter()) {
-                    *slot = Value::String(v.to_string());
-                }
-                vars
-            }
-            None => {
-                let mut vars = serde_json::Map::with_capacity(headers.len());
-                for (h, v) in headers.iter().zip(rec.iter()) {
-                    vars.insert(h.clone(), Value::String(v.to_string()));
-                }
-                vars
-            }
-        };
+        let mut vars = row_vars(blank.as_ref(), &headers, &rec);
         let raw = if keep_fields {
             RawRow::Fields(rec.iter().map(str::to_string).collect())
         } else {
@@ -233,6 +216,28 @@ fn parse_csv(bytes: &[u8], shown: &Path) -> Result<(Vec<String>, Vec<Row>), Inpu
         });
     }
     Ok((headers, rows))
+}
+
+/// A CSV record's variables: its fields filled into a copy of `blank` (the names,
+/// distinct, hashed once), or inserted one by one when a name repeats (the last field
+/// of that name is the variable).
+fn row_vars(
+    blank: Option<&serde_json::Map<String, Value>>,
+    headers: &[String],
+    rec: &csv::StringRecord,
+) -> serde_json::Map<String, Value> {
+    if let Some(blank) = blank {
+        let mut vars = blank.clone();
+        for (slot, v) in vars.values_mut().zip(rec.iter()) {
+            *slot = Value::String(v.to_string());
+        }
+        return vars;
+    }
+    let mut vars = serde_json::Map::with_capacity(headers.len());
+    for (h, v) in headers.iter().zip(rec.iter()) {
+        vars.insert(h.clone(), Value::String(v.to_string()));
+    }
+    vars
 }
 
 fn object_row(number: usize, v: Value, place: Place) -> Result<Row, InputError> {
