@@ -31,7 +31,7 @@ def server_cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
-def once(cmd, server_pid):
+def once(name, cmd, server_pid):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     s0 = server_cpu_ms(server_pid)
     t0 = time.perf_counter()
@@ -40,7 +40,8 @@ def once(cmd, server_pid):
     s1 = server_cpu_ms(server_pid)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
-        sys.exit(f"pair.py: `{cmd}` failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+        # Named, not shown: the commands carry a bearer token.
+        sys.exit(f"pair.py: {name} failed (exit {done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
     return {
         "wall": wall,
         "user": (after.ru_utime - before.ru_utime) * 1000.0,
@@ -62,7 +63,7 @@ def main():
     runs = {name: [] for name, _ in cmds}
     for r in range(a.rounds + 2):
         for name, cmd in cmds if r % 2 == 0 else cmds[::-1]:
-            m = once(cmd, a.server_pid)
+            m = once(name, cmd, a.server_pid)
             if r >= 2:
                 runs[name].append(m)
     first = cmds[0][0]
