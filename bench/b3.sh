@@ -3,18 +3,9 @@
 # URLs at concurrency 16; for reference, one curl process over the same URLs
 # sequentially (URL glob, connection reused) and in parallel (-Z, 16 at once).
 # Sourced by run.sh.
-ensure_main_sandbox
-B3_BASE="$URL_main/api/v1/assets?limit=100&sort=created_at:asc"
-cat >"$PROJECT/requests/b3.yaml" <<'YAML'
-description: Every asset, numbered pages fetched concurrently
-url: /assets
-query: {limit: 100, sort: "created_at:asc"}
-paginate: {total_pages: $.total_pages, items: $.items, max_pages: 1000}
-YAML
+b3_files
 B3_LINES=$(cd "$PROJECT" && "$RUNNER" exec requests/b3.yaml -p main -o jsonl --concurrency 16 | wc -l)
 [ "$B3_LINES" = 100000 ] || warn "B3: runner printed $B3_LINES lines, expected 100000"
-: >"$WORK/b3-urls.txt"
-for p in $(seq 1 1000); do echo "$B3_BASE&page=$p" >>"$WORK/b3-urls.txt"; done
 cat >"$WORK/b3-curl-loop.sh" <<SH
 for p in \$(seq 1 1000); do
   curl -s -H 'Accept: application/json' -H 'Authorization: Bearer $TOKEN_main' "$B3_BASE&page=\$p"

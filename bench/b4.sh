@@ -1,18 +1,7 @@
 # B4: bulk, 10,000 POSTs from a CSV at concurrency 16, against a fresh sandbox (the
 # writes grow its collection). Peers: oha POSTing the same body at 16; hurl --parallel
 # --jobs 16 over 16 files of 625 requests. Sourced by run.sh.
-start_sandbox bulk --assets 250
-FAMILY=00000000-0000-4000-8100-000000000001
-{ echo "name,family_id"; for i in $(seq -w 1 10000); do echo "Asset $i,$FAMILY"; done; } >"$WORK/b4-rows.csv"
-cat >"$PROJECT/requests/b4.yaml" <<'YAML'
-description: Create one asset per row
-method: POST
-url: /assets
-body:
-  json: {name: "{{ name }}", family_id: "{{ family_id }}", status: active}
-expect: {status: 201}
-YAML
-B4_BODY="{\"name\":\"Asset 00001\",\"family_id\":\"$FAMILY\",\"status\":\"active\"}"
+b4_files
 mkdir -p "$WORK/b4-hurl"
 for f in $(seq -w 1 16); do
   for i in $(seq 1 625); do

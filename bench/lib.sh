@@ -173,3 +173,35 @@ note() { printf '%s\n' "$*" >>"$RESULTS/notes.md"; }
 ensure_main_sandbox() {
   [ -n "${URL_main:-}" ] || start_sandbox main --assets 100000
 }
+
+# B3's request (every asset, 1,000 numbered pages of 100) in $PROJECT/requests/b3.yaml,
+# and the same 1,000 URLs for oha in $WORK/b3-urls.txt; B3_BASE, their common part.
+b3_files() {
+  ensure_main_sandbox
+  B3_BASE="$URL_main/api/v1/assets?limit=100&sort=created_at:asc"
+  cat >"$PROJECT/requests/b3.yaml" <<'YAML'
+description: Every asset, numbered pages fetched concurrently
+url: /assets
+query: {limit: 100, sort: "created_at:asc"}
+paginate: {total_pages: $.total_pages, items: $.items, max_pages: 1000}
+YAML
+  local p
+  for p in $(seq 1 1000); do echo "$B3_BASE&page=$p"; done >"$WORK/b3-urls.txt"
+}
+
+# B4's fresh sandbox (`bulk`: its collection grows with every run), its request in
+# $PROJECT/requests/b4.yaml, 10,000 rows in $WORK/b4-rows.csv, and oha's body (B4_BODY).
+b4_files() {
+  start_sandbox bulk --assets 250
+  FAMILY=00000000-0000-4000-8100-000000000001
+  { echo "name,family_id"; for i in $(seq -w 1 10000); do echo "Asset $i,$FAMILY"; done; } >"$WORK/b4-rows.csv"
+  cat >"$PROJECT/requests/b4.yaml" <<'YAML'
+description: Create one asset per row
+method: POST
+url: /assets
+body:
+  json: {name: "{{ name }}", family_id: "{{ family_id }}", status: active}
+expect: {status: 201}
+YAML
+  B4_BODY="{\"name\":\"Asset 00001\",\"family_id\":\"$FAMILY\",\"status\":\"active\"}"
+}

@@ -5,36 +5,17 @@
 # Sourced by run.sh.
 have oha || { note "- pairs: oha not installed, skipped."; return 0; }
 PAIR_ROUNDS=${PAIR_ROUNDS:-20}
-ensure_main_sandbox
-B3_BASE="$URL_main/api/v1/assets?limit=100&sort=created_at:asc"
-cat >"$PROJECT/requests/b3.yaml" <<'YAML'
-description: Every asset, numbered pages fetched concurrently
-url: /assets
-query: {limit: 100, sort: "created_at:asc"}
-paginate: {total_pages: $.total_pages, items: $.items, max_pages: 1000}
-YAML
-for p in $(seq 1 1000); do echo "$B3_BASE&page=$p"; done >"$WORK/pairs-b3-urls.txt"
+b3_files
 log "pairs: B3, $PAIR_ROUNDS rounds"
 python3 "$BENCH_DIR/pair.py" --rounds "$PAIR_ROUNDS" --json "$RESULTS/pairs-b3.json" --server-pid "$PID_main" \
   runner "$RUNNER exec $PROJECT/requests/b3.yaml -p main -o jsonl --concurrency 16" \
-  oha "oha --no-tui -n 1000 -c 16 --urls-from-file $WORK/pairs-b3-urls.txt -H 'Authorization: Bearer $TOKEN_main'" \
+  oha "oha --no-tui -n 1000 -c 16 --urls-from-file $WORK/b3-urls.txt -H 'Authorization: Bearer $TOKEN_main'" \
   | tee "$WORK/pairs-b3.txt" >&2
 
-start_sandbox bulk --assets 250
-FAMILY=00000000-0000-4000-8100-000000000001
-{ echo "name,family_id"; for i in $(seq -w 1 10000); do echo "Asset $i,$FAMILY"; done; } >"$WORK/pairs-rows.csv"
-cat >"$PROJECT/requests/b4.yaml" <<'YAML'
-description: Create one asset per row
-method: POST
-url: /assets
-body:
-  json: {name: "{{ name }}", family_id: "{{ family_id }}", status: active}
-expect: {status: 201}
-YAML
-B4_BODY="{\"name\":\"Asset 00001\",\"family_id\":\"$FAMILY\",\"status\":\"active\"}"
+b4_files
 log "pairs: B4, $PAIR_ROUNDS rounds"
 python3 "$BENCH_DIR/pair.py" --rounds "$PAIR_ROUNDS" --json "$RESULTS/pairs-b4.json" --server-pid "$PID_bulk" \
-  runner "$RUNNER exec $PROJECT/requests/b4.yaml -p bulk --data $WORK/pairs-rows.csv --concurrency 16 -o none" \
+  runner "$RUNNER exec $PROJECT/requests/b4.yaml -p bulk --data $WORK/b4-rows.csv --concurrency 16 -o none" \
   oha "oha --no-tui -n 10000 -c 16 -m POST -d '$B4_BODY' -H 'Content-Type: application/json' -H 'Accept: application/json' -H 'Authorization: Bearer $TOKEN_bulk' $URL_bulk/api/v1/assets" \
   | tee "$WORK/pairs-b4.txt" >&2
 stop_sandbox bulk
