@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def once(name, cmd, server_pid):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     s0 = server_cpu_ms(server_pid)
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # No shell in between, as hyperfine -N: its start would be timed with each command.
+    done = subprocess.run(shlex.split(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wall = (time.perf_counter() - t0) * 1000.0
     s1 = server_cpu_ms(server_pid)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -59,6 +61,8 @@ def main():
     a = ap.parse_args()
     if len(a.commands) < 4 or len(a.commands) % 2:
         sys.exit("pair.py: give NAME CMD pairs, at least two")
+    if a.rounds < 2:
+        sys.exit("pair.py: --rounds must be 2 or more (quartiles need two runs)")
     cmds = list(zip(a.commands[0::2], a.commands[1::2]))
     runs = {name: [] for name, _ in cmds}
     for r in range(a.rounds + 2):
