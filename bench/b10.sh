@@ -58,13 +58,7 @@ assert {
 }
 BRU
 done
-cat >"$B10/runner/create.yaml" <<'YAML'
-method: POST
-url: /assets
-body:
-  json: {name: "{{ name }}", family_id: "{{ family_id }}", status: active}
-expect: {status: 201}
-YAML
+b4_request "$B10/runner/create.yaml"
 # runner: its own project; the state dir is emptied before every run (--prepare), so
 # each run does the password grant, as the npm tools do.
 mkdir -p "$B10/runner/profiles"

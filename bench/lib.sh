@@ -195,7 +195,13 @@ b4_files() {
   start_sandbox bulk --assets 250
   FAMILY=00000000-0000-4000-8100-000000000001
   { echo "name,family_id"; for i in $(seq -w 1 10000); do echo "Asset $i,$FAMILY"; done; } >"$WORK/b4-rows.csv"
-  cat >"$PROJECT/requests/b4.yaml" <<'YAML'
+  b4_request "$PROJECT/requests/b4.yaml"
+  B4_BODY="{\"name\":\"Asset 00001\",\"family_id\":\"$FAMILY\",\"status\":\"active\"}"
+}
+
+# b4_request FILE: B4's request (one asset created per row), also B10's.
+b4_request() {
+  cat >"$1" <<'YAML'
 description: Create one asset per row
 method: POST
 url: /assets
@@ -203,5 +209,4 @@ body:
   json: {name: "{{ name }}", family_id: "{{ family_id }}", status: active}
 expect: {status: 201}
 YAML
-  B4_BODY="{\"name\":\"Asset 00001\",\"family_id\":\"$FAMILY\",\"status\":\"active\"}"
 }

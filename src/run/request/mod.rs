@@ -171,7 +171,7 @@ async fn pass_through(
     req: &PreparedRequest,
     rendered: &RenderedRequest,
     use_auth: bool,
-    out: Option<(&mut Output, bool)>,
+    mut out: Option<(&mut Output, bool)>,
 ) -> Result<Outcome, Error> {
     let incoming = open(env, rendered, use_auth).await?;
     // What a reader that went away (`| head`) leaves as the exchange; nothing is
@@ -188,7 +188,6 @@ async fn pass_through(
             start.extend_from_slice(&b[..b.len().min(room)]);
         }
     };
-    let mut out = out;
     if let Some((out, true)) = &mut out {
         write_or_pipe(out.head(&incoming.head))?;
     }
